@@ -1,0 +1,244 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Allocator probes: the malloc family's entries and returns, and free.
+ * Only the outermost allocator call on a thread counts; calls the allocator makes to
+ * itself (realloc(NULL, n) -> malloc, memalign -> malloc, ...) are nested and ignored. */
+#include "common.bpf.h"
+
+static __always_inline int on_entry(struct pt_regs *ctx, enum at_func f, __u64 size, __u64 ptr)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u64 sp = PT_REGS_SP(ctx);
+	struct at_thread *t;
+
+	if (at_skip_process(id >> 32))
+		return 0;
+	t = at_thread_get();
+	if (!t)
+		return 0;
+	at_check_missed_return(t, sp);
+	if (t->depth++)
+		return 0;
+	t->func = f;
+	t->size = size;
+	t->ptr = ptr;
+	t->sp = sp;
+	t->stack_id = at_capture_stack(ctx, t);
+	return 0;
+}
+
+/* Account one freed block of process tgid; called for free() and realloc's old block. */
+static __always_inline void account_free(struct at_thread *t, struct at_proc_stats *p, __u32 tgid,
+					 __u32 tid, __u64 addr)
+{
+	struct at_block_key k = { .pid = tgid, .addr = addr };
+	struct at_block *b = bpf_map_lookup_elem(&live, &k);
+	struct at_site_stats *s;
+	__u64 age, size, stack_id;
+	__u32 lb;
+	bool temp;
+
+	if (!b) {
+		at_add(&p->untracked_frees, 1);
+		return;
+	}
+	size = b->size;
+	stack_id = b->stack_id;
+	age = bpf_ktime_get_ns() - b->ts_ns;
+	temp = b->tid == tid && t->last_alloc == addr;
+	if (bpf_map_delete_elem(&live, &k))
+		return;	/* another thread freed it first: a double free, not ours to count */
+	if (temp)
+		t->last_alloc = 0;
+	lb = at_bucket(age, AT_LT_BUCKETS);
+	at_add(&p->frees, 1);
+	at_add(&p->free_bytes, size);
+	at_add(&p->live_allocs, -1);
+	at_add(&p->live_bytes, -(__s64)size);
+	at_hist_add64(p->lifetime, lb, AT_LT_BUCKETS, 1);
+	if (temp)
+		at_add(&p->temp_allocs, 1);
+	s = at_site_get(tgid, stack_id);
+	if (!s)
+		return;
+	at_add(&s->frees, 1);
+	at_add(&s->free_bytes, size);
+	at_add(&s->live_allocs, -1);
+	at_add(&s->live_bytes, -(__s64)size);
+	at_hist_add32(s->lifetime, lb, AT_LT_BUCKETS);
+	if (temp)
+		at_add(&s->temp_allocs, 1);
+}
+
+/* Undo the live contribution of a block whose free was never seen. */
+static __always_inline void forget_block(__u32 tgid, struct at_proc_stats *p, struct at_block *old)
+{
+	struct at_site_stats *s = at_site_get(tgid, old->stack_id);
+
+	at_add(&p->live_allocs, -1);
+	at_add(&p->live_bytes, -(__s64)old->size);
+	if (s) {
+		at_add(&s->live_allocs, -1);
+		at_add(&s->live_bytes, -(__s64)old->size);
+	}
+}
+
+static __always_inline void account_alloc(struct at_thread *t, struct at_proc_stats *p, __u32 tgid,
+					  __u32 tid, __u64 addr, __u64 size)
+{
+	struct at_block_key k = { .pid = tgid, .addr = addr };
+	struct at_block v = { .size = size, .ts_ns = bpf_ktime_get_ns(), .stack_id = t->stack_id, .tid = tid };
+	struct at_site_stats *s;
+	struct at_block *old;
+	bool tracked = true;
+	__u32 sb = at_bucket(size, AT_SIZE_BUCKETS);
+
+	if (bpf_map_update_elem(&live, &k, &v, BPF_NOEXIST)) {
+		old = bpf_map_lookup_elem(&live, &k);
+		if (old) {
+			forget_block(tgid, p, old);
+			bpf_map_update_elem(&live, &k, &v, BPF_EXIST);
+		} else {
+			at_drop(AT_DROP_LIVE_FULL);
+			tracked = false;
+		}
+	}
+	t->last_alloc = addr;
+	at_add(&p->allocs, 1);
+	at_add(&p->alloc_bytes, size);
+	at_hist_add64(p->size_count, sb, AT_SIZE_BUCKETS, 1);
+	at_hist_add64(p->size_bytes, sb, AT_SIZE_BUCKETS, size);
+	if (tracked) {
+		at_add(&p->live_allocs, 1);
+		at_add(&p->live_bytes, size);
+	}
+	s = at_site_get(tgid, t->stack_id);
+	if (!s)
+		return;
+	at_add(&s->allocs, 1);
+	at_add(&s->alloc_bytes, size);
+	if (tracked) {
+		at_add(&s->live_allocs, 1);
+		at_add(&s->live_bytes, size);
+	}
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(alloc_return, void *ret)
+{
+	__u64 id = bpf_get_current_pid_tgid(), addr = (__u64)ret;
+	__u32 tgid = id >> 32, tid = (__u32)id;
+	struct at_proc_stats *p;
+	struct at_thread *t;
+
+	if (at_skip_process(tgid))
+		return 0;
+	t = at_thread_get();
+	if (!t || !t->depth || --t->depth)
+		return 0;
+	p = at_proc_get(tgid);
+	if (!p)
+		return 0;
+	if (t->func < AT_NR_FUNCS)
+		at_add(&p->calls[t->func], 1);
+
+	switch (t->func) {
+	case AT_POSIX_MEMALIGN:
+		if ((long)ret != 0)
+			return 0;
+		addr = 0;
+		bpf_probe_read_user(&addr, sizeof(addr), (void *)t->ptr);
+		break;
+	case AT_REALLOC:
+	case AT_REALLOCARRAY:
+		/* success frees the old block; glibc's realloc(p, 0) frees p and returns NULL */
+		if (t->ptr && (addr || t->size == 0))
+			account_free(t, p, tgid, tid, t->ptr);
+		break;
+	default:
+		break;
+	}
+	if (addr)
+		account_alloc(t, p, tgid, tid, addr, t->size);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(free_entry, void *ptr)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32;
+	struct at_proc_stats *p;
+	struct at_thread *t;
+
+	if (at_skip_process(tgid))
+		return 0;
+	t = at_thread_get();
+	if (!t)
+		return 0;
+	at_check_missed_return(t, PT_REGS_SP(ctx));
+	if (t->depth)
+		return 0;	/* free inside realloc etc.: accounted by the outer call */
+	p = at_proc_get(tgid);
+	if (!p)
+		return 0;
+	at_add(&p->calls[AT_FREE], 1);
+	if (ptr)
+		account_free(t, p, tgid, (__u32)id, (__u64)ptr);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(malloc_entry, __u64 size)
+{
+	return on_entry(ctx, AT_MALLOC, size, 0);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(calloc_entry, __u64 n, __u64 size)
+{
+	return on_entry(ctx, AT_CALLOC, n * size, 0);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(realloc_entry, void *ptr, __u64 size)
+{
+	return on_entry(ctx, AT_REALLOC, size, (__u64)ptr);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(reallocarray_entry, void *ptr, __u64 n, __u64 size)
+{
+	return on_entry(ctx, AT_REALLOCARRAY, n * size, (__u64)ptr);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(posix_memalign_entry, void **memptr, __u64 align, __u64 size)
+{
+	return on_entry(ctx, AT_POSIX_MEMALIGN, size, (__u64)memptr);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(aligned_alloc_entry, __u64 align, __u64 size)
+{
+	return on_entry(ctx, AT_ALIGNED_ALLOC, size, 0);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(memalign_entry, __u64 align, __u64 size)
+{
+	return on_entry(ctx, AT_MEMALIGN, size, 0);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(valloc_entry, __u64 size)
+{
+	return on_entry(ctx, AT_VALLOC, size, 0);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(pvalloc_entry, __u64 size)
+{
+	return on_entry(ctx, AT_PVALLOC, size, 0);
+}
+
+char LICENSE[] SEC("license") = "GPL";

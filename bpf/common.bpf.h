@@ -1,0 +1,255 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Maps and helpers shared by every alloctop BPF program. Maps are __weak so that
+ * each .bpf.c can include this header and the static linker keeps one copy. */
+#ifndef AT_COMMON_BPF_H
+#define AT_COMMON_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "alloctop.h"
+
+#define AT_STACK_WINDOW (64ULL << 20)	/* frame pointers must stay this close to sp */
+
+/* Per-thread state: nesting of allocator calls and the outer call's arguments. */
+struct at_thread {
+	__u32 depth;		/* allocator calls in progress on this thread */
+	__u32 func;		/* outer call */
+	__u64 size;
+	__u64 ptr;		/* realloc: old block; posix_memalign: memptr */
+	__u64 sp;		/* stack pointer at the outer call's entry */
+	__u64 stack_id;
+	__u64 last_alloc;	/* for temporary allocations */
+	__u64 mmap_len;		/* application mmap in progress (0 = none) */
+	__u64 mmap_flags;
+	struct at_stack scratch;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct at_thread);
+} threads SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, struct at_proc_stats);
+} procs SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct at_site_key);
+	__type(value, struct at_site_stats);
+} sites SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct at_stack);
+} stacks SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1 << 20);
+	__type(key, struct at_block_key);
+	__type(value, struct at_block);
+} live SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct at_block_key);
+	__type(value, struct at_mapping);
+} mappings SEC(".maps") __weak;
+
+/* Allocator text per process, written by userspace at attach. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, struct at_range);
+} alloc_text SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, AT_NR_DROPS);
+	__type(key, __u32);
+	__type(value, __u64);
+} drops SEC(".maps") __weak;
+
+/* One zeroed value to initialise new per-process entries (too big for the stack). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct at_proc_stats);
+} zero_proc SEC(".maps") __weak;
+
+const volatile __u32 self_tgid __weak = 0;	/* never trace alloctop itself */
+
+/* Preemption is possible in uprobe context, so even per-CPU counters use atomic adds. */
+#define at_add(p, v) __sync_fetch_and_add((p), (v))
+
+static __always_inline void at_drop(enum at_drop d)
+{
+	__u32 k = d;
+	__u64 *v = bpf_map_lookup_elem(&drops, &k);
+
+	if (v)
+		at_add(v, 1);
+}
+
+static __always_inline __u32 at_log2(__u64 v)
+{
+	__u32 r = 0, s;
+
+	s = (v > 0xFFFFFFFFULL) << 5; v >>= s; r |= s;
+	s = (v > 0xFFFF) << 4; v >>= s; r |= s;
+	s = (v > 0xFF) << 3; v >>= s; r |= s;
+	s = (v > 0xF) << 2; v >>= s; r |= s;
+	s = (v > 0x3) << 1; v >>= s; r |= s;
+	r |= (v >> 1);
+	return r;
+}
+
+/* Bucket 0 holds 0; bucket k >= 1 holds [2^(k-1), 2^k). Same rule as user/hist.c. */
+static __always_inline __u32 at_bucket(__u64 v, __u32 nr)
+{
+	__u32 b = v ? at_log2(v) + 1 : 0;
+
+	return b < nr ? b : nr - 1;
+}
+
+/* Index checks the verifier can see: the barrier stops the compiler from proving them
+ * redundant and dropping them. */
+static __always_inline void at_hist_add64(__u64 *arr, __u32 idx, __u32 nr, __u64 v)
+{
+	asm volatile("" : "+r"(idx));
+	if (idx < nr)
+		at_add(&arr[idx], v);
+}
+
+static __always_inline void at_hist_add32(__u32 *arr, __u32 idx, __u32 nr)
+{
+	asm volatile("" : "+r"(idx));
+	if (idx < nr)
+		at_add(&arr[idx], 1);
+}
+
+static __always_inline struct at_thread *at_thread_get(void)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+
+	return bpf_task_storage_get(&threads, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+}
+
+static __always_inline bool at_skip_process(__u32 tgid)
+{
+	return tgid == self_tgid;
+}
+
+static __always_inline struct at_proc_stats *at_proc_get(__u32 tgid)
+{
+	struct at_proc_stats *p = bpf_map_lookup_elem(&procs, &tgid);
+	__u32 zk = 0;
+
+	if (p)
+		return p;
+	p = bpf_map_lookup_elem(&zero_proc, &zk);
+	if (!p)
+		return 0;
+	if (bpf_map_update_elem(&procs, &tgid, p, BPF_NOEXIST) && !bpf_map_lookup_elem(&procs, &tgid)) {
+		at_drop(AT_DROP_PROCS_FULL);
+		return 0;
+	}
+	return bpf_map_lookup_elem(&procs, &tgid);
+}
+
+static __always_inline struct at_site_stats *at_site_get(__u32 tgid, __u64 stack_id)
+{
+	struct at_site_key k = { .pid = tgid, .stack_id = stack_id };
+	static const struct at_site_stats zero;
+	struct at_site_stats *s = bpf_map_lookup_elem(&sites, &k);
+
+	if (s)
+		return s;
+	if (bpf_map_update_elem(&sites, &k, &zero, BPF_NOEXIST) && !bpf_map_lookup_elem(&sites, &k)) {
+		at_drop(AT_DROP_STACKS_FULL);
+		/* keep the numbers whole: account under this process's unknown site */
+		k.stack_id = 0;
+		bpf_map_update_elem(&sites, &k, &zero, BPF_NOEXIST);
+	}
+	return bpf_map_lookup_elem(&sites, &k);
+}
+
+/* Return address at a function's entry (before it pushed anything). */
+static __always_inline __u64 at_return_address(__u64 sp)
+{
+	__u64 ra = 0;
+
+	bpf_probe_read_user(&ra, sizeof(ra), (void *)sp);
+	return ra;
+}
+
+/* Capture the user stack at an allocator's entry: frames[0] is the return address at sp
+ * (the direct caller), the rest come from the frame-pointer chain, which at entry still
+ * starts at the caller's frame. Returns the stack id (hash), 0 if unknown. */
+static __always_inline __u64 at_capture_stack(struct pt_regs *ctx, struct at_thread *t)
+{
+	__u64 sp = PT_REGS_SP(ctx), fp = PT_REGS_FP(ctx), prev = sp;
+	__u64 h = 0xcbf29ce484222325ULL;
+	struct at_stack *st = &t->scratch;
+	__u64 frame[2];
+	__u32 n = 1, i;
+
+	st->ips[0] = at_return_address(sp);
+	if (!st->ips[0]) {
+		at_drop(AT_DROP_STACK_FAILED);
+		return 0;
+	}
+	for (i = 1; i < AT_MAX_FRAMES; i++) {
+		/* a sane frame pointer lies above the previous one, aligned, near sp */
+		if (fp <= prev || fp - sp > AT_STACK_WINDOW || (fp & 7))
+			break;
+		if (bpf_probe_read_user(frame, sizeof(frame), (void *)fp) || !frame[1])
+			break;
+		st->ips[i] = frame[1];
+		n = i + 1;
+		prev = fp;
+		fp = frame[0];
+	}
+	st->nr = n;
+	for (i = 0; i < AT_MAX_FRAMES; i++) {
+		if (i >= n)
+			break;
+		h = (h ^ st->ips[i]) * 0x100000001b3ULL;
+		h ^= h >> 29;
+	}
+	h ^= n;
+	if (!h)
+		h = 1;
+	if (!bpf_map_lookup_elem(&stacks, &h) &&
+	    bpf_map_update_elem(&stacks, &h, st, BPF_NOEXIST) && !bpf_map_lookup_elem(&stacks, &h)) {
+		at_drop(AT_DROP_STACKS_FULL);
+		return 0;
+	}
+	return h;
+}
+
+/* Outer-call bookkeeping. A thread whose stack pointer is back at or above the outer
+ * call's entry has left that call without its return probe firing (longjmp, ...). */
+static __always_inline void at_check_missed_return(struct at_thread *t, __u64 sp)
+{
+	if (t->depth && sp >= t->sp) {
+		at_drop(AT_DROP_MISSED_RETURN);
+		t->depth = 0;
+	}
+}
+
+#endif /* AT_COMMON_BPF_H */

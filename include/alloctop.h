@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The ABI shared by the BPF programs and userspace: map keys, values and constants.
+ * Fixed-width fields only; every struct's size is pinned so both sides agree. */
+#ifndef ALLOCTOP_H
+#define ALLOCTOP_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define AT_MAX_FRAMES     64	/* frames kept per stack, frames[0] = direct caller */
+#define AT_SIZE_BUCKETS   64	/* log2 request-size buckets */
+#define AT_LT_BUCKETS     48	/* log2 lifetime buckets, ns; the last one is open-ended (~39 h) */
+
+/* Allocator functions, in the order of the "calls" JSON object. */
+enum at_func {
+	AT_MALLOC,
+	AT_CALLOC,
+	AT_REALLOC,
+	AT_REALLOCARRAY,
+	AT_FREE,
+	AT_POSIX_MEMALIGN,
+	AT_ALIGNED_ALLOC,
+	AT_MEMALIGN,
+	AT_VALLOC,
+	AT_PVALLOC,
+	AT_MMAP,
+	AT_MUNMAP,
+	AT_NR_FUNCS,
+};
+
+/* Losses, one counter each, summed over CPUs (map "drops"). */
+enum at_drop {
+	AT_DROP_LIVE_FULL,	/* live-block map full: the block is counted but not tracked */
+	AT_DROP_STACK_FAILED,	/* the user stack could not be read: the site is "unknown" */
+	AT_DROP_STACKS_FULL,	/* stack or site map full: counted under the unknown site */
+	AT_DROP_MISSED_RETURN,	/* a return probe never fired (longjmp, killed thread) */
+	AT_DROP_PROCS_FULL,	/* per-process map full: the process's counters are lost */
+	AT_DROP_MMAP_FULL,	/* mapping map full: an application mmap is not tracked */
+	AT_NR_DROPS,
+};
+
+/* Per-process counters; a PERCPU_HASH keyed by tgid. Userspace sums CPUs. */
+struct at_proc_stats {
+	__u64 allocs;
+	__u64 frees;
+	__u64 alloc_bytes;
+	__u64 free_bytes;
+	__s64 live_allocs;	/* signed: a free on one CPU may undo an alloc on another */
+	__s64 live_bytes;
+	__u64 untracked_frees;	/* frees of blocks not allocated while traced */
+	__u64 temp_allocs;	/* freed before the same thread allocated again */
+	__u64 calls[AT_NR_FUNCS];
+	__u64 mmaps;
+	__u64 munmaps;
+	__s64 mmap_live_bytes;
+	__u64 size_count[AT_SIZE_BUCKETS];
+	__u64 size_bytes[AT_SIZE_BUCKETS];
+	__u64 lifetime[AT_LT_BUCKETS];
+};
+_Static_assert(sizeof(struct at_proc_stats) == 8 * (11 + AT_NR_FUNCS + 2 * AT_SIZE_BUCKETS + AT_LT_BUCKETS),
+	       "at_proc_stats layout");
+
+/* Per-site key: a process and the hash of its stack (frames in map "stacks"). */
+struct at_site_key {
+	__u32 pid;
+	__u32 pad;
+	__u64 stack_id;		/* 0 = unknown stack */
+};
+_Static_assert(sizeof(struct at_site_key) == 16, "at_site_key layout");
+
+/* Per-site counters; a PERCPU_HASH keyed by at_site_key. */
+struct at_site_stats {
+	__u64 allocs;
+	__u64 alloc_bytes;
+	__u64 frees;
+	__u64 free_bytes;
+	__s64 live_allocs;
+	__s64 live_bytes;
+	__u64 temp_allocs;
+	__u32 lifetime[AT_LT_BUCKETS];
+	__u64 pad;
+};
+_Static_assert(sizeof(struct at_site_stats) == 8 * 8 + 4 * AT_LT_BUCKETS, "at_site_stats layout");
+
+/* A stack, keyed by the hash of its frames. */
+struct at_stack {
+	__u32 nr;		/* valid frames */
+	__u32 pad;
+	__u64 ips[AT_MAX_FRAMES];
+};
+_Static_assert(sizeof(struct at_stack) == 8 + 8 * AT_MAX_FRAMES, "at_stack layout");
+
+/* Live block, keyed by (pid, address). */
+struct at_block_key {
+	__u32 pid;
+	__u32 pad;
+	__u64 addr;
+};
+_Static_assert(sizeof(struct at_block_key) == 16, "at_block_key layout");
+
+struct at_block {
+	__u64 size;		/* requested size */
+	__u64 ts_ns;		/* CLOCK_MONOTONIC (bpf_ktime_get_ns) at allocation */
+	__u64 stack_id;
+	__u32 tid;
+	__u32 pad;
+};
+_Static_assert(sizeof(struct at_block) == 32, "at_block layout");
+
+/* Application mapping, keyed by (pid, address) like blocks. */
+struct at_mapping {
+	__u64 len;
+};
+_Static_assert(sizeof(struct at_mapping) == 8, "at_mapping layout");
+
+/* Text range of the allocator module per process: calls from inside it (malloc's
+ * own mmaps, free's munmaps) are not application calls. */
+struct at_range {
+	__u64 lo;
+	__u64 hi;
+};
+_Static_assert(sizeof(struct at_range) == 16, "at_range layout");
+
+#endif /* ALLOCTOP_H */

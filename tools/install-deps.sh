@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs what alloctop needs to build, test and benchmark, from Debian packages.
+# Idempotent: runs apt-get only when a package is missing.
+set -euo pipefail
+
+PKGS=(
+  make gcc clang llvm pkg-config
+  libbpf-dev bpftool linux-libc-dev
+  libelf-dev libdw-dev zlib1g-dev
+  libjson-c-dev libncurses-dev libiberty-dev libcapstone-dev libprotobuf-c-dev
+  tmux
+)
+[ "${ALLOCTOP_BENCH_DEPS:-0}" = 1 ] && PKGS+=(bpfcc-tools heaptrack)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: missing packages: ${missing[*]}; run as root (sudo $0) to install them" >&2
+  exit 1
+fi
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,38 @@
+/* Where to probe a process: its allocator file, the functions in it and their offsets. */
+#ifndef AT_ATTACH_H
+#define AT_ATTACH_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include "alloctop.h"
+#include "elfcache.h"
+
+struct at_probe {
+	enum at_func func;
+	int file;		/* index into at_plan.files */
+	__u64 entry_off;	/* file offset of the entry probe (may be past the first instruction) */
+	__u64 ret_off;		/* file offset of the function, for the return probe */
+	bool has_ret;
+};
+
+struct at_plan_file {
+	char path[PATH_MAX];	/* as the process sees it, for messages */
+	int fd;			/* open file, -1 if unused */
+};
+
+struct at_plan {
+	int pid;
+	struct at_plan_file files[2];	/* [0] allocator, [1] the libc holding mmap/munmap */
+	struct at_range text;		/* allocator text in the process; {0,0} if none */
+	struct at_probe probes[AT_NR_FUNCS];
+	int nr_probes;
+};
+
+/* Builds the plan for pid (lib forces the allocator file). Returns 0, -EAGAIN when no
+ * allocator is mapped yet (launch mode waits for one), or another -errno after printing
+ * a one-line error. */
+int at_plan_make(struct at_elfcache *ec, int pid, const char *lib, struct at_plan *plan);
+void at_plan_free(struct at_plan *plan);
+const char *at_func_name(enum at_func f);
+
+#endif

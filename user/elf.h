@@ -1,0 +1,37 @@
+/* ELF symbol tables through libelf: function offsets for probing, addresses to names. */
+#ifndef AT_ELF_H
+#define AT_ELF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <linux/types.h>
+
+struct at_sym {
+	__u64 addr;		/* link-time virtual address */
+	__u64 size;
+	const char *name;
+	bool global;
+};
+
+struct at_elf;
+
+/* Reads the symbol tables (.symtab and .dynsym) and program headers of an open file.
+ * The fd stays owned by the caller. NULL if the file is not a readable ELF. */
+struct at_elf *at_elf_open(int fd, const char *label);
+void at_elf_free(struct at_elf *e);
+
+/* A defined function (FUNC or IFUNC) by exact name, NULL if absent. */
+const struct at_sym *at_elf_func(const struct at_elf *e, const char *name);
+/* The function containing vaddr, NULL if none; off gets vaddr - sym->addr. */
+const struct at_sym *at_elf_lookup(const struct at_elf *e, __u64 vaddr, __u64 *off);
+
+/* Converts between file offsets and link-time addresses through PT_LOAD segments. */
+int at_elf_vaddr_to_off(const struct at_elf *e, __u64 vaddr, __u64 *off);
+int at_elf_off_to_vaddr(const struct at_elf *e, __u64 off, __u64 *vaddr);
+
+/* Bytes of the file at a link-time address, for instruction decoding; NULL if outside. */
+const unsigned char *at_elf_code(const struct at_elf *e, __u64 vaddr, size_t *avail);
+bool at_elf_is_dyn(const struct at_elf *e);
+const char *at_elf_label(const struct at_elf *e);
+
+#endif

@@ -1,0 +1,67 @@
+#include "hash.h"
+#include "util.h"
+
+#include <stdlib.h>
+
+static size_t slot(__u64 k1, __u64 k2, size_t cap)
+{
+	__u64 h = k1 * 0x9E3779B97F4A7C15ULL ^ (k2 + 0x632BE59BD9B4E019ULL) * 0xC2B2AE3D27D4EB4FULL;
+
+	h ^= h >> 31;
+	return (size_t)h & (cap - 1);
+}
+
+void *at_hash_get(const struct at_hash *h, __u64 k1, __u64 k2)
+{
+	if (!h->cap)
+		return NULL;
+	for (size_t i = slot(k1, k2, h->cap);; i = (i + 1) & (h->cap - 1)) {
+		struct at_hash_ent *e = &h->slots[i];
+
+		if (!e->val)
+			return NULL;
+		if (e->k1 == k1 && e->k2 == k2)
+			return e->val;
+	}
+}
+
+static void grow(struct at_hash *h)
+{
+	struct at_hash old = *h;
+
+	h->cap = old.cap ? old.cap * 2 : 64;
+	h->len = 0;
+	h->slots = at_xcalloc(h->cap, sizeof(*h->slots));
+	for (size_t i = 0; i < old.cap; i++)
+		if (old.slots[i].val)
+			at_hash_put(h, old.slots[i].k1, old.slots[i].k2, old.slots[i].val);
+	free(old.slots);
+}
+
+void *at_hash_put(struct at_hash *h, __u64 k1, __u64 k2, void *val)
+{
+	if ((h->len + 1) * 4 > h->cap * 3)
+		grow(h);
+	for (size_t i = slot(k1, k2, h->cap);; i = (i + 1) & (h->cap - 1)) {
+		struct at_hash_ent *e = &h->slots[i];
+
+		if (!e->val) {
+			*e = (struct at_hash_ent){ k1, k2, val };
+			h->len++;
+			return NULL;
+		}
+		if (e->k1 == k1 && e->k2 == k2) {
+			void *old = e->val;
+
+			e->val = val;
+			return old;
+		}
+	}
+}
+
+void at_hash_clear(struct at_hash *h)
+{
+	free(h->slots);
+	h->slots = NULL;
+	h->cap = h->len = 0;
+}

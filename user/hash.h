@@ -1,0 +1,27 @@
+/* Open-addressing hash table: two 64-bit words of key to a pointer. */
+#ifndef AT_HASH_H
+#define AT_HASH_H
+
+#include <stddef.h>
+#include <linux/types.h>
+
+struct at_hash_ent {
+	__u64 k1, k2;
+	void *val;		/* NULL = empty slot */
+};
+
+struct at_hash {
+	struct at_hash_ent *slots;
+	size_t cap, len;	/* cap is a power of two */
+};
+
+void *at_hash_get(const struct at_hash *h, __u64 k1, __u64 k2);
+/* Inserts or replaces; val must not be NULL. Returns the value replaced, or NULL. */
+void *at_hash_put(struct at_hash *h, __u64 k1, __u64 k2, void *val);
+void at_hash_clear(struct at_hash *h);	/* frees the table, not the values */
+
+#define at_hash_for_each(h, e) \
+	for ((e) = (h)->slots; (h)->slots && (e) < (h)->slots + (h)->cap; (e)++) \
+		if ((e)->val)
+
+#endif

@@ -1,0 +1,30 @@
+/* Launch mode: start a command stopped, probe it before its first allocation, and
+ * see it off (its mappings are recorded just before it exits). */
+#ifndef AT_LAUNCH_H
+#define AT_LAUNCH_H
+
+#include <stdbool.h>
+
+struct at_launch_ops {
+	/* Called while the command is stopped, each time it may have mapped an allocator:
+	 * 0 = attached, -EAGAIN = not yet, other = give up. */
+	int (*try_attach)(void *ctx, int pid);
+	/* Called once the command is about to exit, its memory still intact. */
+	void (*exiting)(void *ctx, int pid);
+	void *ctx;
+};
+
+struct at_launch {
+	int pid;
+	bool exited;
+	int status;		/* wait status once exited */
+	struct at_launch_ops ops;
+};
+
+/* Starts argv[0] (searched in PATH) and runs it until try_attach succeeds. 0, or an
+ * exit status after a one-line error (the command is killed then). */
+int at_launch_start(struct at_launch *l, char **argv, const struct at_launch_ops *ops);
+/* Handles the command's pending stops and exit without blocking (call on SIGCHLD). */
+void at_launch_poll(struct at_launch *l);
+
+#endif

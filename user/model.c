@@ -1,0 +1,322 @@
+#include "model.h"
+#include "util.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const drop_names[AT_NR_DROPS] = {
+	[AT_DROP_LIVE_FULL] = "live_map_full",
+	[AT_DROP_STACK_FAILED] = "stack_failed",
+	[AT_DROP_STACKS_FULL] = "stack_map_full",
+	[AT_DROP_MISSED_RETURN] = "missed_returns",
+	[AT_DROP_PROCS_FULL] = "proc_map_full",
+	[AT_DROP_MMAP_FULL] = "mmap_map_full",
+};
+
+const char *at_drop_name(enum at_drop d)
+{
+	return d < AT_NR_DROPS ? drop_names[d] : "?";
+}
+
+void at_model_init(struct at_model *m, struct at_tracer *t)
+{
+	memset(m, 0, sizeof(*m));
+	m->tracer = t;
+	at_tracer__map_fds(t, &m->fds);
+	m->start_mono = at_now_mono();
+	m->ncpus = libbpf_num_possible_cpus();
+	if (m->ncpus < 1)
+		m->ncpus = 1;
+}
+
+static void snapshot_free(struct at_snapshot *s)
+{
+	free(s->procs);
+	free(s->sites);
+	memset(s, 0, sizeof(*s));
+}
+
+void at_model_fini(struct at_model *m)
+{
+	struct at_hash_ent *e;
+
+	snapshot_free(&m->cur);
+	snapshot_free(&m->prev);
+	at_hash_for_each(&m->stacks, e)
+		free(e->val);
+	at_hash_clear(&m->stacks);
+}
+
+struct at_target *at_model_target(struct at_model *m, int pid)
+{
+	for (int i = 0; i < m->nr_targets; i++)
+		if (m->targets[i].pid == pid)
+			return &m->targets[i];
+	return NULL;
+}
+
+struct at_target *at_model_add_target(struct at_model *m, int pid)
+{
+	struct at_target *t = at_model_target(m, pid);
+	char path[64];
+
+	if (t)
+		return t;
+	if (m->nr_targets == AT_MAX_TARGETS)
+		return NULL;
+	t = &m->targets[m->nr_targets++];
+	memset(t, 0, sizeof(*t));
+	t->pid = pid;
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	if (at_read_small(path, t->comm, sizeof(t->comm)))
+		snprintf(t->comm, sizeof(t->comm), "?");
+	return t;
+}
+
+/* Reads a whole hash map: batched where the kernel allows, key by key otherwise.
+ * vsz is the value size as the syscall returns it (ncpus copies for per-CPU maps). */
+static int read_map(int fd, size_t ksz, size_t vsz, void **keys, void **vals, size_t *n)
+{
+	size_t cap = 1024, got = 0;
+	char token[64], next_tok[64];
+	bool first = true;
+	int err;
+
+	*keys = at_xcalloc(cap, ksz);
+	*vals = at_xcalloc(cap, vsz);
+	for (;;) {
+		__u32 count = 256;
+		LIBBPF_OPTS(bpf_map_batch_opts, bo);
+
+		if (got + count > cap) {
+			cap *= 2;
+			*keys = at_xrealloc(*keys, cap, ksz);
+			*vals = at_xrealloc(*vals, cap, vsz);
+		}
+		err = bpf_map_lookup_batch(fd, first ? NULL : token, next_tok, (char *)*keys + got * ksz,
+					   (char *)*vals + got * vsz, &count, &bo);
+		if (err && errno != ENOENT)
+			break;
+		got += count;
+		if (err)
+			goto done;	/* ENOENT: the last batch */
+		memcpy(token, next_tok, sizeof(token));
+		first = false;
+	}
+	if (errno == ENOSPC) {
+		/* a bucket larger than the batch: fall back to walking keys */
+	} else if (errno != EINVAL && errno != ENOTSUP && errno != EOPNOTSUPP) {
+		return -errno;
+	}
+	got = 0;
+	{
+		char cur[64], next[64];
+		bool have = false;
+
+		while (!bpf_map_get_next_key(fd, have ? cur : NULL, next)) {
+			memcpy(cur, next, ksz);
+			have = true;
+			if (got == cap) {
+				cap *= 2;
+				*keys = at_xrealloc(*keys, cap, ksz);
+				*vals = at_xrealloc(*vals, cap, vsz);
+			}
+			if (!bpf_map_lookup_elem(fd, cur, (char *)*vals + got * vsz))
+				memcpy((char *)*keys + got++ * ksz, cur, ksz);
+		}
+	}
+done:
+	*n = got;
+	return 0;
+}
+
+static void sum_u64(__u64 *dst, const __u64 *percpu, size_t words, int ncpus)
+{
+	memset(dst, 0, words * 8);
+	for (int c = 0; c < ncpus; c++)
+		for (size_t w = 0; w < words; w++)
+			dst[w] += percpu[c * words + w];
+}
+
+static void sum_site(struct at_site_stats *dst, const struct at_site_stats *percpu, int ncpus)
+{
+	memset(dst, 0, sizeof(*dst));
+	for (int c = 0; c < ncpus; c++) {
+		const struct at_site_stats *s = &percpu[c];
+
+		dst->allocs += s->allocs;
+		dst->alloc_bytes += s->alloc_bytes;
+		dst->frees += s->frees;
+		dst->free_bytes += s->free_bytes;
+		dst->live_allocs += s->live_allocs;
+		dst->live_bytes += s->live_bytes;
+		dst->temp_allocs += s->temp_allocs;
+		for (int i = 0; i < AT_LT_BUCKETS; i++)
+			dst->lifetime[i] += s->lifetime[i];
+	}
+}
+
+static int cmp_proc(const void *a, const void *b)
+{
+	const struct at_proc_view *x = a, *y = b;
+
+	return (x->pid > y->pid) - (x->pid < y->pid);
+}
+
+static int cmp_site_key(const void *a, const void *b)
+{
+	const struct at_site_view *x = a, *y = b;
+
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	return (x->stack_id > y->stack_id) - (x->stack_id < y->stack_id);
+}
+
+static int read_procs(struct at_model *m, struct at_snapshot *s)
+{
+	size_t vsz = sizeof(struct at_proc_stats) * m->ncpus, n;
+	void *keys, *vals;
+	int err = read_map(m->fds.procs, sizeof(__u32), vsz, &keys, &vals, &n);
+
+	if (err)
+		return err;
+	s->procs = at_xcalloc(n, sizeof(*s->procs));
+	for (size_t i = 0; i < n; i++) {
+		struct at_proc_view *p = &s->procs[i];
+
+		p->pid = ((__u32 *)keys)[i];
+		p->target = at_model_target(m, p->pid);
+		sum_u64((__u64 *)&p->s, (const __u64 *)((char *)vals + i * vsz), sizeof(p->s) / 8, m->ncpus);
+	}
+	s->nr_procs = n;
+	qsort(s->procs, n, sizeof(*s->procs), cmp_proc);
+	free(keys);
+	free(vals);
+	return 0;
+}
+
+static int read_sites(struct at_model *m, struct at_snapshot *s)
+{
+	size_t vsz = sizeof(struct at_site_stats) * m->ncpus, n;
+	void *keys, *vals;
+	int err = read_map(m->fds.sites, sizeof(struct at_site_key), vsz, &keys, &vals, &n);
+
+	if (err)
+		return err;
+	s->sites = at_xcalloc(n, sizeof(*s->sites));
+	for (size_t i = 0; i < n; i++) {
+		const struct at_site_key *k = &((struct at_site_key *)keys)[i];
+
+		s->sites[i].pid = k->pid;
+		s->sites[i].stack_id = k->stack_id;
+		sum_site(&s->sites[i].s, (const struct at_site_stats *)((char *)vals + i * vsz), m->ncpus);
+	}
+	s->nr_sites = n;
+	qsort(s->sites, n, sizeof(*s->sites), cmp_site_key);
+	free(keys);
+	free(vals);
+	return 0;
+}
+
+int at_model_refresh(struct at_model *m)
+{
+	struct at_snapshot s = { .mono = at_now_mono() };
+	__u64 percpu[m->ncpus], cnt;
+	int err;
+
+	if ((err = read_procs(m, &s)) || (err = read_sites(m, &s))) {
+		snapshot_free(&s);
+		return err;
+	}
+	for (__u32 d = 0; d < AT_NR_DROPS; d++)
+		if (!bpf_map_lookup_elem(m->fds.drops, &d, percpu))
+			sum_u64(&s.drops[d], percpu, 1, m->ncpus);
+	at_tracer__prog_stats(m->tracer, &s.bpf_run_ns, &cnt);
+	snapshot_free(&m->prev);
+	m->prev = m->cur;
+	m->cur = s;
+	return 0;
+}
+
+const struct at_stack *at_model_stack(struct at_model *m, __u64 stack_id)
+{
+	struct at_stack *st;
+
+	if (!stack_id)
+		return NULL;
+	st = at_hash_get(&m->stacks, stack_id, 0);
+	if (st)
+		return st;
+	st = at_xcalloc(1, sizeof(*st));
+	if (bpf_map_lookup_elem(m->fds.stacks, &stack_id, st) || st->nr > AT_MAX_FRAMES) {
+		free(st);
+		return NULL;
+	}
+	at_hash_put(&m->stacks, stack_id, 0, st);
+	return st;
+}
+
+__u64 at_site_sort_value(const struct at_site_view *s, enum at_sort key)
+{
+	switch (key) {
+	case AT_SORT_ALLOCS: return s->s.allocs;
+	case AT_SORT_LIVE_BYTES: return s->s.live_bytes > 0 ? s->s.live_bytes : 0;
+	case AT_SORT_LIVE_ALLOCS: return s->s.live_allocs > 0 ? s->s.live_allocs : 0;
+	case AT_SORT_ALLOC_BYTES:
+	default: return s->s.alloc_bytes;
+	}
+}
+
+static int cmp_sorted(const void *a, const void *b, void *arg)
+{
+	enum at_sort sort_key = *(const enum at_sort *)arg;
+	const struct at_site_view *x = *(const struct at_site_view *const *)a;
+	const struct at_site_view *y = *(const struct at_site_view *const *)b;
+	__u64 vx = at_site_sort_value(x, sort_key), vy = at_site_sort_value(y, sort_key);
+
+	if (vx != vy)
+		return vx > vy ? -1 : 1;
+	if (x->s.allocs != y->s.allocs)
+		return x->s.allocs > y->s.allocs ? -1 : 1;
+	return cmp_site_key(x, y);	/* stable output for equal sites */
+}
+
+const struct at_site_view **at_model_sorted_sites(const struct at_model *m, enum at_sort key, int pid, size_t *n)
+{
+	const struct at_site_view **v = at_xcalloc(m->cur.nr_sites, sizeof(*v));
+	size_t k = 0;
+
+	for (size_t i = 0; i < m->cur.nr_sites; i++)
+		if (!pid || m->cur.sites[i].pid == pid)
+			v[k++] = &m->cur.sites[i];
+	qsort_r(v, k, sizeof(*v), cmp_sorted, &key);
+	*n = k;
+	return v;
+}
+
+const struct at_site_view *at_snapshot_site(const struct at_snapshot *s, int pid, __u64 stack_id)
+{
+	struct at_site_view key = { .pid = pid, .stack_id = stack_id };
+
+	return bsearch(&key, s->sites, s->nr_sites, sizeof(key), cmp_site_key);
+}
+
+const struct at_proc_view *at_snapshot_proc(const struct at_snapshot *s, int pid)
+{
+	struct at_proc_view key = { .pid = pid };
+
+	return bsearch(&key, s->procs, s->nr_procs, sizeof(key), cmp_proc);
+}
+
+__u64 at_drops_total(const struct at_snapshot *s)
+{
+	__u64 t = 0;
+
+	for (int i = 0; i < AT_NR_DROPS; i++)
+		t += s->drops[i];
+	return t;
+}

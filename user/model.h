@@ -1,0 +1,69 @@
+/* What is measured: snapshots of the kernel maps, summed over CPUs, and the targets.
+ * The same model feeds the dashboard and the batch writers. */
+#ifndef AT_MODEL_H
+#define AT_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "alloctop.h"
+#include "hash.h"
+#include "opts.h"
+#include "tracer.h"
+
+struct at_target {
+	int pid;
+	char comm[16];
+	bool exited;
+};
+
+struct at_proc_view {
+	struct at_target *target;	/* NULL for a process not in the target list */
+	int pid;
+	struct at_proc_stats s;
+};
+
+struct at_site_view {
+	int pid;
+	__u64 stack_id;
+	struct at_site_stats s;
+};
+
+struct at_snapshot {
+	double mono;			/* when read */
+	struct at_proc_view *procs;
+	size_t nr_procs;
+	struct at_site_view *sites;
+	size_t nr_sites;
+	__u64 drops[AT_NR_DROPS];
+	__u64 bpf_run_ns;		/* cumulative run time of the BPF programs */
+};
+
+struct at_model {
+	struct at_map_fds fds;
+	struct at_tracer *tracer;
+	double start_mono;
+	struct at_target targets[AT_MAX_TARGETS];
+	int nr_targets;
+	struct at_snapshot cur, prev;
+	struct at_hash stacks;		/* stack_id -> struct at_stack, read once */
+	int ncpus;
+};
+
+void at_model_init(struct at_model *m, struct at_tracer *t);
+void at_model_fini(struct at_model *m);
+struct at_target *at_model_add_target(struct at_model *m, int pid);
+struct at_target *at_model_target(struct at_model *m, int pid);
+/* Reads every map into cur (the old cur becomes prev). 0 or -errno. */
+int at_model_refresh(struct at_model *m);
+/* The frames of a stack (cached); NULL for the unknown stack or if evicted. */
+const struct at_stack *at_model_stack(struct at_model *m, __u64 stack_id);
+/* Sites of cur sorted by key, optionally only one pid (0 = all); returns a new array
+ * of pointers into cur.sites that the caller frees. */
+const struct at_site_view **at_model_sorted_sites(const struct at_model *m, enum at_sort key, int pid, size_t *n);
+__u64 at_site_sort_value(const struct at_site_view *s, enum at_sort key);
+const struct at_site_view *at_snapshot_site(const struct at_snapshot *s, int pid, __u64 stack_id);
+const struct at_proc_view *at_snapshot_proc(const struct at_snapshot *s, int pid);
+__u64 at_drops_total(const struct at_snapshot *s);
+const char *at_drop_name(enum at_drop d);
+
+#endif

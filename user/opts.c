@@ -1,0 +1,208 @@
+#include "opts.h"
+#include "util.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifndef AT_VERSION
+#define AT_VERSION "0.1.0"
+#endif
+
+static const char usage[] =
+"Usage: alloctop [OPTIONS] [-p PID[,PID...]]\n"
+"       alloctop [OPTIONS] -- CMD [ARGS...]\n"
+"Trace allocations (malloc family, free, application mmap/munmap) of running\n"
+"processes or of a command alloctop starts, with exact counts, stacks and histograms.\n"
+"\n"
+"  -p, --pid PID[,PID]   attach to running processes (repeatable)\n"
+"  -b, --batch           print a report each interval instead of the dashboard\n"
+"  -o, --output FMT      batch format: text (default) or json (one document per line)\n"
+"  -d, --interval SECS   report interval, fractions allowed (default 1)\n"
+"  -n, --count N         exit after N reports\n"
+"      --top N           hotspots per report (default 20)\n"
+"      --sort KEY        hotspot order: alloc-bytes (default), allocs, live-bytes, live-allocs\n"
+"      --lib PATH        probe this allocator file instead of the one the target uses\n"
+"      --max-live N      live blocks tracked in the kernel (default 1048576)\n"
+"      --max-stacks N    distinct stacks and sites kept (default 65536)\n"
+"      --max-procs N     processes tracked (default 1024)\n"
+"  -v, --verbose         say what is probed where\n"
+"  -h, --help            this help\n"
+"      --version         print the version\n"
+"\n"
+"Exit status: 0 success (also after SIGINT/SIGTERM), 1 runtime failure, 2 usage error.\n";
+
+enum { OPT_TOP = 256, OPT_LIB, OPT_SORT, OPT_MAX_LIVE, OPT_MAX_STACKS, OPT_MAX_PROCS, OPT_VERSION };
+
+static const struct option longopts[] = {
+	{ "pid", required_argument, 0, 'p' },
+	{ "batch", no_argument, 0, 'b' },
+	{ "output", required_argument, 0, 'o' },
+	{ "interval", required_argument, 0, 'd' },
+	{ "count", required_argument, 0, 'n' },
+	{ "top", required_argument, 0, OPT_TOP },
+	{ "sort", required_argument, 0, OPT_SORT },
+	{ "lib", required_argument, 0, OPT_LIB },
+	{ "max-live", required_argument, 0, OPT_MAX_LIVE },
+	{ "max-stacks", required_argument, 0, OPT_MAX_STACKS },
+	{ "max-procs", required_argument, 0, OPT_MAX_PROCS },
+	{ "verbose", no_argument, 0, 'v' },
+	{ "help", no_argument, 0, 'h' },
+	{ "version", no_argument, 0, OPT_VERSION },
+	{ 0 },
+};
+
+static const char *const sort_names[AT_NR_SORTS] = {
+	[AT_SORT_ALLOC_BYTES] = "alloc-bytes",
+	[AT_SORT_ALLOCS] = "allocs",
+	[AT_SORT_LIVE_BYTES] = "live-bytes",
+	[AT_SORT_LIVE_ALLOCS] = "live-allocs",
+};
+
+const char *at_sort_name(enum at_sort s)
+{
+	return s < AT_NR_SORTS ? sort_names[s] : "?";
+}
+
+static int bad(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "alloctop: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "; see 'alloctop --help'\n");
+	return AT_EXIT_USAGE;
+}
+
+/* Whole number in [lo, hi]; rejects trailing junk, signs where lo > 0, overflow. */
+static bool parse_long(const char *s, long lo, long hi, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < lo || v > hi)
+		return false;
+	*out = v;
+	return true;
+}
+
+static int parse_pids(struct at_opts *o, char *arg)
+{
+	char *save = NULL, *tok;
+	long v;
+
+	for (tok = strtok_r(arg, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (!parse_long(tok, 1, INT_MAX, &v))
+			return bad("-p: '%s' is not a process ID (a positive number)", tok);
+		if (o->nr_pids == AT_MAX_TARGETS)
+			return bad("-p: too many PIDs (at most 64; for more, trace system-wide)%s", "");
+		o->pids[o->nr_pids++] = (int)v;
+	}
+	return -1;
+}
+
+int at_opts_parse(struct at_opts *o, int argc, char **argv)
+{
+	bool out_given = false, batch = false;
+	double d;
+	char *end;
+	long v;
+	int c, rc;
+
+	memset(o, 0, sizeof(*o));
+	o->interval = 1.0;
+	o->top = 20;
+	o->max_live = 1 << 20;
+	o->max_stacks = 1 << 16;
+	o->max_procs = 1024;
+	o->output = AT_OUT_TEXT;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:p:bo:d:n:vh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			if ((rc = parse_pids(o, optarg)) >= 0)
+				return rc;
+			break;
+		case 'b':
+			batch = true;
+			break;
+		case 'o':
+			if (!strcmp(optarg, "text"))
+				o->output = AT_OUT_TEXT;
+			else if (!strcmp(optarg, "json"))
+				o->output = AT_OUT_JSON;
+			else
+				return bad("-o: unknown output format '%s' (use text or json)", optarg);
+			out_given = true;
+			break;
+		case 'd':
+			errno = 0;
+			d = strtod(optarg, &end);
+			if (errno || end == optarg || *end || !isfinite(d) || d < 0.01 || d > 86400)
+				return bad("-d: '%s' is not an interval between 0.01 and 86400 seconds", optarg);
+			o->interval = d;
+			break;
+		case 'n':
+			if (!parse_long(optarg, 1, LONG_MAX, &v))
+				return bad("-n: '%s' is not a positive number of reports", optarg);
+			o->count = v;
+			break;
+		case OPT_TOP:
+			if (!parse_long(optarg, 1, 10000000, &v))
+				return bad("--top: '%s' is not a positive number", optarg);
+			o->top = (int)v;
+			break;
+		case OPT_SORT:
+			for (v = 0; v < AT_NR_SORTS && strcmp(optarg, sort_names[v]); v++)
+				;
+			if (v == AT_NR_SORTS)
+				return bad("--sort: unknown key '%s' (alloc-bytes, allocs, live-bytes, live-allocs)", optarg);
+			o->sort = (enum at_sort)v;
+			break;
+		case OPT_LIB:
+			if (access(optarg, R_OK))
+				return bad("--lib: cannot read '%s' (give the path of an allocator library)", optarg);
+			o->lib = optarg;
+			break;
+		case OPT_MAX_LIVE:
+		case OPT_MAX_STACKS:
+		case OPT_MAX_PROCS:
+			if (!parse_long(optarg, 16, 1L << 28, &v))
+				return bad("--max-*: '%s' is not a number between 16 and 268435456", optarg);
+			*(c == OPT_MAX_LIVE ? &o->max_live : c == OPT_MAX_STACKS ? &o->max_stacks : &o->max_procs) = v;
+			break;
+		case 'v':
+			o->verbose = true;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return AT_EXIT_OK;
+		case OPT_VERSION:
+			printf("alloctop %s\n", AT_VERSION);
+			return AT_EXIT_OK;
+		case ':':
+			return bad("option '%s' needs a value", argv[optind - 1]);
+		default:
+			return bad("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc) {
+		if (strcmp(argv[optind - 1], "--"))
+			return bad("unexpected argument '%s' (a command to run goes after --)", argv[optind]);
+		o->cmd = &argv[optind];
+	}
+	if (o->cmd && o->nr_pids)
+		return bad("-p and a command (-- CMD) cannot be combined%s", "");
+	if (!o->cmd && !o->nr_pids)
+		return bad("nothing to trace: give -p PID or -- CMD (system-wide tracing is not available yet)%s", "");
+	/* The dashboard needs a terminal; -b, -o or a pipe mean batch. */
+	if (!batch && !out_given && isatty(STDOUT_FILENO))
+		o->output = AT_OUT_TUI;
+	return -1;
+}

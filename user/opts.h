@@ -1,0 +1,39 @@
+/* Command line: what the user asked for, validated. */
+#ifndef AT_OPTS_H
+#define AT_OPTS_H
+
+#include <stdbool.h>
+#include <linux/types.h>
+
+#define AT_MAX_TARGETS 64
+
+enum at_output { AT_OUT_TUI, AT_OUT_TEXT, AT_OUT_JSON };
+
+/* Hotspot order, shared by batch outputs and the dashboard. */
+enum at_sort {
+	AT_SORT_ALLOC_BYTES,
+	AT_SORT_ALLOCS,
+	AT_SORT_LIVE_BYTES,
+	AT_SORT_LIVE_ALLOCS,
+	AT_NR_SORTS,
+};
+
+struct at_opts {
+	int pids[AT_MAX_TARGETS];
+	int nr_pids;
+	char **cmd;		/* launch mode: argv after "--" */
+	enum at_output output;
+	enum at_sort sort;
+	double interval;	/* seconds */
+	long count;		/* reports before exiting, 0 = unlimited */
+	int top;
+	const char *lib;
+	__u32 max_live, max_stacks, max_procs;
+	bool verbose;
+};
+
+/* Fills o from argv. Returns -1 to go on, or an exit status (0 after -h/--version). */
+int at_opts_parse(struct at_opts *o, int argc, char **argv);
+const char *at_sort_name(enum at_sort s);
+
+#endif

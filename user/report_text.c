@@ -1,0 +1,138 @@
+#include "report.h"
+#include "attach.h"
+#include "hist.h"
+#include "util.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define BAR_WIDTH 40
+
+static void bar(FILE *out, __u64 v, __u64 max)
+{
+	int n = max ? (int)((double)v * BAR_WIDTH / (double)max + 0.5) : 0;
+
+	if (v && !n)
+		n = 1;
+	for (int i = 0; i < n; i++)
+		fputc('#', out);
+}
+
+static void size_hist(FILE *out, const struct at_proc_stats *s)
+{
+	__u64 max = 0;
+	char lo[16], hi[16], by[16];
+
+	for (int b = 0; b < AT_SIZE_BUCKETS; b++)
+		if (s->size_count[b] > max)
+			max = s->size_count[b];
+	if (!max)
+		return;
+	fprintf(out, "  request sizes            count      bytes\n");
+	for (int b = 0; b < AT_SIZE_BUCKETS; b++) {
+		if (!s->size_count[b])
+			continue;
+		at_fmt_bytes(at_hist_lo(b), lo, sizeof(lo));
+		at_fmt_bytes(at_hist_hi(b, AT_SIZE_BUCKETS), hi, sizeof(hi));
+		fprintf(out, "  %7s .. %-7s %10llu %10s |", lo, b + 1 == AT_SIZE_BUCKETS ? "max" : hi,
+			(unsigned long long)s->size_count[b], at_fmt_bytes(s->size_bytes[b], by, sizeof(by)));
+		bar(out, s->size_count[b], max);
+		fputc('\n', out);
+	}
+}
+
+static void lifetime_hist(FILE *out, const struct at_proc_stats *s)
+{
+	__u64 max = 0;
+	char lo[16], hi[16];
+
+	for (int b = 0; b < AT_LT_BUCKETS; b++)
+		if (s->lifetime[b] > max)
+			max = s->lifetime[b];
+	if (!max)
+		return;
+	fprintf(out, "  lifetimes (freed blocks) count\n");
+	for (int b = 0; b < AT_LT_BUCKETS; b++) {
+		if (!s->lifetime[b])
+			continue;
+		at_fmt_ns(at_hist_lo(b), lo, sizeof(lo));
+		at_fmt_ns(at_hist_hi(b, AT_LT_BUCKETS), hi, sizeof(hi));
+		fprintf(out, "  %7s .. %-7s %10llu |", lo, b + 1 == AT_LT_BUCKETS ? "max" : hi,
+			(unsigned long long)s->lifetime[b]);
+		bar(out, s->lifetime[b], max);
+		fputc('\n', out);
+	}
+}
+
+static void process(FILE *out, const struct at_proc_view *p)
+{
+	const struct at_proc_stats *s = &p->s;
+	char ab[16], fb[16], lb[16], mb[16];
+
+	fprintf(out, "%-8d %-16s %s\n", p->pid, p->target ? p->target->comm : "?",
+		p->target && p->target->exited ? "(exited)" : "");
+	fprintf(out, "  allocs %llu (%s)  frees %llu (%s)  live %lld blocks, %s  untracked frees %llu  temporary %llu\n",
+		(unsigned long long)s->allocs, at_fmt_bytes(s->alloc_bytes, ab, sizeof(ab)),
+		(unsigned long long)s->frees, at_fmt_bytes(s->free_bytes, fb, sizeof(fb)),
+		(long long)s->live_allocs, at_fmt_bytes(s->live_bytes > 0 ? s->live_bytes : 0, lb, sizeof(lb)),
+		(unsigned long long)s->untracked_frees, (unsigned long long)s->temp_allocs);
+	fprintf(out, "  mmap: %llu maps, %llu unmaps, live %s\n  calls:", (unsigned long long)s->mmaps,
+		(unsigned long long)s->munmaps, at_fmt_bytes(s->mmap_live_bytes > 0 ? s->mmap_live_bytes : 0, mb, sizeof(mb)));
+	for (int f = 0; f < AT_NR_FUNCS; f++)
+		if (s->calls[f])
+			fprintf(out, " %s %llu", at_func_name(f), (unsigned long long)s->calls[f]);
+	fputc('\n', out);
+	size_hist(out, s);
+	lifetime_hist(out, s);
+}
+
+static void hotspot(FILE *out, const struct at_report_ctx *c, size_t rank, const struct at_site_view *sv)
+{
+	const struct at_stack *st = at_model_stack(c->model, sv->stack_id);
+	const struct at_site_stats *s = &sv->s;
+	char ab[16], lb[16], med[16], fs[512];
+
+	fprintf(out, "#%-3zu pid %d  allocs %llu  bytes %s  live %lld (%s)  frees %llu  median life %s\n", rank, sv->pid,
+		(unsigned long long)s->allocs, at_fmt_bytes(s->alloc_bytes, ab, sizeof(ab)), (long long)s->live_allocs,
+		at_fmt_bytes(s->live_bytes > 0 ? s->live_bytes : 0, lb, sizeof(lb)), (unsigned long long)s->frees,
+		s->frees ? at_fmt_ns(at_hist_median_u32(s->lifetime, AT_LT_BUCKETS), med, sizeof(med)) : "-");
+	if (!st) {
+		fprintf(out, "      [unknown stack]\n");
+		return;
+	}
+	for (__u32 i = 0; i < st->nr; i++) {
+		struct at_frame f;
+
+		at_symbolize(c->sym, sv->pid, st->ips[i], &f);
+		fprintf(out, "      %-40s %s\n", at_frame_str(&f, fs, sizeof(fs)), f.module);
+	}
+}
+
+int at_report_text(FILE *out, const struct at_report_ctx *c)
+{
+	const struct at_snapshot *snap = &c->model->cur;
+	const struct at_site_view **sites;
+	char when[32];
+	time_t now = time(NULL);
+	size_t n;
+
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime(&now));
+	fprintf(out, "=== alloctop %s  elapsed %.1fs  interval %.2fs%s  dropped %llu\n", when,
+		snap->mono - c->model->start_mono, c->interval_s, c->final ? "  (final)" : "",
+		(unsigned long long)at_drops_total(snap));
+	for (int d = 0; d < AT_NR_DROPS; d++)
+		if (snap->drops[d])
+			fprintf(out, "  lost: %s %llu\n", at_drop_name(d), (unsigned long long)snap->drops[d]);
+	for (size_t i = 0; i < snap->nr_procs; i++)
+		process(out, &snap->procs[i]);
+	sites = at_model_sorted_sites(c->model, c->opts->sort, 0, &n);
+	if (n)
+		fprintf(out, "hotspots by %s (%zu of %zu sites):\n", at_sort_name(c->opts->sort),
+			n < (size_t)c->opts->top ? n : (size_t)c->opts->top, n);
+	for (size_t i = 0; i < n && i < (size_t)c->opts->top; i++)
+		hotspot(out, c, i + 1, sites[i]);
+	free(sites);
+	fputc('\n', out);
+	return ferror(out) || fflush(out) ? -1 : 0;
+}

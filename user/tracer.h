@@ -1,0 +1,40 @@
+/* The BPF side's lifecycle: open -> size maps -> load -> attach per process -> free. */
+#ifndef AT_TRACER_H
+#define AT_TRACER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <linux/types.h>
+#include "attach.h"
+
+struct at_tracer_opts {
+	size_t sz;		/* sizeof(struct at_tracer_opts), for compatibility */
+	__u32 max_live;
+	__u32 max_stacks;
+	__u32 max_procs;
+	const char *lib;	/* force this allocator file */
+};
+
+struct at_tracer;
+
+/* Checks privileges and kernel support, then loads the programs. NULL after a
+ * one-line error. */
+struct at_tracer *at_tracer__new(const struct at_tracer_opts *opts);
+/* Attaches every probe for one process. 0, -EAGAIN (launch mode: no allocator mapped
+ * yet), or another -errno after a one-line error; nothing stays attached on failure. */
+int at_tracer__attach_pid(struct at_tracer *t, int pid);
+void at_tracer__detach_pid(struct at_tracer *t, int pid);
+/* Forgets a process's kernel state (blocks, mappings, counters), e.g. after it exited. */
+void at_tracer__forget_pid(struct at_tracer *t, int pid);
+void at_tracer__free(struct at_tracer *t);
+
+/* Map fds for the model's reader. */
+struct at_map_fds {
+	int procs, sites, stacks, live, drops;
+};
+void at_tracer__map_fds(const struct at_tracer *t, struct at_map_fds *fds);
+struct at_elfcache *at_tracer__elfcache(struct at_tracer *t);
+/* Total run time and run count of the tracer's BPF programs (kernel BPF statistics). */
+int at_tracer__prog_stats(const struct at_tracer *t, __u64 *run_ns, __u64 *run_cnt);
+
+#endif
