@@ -7,7 +7,7 @@ ARCH     := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 
 CFLAGS   ?= -O2 -g
 CFLAGS   += -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -Iinclude -I$(O) -MMD -MP
-LDLIBS   := -lbpf -lelf -lz -ljson-c -lncursesw -ltinfo -lm
+LDLIBS   := -lcapstone -lbpf -lelf -lz -ljson-c -lncursesw -ltinfo -lm
 BPFFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -Iinclude -I$(O) -MMD -MP
 
 BPF_SRC  := $(wildcard bpf/*.bpf.c)
@@ -54,7 +54,7 @@ alloctop: $(O)/user/main.o $(O)/liballoctop.a
 
 $(O)/tests/%: tests/unit/%.c tests/unit/unit.h $(O)/liballoctop.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Itests/unit $< $(O)/liballoctop.a $(LDLIBS) -o $@
+	$(CC) $(CFLAGS) -Itests/unit -Iuser $< $(O)/liballoctop.a $(LDLIBS) -o $@
 
 # Workloads: one build with frame pointers, one -O2 without them.
 $(O)/work/%: tests/workloads/%.c

@@ -126,6 +126,15 @@ static void text_range(const struct at_maps *m, const struct at_vma *mod, struct
 	}
 }
 
+/* Two names for one function (glibc's aligned_alloc is memalign): probe it once. */
+static int alias_of(const struct at_plan *plan, const struct at_probe *p)
+{
+	for (int i = 0; i < plan->nr_probes; i++)
+		if (plan->probes[i].file == p->file && plan->probes[i].ret_off == p->ret_off)
+			return i;
+	return -1;
+}
+
 static int add_probes(struct at_plan *plan, int file, const struct at_elf *e, int first, int last)
 {
 	for (int f = first; f <= last; f++) {
@@ -137,13 +146,17 @@ static int add_probes(struct at_plan *plan, int file, const struct at_elf *e, in
 			continue;	/* e.g. an allocator without pvalloc */
 		p->func = f;
 		p->file = file;
-		p->ret_off = off;
 		p->has_ret = f != AT_FREE && f != AT_MUNMAP;
-		p->entry_off = off + at_probe_site(e, s, f);
+		/* the return probe shares the site: rsp is unchanged there */
+		p->entry_off = p->ret_off = off + at_probe_site(e, s, f);
+		if (alias_of(plan, p) >= 0) {
+			at_debug("pid %d: %s is an alias of %s: counted under that name", plan->pid, func_names[f],
+				 func_names[plan->probes[alias_of(plan, p)].func]);
+			continue;
+		}
 		plan->nr_probes++;
-		at_debug("pid %d: %s at %s+0x%llx (entry +%llu)", plan->pid, func_names[f],
-			 plan->files[file].path, (unsigned long long)off,
-			 (unsigned long long)(p->entry_off - off));
+		at_debug("pid %d: %s at %s+0x%llx, probe at +%llu", plan->pid, func_names[f],
+			 plan->files[file].path, (unsigned long long)off, (unsigned long long)(p->entry_off - off));
 	}
 	return 0;
 }

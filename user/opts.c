@@ -91,19 +91,24 @@ static bool parse_long(const char *s, long lo, long hi, long *out)
 	return true;
 }
 
-static int parse_pids(struct at_opts *o, char *arg)
+static int parse_pids(struct at_opts *o, const char *arg)
 {
-	char *save = NULL, *tok;
+	char *copy = at_xstrdup(arg), *save = NULL, *tok;
+	int rc = -1;
 	long v;
 
-	for (tok = strtok_r(arg, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+	for (tok = strtok_r(copy, ",", &save); tok && rc < 0; tok = strtok_r(NULL, ",", &save)) {
 		if (!parse_long(tok, 1, INT_MAX, &v))
-			return bad("-p: '%s' is not a process ID (a positive number)", tok);
-		if (o->nr_pids == AT_MAX_TARGETS)
-			return bad("-p: too many PIDs (at most 64; for more, trace system-wide)%s", "");
-		o->pids[o->nr_pids++] = (int)v;
+			rc = bad("-p: '%s' is not a process ID (a positive number)", tok);
+		else if (o->nr_pids == AT_MAX_TARGETS)
+			rc = bad("-p: too many PIDs (at most 64)%s", "");
+		else
+			o->pids[o->nr_pids++] = (int)v;
 	}
-	return -1;
+	if (o->nr_pids == 0 && rc < 0)
+		rc = bad("-p: '%s' names no process ID", arg);
+	free(copy);
+	return rc;
 }
 
 int at_opts_parse(struct at_opts *o, int argc, char **argv)

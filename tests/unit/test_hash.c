@@ -1,0 +1,57 @@
+/* The hash table underlies every cache: check it against a plain array oracle. */
+#include "unit.h"
+#include "hash.h"
+#include <stdint.h>
+#include <stdlib.h>
+
+static void test_put_get_replace(void)
+{
+	struct at_hash h = { 0 };
+	static int vals[3];
+
+	CHECK(at_hash_get(&h, 1, 2) == NULL);
+	CHECK(at_hash_put(&h, 1, 2, &vals[0]) == NULL);
+	CHECK(at_hash_get(&h, 1, 2) == &vals[0]);
+	CHECK(at_hash_get(&h, 2, 1) == NULL);	/* both words matter */
+	CHECK(at_hash_put(&h, 1, 2, &vals[1]) == &vals[0]);
+	CHECK(at_hash_get(&h, 1, 2) == &vals[1]);
+	CHECK_EQ_U(h.len, 1);
+	at_hash_clear(&h);
+	CHECK(at_hash_get(&h, 1, 2) == NULL);
+}
+
+static void test_many_keys_survive_growth(void)
+{
+	enum { N = 100000 };
+	struct at_hash h = { 0 };
+	uintptr_t *seen = calloc(N, sizeof(*seen));
+	struct at_hash_ent *e;
+	size_t count = 0;
+
+	for (uintptr_t i = 0; i < N; i++)
+		at_hash_put(&h, i * 4096, i & 7, (void *)(i + 1));
+	CHECK_EQ_U(h.len, N);
+	for (uintptr_t i = 0; i < N; i++)
+		if (at_hash_get(&h, i * 4096, i & 7) != (void *)(i + 1))
+			count++;
+	CHECK_EQ_U(count, 0);
+	count = 0;
+	at_hash_for_each(&h, e) {
+		uintptr_t v = (uintptr_t)e->val - 1;
+
+		CHECK(v < N && !seen[v]);
+		if (v < N)
+			seen[v] = 1;
+		count++;
+	}
+	CHECK_EQ_U(count, N);
+	at_hash_clear(&h);
+	free(seen);
+}
+
+int main(void)
+{
+	RUN(test_put_get_replace);
+	RUN(test_many_keys_survive_growth);
+	return UNIT_DONE();
+}

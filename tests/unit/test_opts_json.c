@@ -1,0 +1,100 @@
+/* Command-line validation and JSON string safety. */
+#include "unit.h"
+#include "opts.h"
+#include "report.h"
+#include "util.h"
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <unistd.h>
+
+/* Parses a NULL-terminated list of arguments; stderr is silenced. */
+static int parse(struct at_opts *o, ...)
+{
+	char *argv[32] = { "alloctop" };
+	int argc = 1, rc, saved = dup(2), null = open("/dev/null", 1);
+	va_list ap;
+
+	va_start(ap, o);
+	while ((argv[argc] = va_arg(ap, char *)))
+		argc++;
+	va_end(ap);
+	optind = 0;	/* glibc: full getopt reset */
+	dup2(null, 2);
+	rc = at_opts_parse(o, argc, argv);
+	dup2(saved, 2);
+	close(saved);
+	close(null);
+	return rc;
+}
+
+static void test_valid(void)
+{
+	struct at_opts o;
+
+	CHECK(parse(&o, "-p", "12,34", "-p", "56", "-b", "-d", "0.5", "-n", "3", "-o", "json", "--top", "7", NULL) == -1);
+	CHECK_EQ_U(o.nr_pids, 3);
+	CHECK_EQ_U(o.pids[2], 56);
+	CHECK(o.interval == 0.5);
+	CHECK_EQ_U(o.count, 3);
+	CHECK_EQ_U(o.top, 7);
+	CHECK(o.output == AT_OUT_JSON);
+	CHECK(parse(&o, "-b", "--", "ls", "-l", NULL) == -1);
+	CHECK(o.cmd && !strcmp(o.cmd[0], "ls") && !strcmp(o.cmd[1], "-l"));
+	CHECK(parse(&o, "-b", "-p", "1", "--sort", "live-bytes", NULL) == -1);
+	CHECK(o.sort == AT_SORT_LIVE_BYTES);
+}
+
+static void test_invalid_are_usage_errors(void)
+{
+	struct at_opts o;
+
+	CHECK_EQ_U(parse(&o, "-p", "1", "-d", "0", NULL), AT_EXIT_USAGE);
+	CHECK_EQ_U(parse(&o, "-p", "1", "-d", "-1", NULL), AT_EXIT_USAGE);
+	CHECK_EQ_U(parse(&o, "-p", "1", "-d", "nan", NULL), AT_EXIT_USAGE);
+	CHECK_EQ_U(parse(&o, "-p", "1", "-d", "1e999", NULL), AT_EXIT_USAGE);
+	CHECK_EQ_U(parse(&o, "-p", "1", "-d", "1s", NULL), AT_EXIT_USAGE);
+	CHECK_EQ_U(parse(&o, "-p", "1", "-n", "0", NULL), AT_EXIT_USAGE);
+	CHECK_EQ_U(parse(&o, "-p", "1", "-n", "-2", NULL), AT_EXIT_USAGE);
+	CHECK_EQ_U(parse(&o, "-p", "1", "-o", "xml", NULL), AT_EXIT_USAGE);
+	CHECK_EQ_U(parse(&o, "-p", "abc", NULL), AT_EXIT_USAGE);
+	CHECK_EQ_U(parse(&o, "-p", "0", NULL), AT_EXIT_USAGE);
+	CHECK_EQ_U(parse(&o, "-p", "1", "--", "ls", NULL), AT_EXIT_USAGE);
+	CHECK_EQ_U(parse(&o, "--bogus", NULL), AT_EXIT_USAGE);
+	CHECK_EQ_U(parse(&o, "-p", NULL), AT_EXIT_USAGE);
+	CHECK_EQ_U(parse(&o, "-b", NULL), AT_EXIT_USAGE);
+	CHECK_EQ_U(parse(&o, "-p", "1", "--lib", "/nonexistent/libc.so", NULL), AT_EXIT_USAGE);
+	CHECK_EQ_U(parse(&o, "-p", "1", "stray", NULL), AT_EXIT_USAGE);
+}
+
+static void test_too_many_pids(void)
+{
+	struct at_opts o;
+	char list[1024] = "1";
+
+	for (int i = 2; i <= AT_MAX_TARGETS + 1; i++)
+		snprintf(list + strlen(list), sizeof(list) - strlen(list), ",%d", i);
+	CHECK_EQ_U(parse(&o, "-p", list, NULL), AT_EXIT_USAGE);
+}
+
+static void test_utf8_clean(void)
+{
+	char buf[64];
+
+	CHECK_STR(at_utf8_clean("plain_name", buf, sizeof(buf)), "plain_name");
+	CHECK_STR(at_utf8_clean("caf\xc3\xa9", buf, sizeof(buf)), "caf\xc3\xa9");
+	CHECK_STR(at_utf8_clean("bad\xff" "x", buf, sizeof(buf)), "bad\xef\xbf\xbd" "x");
+	CHECK_STR(at_utf8_clean("\xc0\xaf", buf, sizeof(buf)), "\xef\xbf\xbd\xef\xbf\xbd");	/* overlong */
+	CHECK_STR(at_utf8_clean("\xed\xa0\x80", buf, sizeof(buf)), "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"); /* surrogate */
+	CHECK_STR(at_utf8_clean("trunc\xe2\x82", buf, sizeof(buf)), "trunc\xef\xbf\xbd\xef\xbf\xbd");
+}
+
+int main(void)
+{
+	RUN(test_valid);
+	RUN(test_invalid_are_usage_errors);
+	RUN(test_too_many_pids);
+	RUN(test_utf8_clean);
+	return UNIT_DONE();
+}
