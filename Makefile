@@ -42,7 +42,7 @@ $(O)/alloctop.skel.h: $(O)/alloctop.bpf.o
 	$(BPFTOOL) gen skeleton $< name alloctop_bpf > $@.tmp && mv $@.tmp $@
 
 # The skeleton must exist before any user object that includes it is compiled.
-$(O)/user/%.o: user/%.c $(O)/alloctop.skel.h
+$(O)/user/%.o: user/%.c | $(O)/alloctop.skel.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c $< -o $@
 

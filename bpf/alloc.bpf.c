@@ -4,6 +4,46 @@
  * itself (realloc(NULL, n) -> malloc, memalign -> malloc, ...) are nested and ignored. */
 #include "common.bpf.h"
 
+static __always_inline __s32 at_s32(const __u8 *b)
+{
+	return (__s32)(b[0] | b[1] << 8 | b[2] << 16 | (__u32)b[3] << 24);
+}
+
+/* Which name the caller used, for functions the allocator exports under several: the
+ * call before the return address goes through a GOT slot, either directly
+ * (call *slot(%rip), -fno-plt) or through a PLT stub (jmp *slot(%rip), possibly behind
+ * endbr64 and bnd prefixes). Userspace maps slots to names from relocations. */
+static __always_inline __u32 at_alias(__u32 tgid, __u64 ra, __u32 f)
+{
+	struct at_block_key k = { .pid = tgid };
+	__u8 b[6], s[15];
+	__u64 stub;
+	__u32 *v;
+
+	if (bpf_probe_read_user(b, sizeof(b), (void *)(ra - 6)))
+		return f;
+	if (b[0] == 0xff && b[1] == 0x15) {
+		k.addr = ra + at_s32(&b[2]);
+	} else if (b[1] == 0xe8) {
+		stub = ra + at_s32(&b[2]);
+		if (bpf_probe_read_user(s, sizeof(s), (void *)stub))
+			return f;
+		if (s[0] == 0xff && s[1] == 0x25)
+			k.addr = stub + 6 + at_s32(&s[2]);
+		else if (s[0] == 0xf2 && s[1] == 0xff && s[2] == 0x25)
+			k.addr = stub + 7 + at_s32(&s[3]);
+		else if (s[0] == 0xf3 && s[1] == 0x0f && s[2] == 0x1e && s[3] == 0xfa && s[4] == 0xff && s[5] == 0x25)
+			k.addr = stub + 10 + at_s32(&s[6]);
+		else if (s[0] == 0xf3 && s[1] == 0x0f && s[2] == 0x1e && s[3] == 0xfa && s[4] == 0xf2 && s[5] == 0xff &&
+			 s[6] == 0x25)
+			k.addr = stub + 11 + at_s32(&s[7]);
+	}
+	if (!k.addr)
+		return f;
+	v = bpf_map_lookup_elem(&alias_got, &k);
+	return v && *v < AT_NR_FUNCS ? *v : f;
+}
+
 static __always_inline int on_entry(struct pt_regs *ctx, enum at_func f, __u64 size, __u64 ptr)
 {
 	__u64 id = bpf_get_current_pid_tgid();
@@ -18,6 +58,9 @@ static __always_inline int on_entry(struct pt_regs *ctx, enum at_func f, __u64 s
 	at_check_missed_return(t, sp);
 	if (t->depth++)
 		return 0;
+	/* the rarely used aligned functions are the ones allocators alias */
+	if (f == AT_ALIGNED_ALLOC || f == AT_MEMALIGN || f == AT_VALLOC || f == AT_PVALLOC)
+		f = at_alias(id >> 32, at_return_address(sp), f);
 	t->func = f;
 	t->size = size;
 	t->ptr = ptr;

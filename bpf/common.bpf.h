@@ -76,6 +76,15 @@ struct {
 	__type(value, struct at_range);
 } alloc_text SEC(".maps") __weak;
 
+/* GOT slots through which a process calls an allocator function known under several
+ * names (glibc's memalign is aligned_alloc): (pid, slot address) -> enum at_func. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct at_block_key);
+	__type(value, __u32);
+} alias_got SEC(".maps") __weak;
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, AT_NR_DROPS);

@@ -150,6 +150,7 @@ static int add_probes(struct at_plan *plan, int file, const struct at_elf *e, in
 		/* the return probe shares the site: rsp is unchanged there */
 		p->entry_off = p->ret_off = off + at_probe_site(e, s, f);
 		if (alias_of(plan, p) >= 0) {
+			plan->aliased |= 1U << f | 1U << plan->probes[alias_of(plan, p)].func;
 			at_debug("pid %d: %s is an alias of %s: counted under that name", plan->pid, func_names[f],
 				 func_names[plan->probes[alias_of(plan, p)].func]);
 			continue;
@@ -229,6 +230,47 @@ out:
 	if (err)
 		at_plan_free(plan);
 	return err;
+}
+
+struct alias_ctx {
+	const struct at_plan *plan;
+	__u64 bias;
+	void (*add)(void *ctx, __u64 slot, enum at_func f);
+	void *ctx;
+};
+
+static void alias_reloc(void *ctx, const char *name, __u64 slot)
+{
+	struct alias_ctx *a = ctx;
+
+	for (int f = 0; f < AT_NR_FUNCS; f++)
+		if ((a->plan->aliased & 1U << f) && !strcmp(name, func_names[f]))
+			a->add(a->ctx, a->bias + slot, f);
+}
+
+void at_plan_alias_slots(struct at_elfcache *ec, const struct at_plan *plan,
+			 void (*add)(void *ctx, __u64 slot, enum at_func f), void *ctx)
+{
+	struct alias_ctx a = { .plan = plan, .add = add, .ctx = ctx };
+	struct at_maps m;
+
+	if (!plan->aliased || at_maps_read(plan->pid, &m))
+		return;
+	for (size_t i = 0; i < m.n; i++) {
+		const struct at_vma *v = &m.v[i];
+		const struct at_elf *e;
+		__u64 vaddr;
+
+		/* one pass per module: its first mapping gives the load bias */
+		if (!at_vma_is_file(v) || (i && m.v[i - 1].ino == v->ino && m.v[i - 1].dev == v->dev))
+			continue;
+		e = at_elfcache_get(ec, plan->pid, v);
+		if (!e || at_elf_off_to_vaddr(e, v->pgoff, &vaddr))
+			continue;
+		a.bias = v->start - vaddr;
+		at_elf_relocs(e, alias_reloc, &a);
+	}
+	at_maps_free(&m);
 }
 
 void at_plan_free(struct at_plan *plan)

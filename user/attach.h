@@ -26,7 +26,13 @@ struct at_plan {
 	struct at_range text;		/* allocator text in the process; {0,0} if none */
 	struct at_probe probes[AT_NR_FUNCS];
 	int nr_probes;
+	__u32 aliased;			/* bit per function sharing its code with another */
 };
+
+/* Calls add for every GOT slot in pid's modules through which an aliased function is
+ * called, with the slot's runtime address, so the BPF side can tell the names apart. */
+void at_plan_alias_slots(struct at_elfcache *ec, const struct at_plan *plan,
+			 void (*add)(void *ctx, __u64 slot, enum at_func f), void *ctx);
 
 /* Builds the plan for pid (lib forces the allocator file). Returns 0, -EAGAIN when no
  * allocator is mapped yet (launch mode waits for one), or another -errno after printing

@@ -260,5 +260,44 @@ const unsigned char *at_elf_code(const struct at_elf *e, __u64 vaddr, size_t *av
 	return (const unsigned char *)e->image + off;
 }
 
+int at_elf_relocs(const struct at_elf *e, at_reloc_fn fn, void *ctx)
+{
+	Elf *elf = elf_memory(e->image, e->image_sz);
+	Elf_Scn *scn = NULL;
+
+	if (!elf)
+		return -1;
+	while ((scn = elf_nextscn(elf, scn))) {
+		Elf_Data *data, *symdata;
+		GElf_Shdr sh, symsh;
+		Elf_Scn *symscn;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_RELA || !sh.sh_entsize)
+			continue;
+		symscn = elf_getscn(elf, sh.sh_link);
+		data = elf_getdata(scn, NULL);
+		if (!symscn || !gelf_getshdr(symscn, &symsh) || !(symdata = elf_getdata(symscn, NULL)) || !data)
+			continue;
+		for (size_t i = 0; i < sh.sh_size / sh.sh_entsize; i++) {
+			GElf_Rela r;
+			GElf_Sym sym;
+			const char *name;
+			int type;
+
+			if (!gelf_getrela(data, (int)i, &r))
+				break;
+			type = GELF_R_TYPE(r.r_info);
+			if ((type != R_X86_64_JUMP_SLOT && type != R_X86_64_GLOB_DAT) || !GELF_R_SYM(r.r_info) ||
+			    !gelf_getsym(symdata, (int)GELF_R_SYM(r.r_info), &sym))
+				continue;
+			name = elf_strptr(elf, symsh.sh_link, sym.st_name);
+			if (name)
+				fn(ctx, name, r.r_offset);
+		}
+	}
+	elf_end(elf);
+	return 0;
+}
+
 bool at_elf_is_dyn(const struct at_elf *e) { return e->dyn; }
 const char *at_elf_label(const struct at_elf *e) { return e->label; }

@@ -31,6 +31,10 @@ int at_elf_off_to_vaddr(const struct at_elf *e, __u64 off, __u64 *vaddr);
 
 /* Bytes of the file at a link-time address, for instruction decoding; NULL if outside. */
 const unsigned char *at_elf_code(const struct at_elf *e, __u64 vaddr, size_t *avail);
+/* Calls fn for each GOT slot (JUMP_SLOT / GLOB_DAT relocation) bound to a symbol:
+ * its name and the slot's link-time address. */
+typedef void (*at_reloc_fn)(void *ctx, const char *name, __u64 slot);
+int at_elf_relocs(const struct at_elf *e, at_reloc_fn fn, void *ctx);
 bool at_elf_is_dyn(const struct at_elf *e);
 const char *at_elf_label(const struct at_elf *e);
 

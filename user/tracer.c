@@ -145,8 +145,23 @@ static int attach_one(struct at_target_links *tl, struct bpf_program *prog, int 
 	return 0;
 }
 
+struct alias_add {
+	struct at_tracer *t;
+	int pid;
+};
+
+static void add_alias_slot(void *ctx, __u64 slot, enum at_func f)
+{
+	struct alias_add *a = ctx;
+	struct at_block_key k = { .pid = a->pid, .addr = slot };
+	__u32 v = f;
+
+	bpf_map__update_elem(a->t->skel->maps.alias_got, &k, sizeof(k), &v, sizeof(v), BPF_ANY);
+}
+
 int at_tracer__attach_pid(struct at_tracer *t, int pid)
 {
+	struct alias_add aa = { .t = t, .pid = pid };
 	struct at_target_links *tl;
 	struct at_plan plan;
 	int err = 0;
@@ -165,6 +180,7 @@ int at_tracer__attach_pid(struct at_tracer *t, int pid)
 
 		bpf_map__update_elem(t->skel->maps.alloc_text, &key, sizeof(key), &plan.text, sizeof(plan.text), BPF_ANY);
 	}
+	at_plan_alias_slots(t->ec, &plan, add_alias_slot, &aa);
 	for (int i = 0; i < plan.nr_probes && !err; i++) {
 		const struct at_probe *p = &plan.probes[i];
 		char path[64];
@@ -223,6 +239,7 @@ void at_tracer__forget_pid(struct at_tracer *t, int pid)
 
 	delete_matching(bpf_map__fd(t->skel->maps.live), sizeof(struct at_block_key), pid_first_u32, pid);
 	delete_matching(bpf_map__fd(t->skel->maps.mappings), sizeof(struct at_block_key), pid_first_u32, pid);
+	delete_matching(bpf_map__fd(t->skel->maps.alias_got), sizeof(struct at_block_key), pid_first_u32, pid);
 	bpf_map__delete_elem(t->skel->maps.alloc_text, &key, sizeof(key), 0);
 }
 
