@@ -19,6 +19,7 @@ struct at_thread {
 	__u64 size;
 	__u64 ptr;		/* realloc: old block; posix_memalign: memptr */
 	__u64 sp;		/* stack pointer at the outer call's entry */
+	__u64 ra;		/* and the return address there */
 	__u64 stack_id;
 	__u64 last_alloc;	/* for temporary allocations */
 	__u64 mmap_len;		/* application mmap in progress (0 = none) */
@@ -100,7 +101,34 @@ struct {
 	__type(value, struct at_proc_stats);
 } zero_proc SEC(".maps") __weak;
 
+/* Processes that exited while traced; userspace drains it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct at_exit_rec);
+} exited SEC(".maps") __weak;
+
+/* Census filters and --follow: tgids to leave out, or the only tgids to trace. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u8);
+} excluded SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, __u8);
+} followed SEC(".maps") __weak;
+
 const volatile __u32 self_tgid __weak = 0;	/* never trace alloctop itself */
+const volatile bool filter_excluded __weak = false;
+const volatile bool filter_followed __weak = false;
+const volatile bool filter_comm __weak = false;
+const volatile char comm_filter[16] __weak = {};
 
 /* Preemption is possible in uprobe context, so even per-CPU counters use atomic adds. */
 #define at_add(p, v) __sync_fetch_and_add((p), (v))
@@ -158,9 +186,28 @@ static __always_inline struct at_thread *at_thread_get(void)
 	return bpf_task_storage_get(&threads, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 }
 
+/* Probes attached to a whole file (census, --follow) fire in every process that maps
+ * it: these checks keep the others out. Per-PID probes need none of them. */
 static __always_inline bool at_skip_process(__u32 tgid)
 {
-	return tgid == self_tgid;
+	if (tgid == self_tgid)
+		return true;
+	if (filter_followed && !bpf_map_lookup_elem(&followed, &tgid))
+		return true;
+	if (filter_excluded && bpf_map_lookup_elem(&excluded, &tgid))
+		return true;
+	if (filter_comm) {
+		char c[16];
+
+		bpf_get_current_comm(c, sizeof(c));
+		for (int i = 0; i < 16; i++) {
+			if (c[i] != comm_filter[i])
+				return true;
+			if (!c[i])
+				break;
+		}
+	}
+	return false;
 }
 
 static __always_inline struct at_proc_stats *at_proc_get(__u32 tgid)
@@ -251,11 +298,14 @@ static __always_inline __u64 at_capture_stack(struct pt_regs *ctx, struct at_thr
 	return h;
 }
 
-/* Outer-call bookkeeping. A thread whose stack pointer is back at or above the outer
- * call's entry has left that call without its return probe firing (longjmp, ...). */
+/* Outer-call bookkeeping. A thread whose stack pointer is back above the outer call's
+ * entry has left that call without its return probe firing (longjmp, ...). At the same
+ * stack pointer it is either a tail call from the outer function (glibc's
+ * realloc(NULL, n) jumps to malloc: the slot then holds the uretprobe trampoline) or a
+ * new call from the same frame (the slot holds a real return address again). */
 static __always_inline void at_check_missed_return(struct at_thread *t, __u64 sp)
 {
-	if (t->depth && sp >= t->sp) {
+	if (t->depth && (sp > t->sp || (sp == t->sp && at_return_address(sp) == t->ra))) {
 		at_drop(AT_DROP_MISSED_RETURN);
 		t->depth = 0;
 	}

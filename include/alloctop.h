@@ -114,6 +114,13 @@ struct at_mapping {
 };
 _Static_assert(sizeof(struct at_mapping) == 8, "at_mapping layout");
 
+/* A traced process that exited, keyed by tgid; comm kept for short-lived processes. */
+struct at_exit_rec {
+	__u64 ts_ns;
+	char comm[16];
+};
+_Static_assert(sizeof(struct at_exit_rec) == 24, "at_exit layout");
+
 /* Text range of the allocator module per process: calls from inside it (malloc's
  * own mmaps, free's munmaps) are not application calls. */
 struct at_range {

@@ -169,7 +169,16 @@ static int open_plan_file(struct at_plan_file *pf, int pid, const struct at_vma 
 	return pf->fd < 0 ? pf->fd : 0;
 }
 
+/* A census tries every process and says nothing about those it cannot trace. */
+#define PLAN_ERR(...) do { if (!quiet) at_err(__VA_ARGS__); } while (0)
+#define PLAN_WARN(...) do { if (!quiet) at_warn(__VA_ARGS__); } while (0)
+
 int at_plan_make(struct at_elfcache *ec, int pid, const char *lib, struct at_plan *plan)
+{
+	return at_plan_make_quiet(ec, pid, lib, plan, false);
+}
+
+int at_plan_make_quiet(struct at_elfcache *ec, int pid, const char *lib, struct at_plan *plan, bool quiet)
 {
 	const struct at_vma *alloc = NULL, *mm;
 	const struct at_elf *elf = NULL;
@@ -182,15 +191,15 @@ int at_plan_make(struct at_elfcache *ec, int pid, const char *lib, struct at_pla
 	err = at_maps_read(pid, &m);
 	if (err) {
 		if (err == -ENOENT || err == -ESRCH)
-			at_err("process %d not found or has no memory (a kernel thread or zombie): check the PID", pid);
+			PLAN_ERR("process %d not found or has no memory (a kernel thread or zombie): check the PID", pid);
 		else
-			at_err("cannot read /proc/%d/maps: %s (run as root)", pid, strerror(-err));
+			PLAN_ERR("cannot read /proc/%d/maps: %s (run as root)", pid, strerror(-err));
 		return err == -ENOENT ? -ESRCH : err;
 	}
 	if (lib) {
 		elf = at_elfcache_get_path(ec, lib);
 		if (!defines_allocator(elf)) {
-			at_err("--lib %s: %s", lib, elf ? "no malloc and free symbols in it (is it an allocator library?)"
+			PLAN_ERR("--lib %s: %s", lib, elf ? "no malloc and free symbols in it (is it an allocator library?)"
 							: "not an ELF file (give an allocator library such as libc.so.6)");
 			err = -EINVAL;
 			goto out;
@@ -209,7 +218,7 @@ int at_plan_make(struct at_elfcache *ec, int pid, const char *lib, struct at_pla
 		}
 	}
 	if ((err = open_plan_file(&plan->files[0], pid, alloc, lib))) {
-		at_err("cannot open the allocator %s of process %d: %s", lib ? lib : alloc->path, pid, strerror(-err));
+		PLAN_ERR("cannot open the allocator %s of process %d: %s", lib ? lib : alloc->path, pid, strerror(-err));
 		goto out;
 	}
 	add_probes(plan, 0, elf, AT_MALLOC, AT_PVALLOC);
@@ -223,7 +232,7 @@ int at_plan_make(struct at_elfcache *ec, int pid, const char *lib, struct at_pla
 	} else if (mm && !open_plan_file(&plan->files[1], pid, mm, NULL)) {
 		add_probes(plan, 1, at_elfcache_get(ec, pid, mm), AT_MMAP, AT_MUNMAP);
 	} else {
-		at_warn("process %d: no libc mmap/munmap found; application mmaps are not traced", pid);
+		PLAN_WARN("process %d: no libc mmap/munmap found; application mmaps are not traced", pid);
 	}
 out:
 	at_maps_free(&m);

@@ -59,6 +59,36 @@ void *at_hash_put(struct at_hash *h, __u64 k1, __u64 k2, void *val)
 	}
 }
 
+void *at_hash_del(struct at_hash *h, __u64 k1, __u64 k2)
+{
+	size_t mask = h->cap - 1, i, j;
+	void *val;
+
+	if (!h->cap)
+		return NULL;
+	for (i = slot(k1, k2, h->cap);; i = (i + 1) & mask) {
+		if (!h->slots[i].val)
+			return NULL;
+		if (h->slots[i].k1 == k1 && h->slots[i].k2 == k2)
+			break;
+	}
+	val = h->slots[i].val;
+	/* backward shift: pull later entries of the probe run into the hole, so lookups
+	 * never stop early at it */
+	for (j = (i + 1) & mask; h->slots[j].val; j = (j + 1) & mask) {
+		size_t home = slot(h->slots[j].k1, h->slots[j].k2, h->cap);
+
+		/* the entry may move to i only if i lies on its probe path from home to j */
+		if (((j - home) & mask) >= ((j - i) & mask)) {
+			h->slots[i] = h->slots[j];
+			i = j;
+		}
+	}
+	h->slots[i].val = NULL;
+	h->len--;
+	return val;
+}
+
 void at_hash_clear(struct at_hash *h)
 {
 	free(h->slots);

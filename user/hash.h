@@ -18,6 +18,8 @@ struct at_hash {
 void *at_hash_get(const struct at_hash *h, __u64 k1, __u64 k2);
 /* Inserts or replaces; val must not be NULL. Returns the value replaced, or NULL. */
 void *at_hash_put(struct at_hash *h, __u64 k1, __u64 k2, void *val);
+/* Removes a key; returns its value, or NULL if absent. */
+void *at_hash_del(struct at_hash *h, __u64 k1, __u64 k2);
 void at_hash_clear(struct at_hash *h);	/* frees the table, not the values */
 
 #define at_hash_for_each(h, e) \

@@ -49,14 +49,26 @@ void at_model_fini(struct at_model *m)
 	at_hash_for_each(&m->stacks, e)
 		free(e->val);
 	at_hash_clear(&m->stacks);
+	for (int i = 0; i < m->nr_targets; i++)
+		free(m->targets[i]);
+	free(m->targets);
+	at_hash_clear(&m->by_pid);
 }
 
 struct at_target *at_model_target(struct at_model *m, int pid)
 {
-	for (int i = 0; i < m->nr_targets; i++)
-		if (m->targets[i].pid == pid)
-			return &m->targets[i];
-	return NULL;
+	return at_hash_get(&m->by_pid, pid, 0);
+}
+
+void at_model_drop_target(struct at_model *m, int pid)
+{
+	struct at_target *t = at_model_target(m, pid);
+
+	if (!t)
+		return;
+	t->gone = true;
+	/* a snapshot may still point at it: the memory stays until fini */
+	at_hash_del(&m->by_pid, pid, 0);
 }
 
 struct at_target *at_model_add_target(struct at_model *m, int pid)
@@ -66,10 +78,13 @@ struct at_target *at_model_add_target(struct at_model *m, int pid)
 
 	if (t)
 		return t;
-	if (m->nr_targets == AT_MAX_TARGETS)
-		return NULL;
-	t = &m->targets[m->nr_targets++];
-	memset(t, 0, sizeof(*t));
+	if (m->nr_targets == m->cap_targets) {
+		m->cap_targets = m->cap_targets ? m->cap_targets * 2 : 64;
+		m->targets = at_xrealloc(m->targets, m->cap_targets, sizeof(*m->targets));
+	}
+	t = at_xcalloc(1, sizeof(*t));
+	m->targets[m->nr_targets++] = t;
+	at_hash_put(&m->by_pid, pid, 0, t);
 	t->pid = pid;
 	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
 	if (at_read_small(path, t->comm, sizeof(t->comm)))
@@ -189,7 +204,7 @@ static int read_procs(struct at_model *m, struct at_snapshot *s)
 		struct at_proc_view *p = &s->procs[i];
 
 		p->pid = ((__u32 *)keys)[i];
-		p->target = at_model_target(m, p->pid);
+		p->target = at_model_add_target(m, p->pid);
 		sum_u64((__u64 *)&p->s, (const __u64 *)((char *)vals + i * vsz), sizeof(p->s) / 8, m->ncpus);
 	}
 	s->nr_procs = n;

@@ -14,6 +14,7 @@ struct at_target {
 	int pid;
 	char comm[16];
 	bool exited;
+	bool gone;		/* exited and reported: no longer listed */
 };
 
 struct at_proc_view {
@@ -42,8 +43,9 @@ struct at_model {
 	struct at_map_fds fds;
 	struct at_tracer *tracer;
 	double start_mono;
-	struct at_target targets[AT_MAX_TARGETS];
-	int nr_targets;
+	struct at_hash by_pid;		/* pid -> struct at_target (stable; freed at fini) */
+	struct at_target **targets;	/* in order of arrival, gone ones included */
+	int nr_targets, cap_targets;
 	struct at_snapshot cur, prev;
 	struct at_hash stacks;		/* stack_id -> struct at_stack, read once */
 	int ncpus;
@@ -51,7 +53,10 @@ struct at_model {
 
 void at_model_init(struct at_model *m, struct at_tracer *t);
 void at_model_fini(struct at_model *m);
+/* Adds a process (reading its comm) or returns the one known. */
 struct at_target *at_model_add_target(struct at_model *m, int pid);
+/* Forgets an exited process: it is no longer listed; its pid may come back as new. */
+void at_model_drop_target(struct at_model *m, int pid);
 struct at_target *at_model_target(struct at_model *m, int pid);
 /* Reads every map into cur (the old cur becomes prev). 0 or -errno. */
 int at_model_refresh(struct at_model *m);

@@ -20,7 +20,11 @@ static const char usage[] =
 "Trace allocations (malloc family, free, application mmap/munmap) of running\n"
 "processes or of a command alloctop starts, with exact counts, stacks and histograms.\n"
 "\n"
-"  -p, --pid PID[,PID]   attach to running processes (repeatable)\n"
+"  -p, --pid PID[,PID]   attach to running processes (repeatable); without -p and\n"
+"                        without a command, trace every process (system-wide)\n"
+"      --follow          also trace the children the targets fork and what they exec\n"
+"      --comm NAME       system-wide: only processes named NAME\n"
+"      --exclude PID[,PID] system-wide: never these processes\n"
 "  -b, --batch           print a report each interval instead of the dashboard\n"
 "  -o, --output FMT      batch format: text (default) or json (one document per line)\n"
 "  -d, --interval SECS   report interval, fractions allowed (default 1)\n"
@@ -37,7 +41,7 @@ static const char usage[] =
 "\n"
 "Exit status: 0 success (also after SIGINT/SIGTERM), 1 runtime failure, 2 usage error.\n";
 
-enum { OPT_TOP = 256, OPT_LIB, OPT_SORT, OPT_MAX_LIVE, OPT_MAX_STACKS, OPT_MAX_PROCS, OPT_VERSION };
+enum { OPT_TOP = 256, OPT_LIB, OPT_COMM, OPT_EXCLUDE, OPT_FOLLOW, OPT_SORT, OPT_MAX_LIVE, OPT_MAX_STACKS, OPT_MAX_PROCS, OPT_VERSION };
 
 static const struct option longopts[] = {
 	{ "pid", required_argument, 0, 'p' },
@@ -48,6 +52,9 @@ static const struct option longopts[] = {
 	{ "top", required_argument, 0, OPT_TOP },
 	{ "sort", required_argument, 0, OPT_SORT },
 	{ "lib", required_argument, 0, OPT_LIB },
+	{ "comm", required_argument, 0, OPT_COMM },
+	{ "exclude", required_argument, 0, OPT_EXCLUDE },
+	{ "follow", no_argument, 0, OPT_FOLLOW },
 	{ "max-live", required_argument, 0, OPT_MAX_LIVE },
 	{ "max-stacks", required_argument, 0, OPT_MAX_STACKS },
 	{ "max-procs", required_argument, 0, OPT_MAX_PROCS },
@@ -91,7 +98,7 @@ static bool parse_long(const char *s, long lo, long hi, long *out)
 	return true;
 }
 
-static int parse_pids(struct at_opts *o, const char *arg)
+static int parse_pids(int *pids, int *nr, const char *flag, const char *arg)
 {
 	char *copy = at_xstrdup(arg), *save = NULL, *tok;
 	int rc = -1;
@@ -99,14 +106,14 @@ static int parse_pids(struct at_opts *o, const char *arg)
 
 	for (tok = strtok_r(copy, ",", &save); tok && rc < 0; tok = strtok_r(NULL, ",", &save)) {
 		if (!parse_long(tok, 1, INT_MAX, &v))
-			rc = bad("-p: '%s' is not a process ID (a positive number)", tok);
-		else if (o->nr_pids == AT_MAX_TARGETS)
-			rc = bad("-p: too many PIDs (at most 64)%s", "");
+			rc = bad("'%s' is not a process ID (a positive number)", tok);
+		else if (*nr == AT_MAX_TARGETS)
+			rc = bad("too many PIDs for %s (at most 64)", flag);
 		else
-			o->pids[o->nr_pids++] = (int)v;
+			pids[(*nr)++] = (int)v;
 	}
-	if (o->nr_pids == 0 && rc < 0)
-		rc = bad("-p: '%s' names no process ID", arg);
+	if (*nr == 0 && rc < 0)
+		rc = bad("'%s' names no process ID", arg);
 	free(copy);
 	return rc;
 }
@@ -131,8 +138,21 @@ int at_opts_parse(struct at_opts *o, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "+:p:bo:d:n:vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
-			if ((rc = parse_pids(o, optarg)) >= 0)
+			if ((rc = parse_pids(o->pids, &o->nr_pids, "-p", optarg)) >= 0)
 				return rc;
+			break;
+		case OPT_EXCLUDE:
+			if ((rc = parse_pids(o->exclude, &o->nr_exclude, "--exclude", optarg)) >= 0)
+				return rc;
+			break;
+		case OPT_COMM:
+			if (!*optarg || strlen(optarg) > 15)
+				return bad("--comm: '%s' is not a process name (1 to 15 characters, as in /proc/PID/comm)",
+					   optarg);
+			o->comm = optarg;
+			break;
+		case OPT_FOLLOW:
+			o->follow = true;
 			break;
 		case 'b':
 			batch = true;
@@ -204,8 +224,10 @@ int at_opts_parse(struct at_opts *o, int argc, char **argv)
 	}
 	if (o->cmd && o->nr_pids)
 		return bad("-p and a command (-- CMD) cannot be combined%s", "");
-	if (!o->cmd && !o->nr_pids)
-		return bad("nothing to trace: give -p PID or -- CMD (system-wide tracing is not available yet)%s", "");
+	if ((o->comm || o->nr_exclude) && (o->cmd || o->nr_pids))
+		return bad("--comm and --exclude filter the system-wide census: drop -p and the command%s", "");
+	if (o->follow && !o->cmd && !o->nr_pids)
+		return bad("--follow needs targets: give -p PID or -- CMD%s", "");
 	/* The dashboard needs a terminal; -b, -o or a pipe mean batch. */
 	if (!batch && !out_given && isatty(STDOUT_FILENO))
 		o->output = AT_OUT_TUI;

@@ -28,6 +28,10 @@ struct at_opts {
 	long count;		/* reports before exiting, 0 = unlimited */
 	int top;
 	const char *lib;
+	const char *comm;	/* census: only processes of this name */
+	int exclude[AT_MAX_TARGETS];	/* census: never these */
+	int nr_exclude;
+	bool follow;		/* trace children and exec'd programs too */
 	__u32 max_live, max_stacks, max_procs;
 	bool verbose;
 };

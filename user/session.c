@@ -1,4 +1,5 @@
 #include "session.h"
+#include "census.h"
 #include "launch.h"
 #include "model.h"
 #include "report.h"
@@ -18,29 +19,60 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#define AT_MAX_EXITS 4096	/* exits handled per refresh */
+
+enum at_mode {
+	AT_MODE_PIDS,		/* -p: probes per PID */
+	AT_MODE_LAUNCH,		/* -- CMD: probes for the child's PID */
+	AT_MODE_CENSUS,		/* no target: probes on every allocator file */
+	AT_MODE_FOLLOW,		/* --follow: file probes, only the followed tree counts */
+};
+
 struct at_session {
 	const struct at_opts *o;
+	enum at_mode mode;
 	struct at_tracer *tracer;
 	struct at_model model;
 	struct at_symbolizer *sym;
+	struct at_census census;
 	struct at_launch launch;
 	bool launched;
 	int sfd, tfd;
-	int pidfd[AT_MAX_TARGETS];
+	int pidfd[AT_MAX_TARGETS];	/* -p targets, or the launched command in [0] */
+	int nr_pidfd;
+	int *dropped;			/* census: exited, reported once, to forget next */
+	int nr_dropped;
 	long reports;
 	double last_report;
-	double interval;
 	struct at_ui *ui;
 };
 
+static bool file_probes(const struct at_session *s)
+{
+	return s->mode == AT_MODE_CENSUS || s->mode == AT_MODE_FOLLOW;
+}
+
+static int attach_one_pid(struct at_session *s, int pid)
+{
+	int err;
+
+	if (file_probes(s)) {
+		err = at_tracer__follow(s->tracer, pid);
+		if (!err)
+			err = at_tracer__attach_global(s->tracer, pid, false);
+	} else {
+		err = at_tracer__attach_pid(s->tracer, pid);
+	}
+	if (!err) {
+		at_model_add_target(&s->model, pid);
+		at_symbolizer_note_pid(s->sym, pid);
+	}
+	return err;
+}
+
 static int try_attach(void *ctx, int pid)
 {
-	struct at_session *s = ctx;
-	int err = at_tracer__attach_pid(s->tracer, pid);
-
-	if (!err)
-		at_model_add_target(&s->model, pid);
-	return err;
+	return attach_one_pid(ctx, pid);
 }
 
 static void exiting(void *ctx, int pid)
@@ -50,49 +82,53 @@ static void exiting(void *ctx, int pid)
 	at_symbolizer_note_pid(s->sym, pid);
 }
 
-static int attach_targets(struct at_session *s)
+static int attach_pids(struct at_session *s)
 {
-	const struct at_opts *o = s->o;
-
-	if (o->cmd) {
-		struct at_launch_ops ops = { .try_attach = try_attach, .exiting = exiting, .ctx = s };
-		int rc = at_launch_start(&s->launch, o->cmd, &ops);
-
-		if (rc)
-			return rc;
-		s->launched = true;
-		s->pidfd[0] = syscall(SYS_pidfd_open, s->launch.pid, 0);
-		at_symbolizer_note_pid(s->sym, s->launch.pid);
-		return 0;
-	}
-	for (int i = 0; i < o->nr_pids; i++) {
-		int pid = o->pids[i], err;
+	for (int i = 0; i < s->o->nr_pids; i++) {
+		int pid = s->o->pids[i], err;
 
 		if (pid == getpid()) {
 			at_err("-p %d is alloctop itself: give the PID of another process", pid);
 			return AT_EXIT_FAIL;
 		}
-		s->pidfd[i] = syscall(SYS_pidfd_open, pid, 0);
-		if (s->pidfd[i] < 0) {
+		s->pidfd[s->nr_pidfd] = syscall(SYS_pidfd_open, pid, 0);
+		if (s->pidfd[s->nr_pidfd] < 0) {
 			at_err("no process with PID %d (%s): check the PID, e.g. with pgrep", pid, strerror(errno));
 			return AT_EXIT_FAIL;
 		}
-		err = at_tracer__attach_pid(s->tracer, pid);
+		s->nr_pidfd++;
+		err = attach_one_pid(s, pid);
 		if (err == -EAGAIN)
 			at_err("process %d maps no allocator alloctop can probe (no malloc/free in it or its "
 			       "libraries): use --lib PATH", pid);
 		if (err)
 			return AT_EXIT_FAIL;
-		at_model_add_target(&s->model, pid);
-		at_symbolizer_note_pid(s->sym, pid);
 	}
 	return 0;
+}
+
+static int attach_targets(struct at_session *s)
+{
+	if (s->mode == AT_MODE_CENSUS) {
+		at_census_scan(&s->census, s->tracer, &s->model);
+		return 0;
+	}
+	if (s->o->cmd) {
+		struct at_launch_ops ops = { .try_attach = try_attach, .exiting = exiting, .ctx = s };
+		int rc = at_launch_start(&s->launch, s->o->cmd, &ops);
+
+		if (rc)
+			return rc;
+		s->launched = true;
+		s->pidfd[s->nr_pidfd++] = syscall(SYS_pidfd_open, s->launch.pid, 0);
+		return 0;
+	}
+	return attach_pids(s);
 }
 
 static int setup_fds(struct at_session *s)
 {
 	sigset_t mask;
-	struct itimerspec its = {};
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
@@ -108,12 +144,52 @@ static int setup_fds(struct at_session *s)
 		at_err("cannot create signal or timer descriptors: %s", strerror(errno));
 		return -1;
 	}
-	its.it_value.tv_sec = (time_t)s->interval;
-	its.it_value.tv_nsec = (long)((s->interval - (time_t)s->interval) * 1e9);
+	return 0;
+}
+
+static int arm_timer(struct at_session *s, double interval)
+{
+	struct itimerspec its = {};
+
+	its.it_value.tv_sec = (time_t)interval;
+	its.it_value.tv_nsec = (long)((interval - (time_t)interval) * 1e9);
 	if (!its.it_value.tv_sec && !its.it_value.tv_nsec)
 		its.it_value.tv_nsec = 1;
 	its.it_interval = its.it_value;
 	return timerfd_settime(s->tfd, 0, &its, NULL);
+}
+
+/* Processes reported once as exited in a census: drop their counters now. */
+static void forget_dropped(struct at_session *s)
+{
+	at_tracer__forget(s->tracer, s->dropped, s->nr_dropped, true);
+	for (int i = 0; i < s->nr_dropped; i++) {
+		at_model_drop_target(&s->model, s->dropped[i]);
+		at_census_forget(&s->census, s->dropped[i]);
+	}
+	s->nr_dropped = 0;
+}
+
+/* Exits the kernel saw: mark them; free their kernel state. Census drops them from the
+ * listing after this report; -p and launch keep their final numbers. */
+static void handle_exits(struct at_session *s)
+{
+	static struct at_exit_rec info[AT_MAX_EXITS];
+	int pids[AT_MAX_EXITS], n = at_tracer__drain_exited(s->tracer, pids, info, AT_MAX_EXITS);
+
+	forget_dropped(s);
+	for (int i = 0; i < n; i++) {
+		struct at_target *t = at_model_add_target(&s->model, pids[i]);
+
+		t->exited = true;
+		if (!strcmp(t->comm, "?"))
+			memcpy(t->comm, info[i].comm, sizeof(t->comm));
+		if (s->mode == AT_MODE_CENSUS || (s->mode == AT_MODE_FOLLOW && !t)) {
+			s->dropped = at_xrealloc(s->dropped, s->nr_dropped + 1, sizeof(int));
+			s->dropped[s->nr_dropped++] = pids[i];
+		}
+	}
+	at_tracer__forget(s->tracer, pids, n, false);
 }
 
 /* Refreshes the model and emits one report; -1 if the output is gone. */
@@ -123,6 +199,9 @@ static int report(struct at_session *s, bool final)
 	double now = at_now_mono();
 	int err;
 
+	if (file_probes(s))
+		at_census_scan(&s->census, s->tracer, &s->model);
+	handle_exits(s);
 	err = at_model_refresh(&s->model);
 	if (err) {
 		at_err("reading the kernel maps failed: %s", strerror(-err));
@@ -136,61 +215,81 @@ static int report(struct at_session *s, bool final)
 	return s->o->output == AT_OUT_JSON ? at_report_json(stdout, &c) : at_report_text(stdout, &c);
 }
 
-static void target_exited(struct at_session *s, int i)
+static void pidfd_exited(struct at_session *s, int i)
 {
-	int pid = s->model.targets[i].pid;
+	int pid = s->o->cmd ? s->launch.pid : s->o->pids[i];
+	struct at_target *t = at_model_target(&s->model, pid);
 
-	s->model.targets[i].exited = true;
+	if (t)
+		t->exited = true;
 	close(s->pidfd[i]);
 	s->pidfd[i] = -1;
 	at_tracer__detach_pid(s->tracer, pid);
 }
 
+/* -p and launch end when their processes are gone; with --follow, the whole tree. */
 static bool all_exited(struct at_session *s)
 {
-	for (int i = 0; i < s->model.nr_targets; i++)
-		if (!s->model.targets[i].exited)
+	int pids[1];
+
+	if (s->mode == AT_MODE_CENSUS)
+		return false;
+	for (int i = 0; i < s->nr_pidfd; i++)
+		if (s->pidfd[i] >= 0)
 			return false;
-	return s->model.nr_targets > 0;
+	return s->mode != AT_MODE_FOLLOW || at_tracer__followed(s->tracer, pids, 1) == 0;
+}
+
+static bool handle_signals(struct at_session *s, bool *final)
+{
+	struct signalfd_siginfo si;
+
+	while (read(s->sfd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGCHLD) {
+			if (s->launched)
+				at_launch_poll(&s->launch);
+		} else if (si.ssi_signo == SIGWINCH) {
+			if (s->ui)
+				at_ui_resize(s->ui);
+		} else {
+			*final = true;
+			return false;
+		}
+	}
+	return true;
 }
 
 /* Waits for the next event; returns false when the session should end. */
 static bool step(struct at_session *s, bool *final)
 {
-	struct pollfd pfd[2 + AT_MAX_TARGETS];
-	int n = 0, nt = s->model.nr_targets;
+	struct pollfd pfd[3 + AT_MAX_TARGETS];
+	int n = 0, ui_idx = -1;
 
 	pfd[n++] = (struct pollfd){ .fd = s->sfd, .events = POLLIN };
 	pfd[n++] = (struct pollfd){ .fd = s->tfd, .events = POLLIN };
-	if (s->ui)
+	if (s->ui) {
+		ui_idx = n;
 		pfd[n++] = (struct pollfd){ .fd = STDIN_FILENO, .events = POLLIN };
-	for (int i = 0; i < nt; i++)
-		pfd[n + i] = (struct pollfd){ .fd = s->pidfd[i], .events = POLLIN };
-	if (poll(pfd, n + nt, -1) < 0 && errno != EINTR)
-		return false;
-	if (pfd[0].revents) {
-		struct signalfd_siginfo si;
-
-		while (read(s->sfd, &si, sizeof(si)) == sizeof(si)) {
-			if (si.ssi_signo == SIGCHLD && s->launched)
-				at_launch_poll(&s->launch);
-			else if (si.ssi_signo == SIGWINCH && s->ui)
-				at_ui_resize(s->ui);
-			else if (si.ssi_signo != SIGCHLD && si.ssi_signo != SIGWINCH)
-				return *final = true, false;
-		}
 	}
-	for (int i = 0; i < nt; i++)
+	for (int i = 0; i < s->nr_pidfd; i++)
+		pfd[n + i] = (struct pollfd){ .fd = s->pidfd[i], .events = POLLIN };
+	if (poll(pfd, n + s->nr_pidfd, -1) < 0 && errno != EINTR)
+		return false;
+	if (pfd[0].revents && !handle_signals(s, final))
+		return false;
+	for (int i = 0; i < s->nr_pidfd; i++)
 		if (pfd[n + i].revents && s->pidfd[i] >= 0)
-			target_exited(s, i);
-	if (s->launched && s->launch.exited && !s->model.targets[0].exited)
-		target_exited(s, 0);
-	if (all_exited(s))
-		return *final = true, false;
-	if (s->ui && pfd[2].revents) {
+			pidfd_exited(s, i);
+	if (all_exited(s)) {
+		*final = true;
+		return false;
+	}
+	if (ui_idx >= 0 && pfd[ui_idx].revents) {
 		enum at_ui_action a = at_ui_key(s->ui);
 
 		if (a == AT_UI_QUIT)
+			return false;
+		if ((a == AT_UI_INTERVAL || a == AT_UI_REDRAW) && arm_timer(s, at_ui_interval(s->ui)))
 			return false;
 		if (a == AT_UI_REDRAW && report(s, false))
 			return false;
@@ -210,53 +309,80 @@ static bool step(struct at_session *s, bool *final)
 	return true;
 }
 
+static enum at_mode pick_mode(const struct at_opts *o)
+{
+	if (o->follow)
+		return AT_MODE_FOLLOW;
+	if (o->cmd)
+		return AT_MODE_LAUNCH;
+	return o->nr_pids ? AT_MODE_PIDS : AT_MODE_CENSUS;
+}
+
+static void announce(struct at_session *s)
+{
+	int n = 0;
+
+	for (int i = 0; i < s->model.nr_targets; i++)
+		n += !s->model.targets[i]->gone;
+	if (s->mode == AT_MODE_CENSUS)
+		fprintf(stderr, "alloctop: attached system-wide (%d processes so far); %s\n", n,
+			s->ui ? "q quits" : "Ctrl-C stops");
+	else
+		fprintf(stderr, "alloctop: attached to %d process%s%s; %s\n", n, n == 1 ? "" : "es",
+			s->mode == AT_MODE_FOLLOW ? " and their children" : "", s->ui ? "q quits" : "Ctrl-C stops");
+}
+
+static void cleanup(struct at_session *s)
+{
+	at_ui_free(s->ui);
+	for (int i = 0; i < s->nr_pidfd; i++)
+		if (s->pidfd[i] >= 0)
+			close(s->pidfd[i]);
+	if (s->launched && s->launch.exited && WIFEXITED(s->launch.status) && WEXITSTATUS(s->launch.status))
+		at_warn("the command exited with status %d", WEXITSTATUS(s->launch.status));
+	at_census_fini(&s->census);
+	at_symbolizer_free(s->sym);
+	at_model_fini(&s->model);
+	at_tracer__free(s->tracer);
+	free(s->dropped);
+	if (s->sfd >= 0)
+		close(s->sfd);
+	if (s->tfd >= 0)
+		close(s->tfd);
+}
+
 int at_session_run(const struct at_opts *o)
 {
-	struct at_tracer_opts topts = { .sz = sizeof(topts), .max_live = o->max_live, .max_stacks = o->max_stacks,
-					.max_procs = o->max_procs, .lib = o->lib };
-	struct at_session s = { .o = o, .sfd = -1, .tfd = -1, .interval = o->interval };
+	struct at_session s = { .o = o, .sfd = -1, .tfd = -1, .mode = pick_mode(o) };
+	struct at_tracer_opts topts = {
+		.sz = sizeof(topts), .max_live = o->max_live, .max_stacks = o->max_stacks, .max_procs = o->max_procs,
+		.lib = o->lib, .global = file_probes(&s), .follow = s.mode == AT_MODE_FOLLOW, .comm = o->comm,
+		.exclude = o->exclude, .nr_exclude = o->nr_exclude,
+	};
 	bool final = false;
 	int rc = AT_EXIT_OK;
 
-	for (int i = 0; i < AT_MAX_TARGETS; i++)
-		s.pidfd[i] = -1;
 	at_verbose = o->verbose;
+	s.census.follow = s.mode == AT_MODE_FOLLOW;
 	s.tracer = at_tracer__new(&topts);
 	if (!s.tracer)
 		return AT_EXIT_FAIL;
 	at_model_init(&s.model, s.tracer);
 	s.sym = at_symbolizer_new(at_tracer__elfcache(s.tracer));
-	if (setup_fds(&s)) {
+	if (setup_fds(&s) || arm_timer(&s, o->interval))
 		rc = AT_EXIT_FAIL;
-		goto out;
-	}
-	rc = attach_targets(&s);
-	if (rc)
-		goto out;
-	s.model.start_mono = s.last_report = at_now_mono();
-	fprintf(stderr, "alloctop: attached to %d process%s; %s\n", s.model.nr_targets,
-		s.model.nr_targets == 1 ? "" : "es", o->output == AT_OUT_TUI ? "q quits" : "Ctrl-C stops");
-	if (o->output == AT_OUT_TUI && !(s.ui = at_ui_new(o))) {
+	if (!rc)
+		rc = attach_targets(&s);
+	if (!rc && o->output == AT_OUT_TUI && !(s.ui = at_ui_new(o)))
 		rc = AT_EXIT_FAIL;
-		goto out;
+	if (!rc) {
+		s.model.start_mono = s.last_report = at_now_mono();
+		announce(&s);
+		while (step(&s, &final))
+			;
+		if (final && !s.ui)
+			report(&s, true);
 	}
-	while (step(&s, &final))
-		;
-	if (final && !s.ui)
-		report(&s, true);
-out:
-	at_ui_free(s.ui);
-	for (int i = 0; i < AT_MAX_TARGETS; i++)
-		if (s.pidfd[i] >= 0)
-			close(s.pidfd[i]);
-	if (s.launched && s.launch.exited && WIFEXITED(s.launch.status) && WEXITSTATUS(s.launch.status))
-		at_warn("the command exited with status %d", WEXITSTATUS(s.launch.status));
-	at_symbolizer_free(s.sym);
-	at_model_fini(&s.model);
-	at_tracer__free(s.tracer);
-	if (s.sfd >= 0)
-		close(s.sfd);
-	if (s.tfd >= 0)
-		close(s.tfd);
+	cleanup(&s);
 	return rc;
 }

@@ -10,13 +10,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #define AT_LINKS_PER_PID (2 * AT_NR_FUNCS)
 
+/* Links of one per-PID attachment (pid > 0) or of one file probed for all (pid == -1). */
 struct at_target_links {
 	int pid;
+	__u64 dev, ino;
 	int nr;
 	struct bpf_link *links[AT_LINKS_PER_PID];
 };
@@ -28,6 +31,7 @@ struct at_tracer {
 	struct at_target_links *targets;
 	size_t nr_targets;
 	int stats_fd;
+	struct bpf_link *proc_links[3];
 };
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -82,6 +86,12 @@ struct at_tracer *at_tracer__new(const struct at_tracer_opts *opts)
 		goto fail;
 	}
 	t->skel->rodata->self_tgid = getpid();
+	t->skel->rodata->filter_followed = opts->global && opts->follow;
+	t->skel->rodata->filter_excluded = opts->global && opts->nr_exclude > 0;
+	if (opts->global && opts->comm) {
+		t->skel->rodata->filter_comm = true;
+		strncpy((char *)t->skel->rodata->comm_filter, opts->comm, sizeof(t->skel->rodata->comm_filter) - 1);
+	}
 	bpf_map__set_max_entries(t->skel->maps.live, opts->max_live);
 	bpf_map__set_max_entries(t->skel->maps.stacks, opts->max_stacks);
 	bpf_map__set_max_entries(t->skel->maps.sites, opts->max_stacks);
@@ -95,6 +105,21 @@ struct at_tracer *at_tracer__new(const struct at_tracer_opts *opts)
 		else
 			at_err("loading the BPF programs failed: %s (run with -v for the verifier's log)",
 			       strerror(-err));
+		goto fail;
+	}
+	for (int i = 0; i < opts->nr_exclude && opts->global; i++) {
+		__u32 k = opts->exclude[i];
+		__u8 one = 1;
+
+		bpf_map__update_elem(t->skel->maps.excluded, &k, sizeof(k), &one, sizeof(one), BPF_ANY);
+	}
+	t->proc_links[0] = bpf_program__attach(t->skel->progs.proc_exit);
+	t->proc_links[1] = bpf_program__attach(t->skel->progs.proc_exec);
+	if (opts->global && opts->follow)
+		t->proc_links[2] = bpf_program__attach(t->skel->progs.proc_fork);
+	if (!t->proc_links[0] || !t->proc_links[1] || (opts->global && opts->follow && !t->proc_links[2])) {
+		at_err("cannot attach to the sched_process_exit/fork tracepoints: %s (kernel without BTF "
+		       "tracepoints?)", strerror(errno));
 		goto fail;
 	}
 	/* kernel BPF statistics show alloctop's own cost; not fatal if refused */
@@ -159,9 +184,70 @@ static void add_alias_slot(void *ctx, __u64 slot, enum at_func f)
 	bpf_map__update_elem(a->t->skel->maps.alias_got, &k, sizeof(k), &v, sizeof(v), BPF_ANY);
 }
 
+static struct at_target_links *new_links(struct at_tracer *t, int pid, __u64 dev, __u64 ino)
+{
+	struct at_target_links *tl;
+
+	t->targets = at_xrealloc(t->targets, t->nr_targets + 1, sizeof(*t->targets));
+	tl = &t->targets[t->nr_targets++];
+	memset(tl, 0, sizeof(*tl));
+	tl->pid = pid;
+	tl->dev = dev;
+	tl->ino = ino;
+	return tl;
+}
+
+static void destroy_links(struct at_tracer *t, struct at_target_links *tl)
+{
+	for (int i = 0; i < tl->nr; i++)
+		bpf_link__destroy(tl->links[i]);
+	*tl = t->targets[--t->nr_targets];
+}
+
+/* Attaches the probes of plan that live in plan file `file` into tl. */
+static int attach_file(struct at_tracer *t, struct at_target_links *tl, const struct at_plan *plan, int file,
+		       int bpf_pid, bool quiet)
+{
+	char path[64];
+	int err = 0;
+
+	/* the kernel resolves the probed inode through our fd: no path race */
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", plan->files[file].fd);
+	for (int i = 0; i < plan->nr_probes && !err; i++) {
+		const struct at_probe *p = &plan->probes[i];
+
+		if (p->file != file)
+			continue;
+		/* return probe first: a call entering in between would otherwise never
+		 * see its return and count as a missed return */
+		if (p->has_ret)
+			err = attach_one(tl, p->func == AT_MMAP ? t->skel->progs.mmap_return : t->skel->progs.alloc_return,
+					 bpf_pid, path, p->ret_off, true);
+		if (!err)
+			err = attach_one(tl, entry_prog(t->skel, p->func), bpf_pid, path, p->entry_off, false);
+		if (err && !quiet)
+			at_err("cannot probe %s in %s for process %d: %s%s", at_func_name(p->func),
+			       plan->files[file].path, plan->pid, strerror(-err),
+			       err == -ESRCH ? " (the process exited)" : "");
+	}
+	return err;
+}
+
+
+/* Per-process facts the probes need, whichever way they are attached. */
+static void set_process_info(struct at_tracer *t, const struct at_plan *plan)
+{
+	struct alias_add aa = { .t = t, .pid = plan->pid };
+	__u32 key = plan->pid;
+
+	if (plan->text.hi)
+		bpf_map__update_elem(t->skel->maps.alloc_text, &key, sizeof(key), &plan->text, sizeof(plan->text),
+				     BPF_ANY);
+	at_plan_alias_slots(t->ec, plan, add_alias_slot, &aa);
+}
+
 int at_tracer__attach_pid(struct at_tracer *t, int pid)
 {
-	struct alias_add aa = { .t = t, .pid = pid };
 	struct at_target_links *tl;
 	struct at_plan plan;
 	int err = 0;
@@ -171,76 +257,135 @@ int at_tracer__attach_pid(struct at_tracer *t, int pid)
 	err = at_plan_make(t->ec, pid, t->opts.lib, &plan);
 	if (err)
 		return err;
-	t->targets = at_xrealloc(t->targets, t->nr_targets + 1, sizeof(*t->targets));
-	tl = &t->targets[t->nr_targets++];
-	memset(tl, 0, sizeof(*tl));
-	tl->pid = pid;
-	if (plan.text.hi) {
-		__u32 key = pid;
+	set_process_info(t, &plan);
+	tl = new_links(t, pid, 0, 0);
+	for (int f = 0; f < 2 && !err; f++)
+		if (plan.files[f].fd >= 0)
+			err = attach_file(t, tl, &plan, f, pid, false);
+	at_plan_free(&plan);
+	if (err)
+		at_tracer__detach_pid(t, pid);
+	return err;
+}
 
-		bpf_map__update_elem(t->skel->maps.alloc_text, &key, sizeof(key), &plan.text, sizeof(plan.text), BPF_ANY);
-	}
-	at_plan_alias_slots(t->ec, &plan, add_alias_slot, &aa);
-	for (int i = 0; i < plan.nr_probes && !err; i++) {
-		const struct at_probe *p = &plan.probes[i];
-		char path[64];
+static struct at_target_links *find_file(struct at_tracer *t, __u64 dev, __u64 ino)
+{
+	for (size_t i = 0; i < t->nr_targets; i++)
+		if (t->targets[i].pid == -1 && t->targets[i].dev == dev && t->targets[i].ino == ino)
+			return &t->targets[i];
+	return NULL;
+}
 
-		/* the kernel resolves the probed inode through our fd: no path race */
-		snprintf(path, sizeof(path), "/proc/self/fd/%d", plan.files[p->file].fd);
-		err = attach_one(tl, entry_prog(t->skel, p->func), pid, path, p->entry_off, false);
-		if (!err && p->has_ret)
-			err = attach_one(tl, p->func == AT_MMAP ? t->skel->progs.mmap_return : t->skel->progs.alloc_return,
-					 pid, path, p->ret_off, true);
+int at_tracer__attach_global(struct at_tracer *t, int pid, bool quiet)
+{
+	struct at_plan plan;
+	int err = at_plan_make_quiet(t->ec, pid, t->opts.lib, &plan, quiet);
+
+	if (err)
+		return err;
+	set_process_info(t, &plan);
+	for (int f = 0; f < 2 && !err; f++) {
+		struct at_target_links *tl;
+		struct stat st;
+
+		if (plan.files[f].fd < 0 || fstat(plan.files[f].fd, &st) || find_file(t, st.st_dev, st.st_ino))
+			continue;
+		tl = new_links(t, -1, st.st_dev, st.st_ino);
+		err = attach_file(t, tl, &plan, f, -1, quiet);
 		if (err)
-			at_err("cannot probe %s in %s for process %d: %s%s", at_func_name(p->func), plan.files[p->file].path,
-			       pid, strerror(-err), err == -ESRCH ? " (the process exited)" : "");
+			destroy_links(t, tl);
+		else
+			at_debug("probing %s for every process", plan.files[f].path);
 	}
 	at_plan_free(&plan);
-	if (err) {
-		at_tracer__detach_pid(t, pid);
-		return err;
+	return err;
+}
+
+int at_tracer__follow(struct at_tracer *t, int pid)
+{
+	__u32 k = pid;
+	__u8 one = 1;
+
+	return bpf_map__update_elem(t->skel->maps.followed, &k, sizeof(k), &one, sizeof(one), BPF_ANY) ? -errno : 0;
+}
+
+int at_tracer__drain_exited(struct at_tracer *t, int *pids, struct at_exit_rec *info, int max)
+{
+	int fd = bpf_map__fd(t->skel->maps.exited), n = 0;
+	__u32 next;
+
+	while (n < max && !bpf_map_get_next_key(fd, NULL, &next)) {
+		if (bpf_map_lookup_and_delete_elem(fd, &next, &info[n]))
+			break;
+		pids[n++] = next;
 	}
-	return 0;
+	return n;
 }
 
 void at_tracer__detach_pid(struct at_tracer *t, int pid)
 {
-	struct at_target_links *tl = find_target(t, pid);
+	struct at_target_links *tl = pid > 0 ? find_target(t, pid) : NULL;
 
-	if (!tl)
-		return;
-	for (int i = 0; i < tl->nr; i++)
-		bpf_link__destroy(tl->links[i]);
-	*tl = t->targets[--t->nr_targets];
+	if (tl)
+		destroy_links(t, tl);
 }
 
-/* Deletes every key of map fd for which match() holds. */
-static void delete_matching(int fd, size_t ksz, bool (*match)(const void *key, int pid), int pid)
+static int cmp_int(const void *a, const void *b)
+{
+	return (*(const int *)a > *(const int *)b) - (*(const int *)a < *(const int *)b);
+}
+
+/* Deletes every key of map fd whose leading u32 (the pid) is in the sorted set. */
+static void delete_pids(int fd, size_t ksz, const int *set, int n)
 {
 	char key[64], next[64];
-	void *prev = NULL;
+	bool have = false;
 
-	while (!bpf_map_get_next_key(fd, prev, next)) {
-		if (match(next, pid) && !bpf_map_delete_elem(fd, next))
-			continue;	/* deleted: restart from the same predecessor */
+	while (!bpf_map_get_next_key(fd, have ? key : NULL, next)) {
+		int pid = *(const __u32 *)next;
+
+		if (bsearch(&pid, set, n, sizeof(int), cmp_int) && !bpf_map_delete_elem(fd, next))
+			continue;	/* deleted: go on from the same predecessor */
 		memcpy(key, next, ksz);
-		prev = key;
+		have = true;
 	}
 }
 
-static bool pid_first_u32(const void *key, int pid)
+void at_tracer__forget(struct at_tracer *t, const int *pids, int n, bool counters)
 {
-	return *(const __u32 *)key == (__u32)pid;
+	int *set;
+
+	if (n <= 0)
+		return;
+	set = at_xcalloc(n, sizeof(int));
+	memcpy(set, pids, n * sizeof(int));
+	qsort(set, n, sizeof(int), cmp_int);
+	delete_pids(bpf_map__fd(t->skel->maps.live), sizeof(struct at_block_key), set, n);
+	delete_pids(bpf_map__fd(t->skel->maps.mappings), sizeof(struct at_block_key), set, n);
+	delete_pids(bpf_map__fd(t->skel->maps.alias_got), sizeof(struct at_block_key), set, n);
+	if (counters) {
+		delete_pids(bpf_map__fd(t->skel->maps.sites), sizeof(struct at_site_key), set, n);
+		for (int i = 0; i < n; i++) {
+			__u32 k = set[i];
+
+			bpf_map__delete_elem(t->skel->maps.procs, &k, sizeof(k), 0);
+		}
+	}
+	free(set);
 }
 
-void at_tracer__forget_pid(struct at_tracer *t, int pid)
+int at_tracer__followed(struct at_tracer *t, int *pids, int max)
 {
-	__u32 key = pid;
+	int fd = bpf_map__fd(t->skel->maps.followed), n = 0;
+	__u32 key, next;
+	bool have = false;
 
-	delete_matching(bpf_map__fd(t->skel->maps.live), sizeof(struct at_block_key), pid_first_u32, pid);
-	delete_matching(bpf_map__fd(t->skel->maps.mappings), sizeof(struct at_block_key), pid_first_u32, pid);
-	delete_matching(bpf_map__fd(t->skel->maps.alias_got), sizeof(struct at_block_key), pid_first_u32, pid);
-	bpf_map__delete_elem(t->skel->maps.alloc_text, &key, sizeof(key), 0);
+	while (n < max && !bpf_map_get_next_key(fd, have ? &key : NULL, &next)) {
+		pids[n++] = next;
+		key = next;
+		have = true;
+	}
+	return n;
 }
 
 void at_tracer__free(struct at_tracer *t)
@@ -248,8 +393,10 @@ void at_tracer__free(struct at_tracer *t)
 	if (!t)
 		return;
 	while (t->nr_targets)
-		at_tracer__detach_pid(t, t->targets[0].pid);
+		destroy_links(t, &t->targets[0]);
 	free(t->targets);
+	for (size_t i = 0; i < AT_ARRAY_SIZE(t->proc_links); i++)
+		bpf_link__destroy(t->proc_links[i]);
 	alloctop_bpf__destroy(t->skel);
 	at_elfcache_free(t->ec);
 	if (t->stats_fd >= 0)

@@ -13,6 +13,11 @@ struct at_tracer_opts {
 	__u32 max_stacks;
 	__u32 max_procs;
 	const char *lib;	/* force this allocator file */
+	bool global;		/* probe whole files (census, --follow) instead of PIDs */
+	bool follow;		/* with global: only tgids in the followed set */
+	const char *comm;	/* with global: only processes of this name */
+	const int *exclude;	/* with global: never these tgids */
+	int nr_exclude;
 };
 
 struct at_tracer;
@@ -24,8 +29,19 @@ struct at_tracer *at_tracer__new(const struct at_tracer_opts *opts);
  * yet), or another -errno after a one-line error; nothing stays attached on failure. */
 int at_tracer__attach_pid(struct at_tracer *t, int pid);
 void at_tracer__detach_pid(struct at_tracer *t, int pid);
-/* Forgets a process's kernel state (blocks, mappings, counters), e.g. after it exited. */
-void at_tracer__forget_pid(struct at_tracer *t, int pid);
+/* Global mode: makes sure pid's allocator files are probed (once per file, for every
+ * process) and records pid's allocator text and alias slots. 0, -EAGAIN (no allocator
+ * mapped yet), or another -errno (quietly: a census skips what it cannot trace). */
+int at_tracer__attach_global(struct at_tracer *t, int pid, bool quiet);
+/* --follow: adds a process (and, through the fork hook, its future children). */
+int at_tracer__follow(struct at_tracer *t, int pid);
+/* The followed processes (up to max); returns how many. */
+int at_tracer__followed(struct at_tracer *t, int *pids, int max);
+/* Processes that exited since the last call (up to max); returns how many. */
+int at_tracer__drain_exited(struct at_tracer *t, int *pids, struct at_exit_rec *info, int max);
+/* Frees exited processes' kernel state: live blocks, mappings, alias slots, and with
+ * counters also their per-process and per-site counters. One pass over each map. */
+void at_tracer__forget(struct at_tracer *t, const int *pids, int n, bool counters);
 void at_tracer__free(struct at_tracer *t);
 
 /* Map fds for the model's reader. */

@@ -49,9 +49,33 @@ static void test_many_keys_survive_growth(void)
 	free(seen);
 }
 
+static void test_delete_keeps_others_reachable(void)
+{
+	enum { N = 20000 };
+	struct at_hash h = { 0 };
+	size_t bad = 0;
+
+	for (uintptr_t i = 0; i < N; i++)
+		at_hash_put(&h, i, 0, (void *)(i + 1));
+	for (uintptr_t i = 0; i < N; i += 3)
+		if (at_hash_del(&h, i, 0) != (void *)(i + 1))
+			bad++;
+	CHECK(at_hash_del(&h, 0, 0) == NULL);
+	for (uintptr_t i = 0; i < N; i++) {
+		void *v = at_hash_get(&h, i, 0);
+
+		if (i % 3 == 0 ? v != NULL : v != (void *)(i + 1))
+			bad++;
+	}
+	CHECK_EQ_U(bad, 0);
+	CHECK_EQ_U(h.len, N - (N + 2) / 3);
+	at_hash_clear(&h);
+}
+
 int main(void)
 {
 	RUN(test_put_get_replace);
 	RUN(test_many_keys_survive_growth);
+	RUN(test_delete_keeps_others_reachable);
 	return UNIT_DONE();
 }
