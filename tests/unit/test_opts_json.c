@@ -44,6 +44,13 @@ static void test_valid(void)
 	CHECK(o.cmd && !strcmp(o.cmd[0], "ls") && !strcmp(o.cmd[1], "-l"));
 	CHECK(parse(&o, "-b", "-p", "1", "--sort", "live-bytes", NULL) == -1);
 	CHECK(o.sort == AT_SORT_LIVE_BYTES);
+	CHECK(parse(&o, "-b", NULL) == -1);	/* no target: system-wide */
+	CHECK(o.nr_pids == 0 && !o.cmd);
+	CHECK(parse(&o, "-b", "--comm", "nginx", "--exclude", "5,6", NULL) == -1);
+	CHECK_STR(o.comm, "nginx");
+	CHECK_EQ_U(o.nr_exclude, 2);
+	CHECK(parse(&o, "-b", "--follow", "--", "make", NULL) == -1);
+	CHECK(o.follow && o.cmd);
 }
 
 static void test_invalid_are_usage_errors(void)
@@ -63,7 +70,10 @@ static void test_invalid_are_usage_errors(void)
 	CHECK_EQ_U(parse(&o, "-p", "1", "--", "ls", NULL), AT_EXIT_USAGE);
 	CHECK_EQ_U(parse(&o, "--bogus", NULL), AT_EXIT_USAGE);
 	CHECK_EQ_U(parse(&o, "-p", NULL), AT_EXIT_USAGE);
-	CHECK_EQ_U(parse(&o, "-b", NULL), AT_EXIT_USAGE);
+	CHECK_EQ_U(parse(&o, "--follow", NULL), AT_EXIT_USAGE);
+	CHECK_EQ_U(parse(&o, "-p", "1", "--comm", "bash", NULL), AT_EXIT_USAGE);
+	CHECK_EQ_U(parse(&o, "--comm", "a-name-longer-than-15", NULL), AT_EXIT_USAGE);
+	CHECK_EQ_U(parse(&o, "--exclude", "x", NULL), AT_EXIT_USAGE);
 	CHECK_EQ_U(parse(&o, "-p", "1", "--lib", "/nonexistent/libc.so", NULL), AT_EXIT_USAGE);
 	CHECK_EQ_U(parse(&o, "-p", "1", "stray", NULL), AT_EXIT_USAGE);
 }
