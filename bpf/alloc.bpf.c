@@ -55,6 +55,7 @@ static __always_inline int on_entry(struct pt_regs *ctx, enum at_func f, __u64 s
 	t = at_thread_get();
 	if (!t)
 		return 0;
+	t->skip_free = 0;
 	at_check_missed_return(t, sp);
 	if (t->depth++)
 		return 0;
@@ -206,8 +207,10 @@ int BPF_KRETPROBE(alloc_return, void *ret)
 	return 0;
 }
 
-SEC("uprobe")
-int BPF_KPROBE(free_entry, void *ptr)
+/* free and operator delete: entry probes only. delete calls free (or a plain delete
+ * tail-calls the sized one): the first of the chain accounts, the others see the
+ * pointer in skip_free and stand aside. */
+static __always_inline int on_free(struct pt_regs *ctx, enum at_func f, __u64 ptr)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32;
@@ -222,13 +225,46 @@ int BPF_KPROBE(free_entry, void *ptr)
 	at_check_missed_return(t, PT_REGS_SP(ctx));
 	if (t->depth)
 		return 0;	/* free inside realloc etc.: accounted by the outer call */
+	if (ptr && ptr == t->skip_free)
+		return 0;
+	t->skip_free = f == AT_FREE ? 0 : ptr;
 	p = at_proc_get(tgid);
 	if (!p)
 		return 0;
-	at_add(&p->calls[AT_FREE], 1);
+	at_add(&p->calls[f], 1);
 	if (ptr)
-		account_free(t, p, tgid, (__u32)id, (__u64)ptr);
+		account_free(t, p, tgid, (__u32)id, ptr);
 	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(free_entry, void *ptr)
+{
+	return on_free(ctx, AT_FREE, (__u64)ptr);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(delete_entry, void *ptr)
+{
+	return on_free(ctx, AT_DELETE, (__u64)ptr);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(delete_array_entry, void *ptr)
+{
+	return on_free(ctx, AT_DELETE_ARRAY, (__u64)ptr);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(new_entry, __u64 size)
+{
+	return on_entry(ctx, AT_NEW, size, 0);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(new_array_entry, __u64 size)
+{
+	return on_entry(ctx, AT_NEW_ARRAY, size, 0);
 }
 
 SEC("uprobe")

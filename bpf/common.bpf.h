@@ -22,6 +22,7 @@ struct at_thread {
 	__u64 ra;		/* and the return address there */
 	__u64 stack_id;
 	__u64 last_alloc;	/* for temporary allocations */
+	__u64 skip_free;	/* freed by operator delete already: its inner free is nested */
 	__u64 mmap_len;		/* application mmap in progress (0 = none) */
 	__u64 mmap_flags;
 	struct at_stack scratch;

@@ -26,6 +26,10 @@ enum at_func {
 	AT_PVALLOC,
 	AT_MMAP,
 	AT_MUNMAP,
+	AT_NEW,			/* C++ operator new, every variant (sized, aligned, nothrow) */
+	AT_NEW_ARRAY,		/* operator new[] */
+	AT_DELETE,		/* operator delete */
+	AT_DELETE_ARRAY,	/* operator delete[] */
 	AT_NR_FUNCS,
 };
 

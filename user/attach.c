@@ -16,6 +16,50 @@ static const char *const func_names[AT_NR_FUNCS] = {
 	[AT_POSIX_MEMALIGN] = "posix_memalign", [AT_ALIGNED_ALLOC] = "aligned_alloc",
 	[AT_MEMALIGN] = "memalign", [AT_VALLOC] = "valloc", [AT_PVALLOC] = "pvalloc",
 	[AT_MMAP] = "mmap", [AT_MUNMAP] = "munmap",
+	[AT_NEW] = "new", [AT_NEW_ARRAY] = "new_array", [AT_DELETE] = "delete", [AT_DELETE_ARRAY] = "delete_array",
+};
+
+/* Where each function is looked for, and under which symbols. */
+enum at_group { AT_GROUP_ALLOC, AT_GROUP_MMAP, AT_GROUP_CXX };
+
+static const struct {
+	enum at_func func;
+	enum at_group group;
+	const char *sym;
+} probe_syms[] = {
+	{ AT_MALLOC, AT_GROUP_ALLOC, "malloc" },
+	{ AT_CALLOC, AT_GROUP_ALLOC, "calloc" },
+	{ AT_REALLOC, AT_GROUP_ALLOC, "realloc" },
+	{ AT_REALLOCARRAY, AT_GROUP_ALLOC, "reallocarray" },
+	{ AT_FREE, AT_GROUP_ALLOC, "free" },
+	{ AT_POSIX_MEMALIGN, AT_GROUP_ALLOC, "posix_memalign" },
+	{ AT_ALIGNED_ALLOC, AT_GROUP_ALLOC, "aligned_alloc" },
+	{ AT_MEMALIGN, AT_GROUP_ALLOC, "memalign" },
+	{ AT_VALLOC, AT_GROUP_ALLOC, "valloc" },
+	{ AT_PVALLOC, AT_GROUP_ALLOC, "pvalloc" },
+	{ AT_MMAP, AT_GROUP_MMAP, "mmap" },
+	{ AT_MUNMAP, AT_GROUP_MMAP, "munmap" },
+	/* operator new/delete and their sized, aligned and nothrow forms (Itanium ABI) */
+	{ AT_NEW, AT_GROUP_CXX, "_Znwm" },
+	{ AT_NEW, AT_GROUP_CXX, "_ZnwmRKSt9nothrow_t" },
+	{ AT_NEW, AT_GROUP_CXX, "_ZnwmSt11align_val_t" },
+	{ AT_NEW, AT_GROUP_CXX, "_ZnwmSt11align_val_tRKSt9nothrow_t" },
+	{ AT_NEW_ARRAY, AT_GROUP_CXX, "_Znam" },
+	{ AT_NEW_ARRAY, AT_GROUP_CXX, "_ZnamRKSt9nothrow_t" },
+	{ AT_NEW_ARRAY, AT_GROUP_CXX, "_ZnamSt11align_val_t" },
+	{ AT_NEW_ARRAY, AT_GROUP_CXX, "_ZnamSt11align_val_tRKSt9nothrow_t" },
+	{ AT_DELETE, AT_GROUP_CXX, "_ZdlPv" },
+	{ AT_DELETE, AT_GROUP_CXX, "_ZdlPvm" },
+	{ AT_DELETE, AT_GROUP_CXX, "_ZdlPvRKSt9nothrow_t" },
+	{ AT_DELETE, AT_GROUP_CXX, "_ZdlPvSt11align_val_t" },
+	{ AT_DELETE, AT_GROUP_CXX, "_ZdlPvmSt11align_val_t" },
+	{ AT_DELETE, AT_GROUP_CXX, "_ZdlPvSt11align_val_tRKSt9nothrow_t" },
+	{ AT_DELETE_ARRAY, AT_GROUP_CXX, "_ZdaPv" },
+	{ AT_DELETE_ARRAY, AT_GROUP_CXX, "_ZdaPvm" },
+	{ AT_DELETE_ARRAY, AT_GROUP_CXX, "_ZdaPvRKSt9nothrow_t" },
+	{ AT_DELETE_ARRAY, AT_GROUP_CXX, "_ZdaPvSt11align_val_t" },
+	{ AT_DELETE_ARRAY, AT_GROUP_CXX, "_ZdaPvmSt11align_val_t" },
+	{ AT_DELETE_ARRAY, AT_GROUP_CXX, "_ZdaPvSt11align_val_tRKSt9nothrow_t" },
 };
 
 const char *at_func_name(enum at_func f)
@@ -111,6 +155,38 @@ static const struct at_vma *pick_mmap(struct at_elfcache *ec, int pid, const str
 	return NULL;
 }
 
+/* The module serving operator new: the first of the executable (static libstdc++),
+ * the allocator (jemalloc and tcmalloc define new/delete) and the C++ runtime. */
+static const struct at_vma *pick_cxx(struct at_elfcache *ec, int pid, const struct at_maps *m,
+				     const struct at_vma *alloc, const struct at_elf *alloc_elf, const struct at_elf **elf)
+{
+	const struct at_vma *found = NULL;
+
+	if (alloc && alloc_elf && at_elf_func(alloc_elf, "_Znwm")) {
+		*elf = alloc_elf;
+		return alloc;
+	}
+	for (size_t i = 0; i < m->n; i++) {
+		const struct at_vma *v = &m->v[i];
+		const struct at_elf *e;
+
+		if (!v->exec || !at_vma_is_file(v) || is_loader(v->path) || is_libc(v->path))
+			continue;
+		e = at_elfcache_get(ec, pid, v);
+		if (!e || !at_elf_func(e, "_Znwm"))
+			continue;
+		if (is_exe(pid, v)) {
+			*elf = e;
+			return v;
+		}
+		if (!found) {
+			found = v;
+			*elf = e;
+		}
+	}
+	return found;
+}
+
 static void text_range(const struct at_maps *m, const struct at_vma *mod, struct at_range *r)
 {
 	r->lo = r->hi = 0;
@@ -135,10 +211,16 @@ static int alias_of(const struct at_plan *plan, const struct at_probe *p)
 	return -1;
 }
 
-static int add_probes(struct at_plan *plan, int file, const struct at_elf *e, int first, int last)
+static bool entry_only(enum at_func f)
 {
-	for (int f = first; f <= last; f++) {
-		const struct at_sym *s = at_elf_func(e, func_names[f]);
+	return f == AT_FREE || f == AT_MUNMAP || f == AT_DELETE || f == AT_DELETE_ARRAY;
+}
+
+static int add_probes(struct at_plan *plan, int file, const struct at_elf *e, enum at_group group)
+{
+	for (size_t i = 0; i < AT_ARRAY_SIZE(probe_syms) && plan->nr_probes < AT_MAX_PROBES; i++) {
+		enum at_func f = probe_syms[i].func;
+		const struct at_sym *s = probe_syms[i].group == group ? at_elf_func(e, probe_syms[i].sym) : NULL;
 		struct at_probe *p = &plan->probes[plan->nr_probes];
 		__u64 off;
 
@@ -146,17 +228,18 @@ static int add_probes(struct at_plan *plan, int file, const struct at_elf *e, in
 			continue;	/* e.g. an allocator without pvalloc */
 		p->func = f;
 		p->file = file;
-		p->has_ret = f != AT_FREE && f != AT_MUNMAP;
+		p->has_ret = !entry_only(f);
 		/* the return probe shares the site: rsp is unchanged there */
 		p->entry_off = p->ret_off = off + at_probe_site(e, s, f);
 		if (alias_of(plan, p) >= 0) {
-			plan->aliased |= 1U << f | 1U << plan->probes[alias_of(plan, p)].func;
-			at_debug("pid %d: %s is an alias of %s: counted under that name", plan->pid, func_names[f],
+			if (plan->probes[alias_of(plan, p)].func != f)
+				plan->aliased |= 1U << f | 1U << plan->probes[alias_of(plan, p)].func;
+			at_debug("pid %d: %s is an alias of %s", plan->pid, probe_syms[i].sym,
 				 func_names[plan->probes[alias_of(plan, p)].func]);
 			continue;
 		}
 		plan->nr_probes++;
-		at_debug("pid %d: %s at %s+0x%llx, probe at +%llu", plan->pid, func_names[f],
+		at_debug("pid %d: %s at %s+0x%llx, probe at +%llu", plan->pid, probe_syms[i].sym,
 			 plan->files[file].path, (unsigned long long)off, (unsigned long long)(p->entry_off - off));
 	}
 	return 0;
@@ -187,7 +270,8 @@ int at_plan_make_quiet(struct at_elfcache *ec, int pid, const char *lib, struct 
 
 	memset(plan, 0, sizeof(*plan));
 	plan->pid = pid;
-	plan->files[0].fd = plan->files[1].fd = -1;
+	for (int i = 0; i < AT_PLAN_FILES; i++)
+		plan->files[i].fd = -1;
 	err = at_maps_read(pid, &m);
 	if (err) {
 		if (err == -ENOENT || err == -ESRCH)
@@ -221,18 +305,27 @@ int at_plan_make_quiet(struct at_elfcache *ec, int pid, const char *lib, struct 
 		PLAN_ERR("cannot open the allocator %s of process %d: %s", lib ? lib : alloc->path, pid, strerror(-err));
 		goto out;
 	}
-	add_probes(plan, 0, elf, AT_MALLOC, AT_PVALLOC);
+	add_probes(plan, 0, elf, AT_GROUP_ALLOC);
 	/* calls from the allocator's own text are not the application's mmaps; a static
 	 * binary is one module, so there only nesting tells */
 	if (alloc && !is_exe(pid, alloc))
 		text_range(&m, alloc, &plan->text);
 	mm = pick_mmap(ec, pid, &m, elf, lib ? NULL : alloc);
 	if (mm && mm == alloc && !lib) {
-		add_probes(plan, 0, elf, AT_MMAP, AT_MUNMAP);
+		add_probes(plan, 0, elf, AT_GROUP_MMAP);
 	} else if (mm && !open_plan_file(&plan->files[1], pid, mm, NULL)) {
-		add_probes(plan, 1, at_elfcache_get(ec, pid, mm), AT_MMAP, AT_MUNMAP);
+		add_probes(plan, 1, at_elfcache_get(ec, pid, mm), AT_GROUP_MMAP);
 	} else {
 		PLAN_WARN("process %d: no libc mmap/munmap found; application mmaps are not traced", pid);
+	}
+	{
+		const struct at_elf *cxx_elf = NULL;
+		const struct at_vma *cxx = pick_cxx(ec, pid, &m, lib ? NULL : alloc, elf, &cxx_elf);
+
+		if (cxx && cxx == alloc && !lib)
+			add_probes(plan, 0, elf, AT_GROUP_CXX);
+		else if (cxx && !open_plan_file(&plan->files[2], pid, cxx, NULL))
+			add_probes(plan, 2, cxx_elf, AT_GROUP_CXX);
 	}
 out:
 	at_maps_free(&m);
@@ -284,7 +377,7 @@ void at_plan_alias_slots(struct at_elfcache *ec, const struct at_plan *plan,
 
 void at_plan_free(struct at_plan *plan)
 {
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < AT_PLAN_FILES; i++) {
 		if (plan->files[i].fd >= 0)
 			close(plan->files[i].fd);
 		plan->files[i].fd = -1;

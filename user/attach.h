@@ -7,6 +7,9 @@
 #include "alloctop.h"
 #include "elfcache.h"
 
+#define AT_PLAN_FILES 3
+#define AT_MAX_PROBES 40	/* symbols probed per process, variants of new/delete included */
+
 struct at_probe {
 	enum at_func func;
 	int file;		/* index into at_plan.files */
@@ -22,9 +25,9 @@ struct at_plan_file {
 
 struct at_plan {
 	int pid;
-	struct at_plan_file files[2];	/* [0] allocator, [1] the libc holding mmap/munmap */
+	struct at_plan_file files[AT_PLAN_FILES];	/* allocator, libc (mmap), C++ runtime (new) */
 	struct at_range text;		/* allocator text in the process; {0,0} if none */
-	struct at_probe probes[AT_NR_FUNCS];
+	struct at_probe probes[AT_MAX_PROBES];
 	int nr_probes;
 	__u32 aliased;			/* bit per function sharing its code with another */
 };

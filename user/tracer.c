@@ -14,7 +14,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#define AT_LINKS_PER_PID (2 * AT_NR_FUNCS)
+#define AT_LINKS_PER_PID (2 * AT_MAX_PROBES)
 
 /* Links of one per-PID attachment (pid > 0) or of one file probed for all (pid == -1). */
 struct at_target_links {
@@ -146,6 +146,10 @@ static struct bpf_program *entry_prog(struct alloctop_bpf *s, enum at_func f)
 	case AT_PVALLOC: return s->progs.pvalloc_entry;
 	case AT_MMAP: return s->progs.mmap_entry;
 	case AT_MUNMAP: return s->progs.munmap_entry;
+	case AT_NEW: return s->progs.new_entry;
+	case AT_NEW_ARRAY: return s->progs.new_array_entry;
+	case AT_DELETE: return s->progs.delete_entry;
+	case AT_DELETE_ARRAY: return s->progs.delete_array_entry;
 	default: return NULL;
 	}
 }
@@ -259,7 +263,7 @@ int at_tracer__attach_pid(struct at_tracer *t, int pid)
 		return err;
 	set_process_info(t, &plan);
 	tl = new_links(t, pid, 0, 0);
-	for (int f = 0; f < 2 && !err; f++)
+	for (int f = 0; f < AT_PLAN_FILES && !err; f++)
 		if (plan.files[f].fd >= 0)
 			err = attach_file(t, tl, &plan, f, pid, false);
 	at_plan_free(&plan);
@@ -284,7 +288,7 @@ int at_tracer__attach_global(struct at_tracer *t, int pid, bool quiet)
 	if (err)
 		return err;
 	set_process_info(t, &plan);
-	for (int f = 0; f < 2 && !err; f++) {
+	for (int f = 0; f < AT_PLAN_FILES && !err; f++) {
 		struct at_target_links *tl;
 		struct stat st;
 
