@@ -8,7 +8,8 @@ PKGS=(
   libbpf-dev bpftool linux-libc-dev
   libelf-dev libdw-dev zlib1g-dev
   libjson-c-dev libncurses-dev libiberty-dev libcapstone-dev libprotobuf-c-dev
-  tmux
+  tmux python3
+  libjemalloc2 libtcmalloc-minimal4 libmimalloc2.0
 )
 [ "${ALLOCTOP_BENCH_DEPS:-0}" = 1 ] && PKGS+=(bpfcc-tools heaptrack)
 

@@ -340,6 +340,9 @@ static void cleanup(struct at_session *s)
 			close(s->pidfd[i]);
 	if (s->launched && s->launch.exited && WIFEXITED(s->launch.status) && WEXITSTATUS(s->launch.status))
 		at_warn("the command exited with status %d", WEXITSTATUS(s->launch.status));
+	if (s->launched && s->launch.exited && WIFSIGNALED(s->launch.status))
+		at_warn("the command was killed by signal %d (%s)", WTERMSIG(s->launch.status),
+			strsignal(WTERMSIG(s->launch.status)));
 	at_census_fini(&s->census);
 	at_symbolizer_free(s->sym);
 	at_model_fini(&s->model);
