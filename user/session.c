@@ -318,7 +318,7 @@ static enum at_mode pick_mode(const struct at_opts *o)
 	return o->nr_pids ? AT_MODE_PIDS : AT_MODE_CENSUS;
 }
 
-static void announce(struct at_session *s)
+static void announce(struct at_session *s, bool tui)
 {
 	int n = 0;
 
@@ -326,10 +326,10 @@ static void announce(struct at_session *s)
 		n += !s->model.targets[i]->gone;
 	if (s->mode == AT_MODE_CENSUS)
 		fprintf(stderr, "alloctop: attached system-wide (%d processes so far); %s\n", n,
-			s->ui ? "q quits" : "Ctrl-C stops");
+			tui ? "q quits" : "Ctrl-C stops");
 	else
 		fprintf(stderr, "alloctop: attached to %d process%s%s; %s\n", n, n == 1 ? "" : "es",
-			s->mode == AT_MODE_FOLLOW ? " and their children" : "", s->ui ? "q quits" : "Ctrl-C stops");
+			s->mode == AT_MODE_FOLLOW ? " and their children" : "", tui ? "q quits" : "Ctrl-C stops");
 }
 
 static void cleanup(struct at_session *s)
@@ -376,11 +376,13 @@ int at_session_run(const struct at_opts *o)
 		rc = AT_EXIT_FAIL;
 	if (!rc)
 		rc = attach_targets(&s);
+	if (!rc) {
+		s.model.start_mono = s.last_report = at_now_mono();
+		announce(&s, o->output == AT_OUT_TUI);
+	}
 	if (!rc && o->output == AT_OUT_TUI && !(s.ui = at_ui_new(o)))
 		rc = AT_EXIT_FAIL;
 	if (!rc) {
-		s.model.start_mono = s.last_report = at_now_mono();
-		announce(&s);
 		while (step(&s, &final))
 			;
 		if (final && !s.ui)

@@ -6,7 +6,9 @@
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <linux/capability.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,13 +17,15 @@
 #include <unistd.h>
 
 #define AT_LINKS_PER_PID (2 * AT_MAX_PROBES)
+#define AT_TRACE_UPROBE_MULTI 48	/* enum bpf_attach_type, Linux 6.6+ */
+#define AT_UPROBE_MULTI_RETURN 1	/* BPF_F_UPROBE_MULTI_RETURN */
 
 /* Links of one per-PID attachment (pid > 0) or of one file probed for all (pid == -1). */
 struct at_target_links {
 	int pid;
 	__u64 dev, ino;
 	int nr;
-	struct bpf_link *links[AT_LINKS_PER_PID];
+	int fds[AT_LINKS_PER_PID];	/* uprobe_multi link fds */
 };
 
 struct at_tracer {
@@ -97,6 +101,13 @@ struct at_tracer *at_tracer__new(const struct at_tracer_opts *opts)
 	bpf_map__set_max_entries(t->skel->maps.sites, opts->max_stacks);
 	bpf_map__set_max_entries(t->skel->maps.procs, opts->max_procs);
 	bpf_map__set_max_entries(t->skel->maps.alloc_text, opts->max_procs);
+	{
+		struct bpf_program *p;
+
+		bpf_object__for_each_program(p, t->skel->obj)
+			if (bpf_program__type(p) == BPF_PROG_TYPE_KPROBE)
+				bpf_program__set_expected_attach_type(p, AT_TRACE_UPROBE_MULTI);
+	}
 	err = alloctop_bpf__load(t->skel);
 	if (err) {
 		if (err == -EPERM || err == -EACCES)
@@ -162,15 +173,45 @@ static struct at_target_links *find_target(struct at_tracer *t, int pid)
 	return NULL;
 }
 
-static int attach_one(struct at_target_links *tl, struct bpf_program *prog, int pid, const char *path,
-		      __u64 off, bool ret)
-{
-	LIBBPF_OPTS(bpf_uprobe_opts, uo, .retprobe = ret);
-	struct bpf_link *l = bpf_program__attach_uprobe_opts(prog, pid, path, off, &uo);
+/* BPF_LINK_CREATE for uprobe_multi (kernel 6.6+), which libbpf 1.1 does not wrap: the
+ * link_create part of union bpf_attr, as in the kernel's uapi. One link attaches a
+ * program at many offsets of one file, and releasing it waits for one grace period
+ * instead of one per probe under a global mutex, as perf-event uprobes do. */
 
-	if (!l)
+struct at_link_create_uprobe_multi {
+	__u32 prog_fd;
+	__u32 target_fd;
+	__u32 attach_type;
+	__u32 flags;
+	__u64 path;
+	__u64 offsets;
+	__u64 ref_ctr_offsets;
+	__u64 cookies;
+	__u32 cnt;
+	__u32 um_flags;
+	__u32 pid;
+	__u32 pad;
+};
+_Static_assert(sizeof(struct at_link_create_uprobe_multi) == 64, "link_create layout");
+
+static int attach_multi(struct at_target_links *tl, struct bpf_program *prog, int pid, const char *path,
+			const unsigned long *offs, __u32 cnt, bool ret)
+{
+	struct at_link_create_uprobe_multi a = {
+		.prog_fd = bpf_program__fd(prog), .attach_type = AT_TRACE_UPROBE_MULTI,
+		.path = (__u64)(uintptr_t)path, .offsets = (__u64)(uintptr_t)offs, .cnt = cnt,
+		.um_flags = ret ? AT_UPROBE_MULTI_RETURN : 0, .pid = pid > 0 ? pid : 0,
+	};
+	int fd;
+
+	if (!cnt)
+		return 0;
+	if (tl->nr == AT_LINKS_PER_PID)
+		return -E2BIG;
+	fd = syscall(SYS_bpf, BPF_LINK_CREATE, &a, sizeof(a));
+	if (fd < 0)
 		return -errno;
-	tl->links[tl->nr++] = l;
+	tl->fds[tl->nr++] = fd;
 	return 0;
 }
 
@@ -201,42 +242,90 @@ static struct at_target_links *new_links(struct at_tracer *t, int pid, __u64 dev
 	return tl;
 }
 
+static void *close_fd(void *fd)
+{
+	close((int)(intptr_t)fd);
+	return NULL;
+}
+
+/* Releasing a uprobe link waits for an RCU grace period (~0.1 s here); closed from
+ * parallel threads the waits overlap, so detaching takes about one grace period. */
+static void close_parallel(const int *fds, int n)
+{
+	pthread_t th[n > 0 ? n : 1];
+	bool started[n > 0 ? n : 1];
+
+	for (int i = 0; i < n; i++)
+		started[i] = !pthread_create(&th[i], NULL, close_fd, (void *)(intptr_t)fds[i]);
+	for (int i = 0; i < n; i++) {
+		if (started[i])
+			pthread_join(th[i], NULL);
+		else
+			close(fds[i]);
+	}
+}
+
 static void destroy_links(struct at_tracer *t, struct at_target_links *tl)
 {
-	for (int i = 0; i < tl->nr; i++)
-		bpf_link__destroy(tl->links[i]);
+	close_parallel(tl->fds, tl->nr);
 	*tl = t->targets[--t->nr_targets];
 }
 
-/* Attaches the probes of plan that live in plan file `file` into tl. */
+/* Attaches the probes of plan that live in plan file `file` into tl: one link per
+ * program, with every offset that program serves in the file. */
 static int attach_file(struct at_tracer *t, struct at_target_links *tl, const struct at_plan *plan, int file,
 		       int bpf_pid, bool quiet)
 {
+	struct bpf_program *progs[AT_MAX_PROBES + 2];
+	unsigned long offs[AT_MAX_PROBES];
+	bool rets[AT_MAX_PROBES + 2];
+	int nprogs = 0, err = 0;
 	char path[64];
-	int err = 0;
 
 	/* the kernel resolves the probed inode through our fd: no path race */
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", plan->files[file].fd);
-	for (int i = 0; i < plan->nr_probes && !err; i++) {
-		const struct at_probe *p = &plan->probes[i];
+	/* the distinct programs this file needs, return probes first: a call entering in
+	 * between would otherwise never see its return and count as a missed return */
+	for (int pass = 0; pass < 2; pass++)
+		for (int i = 0; i < plan->nr_probes; i++) {
+			const struct at_probe *p = &plan->probes[i];
+			struct bpf_program *prog;
+			bool seen = false;
 
-		if (p->file != file)
-			continue;
-		/* return probe first: a call entering in between would otherwise never
-		 * see its return and count as a missed return */
-		if (p->has_ret)
-			err = attach_one(tl, p->func == AT_MMAP ? t->skel->progs.mmap_return : t->skel->progs.alloc_return,
-					 bpf_pid, path, p->ret_off, true);
-		if (!err)
-			err = attach_one(tl, entry_prog(t->skel, p->func), bpf_pid, path, p->entry_off, false);
+			if (p->file != file || (pass == 0 && !p->has_ret))
+				continue;
+			prog = pass == 1 ? entry_prog(t->skel, p->func)
+			       : p->func == AT_MMAP ? t->skel->progs.mmap_return : t->skel->progs.alloc_return;
+			for (int k = 0; k < nprogs; k++)
+				seen |= progs[k] == prog && rets[k] == (pass == 0);
+			if (!seen) {
+				progs[nprogs] = prog;
+				rets[nprogs++] = pass == 0;
+			}
+		}
+	for (int k = 0; k < nprogs && !err; k++) {
+		__u32 cnt = 0;
+
+		for (int i = 0; i < plan->nr_probes; i++) {
+			const struct at_probe *p = &plan->probes[i];
+
+			if (p->file != file)
+				continue;
+			if (rets[k] && p->has_ret &&
+			    progs[k] == (p->func == AT_MMAP ? t->skel->progs.mmap_return : t->skel->progs.alloc_return))
+				offs[cnt++] = p->ret_off;
+			else if (!rets[k] && progs[k] == entry_prog(t->skel, p->func))
+				offs[cnt++] = p->entry_off;
+		}
+		err = attach_multi(tl, progs[k], bpf_pid, path, offs, cnt, rets[k]);
 		if (err && !quiet)
-			at_err("cannot probe %s in %s for process %d: %s%s", at_func_name(p->func),
+			at_err("cannot probe %s in %s for process %d: %s%s", bpf_program__name(progs[k]),
 			       plan->files[file].path, plan->pid, strerror(-err),
-			       err == -ESRCH ? " (the process exited)" : "");
+			       err == -ESRCH ? " (the process exited)" : err == -EINVAL ?
+			       " (uprobe_multi needs Linux 6.6 or later)" : "");
 	}
 	return err;
 }
-
 
 /* Per-process facts the probes need, whichever way they are attached. */
 static void set_process_info(struct at_tracer *t, const struct at_plan *plan)
@@ -396,11 +485,26 @@ void at_tracer__free(struct at_tracer *t)
 {
 	if (!t)
 		return;
-	while (t->nr_targets)
-		destroy_links(t, &t->targets[0]);
-	free(t->targets);
-	for (size_t i = 0; i < AT_ARRAY_SIZE(t->proc_links); i++)
-		bpf_link__destroy(t->proc_links[i]);
+	{
+		/* every link of every target at once, see close_parallel */
+		double t0 = at_now_mono();
+		size_t n = 0;
+		int *all;
+
+		for (size_t i = 0; i < t->nr_targets; i++)
+			n += t->targets[i].nr;
+		all = at_xcalloc(n, sizeof(*all));
+		n = 0;
+		for (size_t i = 0; i < t->nr_targets; i++)
+			for (int k = 0; k < t->targets[i].nr; k++)
+				all[n++] = t->targets[i].fds[k];
+		close_parallel(all, (int)n);
+		for (size_t i = 0; i < AT_ARRAY_SIZE(t->proc_links); i++)
+			bpf_link__destroy(t->proc_links[i]);
+		at_debug("detached %zu uprobe links in %.3f s", n, at_now_mono() - t0);
+		free(all);
+		free(t->targets);
+	}
 	alloctop_bpf__destroy(t->skel);
 	at_elfcache_free(t->ec);
 	if (t->stats_fd >= 0)

@@ -45,6 +45,7 @@ struct ui_table {
 	int nr_keys;
 	enum ui_key sort;
 	bool rev;			/* r: the other direction */
+	bool shown[UK_NR];		/* columns the last draw had room for */
 	size_t sel, top;		/* selected row, first visible row */
 	bool have_sel;			/* sel_pid/sel_stack name the selected row */
 	int sel_pid;
@@ -117,7 +118,14 @@ const char *ui_basename(const char *path);
 const char *ui_count(double v, int width, char *buf, size_t sz);
 const char *ui_rate(double v, char *buf, size_t sz);
 
-/* ui_views.c: the frame, the tables, the help */
+/* ui_views.c: the frame, the tables, the help, and small drawing helpers */
+enum ui_role { UA_NORMAL, UA_TITLE, UA_LABEL, UA_WARN, UA_BAR, UA_BAR2, UA_HEAD, UA_SEL, UA_DIM, UA_TAB };
+unsigned int ui_attr(const struct at_ui *ui, enum ui_role r);	/* curses attributes */
+/* Text at (y, x) cut to w columns (w < 0: to the right edge); returns the columns used. */
+int ui_put(int y, int x, int w, unsigned int attr, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+void ui_fill(int y, unsigned int attr);		/* the whole line in attr */
+const char *ui_window(const struct at_ui *ui, char *buf, size_t sz);	/* "last 1.0s", "since attach" */
+
 void ui_draw_frame(struct at_ui *ui);
 void ui_draw_table(struct at_ui *ui, enum ui_table_id t, int y0, int h);
 void ui_draw_help(struct at_ui *ui);

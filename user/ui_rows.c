@@ -294,9 +294,11 @@ bool ui_site_hist(const struct at_ui *ui, int pid, __u64 stack_id, __u64 *lt)
 
 	if (!c)
 		return false;
-	for (int i = 0; i < AT_LT_BUCKETS; i++)
-		lt[i] = o && o->s.lifetime[i] < c->s.lifetime[i] ? c->s.lifetime[i] - o->s.lifetime[i]
-		      : o ? 0 : c->s.lifetime[i];
+	for (int i = 0; i < AT_LT_BUCKETS; i++) {
+		__u32 old = o ? o->s.lifetime[i] : 0;
+
+		lt[i] = c->s.lifetime[i] > old ? c->s.lifetime[i] - old : 0;
+	}
 	return true;
 }
 

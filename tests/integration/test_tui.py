@@ -1,0 +1,405 @@
+"""The live dashboard as a person sees it: alloctop runs in a tmux pane (its own server,
+tmux -L attest), keys go in with send-keys, the screen comes back with capture-pane.
+
+The workload (compiled into a temporary directory) allocates from named site_*
+functions with known counts once told "go", then waits: site_alpha 1000 x 64 B, all
+freed; site_beta 250 x 4 KiB, kept; site_gamma 37 x 48 B, kept, called through
+main -> chain_outer -> chain_inner. Every wait is bounded; every process a test starts
+is killed by PID in its finally block, and the tmux server is killed too.
+"""
+import os
+import re
+import select
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+NEEDS_ROOT = True
+
+ROOT = Path(__file__).resolve().parents[2]
+ALLOCTOP = ROOT / "alloctop"
+SOCK = "attest"
+INTERVAL = 0.5
+
+WORKLOAD_C = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#define NOIPA __attribute__((noipa))
+#define BARRIER() __asm__ volatile("" ::: "memory")
+static void *keep[1024];
+static int nkeep;
+NOIPA void *site_alpha(size_t n) { void *p = malloc(n); BARRIER(); return p; }
+NOIPA void *site_beta(size_t n) { void *p = malloc(n); BARRIER(); return p; }
+NOIPA void *site_gamma(size_t n) { void *p = malloc(n); BARRIER(); return p; }
+NOIPA void chain_inner(int k) { for (int i = 0; i < k; i++) keep[nkeep++] = site_gamma(48); BARRIER(); }
+NOIPA void chain_outer(int k) { chain_inner(k); BARRIER(); }
+static int get_line(char *buf, int sz)
+{
+	int n = 0;
+	char c;
+
+	while (n < sz - 1 && read(0, &c, 1) == 1 && c != '\n')
+		buf[n++] = c;
+	buf[n] = 0;
+	return n;
+}
+int main(void)
+{
+	char buf[64];
+	int n = snprintf(buf, sizeof(buf), "ready %d\n", getpid());
+
+	if (write(1, buf, n) != n)
+		return 3;
+	if (!get_line(buf, sizeof(buf)) || strcmp(buf, "go"))
+		return 2;
+	for (int i = 0; i < 1000; i++) {
+		void *p = site_alpha(64);
+		free(p);
+	}
+	for (int i = 0; i < 250; i++)
+		keep[nkeep++] = site_beta(4096);
+	chain_outer(37);
+	if (write(1, "done\n", 5) != 5)
+		return 3;
+	get_line(buf, sizeof(buf));	/* "exit" or EOF */
+	for (int i = 0; i < nkeep; i++)
+		free(keep[i]);
+	return 0;
+}
+"""
+
+# site -> (allocations, frees, live blocks) after "go"
+EXPECTED = {"site_alpha": (1000, 1000, 0), "site_beta": (250, 0, 250), "site_gamma": (37, 0, 37)}
+
+
+class Workload:
+    def __init__(self, tmp):
+        src, exe = Path(tmp) / "tui_wl.c", Path(tmp) / "tui_wl"
+        src.write_text(WORKLOAD_C)
+        subprocess.run(["cc", "-O1", "-g", "-fno-omit-frame-pointer", "-Wall", "-o", str(exe), str(src)],
+                       check=True, timeout=60)
+        self.p = subprocess.Popen([str(exe)], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self.buf = b""
+        line = self.read_line(10)
+        assert line.startswith("ready "), "workload said %r" % line
+        self.pid = int(line.split()[1])
+
+    def read_line(self, timeout):
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self.buf:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self.p.stdout], [], [], left)[0]:
+                raise AssertionError("workload: no output line within %ss" % timeout)
+            chunk = os.read(self.p.stdout.fileno(), 4096)
+            if not chunk:
+                raise AssertionError("workload: its output ended (exit status %s)" % self.p.poll())
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        return line.decode()
+
+    def go(self):
+        self.p.stdin.write(b"go\n")
+        self.p.stdin.flush()
+        assert self.read_line(20) == "done"
+
+    def finish(self, timeout=10):
+        self.p.stdin.write(b"exit\n")
+        self.p.stdin.close()
+        return self.p.wait(timeout)
+
+    def kill(self):
+        if self.p.poll() is None:
+            self.p.kill()
+            self.p.wait(5)
+
+
+def tmux(*args, timeout=10):
+    return subprocess.run(["tmux", "-L", SOCK, *args], capture_output=True, text=True, timeout=timeout)
+
+
+def kill_tmux_server():
+    tmux("kill-server")
+    deadline = time.monotonic() + 5
+    while tmux("list-sessions").returncode == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def children(ppid):
+    """PIDs whose parent is ppid (from /proc)."""
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                stat = f.read()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == ppid:
+            out.append(int(d))
+    return out
+
+
+class Pane:
+    """A tmux server of our own with one pane running an interactive bash."""
+
+    def __init__(self, cols, rows, tmp):
+        self.tmp = Path(tmp)
+        kill_tmux_server()
+        r = tmux("new-session", "-d", "-x", str(cols), "-y", str(rows), "-s", "tui",
+                 "env PS1='$ ' bash --norc --noprofile -i")
+        assert r.returncode == 0, "tmux: %s" % r.stderr
+        self.pid = int(tmux("display-message", "-p", "-t", "tui", "#{pane_pid}").stdout.strip())
+        self.wait_for("$", 10)
+        self.type("export T=%s" % self.tmp)
+
+    def keys(self, *keys):
+        tmux("send-keys", "-t", "tui", *keys)
+
+    def type(self, line):
+        tmux("send-keys", "-t", "tui", "-l", line)
+        tmux("send-keys", "-t", "tui", "Enter")
+
+    def screen(self, escapes=False):
+        return tmux("capture-pane", "-p", "-t", "tui", *(["-e"] if escapes else [])).stdout
+
+    def wait_exit(self, timeout=30):
+        """alloctop's exit status, once the shell printed it and its next prompt."""
+        s = self.wait_for(lambda s: re.search(r"EXIT=\d+\s*\n\$", s), timeout)
+        return int(re.search(r"EXIT=(\d+)", s).group(1)), s
+
+    def wait_for(self, what, timeout, absent=False):
+        """Polls the screen until what (a string or a predicate) shows (or is gone)."""
+        pred = what if callable(what) else (lambda s: what in s)
+        deadline = time.monotonic() + timeout
+        while True:
+            s = self.screen()
+            if bool(pred(s)) != absent:
+                return s
+            if time.monotonic() > deadline:
+                raise AssertionError("after %ss the screen %s %r:\n%s" % (
+                    timeout, "still shows" if absent else "does not show", what, s))
+            time.sleep(0.1)
+
+    def press(self, key, what, timeout=5):
+        self.keys(key)
+        return self.wait_for(what, timeout)
+
+    def close(self):
+        for pid in children(self.pid):     # alloctop, if a test left it running
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        kill_tmux_server()
+
+
+def start_alloctop(pane, wl, env=""):
+    pane.type("stty -g > $T/stty.before")
+    pane.type("clear; cd %s && %s%s -d %s -p %d; echo EXIT=$?" % (ROOT, env, ALLOCTOP, INTERVAL, wl.pid))
+    pane.wait_for("Targets:", 30)
+
+
+def assert_terminal_usable(pane):
+    """The shell reads and echoes again, with the terminal modes it had before alloctop."""
+    pane.type("stty -g > $T/stty.after; echo STTY_$(cmp -s $T/stty.before $T/stty.after && echo SAME || echo DIFF)")
+    s = pane.wait_for(lambda s: "STTY_SAME" in s or "STTY_DIFF" in s, 10)
+    assert "STTY_SAME" in s, "terminal modes differ after alloctop: %s before, %s after:\n%s" % (
+        (pane.tmp / "stty.before").read_text().strip(), (pane.tmp / "stty.after").read_text().strip(), s)
+    pane.type("echo READY_$((6*7))")
+    pane.wait_for("READY_42", 5)
+
+
+# ---------------------------------------------------------------- reading the screen
+
+def table(screen):
+    """(header line, {site or pid: row line}) of the table on the screen."""
+    lines = screen.splitlines()
+    head = next((l for l in lines if "SITE" in l or "COMMAND" in l), None)
+    assert head is not None, "no table header on the screen:\n" + screen
+    rows = {}
+    for l in lines[lines.index(head) + 1:]:
+        m = re.search(r"\b(site_\w+)", l) or re.match(r"\s*(\d+) ", l)
+        if m:
+            rows.setdefault(m.group(1), l)
+    return head, rows
+
+
+def cell(head, row, title):
+    """The value under a right-aligned column title."""
+    m = re.search(r"(?<![A-Z])%s(?![A-Z#/])" % re.escape(title), head)
+    assert m, "no column %r in %r" % (title, head)
+    return row[:m.end()].split()[-1]
+
+
+def site_order(screen):
+    """The workload's sites, top to bottom."""
+    found = (re.search(r"\b(site_(?:alpha|beta|gamma))\b", l) for l in screen.splitlines())
+    return [m.group(1) for m in found if m]
+
+
+def counts_shown(screen):
+    """True when every site shows its exact cumulative counts."""
+    try:
+        head, rows = table(screen)
+        return all(cell(head, rows[s], "ALLOCS") == str(a) and cell(head, rows[s], "FREES") == str(f) and
+                   cell(head, rows[s], "LIVE#") == str(l) for s, (a, f, l) in EXPECTED.items())
+    except (AssertionError, KeyError, IndexError):
+        return False
+
+
+def sorted_as(footer, order):
+    return lambda s: footer in s and site_order(s) == order
+
+
+# ---------------------------------------------------------------- the scenario
+
+def check_counts_and_sorting(pane):
+    s = pane.press("c", counts_shown, 15)
+    assert "totals since attach" in s
+    head, rows = table(s)
+    for title in ("ALLOCS", "BYTES", "FREES", "LIVE#", "LIVE", "AVG", "MEDLIFE"):
+        cell(head, rows["site_alpha"], title)        # every column has room
+    for site in EXPECTED:
+        assert site + "~" not in s, "site name cut:\n" + s
+    assert cell(head, rows["site_beta"], "AVG") == "4.0K" and cell(head, rows["site_alpha"], "AVG") == "64B"
+    # default order: bytes allocated; then allocations; then reversed; s moves on
+    pane.wait_for(sorted_as("sort: BYTES desc", ["site_beta", "site_alpha", "site_gamma"]), 5)
+    pane.press("<", sorted_as("sort: ALLOCS desc", ["site_alpha", "site_beta", "site_gamma"]))
+    pane.press("r", sorted_as("sort: ALLOCS asc", ["site_gamma", "site_beta", "site_alpha"]))
+    pane.press("s", sorted_as("sort: BYTES desc", ["site_beta", "site_alpha", "site_gamma"]))
+    pane.press("<", "sort: ALLOCS desc")
+    pane.press("r", sorted_as("sort: ALLOCS asc", ["site_gamma", "site_beta", "site_alpha"]))
+
+
+def check_stack(pane):
+    pane.keys("Home")
+    s = pane.press("Enter", "chain_outer")
+    names = [re.search(r"\b(site_gamma|chain_inner|chain_outer|main)\+0x", l) for l in s.splitlines()]
+    order = [m.group(1) for m in names if m]
+    assert order[-4:] == ["site_gamma", "chain_inner", "chain_outer", "main"], "stack:\n" + s
+    assert "allocs 37" in s, s
+    pane.press("Escape", lambda s: "SITE" in s and "chain_outer" not in s)
+
+
+def check_views(pane, wl):
+    s = pane.press("3", "Request sizes")
+    assert "Lifetimes of freed blocks" in s, s
+    for label, count in (("32B - 64B", "37"), ("64B - 128B", "1000"), ("4.0K - 8.0K", "250")):
+        line = next((l for l in s.splitlines() if label in l), "")
+        assert line.split(label)[-1].split()[0] == count, "size bucket %s:\n%s" % (label, s)
+    pane.press("1", lambda s: "SITE" in s and "Request sizes" not in s)
+    pane.press("Tab", "Request sizes")        # one process: Tab skips the process table
+    pane.press("Tab", "FRAME")
+    pane.press("Tab", lambda s: "SITE" in s and "FRAME" not in s)
+    s = pane.press("2", "COMMAND")
+    head, rows = table(s)
+    assert cell(head, rows[str(wl.pid)], "ALLOCS") == "1287", s
+    pane.press("1", "SITE")
+    pane.press("h", "alloctop keys")
+    pane.press("x", lambda s: "alloctop keys" not in s)
+    pane.press(" ", "PAUSED")
+    pane.press(" ", lambda s: "PAUSED" not in s)
+    pane.press("+", "refresh 1s")
+    pane.press("-", "refresh 0.5s")
+
+
+def quit_and_check(pane, wl):
+    t0 = time.monotonic()
+    pane.keys("q")
+    pane.wait_for("Targets:", 1.5, absent=True)     # the dashboard is gone at once
+    rc, s = pane.wait_exit()
+    quit_s = time.monotonic() - t0
+    assert rc == 0, "alloctop exit status:\n" + s
+    assert_terminal_usable(pane)
+    assert wl.p.poll() is None, "the workload died while alloctop was attached"
+    assert wl.finish() == 0, "the workload did not finish normally"
+    return quit_s
+
+
+def scenario(cols, rows, env=""):
+    tmp = tempfile.mkdtemp(prefix="alloctop-tui-")
+    wl = pane = None
+    try:
+        wl = Workload(tmp)
+        pane = Pane(cols, rows, tmp)
+        start_alloctop(pane, wl, env)
+        wl.go()
+        check_counts_and_sorting(pane)
+        check_stack(pane)
+        check_views(pane, wl)
+        screen = pane.screen(escapes=True)
+        quit_s = quit_and_check(pane, wl)
+        return screen, quit_s
+    finally:
+        if pane:
+            pane.close()
+        if wl:
+            wl.kill()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_tui_120x40():
+    scenario(120, 40)
+
+
+def test_tui_80x24_no_color():
+    screen, _ = scenario(80, 24, env="NO_COLOR=1 ")
+    assert not re.search(r"\x1b\[(3[0-7]|4[0-7]|9[0-7]|38;|48;)", screen), "colours despite NO_COLOR:\n%r" % screen
+    assert "\x1b[7m" in screen, "no reverse video for the header or the selection"
+
+
+def test_tui_restores_terminal_on_sigterm_and_target_exit():
+    tmp = tempfile.mkdtemp(prefix="alloctop-tui-")
+    wl = pane = None
+    try:
+        wl = Workload(tmp)
+        pane = Pane(100, 30, tmp)
+        start_alloctop(pane, wl)
+        pids = [p for p in children(pane.pid) if Path("/proc/%d/comm" % p).read_text().strip() == "alloctop"]
+        assert len(pids) == 1, "alloctop not found under the pane's shell: %s" % pids
+        os.kill(pids[0], signal.SIGTERM)
+        rc, s = pane.wait_exit()
+        assert rc == 0 and "Targets:" not in s, s
+        assert_terminal_usable(pane)
+        # the target exiting ends the session too
+        start_alloctop(pane, wl)
+        wl.go()
+        assert wl.finish() == 0
+        rc, s = pane.wait_exit()
+        assert rc == 0 and "Targets:" not in s, s
+        assert_terminal_usable(pane)
+    finally:
+        if pane:
+            pane.close()
+        if wl:
+            wl.kill()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_tui_q_exits_within_a_second():
+    tmp = tempfile.mkdtemp(prefix="alloctop-tui-")
+    wl = pane = None
+    try:
+        wl = Workload(tmp)
+        pane = Pane(100, 30, tmp)
+        start_alloctop(pane, wl)
+        wl.go()
+        quit_s = quit_and_check(pane, wl)
+        assert quit_s < 1.5, "q took %.1fs to exit (the dashboard itself was gone within 1.5s)" % quit_s
+    finally:
+        if pane:
+            pane.close()
+        if wl:
+            wl.kill()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+for _t in (test_tui_120x40, test_tui_80x24_no_color, test_tui_restores_terminal_on_sigterm_and_target_exit,
+           test_tui_q_exits_within_a_second):
+    _t.TIMEOUT = 140
