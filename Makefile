@@ -57,10 +57,10 @@ $(O)/tests/%: tests/unit/%.c tests/unit/unit.h $(O)/liballoctop.a
 	$(CC) $(CFLAGS) -Itests/unit -Iuser $< $(O)/liballoctop.a $(LDLIBS) -o $@
 
 # Workloads: one build with frame pointers, one -O2 without them.
-$(O)/work/%: tests/workloads/%.c
+$(O)/work/%: tests/workloads/%.c tests/workloads/wl.h
 	@mkdir -p $(@D)
 	$(CC) -O1 -g -fno-omit-frame-pointer -fno-inline -pthread -Wall $< -o $@ -ldl
-$(O)/work/%-nofp: tests/workloads/%.c
+$(O)/work/%-nofp: tests/workloads/%.c tests/workloads/wl.h
 	@mkdir -p $(@D)
 	$(CC) -O2 -g -fomit-frame-pointer -pthread -Wall $< -o $@ -ldl
 

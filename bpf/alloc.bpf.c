@@ -267,6 +267,19 @@ int BPF_KPROBE(new_array_entry, __u64 size)
 	return on_entry(ctx, AT_NEW_ARRAY, size, 0);
 }
 
+/* An overflowing n * size fails in the allocator; it must not wrap to 0 here, or the
+ * NULL return would read as realloc(p, 0), which frees p. */
+static __always_inline __u64 at_mul_sat(__u64 n, __u64 size)
+{
+	__u64 max;
+
+	if (!size)
+		return 0;
+	max = ~0ULL / size;
+	asm volatile("" : "+r"(max));	/* keep clang from a 128-bit multiply BPF lacks */
+	return n > max ? ~0ULL : n * size;
+}
+
 SEC("uprobe")
 int BPF_KPROBE(malloc_entry, __u64 size)
 {
@@ -276,7 +289,7 @@ int BPF_KPROBE(malloc_entry, __u64 size)
 SEC("uprobe")
 int BPF_KPROBE(calloc_entry, __u64 n, __u64 size)
 {
-	return on_entry(ctx, AT_CALLOC, n * size, 0);
+	return on_entry(ctx, AT_CALLOC, at_mul_sat(n, size), 0);
 }
 
 SEC("uprobe")
@@ -288,7 +301,7 @@ int BPF_KPROBE(realloc_entry, void *ptr, __u64 size)
 SEC("uprobe")
 int BPF_KPROBE(reallocarray_entry, void *ptr, __u64 n, __u64 size)
 {
-	return on_entry(ctx, AT_REALLOCARRAY, n * size, (__u64)ptr);
+	return on_entry(ctx, AT_REALLOCARRAY, at_mul_sat(n, size), (__u64)ptr);
 }
 
 SEC("uprobe")

@@ -301,9 +301,12 @@ static bool step(struct at_session *s, bool *final)
 			return false;
 		if (s->ui && at_ui_paused(s->ui))
 			return true;
-		if (report(s, false))
+		/* with -n, the last report is the final one */
+		bool last = s->o->count && s->reports + 1 >= s->o->count;
+
+		if (report(s, last))
 			return false;	/* stdout closed: stop quietly */
-		if (s->o->count && s->reports >= s->o->count)
+		if (last)
 			return false;
 	}
 	return true;

@@ -1,0 +1,147 @@
+/* bench-pairs: the cost of one malloc+free pair, for measuring tracing overhead.
+ *
+ *   bench-pairs [-t THREADS] [-n PAIRS | -s SECONDS] [--wait]
+ *
+ * Each thread does malloc+free pairs of sizes 16, 32, ..., 512 (cycling) and times
+ * itself; the program prints "ns_per_pair=X" (the median over threads of each thread's
+ * elapsed time / its pairs) and a few details on the same line.
+ * -n: pairs per thread (default 1000000); -s: run each thread for SECONDS instead.
+ * --wait: create the threads and warm them up, print "ready <pid>", wait for a line
+ * on stdin, then run (so a tracer can attach by PID first). */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_THREADS 256
+
+static int nthreads = 1;
+static long pairs = 1000000;
+static double seconds;
+static pthread_barrier_t start_b;
+
+struct result {
+	long pairs;
+	double ns;
+};
+static struct result results[MAX_THREADS];
+
+static double now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+/* One pair; the asm keeps gcc from deleting the malloc/free pair. */
+static inline void pair(size_t n)
+{
+	void *p = malloc(n);
+
+	__asm__ volatile("" : : "r"(p) : "memory");
+	free(p);
+}
+
+static void *run(void *arg)
+{
+	struct result *r = arg;
+	long i, done = 0;
+	double t0, t1, deadline;
+
+	for (i = 0; i < 1000; i++)	/* warm-up: arena, tcache */
+		pair(16 + (size_t)(i & 31) * 16);
+	pthread_barrier_wait(&start_b);
+	t0 = now_ns();
+	if (seconds > 0) {
+		deadline = t0 + seconds * 1e9;
+		do {
+			for (i = 0; i < 4096; i++)
+				pair(16 + (size_t)(i & 31) * 16);
+			done += 4096;
+		} while (now_ns() < deadline);
+	} else {
+		for (i = 0; i < pairs; i++)
+			pair(16 + (size_t)(i & 31) * 16);
+		done = pairs;
+	}
+	t1 = now_ns();
+	r->pairs = done;
+	r->ns = t1 - t0;
+	return NULL;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: bench-pairs [-t THREADS] [-n PAIRS | -s SECONDS] [--wait]\n");
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	pthread_t tids[MAX_THREADS];
+	double per[MAX_THREADS], med, wall0, wall1;
+	long total = 0;
+	int i, wait = 0;
+
+	for (i = 1; i < argc; i++) {
+		char *end = NULL;
+
+		if (!strcmp(argv[i], "--wait")) {
+			wait = 1;
+		} else if (!strcmp(argv[i], "-t") && i + 1 < argc) {
+			nthreads = (int)strtol(argv[++i], &end, 10);
+			if (*end || nthreads < 1 || nthreads > MAX_THREADS)
+				usage();
+		} else if (!strcmp(argv[i], "-n") && i + 1 < argc) {
+			pairs = strtol(argv[++i], &end, 10);
+			if (*end || pairs < 1)
+				usage();
+		} else if (!strcmp(argv[i], "-s") && i + 1 < argc) {
+			seconds = strtod(argv[++i], &end);
+			if (*end || !(seconds > 0))
+				usage();
+		} else {
+			usage();
+		}
+	}
+	pthread_barrier_init(&start_b, NULL, (unsigned)nthreads + 1);
+	for (i = 0; i < nthreads; i++)
+		if (pthread_create(&tids[i], NULL, run, &results[i])) {
+			perror("pthread_create");
+			return 1;
+		}
+	if (wait) {
+		char line[64];
+
+		printf("ready %d\n", (int)getpid());
+		fflush(stdout);
+		if (!fgets(line, sizeof(line), stdin))
+			return 1;
+	}
+	wall0 = now_ns();
+	pthread_barrier_wait(&start_b);
+	for (i = 0; i < nthreads; i++)
+		pthread_join(tids[i], NULL);
+	wall1 = now_ns();
+	for (i = 0; i < nthreads; i++) {
+		per[i] = results[i].ns / (double)results[i].pairs;
+		total += results[i].pairs;
+	}
+	qsort(per, (size_t)nthreads, sizeof(per[0]), cmp_double);
+	med = nthreads % 2 ? per[nthreads / 2] : (per[nthreads / 2 - 1] + per[nthreads / 2]) / 2;
+	printf("ns_per_pair=%.1f threads=%d pairs=%ld seconds=%.3f\n", med, nthreads, total,
+	       (wall1 - wall0) / 1e9);
+	return 0;
+}

@@ -1,0 +1,215 @@
+"""alloctop against the workloads: every counter must equal the workload's truth."""
+import os
+import signal
+import subprocess
+
+import harness
+from harness import fail
+
+NEEDS_ROOT = True
+
+
+def attach_exact(name, nofp):
+    at, (w,) = harness.run_attached([(name, nofp)])
+    reports = at.reports()
+    rep = at.final_report()
+    harness.check_reports_monotonic(reports, w.pid)
+    harness.assert_exact(w.truth, rep, w.pid, w.name, exited=False)
+    return rep, w
+
+
+def test_attach_basic():
+    attach_exact("basic", False)
+
+
+def test_attach_basic_nofp():
+    attach_exact("basic", True)
+
+
+def test_attach_threads():
+    attach_exact("threads", False)
+
+
+def test_attach_threads_nofp():
+    attach_exact("threads", True)
+
+
+def test_attach_deep():
+    attach_exact("deep", False)
+
+
+def test_attach_deep_nofp():
+    attach_exact("deep", True)
+
+
+def test_attach_churn():
+    attach_exact("churn", False)
+
+
+def test_attach_churn_nofp():
+    attach_exact("churn", True)
+
+
+# Expected stacks of deep.c's frame-pointer build (names must match deep.c).
+DEEP_CHAIN = ["site_deep_bottom", "deep_7", "deep_6", "deep_5", "deep_4", "deep_3", "deep_2", "deep_1",
+              "run_deep"]
+REC_MAX = 5
+
+
+def test_deep_stacks():
+    """With frame pointers the whole chain is known: frames[1..] are the callers, in order,
+    and each distinct stack of one site is its own hotspot."""
+    rep, w = attach_exact("deep", False)
+    hs = [h for h in rep["hotspots"] if h["pid"] == w.pid]
+
+    def syms(h):
+        return [f.get("symbol") for f in h["frames"]]
+
+    problems = []
+    bottom = [h for h in hs if syms(h)[:1] == ["site_deep_bottom"]]
+    if len(bottom) != 1:
+        problems.append("site_deep_bottom: %d hotspots, want 1" % len(bottom))
+    for h in bottom:
+        if syms(h)[:len(DEEP_CHAIN)] != DEEP_CHAIN:
+            problems.append("site_deep_bottom frames %s, want %s..." % (syms(h)[:12], DEEP_CHAIN))
+        f0 = h["frames"][0]
+        if not isinstance(f0.get("offset"), int) or f0["offset"] <= 0 or \
+                not str(f0.get("module", "")).endswith("/build/work/deep"):
+            problems.append("site_deep_bottom frames[0] offset/module: %r" % f0)
+
+    shared = sorted((syms(h) for h in hs if syms(h)[:1] == ["site_deep_shared"]), key=len)
+    want_shared = [["site_deep_shared", "run_deep"], ["site_deep_shared"] + DEEP_CHAIN[1:]]
+    got_shared = [s[:len(want)] for s, want in zip(shared, want_shared)]
+    if len(shared) != 2 or got_shared != want_shared:
+        problems.append("site_deep_shared stacks %s, want two starting %s" % ([s[:10] for s in shared], want_shared))
+
+    leaf = [syms(h) for h in hs if syms(h)[:1] == ["site_rec_leaf"]]
+    depths = sorted(s[1:].index("run_rec") if "run_rec" in s else -1 for s in leaf)
+    if depths != [d + 1 for d in range(1, REC_MAX + 1)]:
+        problems.append("site_rec_leaf: rec frames per stack %s, want %s" % (depths, list(range(2, REC_MAX + 2))))
+    for s in leaf:
+        if "run_rec" in s and set(s[1:s.index("run_rec")]) != {"rec"}:
+            problems.append("site_rec_leaf stack %s" % s[:10])
+    if problems:
+        fail("deep stacks:\n    " + "\n    ".join(problems))
+
+
+def test_two_targets():
+    """-p A,B: each process exact and separate."""
+    at, wls = harness.run_attached([("basic", False), ("threads", True)])
+    rep = at.final_report()
+    if len(rep["processes"]) != 2:
+        fail("want 2 process entries, got pids %s" % [p.get("pid") for p in rep["processes"]])
+    errors = []
+    for w in wls:
+        try:
+            harness.assert_exact(w.truth, rep, w.pid, w.name, exited=False)
+        except harness.Failure as e:
+            errors.append(str(e))
+    if errors:
+        fail("\n".join(errors))
+
+
+def test_launch_basic():
+    """alloctop -- CMD: attached before the first allocation, so the truth (which with
+    --nowait covers the whole process) must match; final report after CMD exits."""
+    harness.SCRATCH.mkdir(parents=True, exist_ok=True)
+    tf = harness.SCRATCH / ("launch-truth-%d.json" % os.getpid())
+    if tf.exists():
+        tf.unlink()
+    at = harness.Alloctop(["-b", "-o", "json", "-d", "1", "--top", "100000", "--",
+                           harness.workload_path("basic"), "--nowait", "--truth", tf])
+    try:
+        at.expect_ok(at.wait(60))
+        rep = at.final_report()
+        if not tf.exists():
+            fail("the workload wrote no truth file; alloctop stderr:\n" + at.err.tail())
+        import json
+        truth = json.loads(tf.read_text())
+        procs = rep["processes"]
+        if len(procs) != 1:
+            fail("want 1 process entry, got %s" % [(p.get("pid"), p.get("comm")) for p in procs])
+        if procs[0].get("comm") != "basic":
+            fail("comm %r, want 'basic'" % procs[0].get("comm"))
+        harness.assert_exact(truth, rep, procs[0]["pid"], "basic (launched)", exited=True)
+    finally:
+        harness.kill(at.proc)
+        if tf.exists():
+            tf.unlink()
+
+
+def test_target_exits_first():
+    """When every -p target exits, alloctop prints a final report and exits 0 by itself.
+    basic makes no allocator calls on its way out, so the counts are still exact."""
+    w, at = harness.Workload("basic"), None
+    try:
+        w.wait_ready()
+        at = harness.Alloctop(harness.base_args([w.pid]))
+        at.wait_attached()
+        w.send("go")
+        w.read_truth()
+        w.finish()
+        at.expect_ok(at.wait(15))
+        rep = at.final_report()
+        harness.assert_exact(w.truth, rep, w.pid, w.name, exited=True)
+    finally:
+        harness.kill(w.proc)
+        if at:
+            harness.kill(at.proc)
+
+
+def test_workload_survives_detach():
+    """After alloctop detaches (SIGTERM this time) the target runs on normally:
+    it can still allocate (threads frees and joins) and exits 0."""
+    w, at = harness.Workload("threads"), None
+    try:
+        w.wait_ready()
+        at = harness.Alloctop(harness.base_args([w.pid]))
+        at.wait_attached()
+        w.send("go")
+        w.read_truth()
+        at.expect_ok(at.stop(signal.SIGTERM))
+        rep = at.final_report()
+        harness.assert_exact(w.truth, rep, w.pid, w.name, exited=False)
+        w.finish()
+        if w.err.text().strip():
+            fail("workload stderr: " + w.err.text())
+    finally:
+        harness.kill(w.proc)
+        if at:
+            harness.kill(at.proc)
+
+
+def test_count_exits():
+    """-n 2: exits 0 by itself after two reports, the last one final."""
+    w, at = harness.Workload("basic"), None
+    try:
+        w.wait_ready()
+        args = harness.base_args([w.pid], interval=0.5)
+        at = harness.Alloctop(args + ["-n", "2"])
+        at.wait_attached()
+        at.expect_ok(at.wait(15))
+        reps = at.reports()
+        if len(reps) != 2:
+            fail("want 2 reports, got %d" % len(reps))
+        at.final_report()
+        if w.proc.poll() is not None:
+            fail("the target died")
+        w.send("go")
+        w.read_truth()
+        w.finish()
+    finally:
+        harness.kill(w.proc)
+        if at:
+            harness.kill(at.proc)
+
+
+def test_text_output():
+    """-o text lists the sites by name."""
+    at, (w,) = harness.run_attached([("basic", False)], fmt="text")
+    text = at.out.text()
+    missing = [s for s in sorted(w.truth["sites"]) if s not in text]
+    if missing:
+        fail("text output lacks sites %s; output ends:\n%s" % (missing, at.out.tail(30)))
+    if text.lstrip().startswith("{"):
+        fail("-o text printed JSON")
