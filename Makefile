@@ -20,9 +20,10 @@ WORK_SRC := $(wildcard tests/workloads/*.c)
 WORK_BIN := $(patsubst tests/workloads/%.c,$(O)/work/%,$(WORK_SRC)) \
             $(patsubst tests/workloads/%.c,$(O)/work/%-nofp,$(WORK_SRC))
 TOOL_BIN := $(O)/demo $(O)/bench-pairs
+FRAG_BIN := $(patsubst tests/frag/%.c,$(O)/frag/%,$(wildcard tests/frag/*.c))
 
 .PHONY: all deps run test test-unit test-integration bench clean
-all: alloctop $(UNIT_BIN) $(WORK_BIN) $(TOOL_BIN)
+all: alloctop $(UNIT_BIN) $(WORK_BIN) $(TOOL_BIN) $(FRAG_BIN)
 
 deps:
 	@bash tools/install-deps.sh
@@ -63,6 +64,10 @@ $(O)/work/%: tests/workloads/%.c tests/workloads/wl.h
 $(O)/work/%-nofp: tests/workloads/%.c tests/workloads/wl.h
 	@mkdir -p $(@D)
 	$(CC) -O2 -g -fomit-frame-pointer -pthread -Wall $< -o $@ -ldl
+
+$(O)/frag/%: tests/frag/%.c
+	@mkdir -p $(@D)
+	$(CC) -O1 -g -fno-omit-frame-pointer -Wall -Werror $< -o $@
 
 $(O)/demo: tools/demo.c
 	$(CC) -O1 -g -fno-omit-frame-pointer -pthread -Wall -Werror $< -o $@

@@ -135,6 +135,14 @@ static const struct at_vma *pick_allocator(struct at_elfcache *ec, int pid, cons
 	return libc;
 }
 
+bool at_uses_glibc_malloc(struct at_elfcache *ec, int pid, const struct at_maps *m)
+{
+	const struct at_elf *e;
+	const struct at_vma *v = pick_allocator(ec, pid, m, &e);
+
+	return v && is_libc(v->path);
+}
+
 /* The module holding the application's mmap/munmap: the allocator's file if it has
  * them (static binaries, libc), else libc. */
 static const struct at_vma *pick_mmap(struct at_elfcache *ec, int pid, const struct at_maps *m,

@@ -50,6 +50,7 @@ void at_model_fini(struct at_model *m)
 	at_hash_for_each(&m->stacks, e)
 		free(e->val);
 	at_hash_clear(&m->stacks);
+	at_heap_fini(&m->heap);
 	for (int i = 0; i < m->nr_targets; i++)
 		free(m->targets[i]);
 	free(m->targets);
@@ -195,6 +196,10 @@ int at_model_refresh(struct at_model *m)
 		if (!bpf_map_lookup_elem(m->fds.drops, &d, percpu))
 			sum_u64(&s.drops[d], percpu, 1, m->ncpus);
 	at_tracer__prog_stats(m->tracer, &s.bpf_run_ns, &cnt);
+	/* The heap pass reads every live block: run it each refresh while it is cheap, and
+	 * when it is not, at most every 50 times its own cost (about 2% of a core). */
+	if (!m->heap.analyzed_at || s.mono - m->heap.analyzed_at >= 50 * m->heap.took_s)
+		at_heap_analyze(&m->heap, m->fds.live, at_tracer__elfcache(m->tracer), m->min_age_ns);
 	snapshot_free(&m->prev);
 	m->prev = m->cur;
 	m->cur = s;
@@ -219,9 +224,14 @@ const struct at_stack *at_model_stack(struct at_model *m, __u64 stack_id)
 	return st;
 }
 
-__u64 at_site_sort_value(const struct at_site_view *s, enum at_sort key)
+__u64 at_site_sort_value(const struct at_model *m, const struct at_site_view *s, enum at_sort key)
 {
+	const struct at_heap_site *hs;
+
 	switch (key) {
+	case AT_SORT_OLD_BYTES:
+		hs = at_heap_site(&m->heap, s->pid, s->stack_id);
+		return hs ? hs->old_bytes : 0;
 	case AT_SORT_ALLOCS: return s->s.allocs;
 	case AT_SORT_LIVE_BYTES: return s->s.live_bytes > 0 ? s->s.live_bytes : 0;
 	case AT_SORT_LIVE_ALLOCS: return s->s.live_allocs > 0 ? s->s.live_allocs : 0;
@@ -230,12 +240,17 @@ __u64 at_site_sort_value(const struct at_site_view *s, enum at_sort key)
 	}
 }
 
+struct sort_arg {
+	const struct at_model *m;
+	enum at_sort key;
+};
+
 static int cmp_sorted(const void *a, const void *b, void *arg)
 {
-	enum at_sort sort_key = *(const enum at_sort *)arg;
+	const struct sort_arg *sa = arg;
 	const struct at_site_view *x = *(const struct at_site_view *const *)a;
 	const struct at_site_view *y = *(const struct at_site_view *const *)b;
-	__u64 vx = at_site_sort_value(x, sort_key), vy = at_site_sort_value(y, sort_key);
+	__u64 vx = at_site_sort_value(sa->m, x, sa->key), vy = at_site_sort_value(sa->m, y, sa->key);
 
 	if (vx != vy)
 		return vx > vy ? -1 : 1;
@@ -252,7 +267,9 @@ const struct at_site_view **at_model_sorted_sites(const struct at_model *m, enum
 	for (size_t i = 0; i < m->cur.nr_sites; i++)
 		if (!pid || m->cur.sites[i].pid == pid)
 			v[k++] = &m->cur.sites[i];
-	qsort_r(v, k, sizeof(*v), cmp_sorted, &key);
+	struct sort_arg sa = { m, key };
+
+	qsort_r(v, k, sizeof(*v), cmp_sorted, &sa);
 	*n = k;
 	return v;
 }

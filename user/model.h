@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include "alloctop.h"
 #include "hash.h"
+#include "heap.h"
 #include "opts.h"
 #include "tracer.h"
 
@@ -49,6 +50,8 @@ struct at_model {
 	struct at_snapshot cur, prev;
 	struct at_hash stacks;		/* stack_id -> struct at_stack, read once */
 	int ncpus;
+	struct at_heap heap;		/* fragmentation and leak suspects, see heap.h */
+	__u64 min_age_ns;		/* live blocks older than this are leak suspects */
 };
 
 void at_model_init(struct at_model *m, struct at_tracer *t);
@@ -65,7 +68,7 @@ const struct at_stack *at_model_stack(struct at_model *m, __u64 stack_id);
 /* Sites of cur sorted by key, optionally only one pid (0 = all); returns a new array
  * of pointers into cur.sites that the caller frees. */
 const struct at_site_view **at_model_sorted_sites(const struct at_model *m, enum at_sort key, int pid, size_t *n);
-__u64 at_site_sort_value(const struct at_site_view *s, enum at_sort key);
+__u64 at_site_sort_value(const struct at_model *m, const struct at_site_view *s, enum at_sort key);
 const struct at_site_view *at_snapshot_site(const struct at_snapshot *s, int pid, __u64 stack_id);
 const struct at_proc_view *at_snapshot_proc(const struct at_snapshot *s, int pid);
 __u64 at_drops_total(const struct at_snapshot *s);

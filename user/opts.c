@@ -30,8 +30,10 @@ static const char usage[] =
 "  -d, --interval SECS   report interval, fractions allowed (default 1)\n"
 "  -n, --count N         exit after N reports\n"
 "      --top N           hotspots per report (default 20)\n"
-"      --sort KEY        hotspot order: alloc-bytes (default), allocs, live-bytes, live-allocs\n"
+"      --sort KEY        hotspot order: alloc-bytes (default), allocs, live-bytes,\n"
+"                        live-allocs, old-bytes (leak suspects)\n"
 "      --lib PATH        probe this allocator file instead of the one the target uses\n"
+"      --min-age SECS    live blocks older than this are leak suspects (default 60)\n"
 "      --max-live N      live blocks tracked in the kernel (default 1048576)\n"
 "      --max-stacks N    distinct stacks and sites kept (default 65536)\n"
 "      --max-procs N     processes tracked (default 1024)\n"
@@ -41,7 +43,7 @@ static const char usage[] =
 "\n"
 "Exit status: 0 success (also after SIGINT/SIGTERM), 1 runtime failure, 2 usage error.\n";
 
-enum { OPT_TOP = 256, OPT_LIB, OPT_COMM, OPT_EXCLUDE, OPT_FOLLOW, OPT_SORT, OPT_MAX_LIVE, OPT_MAX_STACKS, OPT_MAX_PROCS, OPT_VERSION };
+enum { OPT_TOP = 256, OPT_LIB, OPT_MIN_AGE, OPT_COMM, OPT_EXCLUDE, OPT_FOLLOW, OPT_SORT, OPT_MAX_LIVE, OPT_MAX_STACKS, OPT_MAX_PROCS, OPT_VERSION };
 
 static const struct option longopts[] = {
 	{ "pid", required_argument, 0, 'p' },
@@ -52,6 +54,7 @@ static const struct option longopts[] = {
 	{ "top", required_argument, 0, OPT_TOP },
 	{ "sort", required_argument, 0, OPT_SORT },
 	{ "lib", required_argument, 0, OPT_LIB },
+	{ "min-age", required_argument, 0, OPT_MIN_AGE },
 	{ "comm", required_argument, 0, OPT_COMM },
 	{ "exclude", required_argument, 0, OPT_EXCLUDE },
 	{ "follow", no_argument, 0, OPT_FOLLOW },
@@ -69,6 +72,7 @@ static const char *const sort_names[AT_NR_SORTS] = {
 	[AT_SORT_ALLOCS] = "allocs",
 	[AT_SORT_LIVE_BYTES] = "live-bytes",
 	[AT_SORT_LIVE_ALLOCS] = "live-allocs",
+	[AT_SORT_OLD_BYTES] = "old-bytes",
 };
 
 const char *at_sort_name(enum at_sort s)
@@ -128,6 +132,7 @@ int at_opts_parse(struct at_opts *o, int argc, char **argv)
 
 	memset(o, 0, sizeof(*o));
 	o->interval = 1.0;
+	o->min_age = 60;
 	o->top = 20;
 	o->max_live = 1 << 20;
 	o->max_stacks = 1 << 16;
@@ -173,6 +178,13 @@ int at_opts_parse(struct at_opts *o, int argc, char **argv)
 				return bad("-d: '%s' is not an interval between 0.01 and 86400 seconds", optarg);
 			o->interval = d;
 			break;
+		case OPT_MIN_AGE:
+			errno = 0;
+			d = strtod(optarg, &end);
+			if (errno || end == optarg || *end || !isfinite(d) || d < 0 || d > 1e7)
+				return bad("--min-age: '%s' is not a number of seconds (0 or more)", optarg);
+			o->min_age = d;
+			break;
 		case 'n':
 			if (!parse_long(optarg, 1, LONG_MAX, &v))
 				return bad("-n: '%s' is not a positive number of reports", optarg);
@@ -187,7 +199,8 @@ int at_opts_parse(struct at_opts *o, int argc, char **argv)
 			for (v = 0; v < AT_NR_SORTS && strcmp(optarg, sort_names[v]); v++)
 				;
 			if (v == AT_NR_SORTS)
-				return bad("--sort: unknown key '%s' (alloc-bytes, allocs, live-bytes, live-allocs)", optarg);
+				return bad("--sort: unknown key '%s' (alloc-bytes, allocs, live-bytes, live-allocs, "
+					   "old-bytes)", optarg);
 			o->sort = (enum at_sort)v;
 			break;
 		case OPT_LIB:

@@ -15,6 +15,7 @@ enum at_sort {
 	AT_SORT_ALLOCS,
 	AT_SORT_LIVE_BYTES,
 	AT_SORT_LIVE_ALLOCS,
+	AT_SORT_OLD_BYTES,	/* leak suspects: bytes in blocks older than --min-age */
 	AT_NR_SORTS,
 };
 
@@ -32,6 +33,7 @@ struct at_opts {
 	int exclude[AT_MAX_TARGETS];	/* census: never these */
 	int nr_exclude;
 	bool follow;		/* trace children and exec'd programs too */
+	double min_age;		/* seconds: older live blocks are leak suspects */
 	__u32 max_live, max_stacks, max_procs;
 	bool verbose;
 };

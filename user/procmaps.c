@@ -44,6 +44,8 @@ int at_maps_read(int pid, struct at_maps *m)
 		v->ino = ino;
 		v->dev = makedev(maj, min);
 		v->exec = perms[2] == 'x';
+		v->writable = perms[1] == 'w';
+		v->shared = perms[3] == 's';
 		p = line + pos;
 		p[strcspn(p, "\n")] = 0;
 		if (*p)

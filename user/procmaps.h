@@ -12,6 +12,8 @@ struct at_vma {
 	__u64 ino;
 	dev_t dev;
 	bool exec;
+	bool writable;
+	bool shared;
 	char *path;		/* NULL for anonymous; "[vdso]", "[stack]", ... kept as is */
 };
 

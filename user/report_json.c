@@ -106,8 +106,39 @@ static json_object *lifetime_hist(const struct at_proc_stats *s)
 	return a;
 }
 
-static json_object *process(const struct at_proc_view *p)
+static json_object *fragmentation(const struct at_heap_proc *hp)
 {
+	json_object *o = json_object_new_object(), *a = json_object_new_array();
+	const struct at_frag *f = &hp->frag;
+
+	ADD(o, "heap_bytes", ju64(f->heap_bytes));
+	ADD(o, "resident_bytes", ju64(f->resident_bytes));
+	ADD(o, "used_bytes", ju64(f->used_bytes));
+	ADD(o, "free_bytes", ju64(f->free_bytes));
+	ADD(o, "ratio", json_object_new_double(f->ratio));
+	for (unsigned int b = 0; b < AT_HOLE_BUCKETS; b++) {
+		json_object *e;
+
+		if (!f->hole_count[b])
+			continue;
+		e = json_object_new_object();
+		ADD(e, "lo", ju64(at_hist_lo(b)));
+		ADD(e, "hi", ju64(at_hist_hi(b, AT_HOLE_BUCKETS)));
+		ADD(e, "count", ju64(f->hole_count[b]));
+		ADD(e, "bytes", ju64(f->hole_bytes[b]));
+		json_object_array_add(a, e);
+	}
+	ADD(o, "hole_hist", a);
+	ADD(o, "sparse_pages", ju64(f->sparse_pages));
+	ADD(o, "sparse_bytes", ju64(f->sparse_bytes));
+	ADD(o, "regions", ju64(f->regions));
+	ADD(o, "chunk_overhead", json_object_new_boolean(hp->glibc));
+	return o;
+}
+
+static json_object *process(const struct at_report_ctx *c, const struct at_proc_view *p)
+{
+	const struct at_heap_proc *hp = at_heap_proc(&c->model->heap, p->pid);
 	json_object *o = json_object_new_object(), *calls = json_object_new_object(), *mm = json_object_new_object();
 	const struct at_proc_stats *s = &p->s;
 
@@ -129,8 +160,10 @@ static json_object *process(const struct at_proc_view *p)
 	ADD(mm, "unmaps", ju64(s->munmaps));
 	ADD(mm, "live_bytes", js64(s->mmap_live_bytes));
 	ADD(o, "mmap", mm);
+	ADD(o, "temp_share", json_object_new_double(s->allocs ? (double)s->temp_allocs / s->allocs : 0));
 	ADD(o, "size_hist", size_hist(s));
 	ADD(o, "lifetime_hist", lifetime_hist(s));
+	ADD(o, "fragmentation", hp ? fragmentation(hp) : NULL);
 	return o;
 }
 
@@ -155,8 +188,27 @@ static json_object *frames(const struct at_report_ctx *c, const struct at_site_v
 	return a;
 }
 
+static json_object *site_lifetimes(const struct at_site_stats *s)
+{
+	json_object *a = json_object_new_array();
+
+	for (unsigned int b = 0; b < AT_LT_BUCKETS; b++) {
+		json_object *e;
+
+		if (!s->lifetime[b])
+			continue;
+		e = json_object_new_object();
+		ADD(e, "lo_ns", ju64(at_hist_lo(b)));
+		ADD(e, "hi_ns", ju64(at_hist_hi(b, AT_LT_BUCKETS)));
+		ADD(e, "count", ju64(s->lifetime[b]));
+		json_object_array_add(a, e);
+	}
+	return a;
+}
+
 static json_object *hotspot(const struct at_report_ctx *c, const struct at_site_view *sv)
 {
+	const struct at_heap_site *hs = at_heap_site(&c->model->heap, sv->pid, sv->stack_id);
 	json_object *o = json_object_new_object();
 	const struct at_site_stats *s = &sv->s;
 	char id[24];
@@ -172,7 +224,35 @@ static json_object *hotspot(const struct at_report_ctx *c, const struct at_site_
 	ADD(o, "live_allocs", js64(s->live_allocs));
 	ADD(o, "live_bytes", js64(s->live_bytes));
 	ADD(o, "temp_allocs", ju64(s->temp_allocs));
+	ADD(o, "temp_share", json_object_new_double(s->allocs ? (double)s->temp_allocs / s->allocs : 0));
+	ADD(o, "median_lifetime_ns", s->frees ? ju64(at_hist_median_u32(s->lifetime, AT_LT_BUCKETS)) : NULL);
+	ADD(o, "lifetime_hist", site_lifetimes(s));
+	if (hs) {
+		ADD(o, "oldest_age_s", json_object_new_double(hs->oldest_ns / 1e9));
+		ADD(o, "old_allocs", ju64(hs->old_allocs));
+		ADD(o, "old_bytes", ju64(hs->old_bytes));
+	}
 	return o;
+}
+
+/* Sites holding live blocks older than --min-age, most old bytes first. */
+static json_object *leak_suspects(const struct at_report_ctx *c)
+{
+	const struct at_site_view **sites;
+	json_object *a = json_object_new_array();
+	size_t n, k = 0;
+
+	sites = at_model_sorted_sites(c->model, AT_SORT_OLD_BYTES, 0, &n);
+	for (size_t i = 0; i < n && k < (size_t)c->opts->top; i++) {
+		const struct at_heap_site *hs = at_heap_site(&c->model->heap, sites[i]->pid, sites[i]->stack_id);
+
+		if (!hs || !hs->old_allocs)
+			break;
+		json_object_array_add(a, hotspot(c, sites[i]));
+		k++;
+	}
+	free(sites);
+	return a;
 }
 
 int at_report_json(FILE *out, const struct at_report_ctx *c)
@@ -193,13 +273,15 @@ int at_report_json(FILE *out, const struct at_report_ctx *c)
 		ADD(drops, at_drop_name(d), ju64(snap->drops[d]));
 	ADD(root, "drops", drops);
 	for (size_t i = 0; i < snap->nr_procs; i++)
-		json_object_array_add(procs, process(&snap->procs[i]));
+		json_object_array_add(procs, process(c, &snap->procs[i]));
 	ADD(root, "processes", procs);
 	sites = at_model_sorted_sites(c->model, c->opts->sort, 0, &n);
 	for (size_t i = 0; i < n && i < (size_t)c->opts->top; i++)
 		json_object_array_add(hot, hotspot(c, sites[i]));
 	free(sites);
 	ADD(root, "hotspots", hot);
+	ADD(root, "leak_suspects", leak_suspects(c));
+	ADD(root, "min_age_s", json_object_new_double(c->model->min_age_ns / 1e9));
 	rc = fprintf(out, "%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN |
 								   JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(root);

@@ -65,8 +65,25 @@ static void lifetime_hist(FILE *out, const struct at_proc_stats *s)
 	}
 }
 
-static void process(FILE *out, const struct at_proc_view *p)
+static void heap_line(FILE *out, const struct at_heap_proc *hp)
 {
+	const struct at_frag *f = &hp->frag;
+	char hb[16], rb[16], fb[16], sb[16];
+	__u64 holes = 0;
+
+	if (!f->heap_bytes)
+		return;
+	for (int b = 0; b < AT_HOLE_BUCKETS; b++)
+		holes += f->hole_count[b];
+	fprintf(out, "  heap %s (resident %s)  free %s (%.1f%%)  holes %llu  sparse pages %llu (%s)\n",
+		at_fmt_bytes(f->heap_bytes, hb, sizeof(hb)), at_fmt_bytes(f->resident_bytes, rb, sizeof(rb)),
+		at_fmt_bytes(f->free_bytes, fb, sizeof(fb)), f->ratio * 100, (unsigned long long)holes,
+		(unsigned long long)f->sparse_pages, at_fmt_bytes(f->sparse_bytes, sb, sizeof(sb)));
+}
+
+static void process(FILE *out, const struct at_report_ctx *c, const struct at_proc_view *p)
+{
+	const struct at_heap_proc *hp = at_heap_proc(&c->model->heap, p->pid);
 	const struct at_proc_stats *s = &p->s;
 	char ab[16], fb[16], lb[16], mb[16];
 
@@ -83,6 +100,8 @@ static void process(FILE *out, const struct at_proc_view *p)
 		if (s->calls[f])
 			fprintf(out, " %s %llu", at_func_name(f), (unsigned long long)s->calls[f]);
 	fputc('\n', out);
+	if (hp)
+		heap_line(out, hp);
 	size_hist(out, s);
 	lifetime_hist(out, s);
 }
@@ -109,6 +128,35 @@ static void hotspot(FILE *out, const struct at_report_ctx *c, size_t rank, const
 	}
 }
 
+static void leak_suspects(FILE *out, const struct at_report_ctx *c)
+{
+	const struct at_site_view **sites = at_model_sorted_sites(c->model, AT_SORT_OLD_BYTES, 0, &(size_t){ 0 });
+	size_t n = c->model->cur.nr_sites;
+	char ob[16], age[16];
+	bool title = false;
+
+	for (size_t i = 0; i < n && i < (size_t)c->opts->top; i++) {
+		const struct at_heap_site *hs = at_heap_site(&c->model->heap, sites[i]->pid, sites[i]->stack_id);
+		const struct at_stack *st;
+		struct at_frame f;
+		char fs[256];
+
+		if (!hs || !hs->old_allocs)
+			break;
+		if (!title)
+			fprintf(out, "leak suspects (live blocks older than %.0fs):\n", c->model->min_age_ns / 1e9);
+		title = true;
+		st = at_model_stack(c->model, sites[i]->stack_id);
+		if (st && st->nr)
+			at_symbolize(c->sym, sites[i]->pid, st->ips[0], &f);
+		fprintf(out, "  pid %d  %llu blocks, %s, oldest %s  at %s\n", sites[i]->pid,
+			(unsigned long long)hs->old_allocs, at_fmt_bytes(hs->old_bytes, ob, sizeof(ob)),
+			at_fmt_ns(hs->oldest_ns, age, sizeof(age)),
+			st && st->nr ? at_frame_str(&f, fs, sizeof(fs)) : "[unknown stack]");
+	}
+	free(sites);
+}
+
 int at_report_text(FILE *out, const struct at_report_ctx *c)
 {
 	const struct at_snapshot *snap = &c->model->cur;
@@ -125,7 +173,7 @@ int at_report_text(FILE *out, const struct at_report_ctx *c)
 		if (snap->drops[d])
 			fprintf(out, "  lost: %s %llu\n", at_drop_name(d), (unsigned long long)snap->drops[d]);
 	for (size_t i = 0; i < snap->nr_procs; i++)
-		process(out, &snap->procs[i]);
+		process(out, c, &snap->procs[i]);
 	sites = at_model_sorted_sites(c->model, c->opts->sort, 0, &n);
 	if (n)
 		fprintf(out, "hotspots by %s (%zu of %zu sites):\n", at_sort_name(c->opts->sort),
@@ -133,6 +181,7 @@ int at_report_text(FILE *out, const struct at_report_ctx *c)
 	for (size_t i = 0; i < n && i < (size_t)c->opts->top; i++)
 		hotspot(out, c, i + 1, sites[i]);
 	free(sites);
+	leak_suspects(out, c);
 	fputc('\n', out);
 	return ferror(out) || fflush(out) ? -1 : 0;
 }

@@ -374,6 +374,7 @@ int at_session_run(const struct at_opts *o)
 	if (!s.tracer)
 		return AT_EXIT_FAIL;
 	at_model_init(&s.model, s.tracer);
+	s.model.min_age_ns = (__u64)(o->min_age * 1e9);
 	s.sym = at_symbolizer_new(at_tracer__elfcache(s.tracer));
 	if (setup_fds(&s) || arm_timer(&s, o->interval))
 		rc = AT_EXIT_FAIL;
