@@ -63,10 +63,12 @@ static void bucket_label(unsigned int b, unsigned int nr, bool ns, char *buf, si
 		snprintf(buf, sz, "%7s - %-7s", lo, fmt(at_hist_hi(b, nr) + 1, hi, sizeof(hi)));
 }
 
+#define LT_HEAD " LIFETIME                COUNT"
+
 /* One histogram: a row per bucket from the first to the last non-empty one, the count
  * (and bytes) and bars scaled to the largest bucket. */
 static void histogram(struct at_ui *ui, struct vlines *v, const __u64 *cnt, const __u64 *bytes, unsigned int nr,
-		      bool ns)
+		      bool ns, const char *what)
 {
 	const int lw = 18, cw = 11, bw = bytes ? 9 : 0;
 	int barw = bytes ? (COLS - lw - cw - bw - 4) / 2 : COLS - lw - cw - 3;
@@ -87,7 +89,7 @@ static void histogram(struct at_ui *ui, struct vlines *v, const __u64 *cnt, cons
 									 : "no allocation in this window");
 		return;
 	}
-	y = head(ui, v, bytes ? " REQUEST SIZE            COUNT    BYTES  by count" : " LIFETIME                COUNT");
+	y = head(ui, v, what);
 	if (bytes)
 		ui_put(y, lw + cw + bw + 3 + barw, 8, ui_attr(ui, UA_HEAD), "by bytes");
 	for (int b = lo; b <= hi; b++) {
@@ -101,6 +103,44 @@ static void histogram(struct at_ui *ui, struct vlines *v, const __u64 *cnt, cons
 		if (bytes)
 			bar(ui, y, lw + cw + bw + 3 + barw, barw, bytes[b], maxb, UA_BAR2);
 	}
+}
+
+/* Heap regions against live blocks (see heap.h), summed over the scope. */
+static void fragmentation(struct at_ui *ui, struct vlines *v, const char *who)
+{
+	struct at_frag sum = { 0 };
+	char hb[16], ub[16], fb[16], rb[16], sb[16];
+	bool any = false;
+
+	for (size_t i = 0; i < ui->m->cur.nr_procs; i++) {
+		const struct at_heap_proc *hp = at_heap_proc(&ui->m->heap, ui->m->cur.procs[i].pid);
+
+		if (!hp || (ui->scope && ui->m->cur.procs[i].pid != ui->scope))
+			continue;
+		any = true;
+		sum.heap_bytes += hp->frag.heap_bytes;
+		sum.used_bytes += hp->frag.used_bytes;
+		sum.free_bytes += hp->frag.free_bytes;
+		sum.resident_bytes += hp->frag.resident_bytes;
+		sum.sparse_pages += hp->frag.sparse_pages;
+		sum.sparse_bytes += hp->frag.sparse_bytes;
+		for (int b = 0; b < AT_HOLE_BUCKETS; b++) {
+			sum.hole_count[b] += hp->frag.hole_count[b];
+			sum.hole_bytes[b] += hp->frag.hole_bytes[b];
+		}
+	}
+	ui_put(next_y(v), 0, -1, ui_attr(ui, UA_TITLE), "Fragmentation, %s", who);
+	if (!any || !sum.heap_bytes) {
+		ui_put(next_y(v), 2, -1, ui_attr(ui, UA_DIM), "no heap region holds a block allocated since attach");
+		return;
+	}
+	ui_put(next_y(v), 2, -1, 0, "heap %s  live footprint %s  free %s (%.1f%%)  resident %s  sparse pages %llu (%s)",
+	       at_fmt_bytes(sum.heap_bytes, hb, sizeof(hb)), at_fmt_bytes(sum.used_bytes, ub, sizeof(ub)),
+	       at_fmt_bytes(sum.free_bytes, fb, sizeof(fb)), 100.0 * sum.free_bytes / sum.heap_bytes,
+	       at_fmt_bytes(sum.resident_bytes, rb, sizeof(rb)), (unsigned long long)sum.sparse_pages,
+	       at_fmt_bytes(sum.sparse_bytes, sb, sizeof(sb)));
+	histogram(ui, v, sum.hole_count, sum.hole_bytes, AT_HOLE_BUCKETS, false,
+		  " HOLE SIZE               COUNT    BYTES  by count");
 }
 
 static const char *site_name(struct at_ui *ui, int pid, __u64 stack_id, char *buf, size_t sz)
@@ -122,7 +162,7 @@ static void site_lifetimes(struct at_ui *ui, struct vlines *v)
 	ui_put(next_y(v), 0, -1, ui_attr(ui, UA_TITLE), "Lifetimes of the blocks this site allocated (%s)",
 	       ui_window(ui, win, sizeof(win)));
 	if (ui_site_hist(ui, ui->focus_pid, ui->focus_stack, lt))
-		histogram(ui, v, lt, NULL, AT_LT_BUCKETS, true);
+		histogram(ui, v, lt, NULL, AT_LT_BUCKETS, true, LT_HEAD);
 }
 
 static void site_summary(struct at_ui *ui, struct vlines *v, const struct at_site_stats *s)
@@ -218,9 +258,11 @@ void ui_draw_hist(struct at_ui *ui, int y0, int h)
 	ui_window(ui, win, sizeof(win));
 	ui_scope_hist(ui, &s);
 	ui_put(next_y(&v), 0, -1, ui_attr(ui, UA_TITLE), "Request sizes, %s (%s)", who, win);
-	histogram(ui, &v, s.size_count, s.size_bytes, AT_SIZE_BUCKETS, false);
+	histogram(ui, &v, s.size_count, s.size_bytes, AT_SIZE_BUCKETS, false, " REQUEST SIZE            COUNT    BYTES  by count");
 	next_y(&v);
 	ui_put(next_y(&v), 0, -1, ui_attr(ui, UA_TITLE), "Lifetimes of freed blocks, %s (%s)", who, win);
-	histogram(ui, &v, s.lifetime, NULL, AT_LT_BUCKETS, true);
+	histogram(ui, &v, s.lifetime, NULL, AT_LT_BUCKETS, true, LT_HEAD);
+	next_y(&v);
+	fragmentation(ui, &v, who);
 	finish(ui, &v);
 }

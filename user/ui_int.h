@@ -26,6 +26,7 @@ enum ui_key {
 	UK_LIVE_B,
 	UK_AVG,
 	UK_LIFE,
+	UK_FRAG,	/* free share of the heap (fragmentation), processes only */
 	UK_NR,
 };
 

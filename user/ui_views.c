@@ -375,6 +375,11 @@ static const char *cell(struct at_ui *ui, struct ui_row *r, enum ui_key k, int w
 	case UK_BYTES: case UK_LIVE_B: return at_fmt_bytes((__u64)(v + 0.5), buf, sz);
 	case UK_AVG: return v > 0 ? at_fmt_bytes((__u64)(v + 0.5), buf, sz) : strcpy(buf, "-");
 	case UK_LIFE: return v < 0 ? strcpy(buf, "-") : at_fmt_ns((__u64)v, buf, sz);
+	case UK_FRAG:
+		if (v < 0)
+			return strcpy(buf, "-");
+		snprintf(buf, sz, "%.0f%%", v);
+		return buf;
 	default: return ui_count(v, w, buf, sz);
 	}
 	if ((int)strlen(buf) > w && w > 1) {
