@@ -50,9 +50,7 @@ static __always_inline int on_entry(struct pt_regs *ctx, enum at_func f, __u64 s
 	__u64 sp = PT_REGS_SP(ctx);
 	struct at_thread *t;
 
-	if (at_skip_process(id >> 32))
-		return 0;
-	t = at_thread_get();
+	t = at_thread_for(id >> 32);
 	if (!t)
 		return 0;
 	t->skip_free = 0;
@@ -175,9 +173,7 @@ int BPF_KRETPROBE(alloc_return, void *ret)
 	struct at_proc_stats *p;
 	struct at_thread *t;
 
-	if (at_skip_process(tgid))
-		return 0;
-	t = at_thread_get();
+	t = at_thread_for(tgid);
 	if (!t || !t->depth || --t->depth)
 		return 0;
 	p = at_proc_get(tgid);
@@ -217,9 +213,7 @@ static __always_inline int on_free(struct pt_regs *ctx, enum at_func f, __u64 pt
 	struct at_proc_stats *p;
 	struct at_thread *t;
 
-	if (at_skip_process(tgid))
-		return 0;
-	t = at_thread_get();
+	t = at_thread_for(tgid);
 	if (!t)
 		return 0;
 	at_check_missed_return(t, PT_REGS_SP(ctx));

@@ -211,6 +211,12 @@ static __always_inline bool at_skip_process(__u32 tgid)
 	return false;
 }
 
+/* The calling thread's state, or NULL when this process is not traced. */
+static __always_inline struct at_thread *at_thread_for(__u32 tgid)
+{
+	return at_skip_process(tgid) ? NULL : at_thread_get();
+}
+
 static __always_inline struct at_proc_stats *at_proc_get(__u32 tgid)
 {
 	struct at_proc_stats *p = bpf_map_lookup_elem(&procs, &tgid);

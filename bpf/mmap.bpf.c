@@ -28,9 +28,7 @@ int BPF_KPROBE(mmap_entry, void *addr, __u64 len, int prot, int flags)
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	struct at_thread *t;
 
-	if (at_skip_process(tgid))
-		return 0;
-	t = at_thread_get();
+	t = at_thread_for(tgid);
 	if (!t)
 		return 0;
 	t->mmap_len = 0;
@@ -52,9 +50,7 @@ int BPF_KRETPROBE(mmap_return, void *ret)
 	struct at_proc_stats *p;
 	struct at_thread *t;
 
-	if (at_skip_process(tgid))
-		return 0;
-	t = at_thread_get();
+	t = at_thread_for(tgid);
 	if (!t || !t->mmap_len)
 		return 0;
 	m.len = t->mmap_len;
@@ -84,9 +80,7 @@ int BPF_KPROBE(munmap_entry, void *addr, __u64 len)
 	struct at_thread *t;
 	__u64 gone;
 
-	if (at_skip_process(tgid))
-		return 0;
-	t = at_thread_get();
+	t = at_thread_for(tgid);
 	if (!t || from_allocator(ctx, tgid, t))
 		return 0;
 	p = at_proc_get(tgid);

@@ -182,7 +182,7 @@ static int read_sites(struct at_model *m, struct at_snapshot *s)
 	return 0;
 }
 
-int at_model_refresh(struct at_model *m)
+int at_model_refresh(struct at_model *m, bool final)
 {
 	struct at_snapshot s = { .mono = at_now_mono() };
 	__u64 percpu[m->ncpus], cnt;
@@ -198,7 +198,7 @@ int at_model_refresh(struct at_model *m)
 	at_tracer__prog_stats(m->tracer, &s.bpf_run_ns, &cnt);
 	/* The heap pass reads every live block: run it each refresh while it is cheap, and
 	 * when it is not, at most every 50 times its own cost (about 2% of a core). */
-	if (!m->heap.analyzed_at || s.mono - m->heap.analyzed_at >= 50 * m->heap.took_s)
+	if (final || !m->heap.analyzed_at || s.mono - m->heap.analyzed_at >= 50 * m->heap.took_s)
 		at_heap_analyze(&m->heap, m->fds.live, at_tracer__elfcache(m->tracer), m->min_age_ns);
 	snapshot_free(&m->prev);
 	m->prev = m->cur;

@@ -61,8 +61,9 @@ struct at_target *at_model_add_target(struct at_model *m, int pid);
 /* Forgets an exited process: it is no longer listed; its pid may come back as new. */
 void at_model_drop_target(struct at_model *m, int pid);
 struct at_target *at_model_target(struct at_model *m, int pid);
-/* Reads every map into cur (the old cur becomes prev). 0 or -errno. */
-int at_model_refresh(struct at_model *m);
+/* Reads every map into cur (the old cur becomes prev). A final refresh always runs
+ * a fresh heap pass; others may reuse a recent one. 0 or -errno. */
+int at_model_refresh(struct at_model *m, bool final);
 /* The frames of a stack (cached); NULL for the unknown stack or if evicted. */
 const struct at_stack *at_model_stack(struct at_model *m, __u64 stack_id);
 /* Sites of cur sorted by key, optionally only one pid (0 = all); returns a new array

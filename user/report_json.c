@@ -88,19 +88,19 @@ static json_object *size_hist(const struct at_proc_stats *s)
 	return a;
 }
 
-static json_object *lifetime_hist(const struct at_proc_stats *s)
+static json_object *lifetime_hist(const __u64 *lifetime)
 {
 	json_object *a = json_object_new_array();
 
 	for (unsigned int b = 0; b < AT_LT_BUCKETS; b++) {
 		json_object *e;
 
-		if (!s->lifetime[b])
+		if (!lifetime[b])
 			continue;
 		e = json_object_new_object();
 		ADD(e, "lo_ns", ju64(at_hist_lo(b)));
 		ADD(e, "hi_ns", ju64(at_hist_hi(b, AT_LT_BUCKETS)));
-		ADD(e, "count", ju64(s->lifetime[b]));
+		ADD(e, "count", ju64(lifetime[b]));
 		json_object_array_add(a, e);
 	}
 	return a;
@@ -162,7 +162,7 @@ static json_object *process(const struct at_report_ctx *c, const struct at_proc_
 	ADD(o, "mmap", mm);
 	ADD(o, "temp_share", json_object_new_double(s->allocs ? (double)s->temp_allocs / s->allocs : 0));
 	ADD(o, "size_hist", size_hist(s));
-	ADD(o, "lifetime_hist", lifetime_hist(s));
+	ADD(o, "lifetime_hist", lifetime_hist(s->lifetime));
 	ADD(o, "fragmentation", hp ? fragmentation(hp) : NULL);
 	return o;
 }
@@ -190,20 +190,11 @@ static json_object *frames(const struct at_report_ctx *c, const struct at_site_v
 
 static json_object *site_lifetimes(const struct at_site_stats *s)
 {
-	json_object *a = json_object_new_array();
+	__u64 wide[AT_LT_BUCKETS];
 
-	for (unsigned int b = 0; b < AT_LT_BUCKETS; b++) {
-		json_object *e;
-
-		if (!s->lifetime[b])
-			continue;
-		e = json_object_new_object();
-		ADD(e, "lo_ns", ju64(at_hist_lo(b)));
-		ADD(e, "hi_ns", ju64(at_hist_hi(b, AT_LT_BUCKETS)));
-		ADD(e, "count", ju64(s->lifetime[b]));
-		json_object_array_add(a, e);
-	}
-	return a;
+	for (unsigned int b = 0; b < AT_LT_BUCKETS; b++)
+		wide[b] = s->lifetime[b];
+	return lifetime_hist(wide);
 }
 
 static json_object *hotspot(const struct at_report_ctx *c, const struct at_site_view *sv)

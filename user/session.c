@@ -202,7 +202,7 @@ static int report(struct at_session *s, bool final)
 	if (file_probes(s))
 		at_census_scan(&s->census, s->tracer, &s->model);
 	handle_exits(s);
-	err = at_model_refresh(&s->model);
+	err = at_model_refresh(&s->model, final);
 	if (err) {
 		at_err("reading the kernel maps failed: %s", strerror(-err));
 		return -1;

@@ -129,6 +129,13 @@ def kill_tmux_server():
         time.sleep(0.05)
 
 
+def _comm(pid):
+    try:
+        return Path("/proc/%d/comm" % pid).read_text().strip()
+    except OSError:
+        return ""
+
+
 def children(ppid):
     """PIDs whose parent is ppid (from /proc)."""
     out = []
@@ -361,8 +368,11 @@ def test_tui_restores_terminal_on_sigterm_and_target_exit():
         wl = Workload(tmp)
         pane = Pane(100, 30, tmp)
         start_alloctop(pane, wl)
-        pids = [p for p in children(pane.pid) if Path("/proc/%d/comm" % p).read_text().strip() == "alloctop"]
-        assert len(pids) == 1, "alloctop not found under the pane's shell: %s" % pids
+        pids, end = [], time.time() + 5
+        while not pids and time.time() < end:
+            pids = [p for p in children(pane.pid) if _comm(p) == "alloctop"]
+            time.sleep(0.05)
+        assert len(pids) == 1, "alloctop not found under the pane's shell: %s\n%s" % (pids, pane.screen())
         os.kill(pids[0], signal.SIGTERM)
         rc, s = pane.wait_exit()
         assert rc == 0 and "Targets:" not in s, s
