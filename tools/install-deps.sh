@@ -4,7 +4,7 @@
 set -euo pipefail
 
 PKGS=(
-  make gcc clang llvm pkg-config
+  make gcc g++ clang llvm pkg-config
   libbpf-dev bpftool linux-libc-dev
   libelf-dev libdw-dev zlib1g-dev
   libjson-c-dev libncurses-dev libiberty-dev libcapstone-dev libprotobuf-c-dev
