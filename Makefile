@@ -21,7 +21,7 @@ WORK_BIN := $(patsubst tests/workloads/%.c,$(O)/work/%,$(WORK_SRC)) \
             $(patsubst tests/workloads/%.c,$(O)/work/%-nofp,$(WORK_SRC))
 TOOL_BIN := $(O)/demo $(O)/bench-pairs
 FRAG_BIN := $(patsubst tests/frag/%.c,$(O)/frag/%,$(wildcard tests/frag/*.c))
-ALLOC_BIN := $(O)/allocators/mix $(O)/allocators/cxx
+ALLOC_BIN := $(O)/allocators/mix $(O)/allocators/mix-static $(O)/allocators/cxx
 BENCH_BIN := $(O)/bench/floor $(O)/bench/live $(O)/bench/cpumon
 
 .PHONY: all deps run test test-unit test-integration bench clean
@@ -70,6 +70,9 @@ $(O)/work/%-nofp: tests/workloads/%.c tests/workloads/wl.h
 $(O)/allocators/mix: tests/allocators/mix.c
 	@mkdir -p $(@D)
 	$(CC) -O1 -g -fno-omit-frame-pointer -Wall -Werror $< -o $@
+$(O)/allocators/mix-static: tests/allocators/mix.c
+	@mkdir -p $(@D)
+	$(CC) -O1 -g -static -fno-omit-frame-pointer -Wall -Werror $< -o $@
 $(O)/allocators/cxx: tests/allocators/cxx.cc
 	@mkdir -p $(@D)
 	$(CXX) -O1 -g -fno-omit-frame-pointer -Wall -Werror $< -o $@

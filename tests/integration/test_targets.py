@@ -136,6 +136,17 @@ def test_mimalloc_without_flags():
     _with_allocator("libmimalloc.so.2")
 
 
+def test_static_binary_probes_the_executable():
+    prog = None
+    try:
+        prog = Prog([ROOT / "build/allocators/mix-static"])
+        (truth,), rep = traced([prog], harness.base_args([prog.pid], 0.5))
+        check_simple(truth, rep, prog.pid, "static")
+    finally:
+        if prog:
+            harness.kill(prog.proc)
+
+
 def test_chroot_with_its_own_libc_under_census():
     """A copy of the loader and libc in a chroot is another inode: found and counted."""
     root = tempfile.mkdtemp(prefix="alloctop-chroot-")
