@@ -1,0 +1,234 @@
+/* bench-floor: attach empty BPF programs (bench/floor.bpf.c) at given file offsets of
+ * given files, for one process, exactly as alloctop attaches its probes: one
+ * uprobe_multi link per program and file, return probes before entry probes, the file
+ * named through our own descriptor. The bench measures a workload under it to get the
+ * floor every uprobe-based tracer pays at those sites.
+ *
+ *   bench-floor [--stats] PID FILE:ENTRY_OFFS:RETURN_OFFS [...]
+ *
+ * ENTRY_OFFS and RETURN_OFFS are comma-separated file offsets (hex with 0x, or decimal);
+ * either list may be empty. Prints "bench-floor: attached ..." on stderr once every
+ * probe is live, then waits until PID exits or SIGINT/SIGTERM/SIGHUP, and detaches.
+ * --stats enables the kernel's BPF run-time statistics while attached (as alloctop
+ * does) and prints how often each program ran when it exits, to prove the probes fire. */
+#include "floor.skel.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define TRACE_UPROBE_MULTI 48		/* enum bpf_attach_type, Linux 6.6+ */
+#define UPROBE_MULTI_RETURN 1		/* BPF_F_UPROBE_MULTI_RETURN */
+#define MAX_FILES 8
+#define MAX_OFFS 64
+
+/* The link_create part of union bpf_attr for uprobe_multi, which libbpf 1.1 does not
+ * wrap (the same layout as user/tracer.c uses). */
+struct link_create_uprobe_multi {
+	__u32 prog_fd;
+	__u32 target_fd;
+	__u32 attach_type;
+	__u32 flags;
+	__u64 path;
+	__u64 offsets;
+	__u64 ref_ctr_offsets;
+	__u64 cookies;
+	__u32 cnt;
+	__u32 um_flags;
+	__u32 pid;
+	__u32 pad;
+};
+_Static_assert(sizeof(struct link_create_uprobe_multi) == 64, "link_create layout");
+
+struct spec {
+	const char *file;
+	unsigned long entry[MAX_OFFS], ret[MAX_OFFS];
+	__u32 nentry, nret;
+};
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: bench-floor [--stats] PID FILE:ENTRY_OFFS:RETURN_OFFS [...]\n");
+	exit(2);
+}
+
+static __u32 parse_offs(const char *s, unsigned long *out)
+{
+	__u32 n = 0;
+
+	while (*s) {
+		char *end;
+
+		if (n == MAX_OFFS)
+			usage();
+		errno = 0;
+		out[n++] = strtoul(s, &end, 0);
+		if (errno || end == s || (*end && *end != ','))
+			usage();
+		s = *end ? end + 1 : end;
+	}
+	return n;
+}
+
+/* FILE:ENTRY:RET, split at the last two colons (a path may hold colons). */
+static void parse_spec(char *arg, struct spec *sp)
+{
+	char *c2 = strrchr(arg, ':'), *c1;
+
+	if (!c2)
+		usage();
+	*c2 = 0;
+	c1 = strrchr(arg, ':');
+	if (!c1)
+		usage();
+	*c1 = 0;
+	sp->file = arg;
+	sp->nentry = parse_offs(c1 + 1, sp->entry);
+	sp->nret = parse_offs(c2 + 1, sp->ret);
+}
+
+static int attach_multi(int prog_fd, const char *path, const unsigned long *offs, __u32 cnt, int pid, int ret)
+{
+	struct link_create_uprobe_multi a = {
+		.prog_fd = (__u32)prog_fd, .attach_type = TRACE_UPROBE_MULTI,
+		.path = (__u64)(uintptr_t)path, .offsets = (__u64)(uintptr_t)offs, .cnt = cnt,
+		.um_flags = ret ? UPROBE_MULTI_RETURN : 0, .pid = (__u32)pid,
+	};
+	int fd = (int)syscall(SYS_bpf, BPF_LINK_CREATE, &a, sizeof(a));
+
+	return fd < 0 ? -errno : fd;
+}
+
+static int quiet_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	return level == LIBBPF_WARN ? vfprintf(stderr, fmt, ap) : 0;
+}
+
+static __u64 run_cnt(int prog_fd)
+{
+	struct bpf_prog_info info;
+	__u32 len = sizeof(info);
+
+	memset(&info, 0, sizeof(info));
+	return bpf_obj_get_info_by_fd(prog_fd, &info, &len) ? 0 : info.run_cnt;
+}
+
+int main(int argc, char **argv)
+{
+	struct spec specs[MAX_FILES];
+	int links[2 * MAX_FILES], nlinks = 0, nspecs = 0, stats = 0, stats_fd = -1, pid, pidfd, i, rc = 1;
+	__u32 nentry = 0, nret = 0;
+	struct floor_bpf *skel;
+	char *end;
+
+	i = 1;
+	if (i < argc && !strcmp(argv[i], "--stats")) {
+		stats = 1;
+		i++;
+	}
+	if (i + 1 >= argc)
+		usage();
+	pid = (int)strtol(argv[i++], &end, 10);
+	if (*end || pid <= 0)
+		usage();
+	for (; i < argc; i++) {
+		if (nspecs == MAX_FILES)
+			usage();
+		parse_spec(argv[i], &specs[nspecs++]);
+	}
+	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pidfd < 0) {
+		fprintf(stderr, "bench-floor: no process %d: %s\n", pid, strerror(errno));
+		return 1;
+	}
+	libbpf_set_print(quiet_print);
+	skel = floor_bpf__open();
+	if (!skel) {
+		fprintf(stderr, "bench-floor: cannot open the BPF object\n");
+		return 1;
+	}
+	bpf_program__set_expected_attach_type(skel->progs.floor_entry, TRACE_UPROBE_MULTI);
+	bpf_program__set_expected_attach_type(skel->progs.floor_return, TRACE_UPROBE_MULTI);
+	if (floor_bpf__load(skel)) {
+		fprintf(stderr, "bench-floor: loading the BPF programs failed: %s\n", strerror(errno));
+		goto out;
+	}
+	if (stats) {
+		stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+		if (stats_fd < 0)
+			fprintf(stderr, "bench-floor: cannot enable BPF stats: %s\n", strerror(-stats_fd));
+	}
+	for (i = 0; i < nspecs; i++) {
+		int ffd = open(specs[i].file, O_RDONLY | O_CLOEXEC), fd;
+		char path[64];
+
+		if (ffd < 0) {
+			fprintf(stderr, "bench-floor: %s: %s\n", specs[i].file, strerror(errno));
+			goto out;
+		}
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", ffd);
+		/* return probes first, as alloctop does */
+		if (specs[i].nret) {
+			fd = attach_multi(bpf_program__fd(skel->progs.floor_return), path, specs[i].ret, specs[i].nret,
+					  pid, 1);
+			if (fd < 0) {
+				fprintf(stderr, "bench-floor: return probes in %s: %s\n", specs[i].file, strerror(-fd));
+				goto out;
+			}
+			links[nlinks++] = fd;
+		}
+		if (specs[i].nentry) {
+			fd = attach_multi(bpf_program__fd(skel->progs.floor_entry), path, specs[i].entry,
+					  specs[i].nentry, pid, 0);
+			if (fd < 0) {
+				fprintf(stderr, "bench-floor: entry probes in %s: %s\n", specs[i].file, strerror(-fd));
+				goto out;
+			}
+			links[nlinks++] = fd;
+		}
+		nentry += specs[i].nentry;
+		nret += specs[i].nret;
+		close(ffd);
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGHUP, on_signal);
+	fprintf(stderr, "bench-floor: attached %u entry and %u return probes in %d files to pid %d\n", nentry, nret,
+		nspecs, pid);
+	while (!stop) {
+		struct pollfd p = { .fd = pidfd, .events = POLLIN };
+
+		if (poll(&p, 1, 1000) > 0)
+			break;	/* the target exited */
+	}
+	rc = 0;
+out:
+	if (stats && stats_fd >= 0)
+		fprintf(stderr, "bench-floor: runs entry=%llu return=%llu\n",
+			(unsigned long long)run_cnt(bpf_program__fd(skel->progs.floor_entry)),
+			(unsigned long long)run_cnt(bpf_program__fd(skel->progs.floor_return)));
+	for (i = 0; i < nlinks; i++)
+		close(links[i]);
+	if (stats_fd >= 0)
+		close(stats_fd);
+	floor_bpf__destroy(skel);
+	close(pidfd);
+	return rc;
+}

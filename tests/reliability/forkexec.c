@@ -1,0 +1,86 @@
+/* forkexec: a traced process that forks and execs.
+ *   ready <pid>
+ *   "fork" -> the parent keeps 5 blocks of 100 bytes (site_parent), forks a child that
+ *             makes 50 malloc/free pairs (site_child) and exits, and waits for it;
+ *             answers "forked <child pid> allocs=5 bytes=500"
+ *   "exec" -> execs itself (same PID, same libc) with --after-exec: the new program
+ *             keeps 7 blocks of 300 bytes (site_after_exec), answers
+ *             "execd <pid> allocs=7 bytes=2100" and waits for "exit". */
+#include "rel.h"
+
+#include <sys/wait.h>
+
+static void *keep[16];
+
+NOIPA void *site_parent(size_t n)
+{
+	void *p = malloc(n);
+
+	REL_BARRIER();
+	return p;
+}
+
+NOIPA void *site_child(size_t n)
+{
+	void *p = malloc(n);
+
+	REL_BARRIER();
+	return p;
+}
+
+NOIPA void *site_after_exec(size_t n)
+{
+	void *p = malloc(n);
+
+	REL_BARRIER();
+	return p;
+}
+
+NOIPA void rel_free(void *p)
+{
+	free(p);
+	REL_BARRIER();
+}
+
+int main(int argc, char **argv)
+{
+	char cmd[64];
+
+	if (argc > 1 && !strcmp(argv[1], "--after-exec")) {
+		for (int i = 0; i < 7; i++)
+			keep[i] = site_after_exec(rel_opq(300));
+		rel_out("execd %d allocs=7 bytes=2100", (int)getpid());
+		rel_expect("exit");
+		return 0;
+	}
+	rel_free(site_parent(8));
+	rel_ready();
+	while (rel_line(cmd, sizeof(cmd))) {
+		if (!strcmp(cmd, "fork")) {
+			pid_t c;
+			int st;
+
+			for (int i = 0; i < 5; i++)
+				keep[i] = site_parent(rel_opq(100));
+			c = fork();
+			if (c < 0)
+				rel_die("fork");
+			if (c == 0) {
+				for (int i = 0; i < 50; i++)
+					rel_free(site_child(rel_opq(64)));
+				_exit(0);
+			}
+			if (waitpid(c, &st, 0) != c || !WIFEXITED(st) || WEXITSTATUS(st))
+				rel_die("child failed");
+			rel_out("forked %d allocs=5 bytes=500", (int)c);
+		} else if (!strcmp(cmd, "exec")) {
+			char *args[] = { argv[0], "--after-exec", NULL };
+
+			execv("/proc/self/exe", args);
+			rel_die("execv");
+		} else if (!strcmp(cmd, "exit")) {
+			break;
+		}
+	}
+	return 0;
+}
