@@ -61,6 +61,7 @@ static __always_inline int on_entry(struct pt_regs *ctx, enum at_func f, __u64 s
 	if (f == AT_ALIGNED_ALLOC || f == AT_MEMALIGN || f == AT_VALLOC || f == AT_PVALLOC)
 		f = at_alias(id >> 32, at_return_address(sp), f);
 	t->func = f;
+	t->epoch = at_epoch;
 	t->size = size;
 	t->ptr = ptr;
 	t->sp = sp;

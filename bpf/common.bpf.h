@@ -23,6 +23,8 @@ struct at_thread {
 	__u64 stack_id;
 	__u64 last_alloc;	/* for temporary allocations */
 	__u64 skip_free;	/* freed by operator delete already: its inner free is nested */
+	__u32 epoch;		/* at_epoch when the outer call entered */
+	__u32 pad;
 	__u64 mmap_len;		/* application mmap in progress (0 = none) */
 	__u64 mmap_flags;
 	struct at_stack scratch;
@@ -126,6 +128,9 @@ struct {
 } followed SEC(".maps") __weak;
 
 const volatile __u32 self_tgid __weak = 0;	/* never trace alloctop itself */
+/* Bumped by userspace each time --max-overhead re-attaches the allocation probes: a
+ * call cut by the detach left its nesting behind, which is no missed return. */
+volatile __u32 at_epoch __weak = 0;
 const volatile bool filter_excluded __weak = false;
 const volatile bool filter_followed __weak = false;
 const volatile bool filter_comm __weak = false;
@@ -312,6 +317,10 @@ static __always_inline __u64 at_capture_stack(struct pt_regs *ctx, struct at_thr
  * new call from the same frame (the slot holds a real return address again). */
 static __always_inline void at_check_missed_return(struct at_thread *t, __u64 sp)
 {
+	if (t->depth && t->epoch != at_epoch) {
+		t->depth = 0;
+		return;
+	}
 	if (t->depth && (sp > t->sp || (sp == t->sp && at_return_address(sp) == t->ra))) {
 		at_drop(AT_DROP_MISSED_RETURN);
 		t->depth = 0;

@@ -23,6 +23,11 @@ struct at_elf {
 	struct at_sym **by_name; /* sorted by name */
 	char *names;		/* storage for symbol names */
 	bool dyn;
+	bool has_dwarf;
+	unsigned char build_id[64];
+	size_t build_id_len;
+	char *debuglink;
+	__u32 debuglink_crc;
 };
 
 static int cmp_addr(const void *a, const void *b)
@@ -85,6 +90,70 @@ static void add_symtab(struct at_elf *e, Elf *elf, Elf_Scn *scn, GElf_Shdr *sh, 
 	}
 }
 
+/* Looks for NT_GNU_BUILD_ID among the notes in data. */
+static void find_build_id(struct at_elf *e, Elf_Data *data)
+{
+	size_t off = 0, name_off, desc_off;
+	GElf_Nhdr nh;
+
+	while (data && !e->build_id_len && (off = gelf_getnote(data, off, &nh, &name_off, &desc_off)) > 0) {
+		if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 && nh.n_descsz > 0 &&
+		    nh.n_descsz <= sizeof(e->build_id) && !memcmp((char *)data->d_buf + name_off, "GNU", 4)) {
+			memcpy(e->build_id, (char *)data->d_buf + desc_off, nh.n_descsz);
+			e->build_id_len = nh.n_descsz;
+		}
+	}
+}
+
+/* Build-id, debuglink and DWARF presence, from the section headers (or, for a file
+ * without them, the build-id from the PT_NOTE segments). */
+static void find_debug_refs(struct at_elf *e, Elf *elf, size_t phnum)
+{
+	size_t shstrndx;
+	Elf_Scn *scn = NULL;
+
+	if (elf_getshdrstrndx(elf, &shstrndx))
+		shstrndx = 0;
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		const char *name;
+
+		if (!gelf_getshdr(scn, &sh))
+			continue;
+		name = shstrndx ? elf_strptr(elf, shstrndx, sh.sh_name) : NULL;
+		if (sh.sh_type == SHT_NOTE && !e->build_id_len) {
+			find_build_id(e, elf_getdata(scn, NULL));
+		} else if (name && sh.sh_type == SHT_PROGBITS && sh.sh_size &&
+			   (!strcmp(name, ".debug_info") || !strcmp(name, ".zdebug_info"))) {
+			e->has_dwarf = true;
+		} else if (name && sh.sh_type == SHT_PROGBITS && !strcmp(name, ".gnu_debuglink") && !e->debuglink) {
+			Elf_Data *d = elf_getdata(scn, NULL);
+			size_t len = d && d->d_buf ? strnlen(d->d_buf, d->d_size) : 0;
+			size_t crc_off = (len + 4) & ~(size_t)3;
+
+			if (len && crc_off + 4 <= d->d_size) {
+				Elf_Data src = { .d_buf = (char *)d->d_buf + crc_off, .d_type = ELF_T_WORD,
+						 .d_size = 4, .d_version = EV_CURRENT };
+				Elf_Data dst = { .d_buf = &e->debuglink_crc, .d_type = ELF_T_WORD,
+						 .d_size = 4, .d_version = EV_CURRENT };
+				GElf_Ehdr eh;
+
+				if (gelf_getehdr(elf, &eh) && gelf_xlatetom(elf, &dst, &src, eh.e_ident[EI_DATA])) {
+					e->debuglink = at_xcalloc(len + 1, 1);
+					memcpy(e->debuglink, d->d_buf, len);
+				}
+			}
+		}
+	}
+	for (size_t i = 0; i < phnum && !e->build_id_len; i++) {
+		GElf_Phdr ph;
+
+		if (gelf_getphdr(elf, (int)i, &ph) && ph.p_type == PT_NOTE)
+			find_build_id(e, elf_getdata_rawchunk(elf, ph.p_offset, ph.p_filesz,
+								   ph.p_align == 8 ? ELF_T_NHDR8 : ELF_T_NHDR));
+	}
+}
+
 static bool load(struct at_elf *e, Elf *elf)
 {
 	size_t phnum, cap = 0, names_len = 0, j = 0;
@@ -108,6 +177,7 @@ static bool load(struct at_elf *e, Elf *elf)
 		if (gelf_getshdr(scn, &sh) && (sh.sh_type == SHT_SYMTAB || sh.sh_type == SHT_DYNSYM))
 			add_symtab(e, elf, scn, &sh, &cap, &names_len, &names_tmp);
 	}
+	find_debug_refs(e, elf, phnum);
 	/* copy names out of libelf's buffers so the Elf handle can go */
 	e->names = at_xcalloc(names_len + 1, 1);
 	for (size_t i = 0; i < e->nr_syms; i++) {
@@ -119,7 +189,8 @@ static bool load(struct at_elf *e, Elf *elf)
 	}
 	free(names_tmp);
 	j = 0;
-	qsort(e->syms, e->nr_syms, sizeof(*e->syms), cmp_addr);
+	if (e->nr_syms)	/* qsort's base may not be NULL, even for 0 elements */
+		qsort(e->syms, e->nr_syms, sizeof(*e->syms), cmp_addr);
 	/* .symtab and .dynsym repeat each other: keep one entry per (address, name) */
 	for (size_t i = 0; i < e->nr_syms; i++) {
 		if (j && e->syms[j - 1].addr == e->syms[i].addr && !strcmp(e->syms[j - 1].name, e->syms[i].name))
@@ -130,7 +201,8 @@ static bool load(struct at_elf *e, Elf *elf)
 	e->by_name = at_xcalloc(e->nr_syms, sizeof(*e->by_name));
 	for (size_t i = 0; i < e->nr_syms; i++)
 		e->by_name[i] = &e->syms[i];
-	qsort(e->by_name, e->nr_syms, sizeof(*e->by_name), cmp_name);
+	if (e->nr_syms)
+		qsort(e->by_name, e->nr_syms, sizeof(*e->by_name), cmp_name);
 	return true;
 }
 
@@ -175,6 +247,7 @@ void at_elf_free(struct at_elf *e)
 	free(e->syms);
 	free(e->by_name);
 	free(e->names);
+	free(e->debuglink);
 	free(e);
 }
 
@@ -301,3 +374,23 @@ int at_elf_relocs(const struct at_elf *e, at_reloc_fn fn, void *ctx)
 
 bool at_elf_is_dyn(const struct at_elf *e) { return e->dyn; }
 const char *at_elf_label(const struct at_elf *e) { return e->label; }
+
+const unsigned char *at_elf_build_id(const struct at_elf *e, size_t *len)
+{
+	*len = e->build_id_len;
+	return e->build_id_len ? e->build_id : NULL;
+}
+
+const char *at_elf_debuglink(const struct at_elf *e, __u32 *crc)
+{
+	*crc = e->debuglink_crc;
+	return e->debuglink;
+}
+
+bool at_elf_has_dwarf(const struct at_elf *e) { return e->has_dwarf; }
+
+void *at_elf_image(const struct at_elf *e, size_t *size)
+{
+	*size = e->image_sz;
+	return e->image;
+}

@@ -38,4 +38,13 @@ int at_elf_relocs(const struct at_elf *e, at_reloc_fn fn, void *ctx);
 bool at_elf_is_dyn(const struct at_elf *e);
 const char *at_elf_label(const struct at_elf *e);
 
+/* What locates the file's debug information: the NT_GNU_BUILD_ID note (NULL, 0 when
+ * absent), the .gnu_debuglink file name and CRC (NULL when absent), and whether the
+ * file itself holds DWARF (.debug_info with contents). */
+const unsigned char *at_elf_build_id(const struct at_elf *e, size_t *len);
+const char *at_elf_debuglink(const struct at_elf *e, __u32 *crc);
+bool at_elf_has_dwarf(const struct at_elf *e);
+/* The whole file, mapped (private, writable: libelf/libdw may decompress in place). */
+void *at_elf_image(const struct at_elf *e, size_t *size);
+
 #endif

@@ -47,6 +47,23 @@ static const struct at_elf *load(struct at_elfcache *c, __u64 dev, __u64 ino, in
 	return en->elf;
 }
 
+/* The file v maps, through the process; once it has exited, the same path on the host
+ * if it is still the very file mapped (same device and inode). */
+static int open_mapped(int pid, const struct at_vma *v)
+{
+	int fd = at_open_mapped(pid, v);
+	struct stat st;
+
+	if (fd >= 0)
+		return fd;
+	fd = open(v->path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0 && (fstat(fd, &st) || st.st_dev != v->dev || st.st_ino != v->ino)) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
 const struct at_elf *at_elfcache_get(struct at_elfcache *c, int pid, const struct at_vma *v)
 {
 	struct entry *en = at_hash_get(&c->files, v->dev, v->ino);
@@ -55,7 +72,7 @@ const struct at_elf *at_elfcache_get(struct at_elfcache *c, int pid, const struc
 		return en->elf;
 	if (!at_vma_is_file(v))
 		return NULL;
-	return load(c, v->dev, v->ino, at_open_mapped(pid, v), v->path);
+	return load(c, v->dev, v->ino, open_mapped(pid, v), v->path);
 }
 
 const struct at_elf *at_elfcache_get_path(struct at_elfcache *c, const char *path)

@@ -9,7 +9,9 @@ struct at_elfcache;
 
 struct at_elfcache *at_elfcache_new(void);
 void at_elfcache_free(struct at_elfcache *c);
-/* The ELF mapped by v in process pid; NULL if it cannot be read (remembered too). */
+/* The ELF mapped by v in process pid, opened through the process (once it has exited:
+ * the same path on the host if it is still that device and inode); NULL if it cannot
+ * be read (remembered too). */
 const struct at_elf *at_elfcache_get(struct at_elfcache *c, int pid, const struct at_vma *v);
 /* The same for a file named by path in alloctop's own namespace. */
 const struct at_elf *at_elfcache_get_path(struct at_elfcache *c, const char *path);

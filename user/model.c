@@ -6,6 +6,7 @@
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,6 +30,7 @@ void at_model_init(struct at_model *m, struct at_tracer *t)
 	m->tracer = t;
 	at_tracer__map_fds(t, &m->fds);
 	m->start_mono = at_now_mono();
+	m->duty = 1;
 	m->ncpus = libbpf_num_possible_cpus();
 	if (m->ncpus < 1)
 		m->ncpus = 1;
@@ -182,6 +184,61 @@ static int read_sites(struct at_model *m, struct at_snapshot *s)
 	return 0;
 }
 
+/* --max-overhead: allocations were seen only a share `duty` of the time; scale what
+ * derives from them. Frees of untracked blocks, mmap figures and free/delete/munmap
+ * call counts stay as measured (those probes never detach). */
+#define SCALE(x) ((x) = (__typeof__(x))llround((double)(x) * k))
+#define AT_MIN_FREES_FOR_SHARE 200	/* below this, the time share is the better guess */
+
+/* The share of a process's allocations that were probed. Its frees are all seen (those
+ * probes never detach): tracked frees against all frees measure the share directly,
+ * whatever the process's pace when unprobed (it runs faster then). Few frees: the share
+ * of time the probes were on. */
+static void scale_site(struct at_site_stats *t, double k);
+
+static double sampled_share(const struct at_proc_stats *p, double duty)
+{
+	__u64 all = p->frees + p->untracked_frees;
+
+	if (all < AT_MIN_FREES_FOR_SHARE || !p->frees)
+		return duty;
+	return (double)p->frees / all;
+}
+
+static void scale_estimates(struct at_snapshot *s, double duty)
+{
+	double k;
+
+
+	for (size_t i = 0; i < s->nr_procs; i++) {
+		struct at_proc_stats *p = &s->procs[i].s;
+
+		k = 1 / sampled_share(p, duty);
+		for (size_t j = 0; j < s->nr_sites; j++)
+			if (s->sites[j].pid == s->procs[i].pid)
+				scale_site(&s->sites[j].s, k);
+		SCALE(p->allocs); SCALE(p->frees); SCALE(p->alloc_bytes); SCALE(p->free_bytes);
+		SCALE(p->live_allocs); SCALE(p->live_bytes); SCALE(p->temp_allocs);
+		for (int f = 0; f < AT_NR_FUNCS; f++)
+			if (f != AT_FREE && f != AT_DELETE && f != AT_DELETE_ARRAY && f != AT_MMAP && f != AT_MUNMAP)
+				SCALE(p->calls[f]);
+		for (int b = 0; b < AT_SIZE_BUCKETS; b++) {
+			SCALE(p->size_count[b]);
+			SCALE(p->size_bytes[b]);
+		}
+		for (int b = 0; b < AT_LT_BUCKETS; b++)
+			SCALE(p->lifetime[b]);
+	}
+}
+
+static void scale_site(struct at_site_stats *t, double k)
+{
+	SCALE(t->allocs); SCALE(t->alloc_bytes); SCALE(t->frees); SCALE(t->free_bytes);
+	SCALE(t->live_allocs); SCALE(t->live_bytes); SCALE(t->temp_allocs);
+	for (int b = 0; b < AT_LT_BUCKETS; b++)
+		SCALE(t->lifetime[b]);
+}
+
 int at_model_refresh(struct at_model *m, bool final)
 {
 	struct at_snapshot s = { .mono = at_now_mono() };
@@ -192,6 +249,14 @@ int at_model_refresh(struct at_model *m, bool final)
 		snapshot_free(&s);
 		return err;
 	}
+	m->raw_allocs = m->raw_frees = 0;
+	for (size_t i = 0; i < s.nr_procs; i++) {
+		m->raw_allocs += s.procs[i].s.allocs;
+		m->raw_frees += s.procs[i].s.calls[AT_FREE] + s.procs[i].s.calls[AT_DELETE] +
+				s.procs[i].s.calls[AT_DELETE_ARRAY];
+	}
+	if (m->duty > 0 && m->duty < 1)
+		scale_estimates(&s, m->duty);
 	for (__u32 d = 0; d < AT_NR_DROPS; d++)
 		if (!bpf_map_lookup_elem(m->fds.drops, &d, percpu))
 			sum_u64(&s.drops[d], percpu, 1, m->ncpus);

@@ -52,6 +52,8 @@ struct at_model {
 	int ncpus;
 	struct at_heap heap;		/* fragmentation and leak suspects, see heap.h */
 	__u64 min_age_ns;		/* live blocks older than this are leak suspects */
+	double duty;			/* share of time allocations were probed; 1 = exact */
+	__u64 raw_allocs, raw_frees;	/* sums over processes before scaling by 1/duty */
 };
 
 void at_model_init(struct at_model *m, struct at_tracer *t);

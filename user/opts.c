@@ -26,14 +26,21 @@ static const char usage[] =
 "      --comm NAME       system-wide: only processes named NAME\n"
 "      --exclude PID[,PID] system-wide: never these processes\n"
 "  -b, --batch           print a report each interval instead of the dashboard\n"
-"  -o, --output FMT      batch format: text (default) or json (one document per line)\n"
+"  -o, --output FMT      batch format: text (default), json (one document per line),\n"
+"                        folded (flame-graph stacks, printed once, at the final report)\n"
+"                        or pprof (the --pprof-out file only)\n"
 "  -d, --interval SECS   report interval, fractions allowed (default 1)\n"
 "  -n, --count N         exit after N reports\n"
 "      --top N           hotspots per report (default 20)\n"
 "      --sort KEY        hotspot order: alloc-bytes (default), allocs, live-bytes,\n"
 "                        live-allocs, old-bytes (leak suspects)\n"
+"      --weight KEY      folded stacks weigh live-bytes (default), alloc-bytes or allocs\n"
+"      --pprof-out FILE  write a gzipped pprof profile to FILE at each report (replaced\n"
+"                        atomically), besides -o; alone it means -o pprof\n"
 "      --lib PATH        probe this allocator file instead of the one the target uses\n"
 "      --min-age SECS    live blocks older than this are leak suspects (default 60)\n"
+"      --max-overhead PCT  keep the targets' slowdown under PCT%% by probing allocations\n"
+"                        only part of the time; counts become scaled estimates\n"
 "      --max-live N      live blocks tracked in the kernel (default 1048576)\n"
 "      --max-stacks N    distinct stacks and sites kept (default 65536)\n"
 "      --max-procs N     processes tracked (default 1024)\n"
@@ -43,7 +50,8 @@ static const char usage[] =
 "\n"
 "Exit status: 0 success (also after SIGINT/SIGTERM), 1 runtime failure, 2 usage error.\n";
 
-enum { OPT_TOP = 256, OPT_LIB, OPT_MIN_AGE, OPT_COMM, OPT_EXCLUDE, OPT_FOLLOW, OPT_SORT, OPT_MAX_LIVE, OPT_MAX_STACKS, OPT_MAX_PROCS, OPT_VERSION };
+enum { OPT_TOP = 256, OPT_LIB, OPT_MIN_AGE, OPT_MAX_OVERHEAD, OPT_COMM, OPT_EXCLUDE, OPT_FOLLOW, OPT_SORT, OPT_MAX_LIVE, OPT_MAX_STACKS, OPT_MAX_PROCS, OPT_VERSION,
+       OPT_WEIGHT, OPT_PPROF_OUT };
 
 static const struct option longopts[] = {
 	{ "pid", required_argument, 0, 'p' },
@@ -53,8 +61,11 @@ static const struct option longopts[] = {
 	{ "count", required_argument, 0, 'n' },
 	{ "top", required_argument, 0, OPT_TOP },
 	{ "sort", required_argument, 0, OPT_SORT },
+	{ "weight", required_argument, 0, OPT_WEIGHT },
+	{ "pprof-out", required_argument, 0, OPT_PPROF_OUT },
 	{ "lib", required_argument, 0, OPT_LIB },
 	{ "min-age", required_argument, 0, OPT_MIN_AGE },
+	{ "max-overhead", required_argument, 0, OPT_MAX_OVERHEAD },
 	{ "comm", required_argument, 0, OPT_COMM },
 	{ "exclude", required_argument, 0, OPT_EXCLUDE },
 	{ "follow", no_argument, 0, OPT_FOLLOW },
@@ -78,6 +89,17 @@ static const char *const sort_names[AT_NR_SORTS] = {
 const char *at_sort_name(enum at_sort s)
 {
 	return s < AT_NR_SORTS ? sort_names[s] : "?";
+}
+
+static const char *const weight_names[AT_NR_WEIGHTS] = {
+	[AT_WEIGHT_LIVE_BYTES] = "live-bytes",
+	[AT_WEIGHT_ALLOC_BYTES] = "alloc-bytes",
+	[AT_WEIGHT_ALLOCS] = "allocs",
+};
+
+const char *at_weight_name(enum at_weight w)
+{
+	return w < AT_NR_WEIGHTS ? weight_names[w] : "?";
 }
 
 static int bad(const char *fmt, const char *arg)
@@ -119,6 +141,21 @@ static int parse_pids(int *pids, int *nr, const char *flag, const char *arg)
 	if (*nr == 0 && rc < 0)
 		rc = bad("'%s' names no process ID", arg);
 	free(copy);
+	return rc;
+}
+
+/* The file is replaced through FILE.tmp: its directory must be writable. */
+static int check_out_dir(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir = slash ? at_xstrdup(path) : NULL;
+	int rc = -1;
+
+	if (dir)
+		dir[slash == path ? 1 : slash - path] = 0;
+	if (access(dir ? dir : ".", W_OK | X_OK))
+		rc = bad("--pprof-out: cannot write into the directory of '%s'", path);
+	free(dir);
 	return rc;
 }
 
@@ -167,8 +204,12 @@ int at_opts_parse(struct at_opts *o, int argc, char **argv)
 				o->output = AT_OUT_TEXT;
 			else if (!strcmp(optarg, "json"))
 				o->output = AT_OUT_JSON;
+			else if (!strcmp(optarg, "folded"))
+				o->output = AT_OUT_FOLDED;
+			else if (!strcmp(optarg, "pprof"))
+				o->output = AT_OUT_PPROF;
 			else
-				return bad("-o: unknown output format '%s' (use text or json)", optarg);
+				return bad("-o: unknown output format '%s' (use text, json, folded or pprof)", optarg);
 			out_given = true;
 			break;
 		case 'd':
@@ -177,6 +218,13 @@ int at_opts_parse(struct at_opts *o, int argc, char **argv)
 			if (errno || end == optarg || *end || !isfinite(d) || d < 0.01 || d > 86400)
 				return bad("-d: '%s' is not an interval between 0.01 and 86400 seconds", optarg);
 			o->interval = d;
+			break;
+		case OPT_MAX_OVERHEAD:
+			errno = 0;
+			d = strtod(optarg, &end);
+			if (errno || end == optarg || *end || !isfinite(d) || d <= 0 || d >= 100)
+				return bad("--max-overhead: '%s' is not a percentage above 0 and below 100", optarg);
+			o->max_overhead = d;
 			break;
 		case OPT_MIN_AGE:
 			errno = 0;
@@ -202,6 +250,18 @@ int at_opts_parse(struct at_opts *o, int argc, char **argv)
 				return bad("--sort: unknown key '%s' (alloc-bytes, allocs, live-bytes, live-allocs, "
 					   "old-bytes)", optarg);
 			o->sort = (enum at_sort)v;
+			break;
+		case OPT_WEIGHT:
+			for (v = 0; v < AT_NR_WEIGHTS && strcmp(optarg, weight_names[v]); v++)
+				;
+			if (v == AT_NR_WEIGHTS)
+				return bad("--weight: unknown weight '%s' (live-bytes, alloc-bytes, allocs)", optarg);
+			o->weight = (enum at_weight)v;
+			break;
+		case OPT_PPROF_OUT:
+			if (!*optarg || optarg[strlen(optarg) - 1] == '/')
+				return bad("--pprof-out: '%s' is not a file name", optarg);
+			o->pprof_out = optarg;
 			break;
 		case OPT_LIB:
 			if (access(optarg, R_OK))
@@ -239,8 +299,18 @@ int at_opts_parse(struct at_opts *o, int argc, char **argv)
 		return bad("-p and a command (-- CMD) cannot be combined%s", "");
 	if ((o->comm || o->nr_exclude) && (o->cmd || o->nr_pids))
 		return bad("--comm and --exclude filter the system-wide census: drop -p and the command%s", "");
+	if (o->max_overhead && (o->follow || (!o->cmd && !o->nr_pids)))
+		return bad("--max-overhead works with -p or a command, not with --follow or the census%s", "");
 	if (o->follow && !o->cmd && !o->nr_pids)
 		return bad("--follow needs targets: give -p PID or -- CMD%s", "");
+	if (o->pprof_out && !out_given) {
+		o->output = AT_OUT_PPROF;
+		out_given = true;
+	}
+	if (o->output == AT_OUT_PPROF && !o->pprof_out)
+		return bad("-o pprof: give the file to write with --pprof-out FILE%s", "");
+	if (o->pprof_out && (rc = check_out_dir(o->pprof_out)) >= 0)
+		return rc;
 	/* The dashboard needs a terminal; -b, -o or a pipe mean batch. */
 	if (!batch && !out_given && isatty(STDOUT_FILENO))
 		o->output = AT_OUT_TUI;

@@ -7,7 +7,7 @@
 
 #define AT_MAX_TARGETS 64
 
-enum at_output { AT_OUT_TUI, AT_OUT_TEXT, AT_OUT_JSON };
+enum at_output { AT_OUT_TUI, AT_OUT_TEXT, AT_OUT_JSON, AT_OUT_FOLDED, AT_OUT_PPROF };
 
 /* Hotspot order, shared by batch outputs and the dashboard. */
 enum at_sort {
@@ -17,6 +17,14 @@ enum at_sort {
 	AT_SORT_LIVE_ALLOCS,
 	AT_SORT_OLD_BYTES,	/* leak suspects: bytes in blocks older than --min-age */
 	AT_NR_SORTS,
+};
+
+/* What one line of folded stacks weighs (and the default pprof sample type). */
+enum at_weight {
+	AT_WEIGHT_LIVE_BYTES,
+	AT_WEIGHT_ALLOC_BYTES,
+	AT_WEIGHT_ALLOCS,
+	AT_NR_WEIGHTS,
 };
 
 struct at_opts {
@@ -34,12 +42,16 @@ struct at_opts {
 	int nr_exclude;
 	bool follow;		/* trace children and exec'd programs too */
 	double min_age;		/* seconds: older live blocks are leak suspects */
+	double max_overhead;	/* percent; 0 = exact mode (every allocation probed) */
 	__u32 max_live, max_stacks, max_procs;
 	bool verbose;
+	enum at_weight weight;	/* --weight, for -o folded */
+	const char *pprof_out;	/* --pprof-out: a pprof profile written at each report */
 };
 
 /* Fills o from argv. Returns -1 to go on, or an exit status (0 after -h/--version). */
 int at_opts_parse(struct at_opts *o, int argc, char **argv);
 const char *at_sort_name(enum at_sort s);
+const char *at_weight_name(enum at_weight w);
 
 #endif

@@ -172,18 +172,29 @@ static json_object *frames(const struct at_report_ctx *c, const struct at_site_v
 	const struct at_stack *st = at_model_stack(c->model, sv->stack_id);
 	json_object *a = json_object_new_array();
 
+	/* an address with inlined calls expands into several frames (same addr): the
+	 * innermost inlined function first, "inline": true */
 	for (__u32 i = 0; st && i < st->nr; i++) {
-		json_object *f = json_object_new_object();
-		struct at_frame fr;
-		char addr[32];
+		struct at_frame fr[AT_MAX_INLINE];
+		int n = at_symbolize_full(c->sym, sv->pid, st->ips[i], fr, AT_MAX_INLINE);
 
-		at_symbolize(c->sym, sv->pid, st->ips[i], &fr);
-		snprintf(addr, sizeof(addr), "0x%llx", (unsigned long long)fr.addr);
-		ADD(f, "addr", json_object_new_string(addr));
-		ADD(f, "symbol", fr.symbol ? jstr(fr.symbol) : NULL);
-		ADD(f, "offset", ju64(fr.offset));
-		ADD(f, "module", jstr(fr.module));
-		json_object_array_add(a, f);
+		for (int j = 0; j < n; j++) {
+			json_object *f = json_object_new_object();
+			char addr[32], name[4096];	/* demangled names can outgrow jstr's buffer */
+
+			snprintf(addr, sizeof(addr), "0x%llx", (unsigned long long)fr[j].addr);
+			ADD(f, "addr", json_object_new_string(addr));
+			ADD(f, "symbol", fr[j].symbol ?
+			    json_object_new_string(at_utf8_clean(fr[j].symbol, name, sizeof(name))) : NULL);
+			ADD(f, "raw_symbol", fr[j].raw_symbol ?
+			    json_object_new_string(at_utf8_clean(fr[j].raw_symbol, name, sizeof(name))) : NULL);
+			ADD(f, "offset", ju64(fr[j].offset));
+			ADD(f, "module", jstr(fr[j].module));
+			ADD(f, "file", fr[j].file ? jstr(fr[j].file) : NULL);
+			ADD(f, "line", fr[j].line ? ju64(fr[j].line) : NULL);
+			ADD(f, "inline", json_object_new_boolean(fr[j].inlined));
+			json_object_array_add(a, f);
+		}
 	}
 	return a;
 }
@@ -259,6 +270,8 @@ int at_report_json(FILE *out, const struct at_report_ctx *c)
 	ADD(root, "elapsed_s", json_object_new_double(snap->mono - c->model->start_mono));
 	ADD(root, "interval_s", json_object_new_double(c->interval_s));
 	ADD(root, "final", json_object_new_boolean(c->final));
+	ADD(root, "estimated", json_object_new_boolean(c->model->duty < 1));
+	ADD(root, "duty_cycle", json_object_new_double(c->model->duty));
 	ADD(root, "dropped", ju64(at_drops_total(snap)));
 	for (int d = 0; d < AT_NR_DROPS; d++)
 		ADD(drops, at_drop_name(d), ju64(snap->drops[d]));

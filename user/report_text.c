@@ -121,10 +121,17 @@ static void hotspot(FILE *out, const struct at_report_ctx *c, size_t rank, const
 		return;
 	}
 	for (__u32 i = 0; i < st->nr; i++) {
-		struct at_frame f;
+		struct at_frame f[AT_MAX_INLINE];
+		int n = at_symbolize_full(c->sym, sv->pid, st->ips[i], f, AT_MAX_INLINE);
 
-		at_symbolize(c->sym, sv->pid, st->ips[i], &f);
-		fprintf(out, "      %-40s %s\n", at_frame_str(&f, fs, sizeof(fs)), f.module);
+		for (int j = 0; j < n; j++) {	/* inlined calls first, then their caller */
+			const char *src = f[j].file ? strrchr(f[j].file, '/') : NULL;
+			char loc[256] = "";
+
+			if (f[j].file)
+				snprintf(loc, sizeof(loc), "%s:%u", src ? src + 1 : f[j].file, f[j].line);
+			fprintf(out, "      %-40s %-24s %s\n", at_frame_str(&f[j], fs, sizeof(fs)), loc, f[j].module);
+		}
 	}
 }
 
@@ -169,6 +176,9 @@ int at_report_text(FILE *out, const struct at_report_ctx *c)
 	fprintf(out, "=== alloctop %s  elapsed %.1fs  interval %.2fs%s  dropped %llu\n", when,
 		snap->mono - c->model->start_mono, c->interval_s, c->final ? "  (final)" : "",
 		(unsigned long long)at_drops_total(snap));
+	if (c->model->duty < 1)
+		fprintf(out, "  ESTIMATES: allocations probed %.1f%% of the time (--max-overhead), counts scaled\n",
+			c->model->duty * 100);
 	for (int d = 0; d < AT_NR_DROPS; d++)
 		if (snap->drops[d])
 			fprintf(out, "  lost: %s %llu\n", at_drop_name(d), (unsigned long long)snap->drops[d]);

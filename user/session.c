@@ -45,7 +45,19 @@ struct at_session {
 	long reports;
 	double last_report;
 	struct at_ui *ui;
+	struct {			/* --max-overhead: allocation probes on part of each interval */
+		int tfd;		/* ends the on-window */
+		bool on;
+		double started, on_since, on_total, period_start, on_in_period, cpu_mark;
+		__u64 allocs_mark, frees_mark;
+	} smp;
 };
+
+/* Costs per probed call behind the duty cycle, as measured on this machine kind
+ * (bench/README.md): an allocation is an entry and a return probe, a free one entry. */
+#define AT_COST_ALLOC_NS 1000.0
+#define AT_COST_FREE_NS 450.0
+#define AT_MIN_DUTY 0.01
 
 static bool file_probes(const struct at_session *s)
 {
@@ -192,6 +204,95 @@ static void handle_exits(struct at_session *s)
 	at_tracer__forget(s->tracer, pids, n, false);
 }
 
+/* CPU seconds the live targets have used, from /proc/PID/stat. */
+static double targets_cpu(struct at_session *s)
+{
+	double ticks = sysconf(_SC_CLK_TCK), sum = 0;
+
+	for (int i = 0; i < s->model.nr_targets; i++) {
+		unsigned long long ut, st;
+		char path[64], buf[1024], *p;
+
+		if (s->model.targets[i]->exited || s->model.targets[i]->gone)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/stat", s->model.targets[i]->pid);
+		if (at_read_small(path, buf, sizeof(buf)) || !(p = strrchr(buf, ')')))
+			continue;
+		/* after the comm: state ppid pgrp session tty tpgid flags minflt cminflt majflt
+		 * cmajflt utime stime */
+		if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) == 2)
+			sum += (ut + st) / ticks;
+	}
+	return sum;
+}
+
+static void sampling_window_end(struct at_session *s)
+{
+	double now;
+
+	if (!s->smp.on)
+		return;
+	at_tracer__sample(s->tracer, false);
+	now = at_now_mono();	/* the probes were live until the detach completed */
+	s->smp.on_total += now - s->smp.on_since;
+	s->smp.on_in_period += now - s->smp.on_since;
+	s->smp.on = false;
+}
+
+/* Picks the next on-share of the interval from what the last one cost: d * allocs/s *
+ * cost + frees/s * cost must stay under PCT% of the targets' CPU time. */
+static double next_duty(struct at_session *s, double now)
+{
+	double period = now - s->smp.period_start, cpu = targets_cpu(s);
+	double dcpu = cpu - s->smp.cpu_mark, a, f, budget, d;
+
+	if (period <= 0 || s->smp.on_in_period <= 0)
+		return AT_MIN_DUTY;
+	a = (s->model.raw_allocs - s->smp.allocs_mark) / s->smp.on_in_period;
+	f = (s->model.raw_frees - s->smp.frees_mark) / period;
+	budget = s->o->max_overhead / 100 * dcpu / period * 1e9;
+	d = a > 0 ? (budget - f * AT_COST_FREE_NS) / (a * AT_COST_ALLOC_NS) : 1;
+	s->smp.cpu_mark = cpu;
+	return d < AT_MIN_DUTY ? AT_MIN_DUTY : d > 1 ? 1 : d;
+}
+
+/* At each report: close the interval's books and open the next on-window. */
+static void sampling_tick(struct at_session *s)
+{
+	double now = at_now_mono(), d = next_duty(s, now);
+	struct itimerspec its = {};
+
+	s->smp.allocs_mark = s->model.raw_allocs;
+	s->smp.frees_mark = s->model.raw_frees;
+	s->smp.period_start = now;
+	s->smp.on_in_period = 0;
+	if (!s->smp.on) {
+		s->smp.on_since = at_now_mono();	/* from the first probe attached */
+		s->smp.on = at_tracer__sample(s->tracer, true) == 0;
+	}
+	at_debug("--max-overhead: allocation probes on %.1f%% of the next interval", d * 100);
+	if (d < 1) {
+		its.it_value.tv_sec = (time_t)(d * s->o->interval);
+		its.it_value.tv_nsec = (long)((d * s->o->interval - its.it_value.tv_sec) * 1e9) + 1;
+		timerfd_settime(s->smp.tfd, 0, &its, NULL);
+	}
+}
+
+static void sampling_start(struct at_session *s)
+{
+	s->smp.tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	s->smp.started = s->smp.on_since = s->smp.period_start = at_now_mono();
+	s->smp.on = true;	/* attach put every probe in */
+	s->smp.cpu_mark = targets_cpu(s);
+	s->smp.on_in_period = 0;
+	{
+		/* a short first window until there is something to measure */
+		struct itimerspec its = { .it_value = { 0, (long)(AT_MIN_DUTY * 10 * s->o->interval * 1e9) } };
+
+		timerfd_settime(s->smp.tfd, 0, &its, NULL);
+	}
+}
+
 /* Refreshes the model and emits one report; -1 if the output is gone. */
 static int report(struct at_session *s, bool final)
 {
@@ -202,6 +303,13 @@ static int report(struct at_session *s, bool final)
 	if (file_probes(s))
 		at_census_scan(&s->census, s->tracer, &s->model);
 	handle_exits(s);
+	if (s->o->max_overhead) {
+		double on = s->smp.on_total + (s->smp.on ? now - s->smp.on_since : 0);
+
+		s->model.duty = now > s->smp.started ? on / (now - s->smp.started) : 1;
+		if (s->model.duty > 1)
+			s->model.duty = 1;
+	}
 	err = at_model_refresh(&s->model, final);
 	if (err) {
 		at_err("reading the kernel maps failed: %s", strerror(-err));
@@ -210,9 +318,20 @@ static int report(struct at_session *s, bool final)
 	c.interval_s = now - s->last_report;
 	s->last_report = now;
 	s->reports++;
+	if (s->o->pprof_out && at_report_pprof(s->o->pprof_out, &c))
+		return -1;
 	if (s->ui)
 		return at_ui_draw(s->ui, &c);
-	return s->o->output == AT_OUT_JSON ? at_report_json(stdout, &c) : at_report_text(stdout, &c);
+	switch (s->o->output) {
+	case AT_OUT_JSON:
+		return at_report_json(stdout, &c);
+	case AT_OUT_FOLDED:
+		return at_report_folded(stdout, &c);
+	case AT_OUT_PPROF:
+		return 0;	/* the --pprof-out file only */
+	default:
+		return at_report_text(stdout, &c);
+	}
 }
 
 static void pidfd_exited(struct at_session *s, int i)
@@ -262,11 +381,15 @@ static bool handle_signals(struct at_session *s, bool *final)
 /* Waits for the next event; returns false when the session should end. */
 static bool step(struct at_session *s, bool *final)
 {
-	struct pollfd pfd[3 + AT_MAX_TARGETS];
-	int n = 0, ui_idx = -1;
+	struct pollfd pfd[4 + AT_MAX_TARGETS];
+	int n = 0, ui_idx = -1, smp_idx = -1;
 
 	pfd[n++] = (struct pollfd){ .fd = s->sfd, .events = POLLIN };
 	pfd[n++] = (struct pollfd){ .fd = s->tfd, .events = POLLIN };
+	if (s->o->max_overhead) {
+		smp_idx = n;
+		pfd[n++] = (struct pollfd){ .fd = s->smp.tfd, .events = POLLIN };
+	}
 	if (s->ui) {
 		ui_idx = n;
 		pfd[n++] = (struct pollfd){ .fd = STDIN_FILENO, .events = POLLIN };
@@ -283,6 +406,12 @@ static bool step(struct at_session *s, bool *final)
 	if (all_exited(s)) {
 		*final = true;
 		return false;
+	}
+	if (smp_idx >= 0 && pfd[smp_idx].revents) {
+		__u64 ticks;
+
+		if (read(s->smp.tfd, &ticks, sizeof(ticks)) > 0)
+			sampling_window_end(s);
 	}
 	if (ui_idx >= 0 && pfd[ui_idx].revents) {
 		enum at_ui_action a = at_ui_key(s->ui);
@@ -306,6 +435,8 @@ static bool step(struct at_session *s, bool *final)
 
 		if (report(s, last))
 			return false;	/* stdout closed: stop quietly */
+		if (s->o->max_overhead && !last)
+			sampling_tick(s);
 		if (last)
 			return false;
 	}
@@ -355,15 +486,17 @@ static void cleanup(struct at_session *s)
 		close(s->sfd);
 	if (s->tfd >= 0)
 		close(s->tfd);
+	if (s->smp.tfd >= 0)
+		close(s->smp.tfd);
 }
 
 int at_session_run(const struct at_opts *o)
 {
-	struct at_session s = { .o = o, .sfd = -1, .tfd = -1, .mode = pick_mode(o) };
+	struct at_session s = { .o = o, .sfd = -1, .tfd = -1, .mode = pick_mode(o), .smp.tfd = -1 };
 	struct at_tracer_opts topts = {
 		.sz = sizeof(topts), .max_live = o->max_live, .max_stacks = o->max_stacks, .max_procs = o->max_procs,
 		.lib = o->lib, .global = file_probes(&s), .follow = s.mode == AT_MODE_FOLLOW, .comm = o->comm,
-		.exclude = o->exclude, .nr_exclude = o->nr_exclude,
+		.exclude = o->exclude, .nr_exclude = o->nr_exclude, .sampling = o->max_overhead > 0,
 	};
 	bool final = false;
 	int rc = AT_EXIT_OK;
@@ -382,6 +515,8 @@ int at_session_run(const struct at_opts *o)
 		rc = attach_targets(&s);
 	if (!rc) {
 		s.model.start_mono = s.last_report = at_now_mono();
+		if (o->max_overhead)
+			sampling_start(&s);
 		announce(&s, o->output == AT_OUT_TUI);
 	}
 	if (!rc && o->output == AT_OUT_TUI && !(s.ui = at_ui_new(o)))

@@ -25,8 +25,18 @@ struct at_target_links {
 	int pid;
 	__u64 dev, ino;
 	int nr;
-	int fds[AT_LINKS_PER_PID];	/* uprobe_multi link fds */
+	int fds[AT_LINKS_PER_PID];	/* uprobe_multi link fds: the always-on side */
+	int nr_alloc;
+	int alloc_fds[AT_LINKS_PER_PID];	/* the allocation side (--max-overhead toggles it) */
+	bool alloc_ret[AT_LINKS_PER_PID];	/* which of those are return probes */
+	struct at_plan plan;		/* kept open to re-attach the allocation side */
+	int bpf_pid;
 };
+
+/* Which probes an attach covers: with --max-overhead the allocation side (malloc
+ * family and new entries, their returns) comes and goes, while frees, deletes and
+ * mmap/munmap stay so that sampled blocks keep exact lifetimes and live bytes. */
+enum at_side { AT_SIDE_ALL, AT_SIDE_ALLOC, AT_SIDE_KEEP };
 
 struct at_tracer {
 	struct alloctop_bpf *skel;
@@ -195,7 +205,7 @@ struct at_link_create_uprobe_multi {
 _Static_assert(sizeof(struct at_link_create_uprobe_multi) == 64, "link_create layout");
 
 static int attach_multi(struct at_target_links *tl, struct bpf_program *prog, int pid, const char *path,
-			const unsigned long *offs, __u32 cnt, bool ret)
+			const unsigned long *offs, __u32 cnt, bool ret, bool alloc_side)
 {
 	struct at_link_create_uprobe_multi a = {
 		.prog_fd = bpf_program__fd(prog), .attach_type = AT_TRACE_UPROBE_MULTI,
@@ -206,12 +216,16 @@ static int attach_multi(struct at_target_links *tl, struct bpf_program *prog, in
 
 	if (!cnt)
 		return 0;
-	if (tl->nr == AT_LINKS_PER_PID)
+	if (tl->nr == AT_LINKS_PER_PID || tl->nr_alloc == AT_LINKS_PER_PID)
 		return -E2BIG;
 	fd = syscall(SYS_bpf, BPF_LINK_CREATE, &a, sizeof(a));
 	if (fd < 0)
 		return -errno;
-	tl->fds[tl->nr++] = fd;
+	if (alloc_side) {
+		tl->alloc_ret[tl->nr_alloc] = ret;
+		tl->alloc_fds[tl->nr_alloc++] = fd;
+	} else
+		tl->fds[tl->nr++] = fd;
 	return 0;
 }
 
@@ -239,6 +253,8 @@ static struct at_target_links *new_links(struct at_tracer *t, int pid, __u64 dev
 	tl->pid = pid;
 	tl->dev = dev;
 	tl->ino = ino;
+	for (int i = 0; i < AT_PLAN_FILES; i++)
+		tl->plan.files[i].fd = -1;
 	return tl;
 }
 
@@ -268,13 +284,25 @@ static void close_parallel(const int *fds, int n)
 static void destroy_links(struct at_tracer *t, struct at_target_links *tl)
 {
 	close_parallel(tl->fds, tl->nr);
+	close_parallel(tl->alloc_fds, tl->nr_alloc);
+	at_plan_free(&tl->plan);
 	*tl = t->targets[--t->nr_targets];
 }
 
 /* Attaches the probes of plan that live in plan file `file` into tl: one link per
  * program, with every offset that program serves in the file. */
+static bool alloc_side(const struct at_tracer *t, struct bpf_program *prog)
+{
+	return prog == t->skel->progs.alloc_return || prog == t->skel->progs.malloc_entry ||
+	       prog == t->skel->progs.calloc_entry || prog == t->skel->progs.realloc_entry ||
+	       prog == t->skel->progs.reallocarray_entry || prog == t->skel->progs.posix_memalign_entry ||
+	       prog == t->skel->progs.aligned_alloc_entry || prog == t->skel->progs.memalign_entry ||
+	       prog == t->skel->progs.valloc_entry || prog == t->skel->progs.pvalloc_entry ||
+	       prog == t->skel->progs.new_entry || prog == t->skel->progs.new_array_entry;
+}
+
 static int attach_file(struct at_tracer *t, struct at_target_links *tl, const struct at_plan *plan, int file,
-		       int bpf_pid, bool quiet)
+		       int bpf_pid, bool quiet, enum at_side side)
 {
 	struct bpf_program *progs[AT_MAX_PROBES + 2];
 	unsigned long offs[AT_MAX_PROBES];
@@ -304,8 +332,11 @@ static int attach_file(struct at_tracer *t, struct at_target_links *tl, const st
 			}
 		}
 	for (int k = 0; k < nprogs && !err; k++) {
+		bool is_alloc = t->opts.sampling && alloc_side(t, progs[k]);
 		__u32 cnt = 0;
 
+		if ((side == AT_SIDE_ALLOC && !is_alloc) || (side == AT_SIDE_KEEP && is_alloc))
+			continue;
 		for (int i = 0; i < plan->nr_probes; i++) {
 			const struct at_probe *p = &plan->probes[i];
 
@@ -317,7 +348,7 @@ static int attach_file(struct at_tracer *t, struct at_target_links *tl, const st
 			else if (!rets[k] && progs[k] == entry_prog(t->skel, p->func))
 				offs[cnt++] = p->entry_off;
 		}
-		err = attach_multi(tl, progs[k], bpf_pid, path, offs, cnt, rets[k]);
+		err = attach_multi(tl, progs[k], bpf_pid, path, offs, cnt, rets[k], is_alloc);
 		if (err && !quiet)
 			at_err("cannot probe %s in %s for process %d: %s%s", bpf_program__name(progs[k]),
 			       plan->files[file].path, plan->pid, strerror(-err),
@@ -352,10 +383,11 @@ int at_tracer__attach_pid(struct at_tracer *t, int pid)
 		return err;
 	set_process_info(t, &plan);
 	tl = new_links(t, pid, 0, 0);
+	tl->plan = plan;
+	tl->bpf_pid = pid;
 	for (int f = 0; f < AT_PLAN_FILES && !err; f++)
 		if (plan.files[f].fd >= 0)
-			err = attach_file(t, tl, &plan, f, pid, false);
-	at_plan_free(&plan);
+			err = attach_file(t, tl, &tl->plan, f, pid, false, AT_SIDE_ALL);
 	if (err)
 		at_tracer__detach_pid(t, pid);
 	return err;
@@ -384,13 +416,51 @@ int at_tracer__attach_global(struct at_tracer *t, int pid, bool quiet)
 		if (plan.files[f].fd < 0 || fstat(plan.files[f].fd, &st) || find_file(t, st.st_dev, st.st_ino))
 			continue;
 		tl = new_links(t, -1, st.st_dev, st.st_ino);
-		err = attach_file(t, tl, &plan, f, -1, quiet);
+		err = attach_file(t, tl, &plan, f, -1, quiet, AT_SIDE_ALL);
 		if (err)
 			destroy_links(t, tl);
 		else
 			at_debug("probing %s for every process", plan.files[f].path);
 	}
 	at_plan_free(&plan);
+	return err;
+}
+
+int at_tracer__sample(struct at_tracer *t, bool on)
+{
+	int err = 0;
+
+	/* A call cut by the switch leaves nesting behind: a new epoch makes the probes
+	 * forget it. Bumped before attaching and after detaching, so that no call can
+	 * enter under the new epoch while its return probe is going away. */
+	if (on)
+		t->skel->bss->at_epoch++;
+	for (size_t i = 0; i < t->nr_targets; i++) {
+		struct at_target_links *tl = &t->targets[i];
+
+		if (tl->pid <= 0)
+			continue;
+		if (!on) {
+			/* entries before returns: no call may enter once its return is gone */
+			int fds[AT_LINKS_PER_PID], n = 0;
+
+			for (int pass = 0; pass < 2; pass++, n = 0) {
+				for (int k = 0; k < tl->nr_alloc; k++)
+					if (tl->alloc_ret[k] == (pass == 1))
+						fds[n++] = tl->alloc_fds[k];
+				close_parallel(fds, n);
+			}
+			tl->nr_alloc = 0;
+			continue;
+		}
+		if (tl->nr_alloc)
+			continue;
+		for (int f = 0; f < AT_PLAN_FILES && !err; f++)
+			if (tl->plan.files[f].fd >= 0)
+				err = attach_file(t, tl, &tl->plan, f, tl->bpf_pid, true, AT_SIDE_ALLOC);
+	}
+	if (!on)
+		t->skel->bss->at_epoch++;
 	return err;
 }
 
@@ -492,12 +562,16 @@ void at_tracer__free(struct at_tracer *t)
 		int *all;
 
 		for (size_t i = 0; i < t->nr_targets; i++)
-			n += t->targets[i].nr;
+			n += t->targets[i].nr + t->targets[i].nr_alloc;
 		all = at_xcalloc(n, sizeof(*all));
 		n = 0;
-		for (size_t i = 0; i < t->nr_targets; i++)
+		for (size_t i = 0; i < t->nr_targets; i++) {
 			for (int k = 0; k < t->targets[i].nr; k++)
 				all[n++] = t->targets[i].fds[k];
+			for (int k = 0; k < t->targets[i].nr_alloc; k++)
+				all[n++] = t->targets[i].alloc_fds[k];
+			at_plan_free(&t->targets[i].plan);
+		}
 		close_parallel(all, (int)n);
 		for (size_t i = 0; i < AT_ARRAY_SIZE(t->proc_links); i++)
 			bpf_link__destroy(t->proc_links[i]);

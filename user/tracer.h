@@ -18,6 +18,7 @@ struct at_tracer_opts {
 	const char *comm;	/* with global: only processes of this name */
 	const int *exclude;	/* with global: never these tgids */
 	int nr_exclude;
+	bool sampling;		/* --max-overhead: allocation-side probes come and go */
 };
 
 struct at_tracer;
@@ -33,6 +34,9 @@ void at_tracer__detach_pid(struct at_tracer *t, int pid);
  * process) and records pid's allocator text and alias slots. 0, -EAGAIN (no allocator
  * mapped yet), or another -errno (quietly: a census skips what it cannot trace). */
 int at_tracer__attach_global(struct at_tracer *t, int pid, bool quiet);
+/* --max-overhead: attaches (on) or detaches (off) the allocation-side probes of every
+ * per-PID target; frees, deletes and mmap/munmap stay attached. */
+int at_tracer__sample(struct at_tracer *t, bool on);
 /* --follow: adds a process (and, through the fork hook, its future children). */
 int at_tracer__follow(struct at_tracer *t, int pid);
 /* The followed processes (up to max); returns how many. */

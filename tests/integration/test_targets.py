@@ -202,3 +202,22 @@ def test_census_sees_new_processes_and_forgets_exited_ones():
         at.expect_ok(at.stop())
     finally:
         harness.kill(at.proc)
+
+
+def test_max_overhead_marks_and_scales_estimates():
+    """--max-overhead probes allocations only part of the time: the report says so, and
+    the scaled count stays near the truth (bench-pairs: 200000 pairs + 1000 warm-up)."""
+    rc, out, err = harness.run_cmd([harness.ALLOCTOP, "-b", "-o", "json", "-d", "0.25", "--max-overhead", "20",
+                                    "--", ROOT / "build/bench-pairs", "-n", "200000"], 120)
+    if rc != 0:
+        fail("alloctop --max-overhead exited %d: %s" % (rc, err))
+    reps = [json.loads(l) for l in out.splitlines() if l.startswith("{")]
+    rep = reps[-1]
+    if not rep["estimated"] or not 0 < rep["duty_cycle"] < 1:
+        fail("not marked as an estimate: estimated=%r duty=%r" % (rep["estimated"], rep["duty_cycle"]))
+    p = rep["processes"][0]
+    truth = 201000
+    if p["calls"]["free"] < truth:
+        fail("free probes never detach, yet calls.free = %d < %d" % (p["calls"]["free"], truth))
+    if abs(p["allocs"] - truth) > 0.25 * truth:
+        fail("estimated allocs %d too far from %d" % (p["allocs"], truth))

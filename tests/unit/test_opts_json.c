@@ -49,6 +49,8 @@ static void test_valid(void)
 	CHECK(parse(&o, "-b", "--comm", "nginx", "--exclude", "5,6", NULL) == -1);
 	CHECK_STR(o.comm, "nginx");
 	CHECK_EQ_U(o.nr_exclude, 2);
+	CHECK(parse(&o, "-b", "-p", "3", "--max-overhead", "2.5", NULL) == -1);
+	CHECK(o.max_overhead == 2.5);
 	CHECK(parse(&o, "-b", "--follow", "--", "make", NULL) == -1);
 	CHECK(o.follow && o.cmd);
 }
@@ -71,6 +73,10 @@ static void test_invalid_are_usage_errors(void)
 	CHECK_EQ_U(parse(&o, "--bogus", NULL), AT_EXIT_USAGE);
 	CHECK_EQ_U(parse(&o, "-p", NULL), AT_EXIT_USAGE);
 	CHECK_EQ_U(parse(&o, "--follow", NULL), AT_EXIT_USAGE);
+	CHECK_EQ_U(parse(&o, "-p", "1", "--max-overhead", "0", NULL), AT_EXIT_USAGE);
+	CHECK_EQ_U(parse(&o, "-p", "1", "--max-overhead", "100", NULL), AT_EXIT_USAGE);
+	CHECK_EQ_U(parse(&o, "--max-overhead", "5", NULL), AT_EXIT_USAGE);	/* not for the census */
+	CHECK_EQ_U(parse(&o, "-p", "1", "--min-age", "-1", NULL), AT_EXIT_USAGE);
 	CHECK_EQ_U(parse(&o, "-p", "1", "--comm", "bash", NULL), AT_EXIT_USAGE);
 	CHECK_EQ_U(parse(&o, "--comm", "a-name-longer-than-15", NULL), AT_EXIT_USAGE);
 	CHECK_EQ_U(parse(&o, "--exclude", "x", NULL), AT_EXIT_USAGE);
