@@ -7,24 +7,31 @@ ARCH     := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 
 CFLAGS   ?= -O2 -g
 CFLAGS   += -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -Iinclude -I$(O) -MMD -MP
-LDLIBS   := -pthread -lcapstone -lbpf -lelf -lz -ljson-c -lncursesw -ltinfo -lm
+LDLIBS   := -pthread -lcapstone -lbpf -ldw -lelf -lz -ljson-c -lncursesw -ltinfo -liberty -lprotobuf-c -lm
 BPFFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -Iinclude -I$(O) -MMD -MP
 
 BPF_SRC  := $(wildcard bpf/*.bpf.c)
 BPF_OBJ  := $(patsubst bpf/%.bpf.c,$(O)/bpf/%.bpf.o,$(BPF_SRC))
 LIB_SRC  := $(filter-out user/main.c,$(wildcard user/*.c))
-LIB_OBJ  := $(patsubst user/%.c,$(O)/user/%.o,$(LIB_SRC))
+LIB_OBJ  := $(patsubst user/%.c,$(O)/user/%.o,$(LIB_SRC)) $(O)/pprof/profile.pb-c.o
 UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRC))
 WORK_SRC := $(wildcard tests/workloads/*.c)
 WORK_BIN := $(patsubst tests/workloads/%.c,$(O)/work/%,$(WORK_SRC)) \
             $(patsubst tests/workloads/%.c,$(O)/work/%-nofp,$(WORK_SRC))
 TOOL_BIN := $(O)/demo $(O)/bench-pairs
+# Stack workloads (tests/stacks, for tests/integration/test_stacks.py): C with an inlined
+# allocation path (plain; stripped + .gnu_debuglink; stripped + build-id; static, for a
+# chroot), C++, Rust (default and v0 mangling).
+STACK_C  := $(O)/stacks/inl $(O)/stacks/inl-dl $(O)/stacks/inl-bid $(O)/stacks/inl-bid.debug \
+            $(O)/stacks/inl-static $(O)/stacks/inl-static.debug $(O)/stacks/cxx
+STACK_RS := $(O)/stacks/rust_alloc $(O)/stacks/rust_alloc-v0
+RUSTC    ?= $(or $(shell command -v rustc 2>/dev/null),$(wildcard $(HOME)/.cargo/bin/rustc),rustc)
 FRAG_BIN := $(patsubst tests/frag/%.c,$(O)/frag/%,$(wildcard tests/frag/*.c))
 ALLOC_BIN := $(O)/allocators/mix $(O)/allocators/mix-static $(O)/allocators/cxx
 BENCH_BIN := $(O)/bench/floor $(O)/bench/live $(O)/bench/cpumon
 
-.PHONY: all deps run test test-unit test-integration bench clean
+.PHONY: all deps run test test-unit test-integration bench clean stacks
 all: alloctop $(UNIT_BIN) $(WORK_BIN) $(TOOL_BIN) $(FRAG_BIN) $(ALLOC_BIN) $(BENCH_BIN)
 
 deps:
@@ -48,6 +55,14 @@ $(O)/alloctop.skel.h: $(O)/alloctop.bpf.o
 $(O)/user/%.o: user/%.c | $(O)/alloctop.skel.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c $< -o $@
+
+# pprof's profile.proto to C with protoc-c, for the pprof writer (report_pprof.c).
+$(O)/pprof/profile.pb-c.c $(O)/pprof/profile.pb-c.h &: user/pprof/profile.proto
+	@mkdir -p $(O)/pprof
+	protoc-c --c_out=$(O)/pprof --proto_path=user/pprof $<
+$(O)/pprof/profile.pb-c.o: $(O)/pprof/profile.pb-c.c $(O)/pprof/profile.pb-c.h
+	$(CC) $(CFLAGS) -I$(O)/pprof -c $< -o $@
+$(O)/user/report_pprof.o: $(O)/pprof/profile.pb-c.h
 
 $(O)/liballoctop.a: $(LIB_OBJ)
 	$(AR) rcs $@ $^
@@ -81,6 +96,47 @@ $(O)/frag/%: tests/frag/%.c
 	@mkdir -p $(@D)
 	$(CC) -O1 -g -fno-omit-frame-pointer -Wall -Werror $< -o $@
 
+stacks: $(STACK_C) $(STACK_RS)
+
+# -O2 with an always_inline function on the allocation path. Each variant is its own
+# compile (VARIANT differs) so that each has its own build-id.
+$(O)/stacks/inl: tests/stacks/inl.c tests/stacks/wl_stacks.h
+	@mkdir -p $(@D)
+	$(CC) -O2 -g -fno-omit-frame-pointer -Wall -Werror -DVARIANT='"plain"' $< -o $@
+# stripped of DWARF (symbols kept), the debug file next to it, named by .gnu_debuglink
+$(O)/stacks/inl-dl: tests/stacks/inl.c tests/stacks/wl_stacks.h
+	@mkdir -p $(@D)
+	$(CC) -O2 -g -fno-omit-frame-pointer -Wall -Werror -DVARIANT='"debuglink"' $< -o $@.full
+	objcopy --only-keep-debug $@.full $@.debug
+	objcopy --strip-debug --add-gnu-debuglink=$@.debug $@.full $@
+	rm -f $@.full
+# stripped of everything, no debuglink: only its build-id finds inl-bid.debug (the test
+# puts it under /usr/lib/debug/.build-id for one run)
+$(O)/stacks/inl-bid $(O)/stacks/inl-bid.debug &: tests/stacks/inl.c tests/stacks/wl_stacks.h
+	@mkdir -p $(@D)
+	$(CC) -O2 -g -fno-omit-frame-pointer -Wall -Werror -DVARIANT='"build-id"' $< -o $(O)/stacks/inl-bid.full
+	objcopy --only-keep-debug $(O)/stacks/inl-bid.full $(O)/stacks/inl-bid.debug
+	objcopy --strip-all $(O)/stacks/inl-bid.full $(O)/stacks/inl-bid
+	rm -f $(O)/stacks/inl-bid.full
+# static (runs in a bare chroot), symbols kept, DWARF only in a build-id debug file the
+# test puts inside the chroot
+$(O)/stacks/inl-static $(O)/stacks/inl-static.debug &: tests/stacks/inl.c tests/stacks/wl_stacks.h
+	@mkdir -p $(@D)
+	$(CC) -O2 -g -fno-omit-frame-pointer -static -Wall -Werror -DVARIANT='"static"' $< -o $(O)/stacks/inl-static.full
+	objcopy --only-keep-debug $(O)/stacks/inl-static.full $(O)/stacks/inl-static.debug
+	objcopy --strip-debug $(O)/stacks/inl-static.full $(O)/stacks/inl-static
+	rm -f $(O)/stacks/inl-static.full
+$(O)/stacks/cxx: tests/stacks/cxx.cc tests/stacks/wl_stacks.h
+	@mkdir -p $(@D)
+	$(CXX) -O1 -g -fno-omit-frame-pointer -Wall -Werror $< -o $@
+# rustc talks to make's jobserver when it sees MAKEFLAGS: keep it out
+$(O)/stacks/rust_alloc: tests/stacks/rust_alloc.rs
+	@mkdir -p $(@D)
+	env -u MAKEFLAGS -u MFLAGS $(RUSTC) -O -g -C force-frame-pointers=yes $< -o $@
+$(O)/stacks/rust_alloc-v0: tests/stacks/rust_alloc.rs
+	@mkdir -p $(@D)
+	env -u MAKEFLAGS -u MFLAGS $(RUSTC) -O -g -C force-frame-pointers=yes -C symbol-mangling-version=v0 $< -o $@
+
 $(O)/demo: tools/demo.c
 	$(CC) -O1 -g -fno-omit-frame-pointer -pthread -Wall -Werror $< -o $@
 $(O)/bench-pairs: bench/pairs.c
@@ -106,7 +162,7 @@ $(O)/bench/cpumon: bench/cpumon.c
 run: deps all
 	./alloctop $(if $(ARGS),$(ARGS),-- $(O)/demo)
 
-test: deps all
+test: deps all stacks
 	@bash tests/run.sh
 
 bench: deps all

@@ -8,9 +8,13 @@ PKGS=(
   libbpf-dev bpftool linux-libc-dev
   libelf-dev libdw-dev zlib1g-dev
   libjson-c-dev libncurses-dev libiberty-dev libcapstone-dev libprotobuf-c-dev
+  protobuf-c-compiler protobuf-compiler g++ binutils
   tmux python3
+  libclang-rt-14-dev util-linux mount
   libjemalloc2 libtcmalloc-minimal4 libmimalloc2.0
 )
+# the Rust stack workload: Debian's rustc unless one is installed already (rustup)
+command -v rustc >/dev/null 2>&1 || [ -x "${HOME:-/root}/.cargo/bin/rustc" ] || PKGS+=(rustc)
 [ "${ALLOCTOP_BENCH_DEPS:-0}" = 1 ] && PKGS+=(bpfcc-tools heaptrack)
 
 missing=()

@@ -209,7 +209,8 @@ int at_opts_parse(struct at_opts *o, int argc, char **argv)
 			else if (!strcmp(optarg, "pprof"))
 				o->output = AT_OUT_PPROF;
 			else
-				return bad("-o: unknown output format '%s' (use text, json, folded or pprof)", optarg);
+				return bad("-o: unknown output format '%s' (use text or json, or folded or pprof for "
+					   "profiles)", optarg);
 			out_given = true;
 			break;
 		case 'd':

@@ -41,8 +41,8 @@ int main()
 	(void)keep;
 	len = std::snprintf(out, sizeof(out),
 			    "{\"new\": 33, \"new_array\": 12, \"delete\": 32, \"delete_array\": 12, \"allocs\": 45, "
-			    "\"frees\": 44, \"sites\": {\"_ZN3app8make_boxEv\": 31, \"_ZN3app10make_arrayEi\": 12, "
-			    "\"_ZN3app12make_nothrowEv\": 1, \"_ZN3app12make_alignedEv\": 1}}\n");
+			    "\"frees\": 44, \"sites\": {\"app::make_box()\": 31, \"app::make_array(int)\": 12, "
+			    "\"app::make_nothrow()\": 1, \"app::make_aligned()\": 1}}\n");
 	if (write(1, out, len) < 0)
 		return 2;
 	line();
