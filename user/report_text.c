@@ -9,6 +9,17 @@
 
 #define BAR_WIDTH 40
 
+/* Names come from the target (comm, symbols, paths): on a terminal, control bytes could
+ * move the cursor or worse. Valid UTF-8 with controls shown as '?'. */
+static const char *clean(const char *s, char *buf, size_t sz)
+{
+	at_utf8_clean(s, buf, sz);
+	for (char *p = buf; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	return buf;
+}
+
 static void bar(FILE *out, __u64 v, __u64 max)
 {
 	int n = max ? (int)((double)v * BAR_WIDTH / (double)max + 0.5) : 0;
@@ -87,7 +98,9 @@ static void process(FILE *out, const struct at_report_ctx *c, const struct at_pr
 	const struct at_proc_stats *s = &p->s;
 	char ab[16], fb[16], lb[16], mb[16];
 
-	fprintf(out, "%-8d %-16s %s\n", p->pid, p->target ? p->target->comm : "?",
+	char cm[64];
+
+	fprintf(out, "%-8d %-16s %s\n", p->pid, clean(p->target ? p->target->comm : "?", cm, sizeof(cm)),
 		p->target && p->target->exited ? "(exited)" : "");
 	fprintf(out, "  allocs %llu (%s)  frees %llu (%s)  live %lld blocks, %s  untracked frees %llu  temporary %llu\n",
 		(unsigned long long)s->allocs, at_fmt_bytes(s->alloc_bytes, ab, sizeof(ab)),
@@ -126,11 +139,12 @@ static void hotspot(FILE *out, const struct at_report_ctx *c, size_t rank, const
 
 		for (int j = 0; j < n; j++) {	/* inlined calls first, then their caller */
 			const char *src = f[j].file ? strrchr(f[j].file, '/') : NULL;
-			char loc[256] = "";
+			char loc[256] = "", name[1024], cl[256], mod[1024];
 
 			if (f[j].file)
 				snprintf(loc, sizeof(loc), "%s:%u", src ? src + 1 : f[j].file, f[j].line);
-			fprintf(out, "      %-40s %-24s %s\n", at_frame_str(&f[j], fs, sizeof(fs)), loc, f[j].module);
+			fprintf(out, "      %-40s %-24s %s\n", clean(at_frame_str(&f[j], fs, sizeof(fs)), name, sizeof(name)),
+				clean(loc, cl, sizeof(cl)), clean(f[j].module, mod, sizeof(mod)));
 		}
 	}
 }
@@ -139,7 +153,7 @@ static void leak_suspects(FILE *out, const struct at_report_ctx *c)
 {
 	const struct at_site_view **sites = at_model_sorted_sites(c->model, AT_SORT_OLD_BYTES, 0, &(size_t){ 0 });
 	size_t n = c->model->cur.nr_sites;
-	char ob[16], age[16];
+	char ob[16], age[16], name[1024];
 	bool title = false;
 
 	for (size_t i = 0; i < n && i < (size_t)c->opts->top; i++) {
@@ -159,7 +173,7 @@ static void leak_suspects(FILE *out, const struct at_report_ctx *c)
 		fprintf(out, "  pid %d  %llu blocks, %s, oldest %s  at %s\n", sites[i]->pid,
 			(unsigned long long)hs->old_allocs, at_fmt_bytes(hs->old_bytes, ob, sizeof(ob)),
 			at_fmt_ns(hs->oldest_ns, age, sizeof(age)),
-			st && st->nr ? at_frame_str(&f, fs, sizeof(fs)) : "[unknown stack]");
+			st && st->nr ? clean(at_frame_str(&f, fs, sizeof(fs)), name, sizeof(name)) : "[unknown stack]");
 	}
 	free(sites);
 }

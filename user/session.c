@@ -178,6 +178,7 @@ static void forget_dropped(struct at_session *s)
 	for (int i = 0; i < s->nr_dropped; i++) {
 		at_model_drop_target(&s->model, s->dropped[i]);
 		at_census_forget(&s->census, s->dropped[i]);
+		at_symbolizer_forget_pid(s->sym, s->dropped[i]);	/* the pid may come back */
 	}
 	s->nr_dropped = 0;
 }

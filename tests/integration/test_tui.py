@@ -21,7 +21,7 @@ NEEDS_ROOT = True
 
 ROOT = Path(__file__).resolve().parents[2]
 ALLOCTOP = ROOT / "alloctop"
-SOCK = "attest"
+SOCK = "attest-%d" % os.getpid()  # private: concurrent suites must not share a tmux server
 INTERVAL = 0.5
 
 WORKLOAD_C = r"""
