@@ -66,7 +66,6 @@ static __always_inline int on_entry(struct pt_regs *ctx, enum at_func f, __u64 s
 	t->ptr = ptr;
 	t->sp = sp;
 	t->stack_id = at_capture_stack(ctx, t);
-	t->ra = t->scratch.ips[0];
 	return 0;
 }
 

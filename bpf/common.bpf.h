@@ -19,7 +19,6 @@ struct at_thread {
 	__u64 size;
 	__u64 ptr;		/* realloc: old block; posix_memalign: memptr */
 	__u64 sp;		/* stack pointer at the outer call's entry */
-	__u64 ra;		/* and the return address there */
 	__u64 stack_id;
 	__u64 last_alloc;	/* for temporary allocations */
 	__u64 skip_free;	/* freed by operator delete already: its inner free is nested */
@@ -310,18 +309,28 @@ static __always_inline __u64 at_capture_stack(struct pt_regs *ctx, struct at_thr
 	return h;
 }
 
+/* Where the kernel sends hijacked returns: the uretprobe trampoline at the start of the
+ * process's xol area. */
+static __always_inline __u64 at_uretprobe_trampoline(void)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+
+	return BPF_CORE_READ(task, mm, uprobes_state.xol_area, vaddr);
+}
+
 /* Outer-call bookkeeping. A thread whose stack pointer is back above the outer call's
  * entry has left that call without its return probe firing (longjmp, ...). At the same
  * stack pointer it is either a tail call from the outer function (glibc's
- * realloc(NULL, n) jumps to malloc: the slot then holds the uretprobe trampoline) or a
- * new call from the same frame (the slot holds a real return address again). */
+ * realloc(NULL, n) jumps to malloc), whose return slot then holds the uretprobe
+ * trampoline, or a new call after a missed return, whose slot holds a real return
+ * address. */
 static __always_inline void at_check_missed_return(struct at_thread *t, __u64 sp)
 {
 	if (t->depth && t->epoch != at_epoch) {
 		t->depth = 0;
 		return;
 	}
-	if (t->depth && (sp > t->sp || (sp == t->sp && at_return_address(sp) == t->ra))) {
+	if (t->depth && (sp > t->sp || (sp == t->sp && at_return_address(sp) != at_uretprobe_trampoline()))) {
 		at_drop(AT_DROP_MISSED_RETURN);
 		t->depth = 0;
 	}
