@@ -235,6 +235,14 @@ static __always_inline struct at_proc_stats *at_proc_get(__u32 tgid)
 		at_drop(AT_DROP_PROCS_FULL);
 		return 0;
 	}
+	{
+		/* the process's unknown site, where allocations go when the site map is full:
+		 * made now, in the slot the site map keeps per process (max_stacks + max_procs) */
+		struct at_site_key k = { .pid = tgid };
+		static const struct at_site_stats zero;
+
+		bpf_map_update_elem(&sites, &k, &zero, BPF_NOEXIST);
+	}
 	return bpf_map_lookup_elem(&procs, &tgid);
 }
 

@@ -115,8 +115,13 @@ int at_open_mapped(int pid, const struct at_vma *v)
 	if (fd < 0)
 		fd = -errno;
 	close(dfd);
-	if (fd < 0)
-		return fd;
+	/* maps prints paths as seen from our root: a chrooted process's files show their
+	 * host path, which only resolves from here (the inode check below still holds) */
+	if (fd < 0) {
+		fd = open(v->path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+	}
 	/* The path may have been replaced since it was mapped (package upgrade, deleted file). */
 	if (fstat(fd, &st) || st.st_ino != v->ino || st.st_dev != v->dev) {
 		close(fd);

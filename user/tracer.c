@@ -108,7 +108,8 @@ struct at_tracer *at_tracer__new(const struct at_tracer_opts *opts)
 	}
 	bpf_map__set_max_entries(t->skel->maps.live, opts->max_live);
 	bpf_map__set_max_entries(t->skel->maps.stacks, opts->max_stacks);
-	bpf_map__set_max_entries(t->skel->maps.sites, opts->max_stacks);
+	/* plus one unknown site per process, so a full map never loses an allocation */
+	bpf_map__set_max_entries(t->skel->maps.sites, opts->max_stacks + opts->max_procs);
 	bpf_map__set_max_entries(t->skel->maps.procs, opts->max_procs);
 	bpf_map__set_max_entries(t->skel->maps.alloc_text, opts->max_procs);
 	{
