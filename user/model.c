@@ -170,15 +170,18 @@ static int read_sites(struct at_model *m, struct at_snapshot *s)
 	if (err)
 		return err;
 	s->sites = at_xcalloc(n, sizeof(*s->sites));
-	for (size_t i = 0; i < n; i++) {
-		const struct at_site_key *k = &((struct at_site_key *)keys)[i];
+	for (size_t i = 0, k = 0; i < n; i++) {
+		const struct at_site_key *key = &((struct at_site_key *)keys)[i];
+		struct at_site_view *v = &s->sites[k];
 
-		s->sites[i].pid = k->pid;
-		s->sites[i].stack_id = k->stack_id;
-		sum_site(&s->sites[i].s, (const struct at_site_stats *)((char *)vals + i * vsz), m->ncpus);
+		v->pid = key->pid;
+		v->stack_id = key->stack_id;
+		sum_site(&v->s, (const struct at_site_stats *)((char *)vals + i * vsz), m->ncpus);
+		/* a process's reserved unknown site stays empty unless a map filled up */
+		if (v->s.allocs || v->s.frees || v->s.live_allocs)
+			s->nr_sites = ++k;
 	}
-	s->nr_sites = n;
-	qsort(s->sites, n, sizeof(*s->sites), cmp_site_key);
+	qsort(s->sites, s->nr_sites, sizeof(*s->sites), cmp_site_key);
 	free(keys);
 	free(vals);
 	return 0;
