@@ -1,13 +1,17 @@
 /* bench-pairs: the cost of one malloc+free pair, for measuring tracing overhead.
  *
- *   bench-pairs [-t THREADS] [-n PAIRS | -s SECONDS] [--wait]
+ *   bench-pairs [-t THREADS] [-n PAIRS | -s SECONDS] [--wait] [--hold]
  *
  * Each thread does malloc+free pairs of sizes 16, 32, ..., 512 (cycling) and times
  * itself; the program prints "ns_per_pair=X" (the median over threads of each thread's
- * elapsed time / its pairs) and a few details on the same line.
+ * elapsed time / its pairs), "cpu_ns_per_pair=Y" (the same with each thread's own CPU
+ * time, user and kernel: probes run in the thread, but time it spends preempted on a
+ * busy machine does not count) and a few details on the same line.
  * -n: pairs per thread (default 1000000); -s: run each thread for SECONDS instead.
  * --wait: create the threads and warm them up, print "ready <pid>", wait for a line
- * on stdin, then run (so a tracer can attach by PID first). */
+ * on stdin, then run (so a tracer can attach by PID first).
+ * --hold: after printing the result, wait for a line (or EOF) on stdin before exiting
+ * (so a tracer's kernel statistics can be read while it is still attached). */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdint.h>
@@ -26,16 +30,21 @@ static pthread_barrier_t start_b;
 
 struct result {
 	long pairs;
-	double ns;
+	double ns, cpu_ns;
 };
 static struct result results[MAX_THREADS];
 
-static double now_ns(void)
+static double clock_ns(clockid_t c)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(c, &ts);
 	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+static double now_ns(void)
+{
+	return clock_ns(CLOCK_MONOTONIC);
 }
 
 /* One pair; the asm keeps gcc from deleting the malloc/free pair. */
@@ -51,11 +60,12 @@ static void *run(void *arg)
 {
 	struct result *r = arg;
 	long i, done = 0;
-	double t0, t1, deadline;
+	double t0, t1, c0, c1, deadline;
 
 	for (i = 0; i < 1000; i++)	/* warm-up: arena, tcache */
 		pair(16 + (size_t)(i & 31) * 16);
 	pthread_barrier_wait(&start_b);
+	c0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
 	t0 = now_ns();
 	if (seconds > 0) {
 		deadline = t0 + seconds * 1e9;
@@ -70,8 +80,10 @@ static void *run(void *arg)
 		done = pairs;
 	}
 	t1 = now_ns();
+	c1 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
 	r->pairs = done;
 	r->ns = t1 - t0;
+	r->cpu_ns = c1 - c0;
 	return NULL;
 }
 
@@ -84,22 +96,24 @@ static int cmp_double(const void *a, const void *b)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: bench-pairs [-t THREADS] [-n PAIRS | -s SECONDS] [--wait]\n");
+	fprintf(stderr, "usage: bench-pairs [-t THREADS] [-n PAIRS | -s SECONDS] [--wait] [--hold]\n");
 	exit(2);
 }
 
 int main(int argc, char **argv)
 {
 	pthread_t tids[MAX_THREADS];
-	double per[MAX_THREADS], med, wall0, wall1;
+	double per[MAX_THREADS], cpu[MAX_THREADS], med, cmed, wall0, wall1;
 	long total = 0;
-	int i, wait = 0;
+	int i, wait = 0, hold = 0;
 
 	for (i = 1; i < argc; i++) {
 		char *end = NULL;
 
 		if (!strcmp(argv[i], "--wait")) {
 			wait = 1;
+		} else if (!strcmp(argv[i], "--hold")) {
+			hold = 1;
 		} else if (!strcmp(argv[i], "-t") && i + 1 < argc) {
 			nthreads = (int)strtol(argv[++i], &end, 10);
 			if (*end || nthreads < 1 || nthreads > MAX_THREADS)
@@ -137,11 +151,21 @@ int main(int argc, char **argv)
 	wall1 = now_ns();
 	for (i = 0; i < nthreads; i++) {
 		per[i] = results[i].ns / (double)results[i].pairs;
+		cpu[i] = results[i].cpu_ns / (double)results[i].pairs;
 		total += results[i].pairs;
 	}
 	qsort(per, (size_t)nthreads, sizeof(per[0]), cmp_double);
+	qsort(cpu, (size_t)nthreads, sizeof(cpu[0]), cmp_double);
 	med = nthreads % 2 ? per[nthreads / 2] : (per[nthreads / 2 - 1] + per[nthreads / 2]) / 2;
-	printf("ns_per_pair=%.1f threads=%d pairs=%ld seconds=%.3f\n", med, nthreads, total,
-	       (wall1 - wall0) / 1e9);
+	cmed = nthreads % 2 ? cpu[nthreads / 2] : (cpu[nthreads / 2 - 1] + cpu[nthreads / 2]) / 2;
+	printf("ns_per_pair=%.1f threads=%d pairs=%ld seconds=%.3f cpu_ns_per_pair=%.1f\n", med, nthreads, total,
+	       (wall1 - wall0) / 1e9, cmed);
+	if (hold) {
+		char line[64];
+
+		fflush(stdout);
+		if (!fgets(line, sizeof(line), stdin))
+			return 0;
+	}
 	return 0;
 }

@@ -15,7 +15,11 @@ PKGS=(
 )
 # the Rust stack workload: Debian's rustc unless one is installed already (rustup)
 command -v rustc >/dev/null 2>&1 || [ -x "${HOME:-/root}/.cargo/bin/rustc" ] || PKGS+=(rustc)
-[ "${ALLOCTOP_BENCH_DEPS:-0}" = 1 ] && PKGS+=(bpfcc-tools heaptrack)
+# bench only (make bench): the tools alloctop is compared with. bcc's memleak compiles
+# against kernel headers; for a kernel without its own (no /lib/modules/VER/build) the
+# bench points bcc at Debian's generic ones, which do for user-space probes.
+[ "${ALLOCTOP_BENCH_DEPS:-0}" = 1 ] &&
+  PKGS+=(bpfcc-tools heaptrack "linux-headers-$(dpkg --print-architecture)")
 
 missing=()
 for p in "${PKGS[@]}"; do

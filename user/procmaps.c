@@ -90,6 +90,13 @@ bool at_vma_is_file(const struct at_vma *v)
 	return v->path && v->path[0] == '/' && v->ino;
 }
 
+static bool is_mapped_file(int fd, const struct at_vma *v)
+{
+	struct stat st;
+
+	return !fstat(fd, &st) && st.st_ino == v->ino && st.st_dev == v->dev;
+}
+
 int at_open_mapped(int pid, const struct at_vma *v)
 {
 	struct open_how how = { .flags = O_RDONLY | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
@@ -112,20 +119,19 @@ int at_open_mapped(int pid, const struct at_vma *v)
 	if (dfd < 0)
 		return -errno;
 	fd = syscall(SYS_openat2, dfd, v->path, &how, sizeof(how));
-	if (fd < 0)
-		fd = -errno;
 	close(dfd);
-	/* maps prints paths as seen from our root: a chrooted process's files show their
-	 * host path, which only resolves from here (the inode check below still holds) */
-	if (fd < 0) {
-		fd = open(v->path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			return -errno;
-	}
-	/* The path may have been replaced since it was mapped (package upgrade, deleted file). */
-	if (fstat(fd, &st) || st.st_ino != v->ino || st.st_dev != v->dev) {
+	if (fd >= 0 && is_mapped_file(fd, v))
+		return fd;
+	if (fd >= 0)
 		close(fd);
-		return -ESTALE;
-	}
-	return fd;
+	/* maps prints paths as seen from our root: a chrooted process's files show their
+	 * host path, which resolves only from here (and may name another file inside the
+	 * jail). Whatever opens, only the mapped inode is accepted. */
+	fd = open(v->path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0 && is_mapped_file(fd, v))
+		return fd;
+	if (fd >= 0)
+		close(fd);
+	/* replaced since it was mapped (package upgrade, deleted file), or not reachable */
+	return -ESTALE;
 }

@@ -1,5 +1,6 @@
 #include "tracer.h"
 #include "alloctop.skel.h"
+#include "bpfmap.h"
 #include "util.h"
 
 #include <bpf/bpf.h>
@@ -499,20 +500,36 @@ static int cmp_int(const void *a, const void *b)
 	return (*(const int *)a > *(const int *)b) - (*(const int *)a < *(const int *)b);
 }
 
-/* Deletes every key of map fd whose leading u32 (the pid) is in the sorted set. */
-static void delete_pids(int fd, size_t ksz, const int *set, int n)
+/* Deletes every key of map fd whose leading u32 (the pid) is in the sorted set: one
+ * batched read of the keys, then batched deletes. (Walking get_next_key and deleting
+ * as it goes restarts the walk after each delete: minutes for a million blocks.) */
+static void delete_pids(int fd, size_t ksz, size_t vsz, const int *set, int n)
 {
-	char key[64], next[64];
-	bool have = false;
+	void *keys, *vals;
+	size_t nk, kept = 0;
 
-	while (!bpf_map_get_next_key(fd, have ? key : NULL, next)) {
-		int pid = *(const __u32 *)next;
+	if (at_map_read_all(fd, ksz, vsz, &keys, &vals, &nk))
+		return;
+	for (size_t i = 0; i < nk; i++) {
+		int pid = *(const __u32 *)((char *)keys + i * ksz);
 
-		if (bsearch(&pid, set, n, sizeof(int), cmp_int) && !bpf_map_delete_elem(fd, next))
-			continue;	/* deleted: go on from the same predecessor */
-		memcpy(key, next, ksz);
-		have = true;
+		if (bsearch(&pid, set, n, sizeof(int), cmp_int))
+			memmove((char *)keys + kept++ * ksz, (char *)keys + i * ksz, ksz);
 	}
+	for (size_t done = 0; done < kept;) {
+		__u32 count = kept - done > 4096 ? 4096 : (__u32)(kept - done);
+		LIBBPF_OPTS(bpf_map_batch_opts, bo);
+
+		if (bpf_map_delete_batch(fd, (char *)keys + done * ksz, &count, &bo) && !count) {
+			/* no batch support: one by one */
+			for (; done < kept; done++)
+				bpf_map_delete_elem(fd, (char *)keys + done * ksz);
+			break;
+		}
+		done += count ? count : 1;
+	}
+	free(keys);
+	free(vals);
 }
 
 void at_tracer__forget(struct at_tracer *t, const int *pids, int n, bool counters)
@@ -524,11 +541,15 @@ void at_tracer__forget(struct at_tracer *t, const int *pids, int n, bool counter
 	set = at_xcalloc(n, sizeof(int));
 	memcpy(set, pids, n * sizeof(int));
 	qsort(set, n, sizeof(int), cmp_int);
-	delete_pids(bpf_map__fd(t->skel->maps.live), sizeof(struct at_block_key), set, n);
-	delete_pids(bpf_map__fd(t->skel->maps.mappings), sizeof(struct at_block_key), set, n);
-	delete_pids(bpf_map__fd(t->skel->maps.alias_got), sizeof(struct at_block_key), set, n);
+	delete_pids(bpf_map__fd(t->skel->maps.live), sizeof(struct at_block_key), sizeof(struct at_block), set, n);
+	delete_pids(bpf_map__fd(t->skel->maps.mappings), sizeof(struct at_block_key), sizeof(struct at_mapping),
+		    set, n);
+	delete_pids(bpf_map__fd(t->skel->maps.alias_got), sizeof(struct at_block_key), sizeof(__u32), set, n);
 	if (counters) {
-		delete_pids(bpf_map__fd(t->skel->maps.sites), sizeof(struct at_site_key), set, n);
+		int ncpus = libbpf_num_possible_cpus();
+
+		delete_pids(bpf_map__fd(t->skel->maps.sites), sizeof(struct at_site_key),
+			    sizeof(struct at_site_stats) * (ncpus > 0 ? ncpus : 1), set, n);
 		for (int i = 0; i < n; i++) {
 			__u32 k = set[i];
 

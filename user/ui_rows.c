@@ -211,7 +211,8 @@ void ui_rows_build(struct at_ui *ui, enum ui_table_id t)
 	if (ui_cols[ui->tab[t].sort].text)
 		for (size_t i = 0; i < b->n; i++)
 			ui_row_resolve(ui, &b->rows[i]);
-	qsort_r(b->rows, b->n, sizeof(*b->rows), cmp_rows, &ui->tab[t]);
+	if (b->n)	/* rows is NULL until the first one */
+		qsort_r(b->rows, b->n, sizeof(*b->rows), cmp_rows, &ui->tab[t]);
 	follow_selection(&ui->tab[t], b);
 }
 

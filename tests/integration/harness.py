@@ -17,7 +17,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-ALLOCTOP = ROOT / "alloctop"
+# ALLOCTOP=path runs the suite against another build (make test-asan)
+ALLOCTOP = Path(os.environ["ALLOCTOP"]).resolve() if os.environ.get("ALLOCTOP") else ROOT / "alloctop"
 WORK = ROOT / "build" / "work"
 SCRATCH = ROOT / "build" / "itest"
 

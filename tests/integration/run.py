@@ -53,11 +53,13 @@ def one_line(s, limit=2000):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("-k", action="append", default=[], help="run tests whose name contains this")
+    ap.add_argument("--skip", action="append", default=[], help="leave out tests whose name contains this")
     ap.add_argument("--timeout", type=float, default=150, help="default per-test limit, seconds")
     ap.add_argument("--list", action="store_true")
     opt = ap.parse_args()
 
-    tests = [t for t in discover() if not opt.k or any(k in t[1] for k in opt.k)]
+    tests = [t for t in discover() if (not opt.k or any(k in t[1] for k in opt.k))
+             and not any(k in t[1] for k in opt.skip)]
     if opt.list:
         for _, name, _ in tests:
             print(name)

@@ -7,7 +7,7 @@ import subprocess
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-ALLOCTOP = os.path.join(ROOT, "alloctop")
+ALLOCTOP = os.environ.get("ALLOCTOP") or os.path.join(ROOT, "alloctop")  # make test-asan sets it
 NEEDS_ROOT = True
 
 

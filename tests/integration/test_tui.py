@@ -20,7 +20,7 @@ from pathlib import Path
 NEEDS_ROOT = True
 
 ROOT = Path(__file__).resolve().parents[2]
-ALLOCTOP = ROOT / "alloctop"
+ALLOCTOP = Path(os.environ["ALLOCTOP"]) if os.environ.get("ALLOCTOP") else ROOT / "alloctop"  # make test-asan
 SOCK = "attest-%d" % os.getpid()  # private: concurrent suites must not share a tmux server
 INTERVAL = 0.5
 

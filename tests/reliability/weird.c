@@ -1,7 +1,7 @@
 /* weird: hostile strings for alloctop's output. Its comm (prctl PR_SET_NAME) holds a
  * quote, a backslash, control bytes and invalid UTF-8; after linking, the Makefile
  * renames its allocation sites (objcopy --redefine-sym, see mkweird.sh) to names with
- * quotes, backslashes, control characters, bytes > 0x7f that are not UTF-8, a valid
+ * quotes, backslashes, control characters (an ANSI escape too), bytes > 0x7f that are not UTF-8, a valid
  * multi-byte character, and one name of 3000 bytes.
  *   ready <pid>; "go" -> 3 x malloc(40) from site_weird, 2 x malloc(50) from site_long,
  *   all kept; answers "done allocs=5 bytes=220"; "exit" -> exits 0. */

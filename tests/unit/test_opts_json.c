@@ -12,10 +12,11 @@
 /* Parses a NULL-terminated list of arguments; stderr is silenced. */
 static int parse(struct at_opts *o, ...)
 {
-	char *argv[32] = { "alloctop" };
+	static char *argv[32];	/* static: o->cmd points into it after parse() returns */
 	int argc = 1, rc, saved = dup(2), null = open("/dev/null", 1);
 	va_list ap;
 
+	argv[0] = "alloctop";
 	va_start(ap, o);
 	while ((argv[argc] = va_arg(ap, char *)))
 		argc++;
