@@ -25,29 +25,12 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include "uprobe_multi.h"
 
-#define TRACE_UPROBE_MULTI 48		/* enum bpf_attach_type, Linux 6.6+ */
-#define UPROBE_MULTI_RETURN 1		/* BPF_F_UPROBE_MULTI_RETURN */
 #define MAX_FILES 8
 #define MAX_OFFS 64
 
-/* The link_create part of union bpf_attr for uprobe_multi, which libbpf 1.1 does not
- * wrap (the same layout as user/tracer.c uses). */
-struct link_create_uprobe_multi {
-	__u32 prog_fd;
-	__u32 target_fd;
-	__u32 attach_type;
-	__u32 flags;
-	__u64 path;
-	__u64 offsets;
-	__u64 ref_ctr_offsets;
-	__u64 cookies;
-	__u32 cnt;
-	__u32 um_flags;
-	__u32 pid;
-	__u32 pad;
-};
-_Static_assert(sizeof(struct link_create_uprobe_multi) == 64, "link_create layout");
+
 
 struct spec {
 	const char *file;
@@ -106,14 +89,7 @@ static void parse_spec(char *arg, struct spec *sp)
 
 static int attach_multi(int prog_fd, const char *path, const unsigned long *offs, __u32 cnt, int pid, int ret)
 {
-	struct link_create_uprobe_multi a = {
-		.prog_fd = (__u32)prog_fd, .attach_type = TRACE_UPROBE_MULTI,
-		.path = (__u64)(uintptr_t)path, .offsets = (__u64)(uintptr_t)offs, .cnt = cnt,
-		.um_flags = ret ? UPROBE_MULTI_RETURN : 0, .pid = (__u32)pid,
-	};
-	int fd = (int)syscall(SYS_bpf, BPF_LINK_CREATE, &a, sizeof(a));
-
-	return fd < 0 ? -errno : fd;
+	return at_uprobe_multi_link(prog_fd, path, offs, NULL, cnt, pid, ret);
 }
 
 static int quiet_print(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -164,8 +140,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench-floor: cannot open the BPF object\n");
 		return 1;
 	}
-	bpf_program__set_expected_attach_type(skel->progs.floor_entry, TRACE_UPROBE_MULTI);
-	bpf_program__set_expected_attach_type(skel->progs.floor_return, TRACE_UPROBE_MULTI);
+	bpf_program__set_expected_attach_type(skel->progs.floor_entry, AT_TRACE_UPROBE_MULTI);
+	bpf_program__set_expected_attach_type(skel->progs.floor_return, AT_TRACE_UPROBE_MULTI);
 	if (floor_bpf__load(skel)) {
 		fprintf(stderr, "bench-floor: loading the BPF programs failed: %s\n", strerror(errno));
 		goto out;

@@ -2,6 +2,7 @@
 #include "alloctop.skel.h"
 #include "bpfmap.h"
 #include "util.h"
+#include "uprobe_multi.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -18,8 +19,6 @@
 #include <unistd.h>
 
 #define AT_LINKS_PER_PID (2 * AT_MAX_PROBES)
-#define AT_TRACE_UPROBE_MULTI 48	/* enum bpf_attach_type, Linux 6.6+ */
-#define AT_UPROBE_MULTI_RETURN 1	/* BPF_F_UPROBE_MULTI_RETURN */
 
 /* Links of one per-PID attachment (pid > 0) or of one file probed for all (pid == -1). */
 struct at_target_links {
@@ -185,44 +184,18 @@ static struct at_target_links *find_target(struct at_tracer *t, int pid)
 	return NULL;
 }
 
-/* BPF_LINK_CREATE for uprobe_multi (kernel 6.6+), which libbpf 1.1 does not wrap: the
- * link_create part of union bpf_attr, as in the kernel's uapi. One link attaches a
- * program at many offsets of one file, and releasing it waits for one grace period
- * instead of one per probe under a global mutex, as perf-event uprobes do. */
-
-struct at_link_create_uprobe_multi {
-	__u32 prog_fd;
-	__u32 target_fd;
-	__u32 attach_type;
-	__u32 flags;
-	__u64 path;
-	__u64 offsets;
-	__u64 ref_ctr_offsets;
-	__u64 cookies;
-	__u32 cnt;
-	__u32 um_flags;
-	__u32 pid;
-	__u32 pad;
-};
-_Static_assert(sizeof(struct at_link_create_uprobe_multi) == 64, "link_create layout");
-
 static int attach_multi(struct at_target_links *tl, struct bpf_program *prog, int pid, const char *path,
 			const unsigned long *offs, __u32 cnt, bool ret, bool alloc_side)
 {
-	struct at_link_create_uprobe_multi a = {
-		.prog_fd = bpf_program__fd(prog), .attach_type = AT_TRACE_UPROBE_MULTI,
-		.path = (__u64)(uintptr_t)path, .offsets = (__u64)(uintptr_t)offs, .cnt = cnt,
-		.um_flags = ret ? AT_UPROBE_MULTI_RETURN : 0, .pid = pid > 0 ? pid : 0,
-	};
 	int fd;
 
 	if (!cnt)
 		return 0;
 	if (tl->nr == AT_LINKS_PER_PID || tl->nr_alloc == AT_LINKS_PER_PID)
 		return -E2BIG;
-	fd = syscall(SYS_bpf, BPF_LINK_CREATE, &a, sizeof(a));
+	fd = at_uprobe_multi_link(bpf_program__fd(prog), path, offs, NULL, cnt, pid, ret);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	if (alloc_side) {
 		tl->alloc_ret[tl->nr_alloc] = ret;
 		tl->alloc_fds[tl->nr_alloc++] = fd;
