@@ -95,3 +95,16 @@ void at_hash_clear(struct at_hash *h)
 	h->slots = NULL;
 	h->cap = h->len = 0;
 }
+
+void at_hash_str(const char *s, __u64 *k1, __u64 *k2)
+{
+	__u64 h1 = 0xcbf29ce484222325ULL, h2 = 0x9e3779b97f4a7c15ULL;
+
+	for (; *s; s++) {
+		h1 = (h1 ^ (unsigned char)*s) * 0x100000001b3ULL;
+		h2 = (h2 ^ (unsigned char)*s) * 0xff51afd7ed558ccdULL;
+		h2 ^= h2 >> 31;
+	}
+	*k1 = h1;
+	*k2 = h2;
+}

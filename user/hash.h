@@ -20,6 +20,9 @@ void *at_hash_get(const struct at_hash *h, __u64 k1, __u64 k2);
 void *at_hash_put(struct at_hash *h, __u64 k1, __u64 k2, void *val);
 /* Removes a key; returns its value, or NULL if absent. */
 void *at_hash_del(struct at_hash *h, __u64 k1, __u64 k2);
+/* Two independent 64-bit hashes of a string, to key strings in the table (a collision
+ * needs both to collide). */
+void at_hash_str(const char *s, __u64 *k1, __u64 *k2);
 void at_hash_clear(struct at_hash *h);	/* frees the table, not the values */
 
 #define at_hash_for_each(h, e) \

@@ -364,3 +364,40 @@ __u64 at_drops_total(const struct at_snapshot *s)
 		t += s->drops[i];
 	return t;
 }
+
+struct suspect {
+	const struct at_site_view *site;
+	__u64 old_bytes;
+};
+
+static int cmp_suspect(const void *a, const void *b)
+{
+	const struct suspect *x = a, *y = b;
+
+	if (x->old_bytes != y->old_bytes)
+		return x->old_bytes > y->old_bytes ? -1 : 1;
+	return cmp_site_key(x->site, y->site);
+}
+
+const struct at_site_view **at_model_leak_suspects(const struct at_model *m, size_t *n)
+{
+	struct suspect *sus = at_xcalloc(m->cur.nr_sites, sizeof(*sus));
+	const struct at_site_view **v;
+	size_t k = 0;
+
+	/* one lookup per site, then a sort of the few that qualify */
+	for (size_t i = 0; i < m->cur.nr_sites; i++) {
+		const struct at_site_view *sv = &m->cur.sites[i];
+		const struct at_heap_site *hs = at_heap_site(&m->heap, sv->pid, sv->stack_id);
+
+		if (hs && hs->old_allocs)
+			sus[k++] = (struct suspect){ sv, hs->old_bytes };
+	}
+	qsort(sus, k, sizeof(*sus), cmp_suspect);
+	v = at_xcalloc(k, sizeof(*v));
+	for (size_t i = 0; i < k; i++)
+		v[i] = sus[i].site;
+	free(sus);
+	*n = k;
+	return v;
+}

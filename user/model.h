@@ -71,6 +71,9 @@ const struct at_stack *at_model_stack(struct at_model *m, __u64 stack_id);
 /* Sites of cur sorted by key, optionally only one pid (0 = all); returns a new array
  * of pointers into cur.sites that the caller frees. */
 const struct at_site_view **at_model_sorted_sites(const struct at_model *m, enum at_sort key, int pid, size_t *n);
+/* Sites holding live blocks older than min_age, most old bytes first: a new array of
+ * pointers into cur.sites that the caller frees. */
+const struct at_site_view **at_model_leak_suspects(const struct at_model *m, size_t *n);
 __u64 at_site_sort_value(const struct at_model *m, const struct at_site_view *s, enum at_sort key);
 const struct at_site_view *at_snapshot_site(const struct at_snapshot *s, int pid, __u64 stack_id);
 const struct at_proc_view *at_snapshot_proc(const struct at_snapshot *s, int pid);

@@ -47,19 +47,6 @@ static __u64 weight(const struct at_site_view *sv, enum at_weight w)
 	}
 }
 
-static void hash_str(const char *s, __u64 *k1, __u64 *k2)
-{
-	__u64 h1 = 0xcbf29ce484222325ULL, h2 = 0x9e3779b97f4a7c15ULL;
-
-	for (; *s; s++) {
-		h1 = (h1 ^ (unsigned char)*s) * 0x100000001b3ULL;
-		h2 = (h2 ^ (unsigned char)*s) * 0xff51afd7ed558ccdULL;
-		h2 ^= h2 >> 31;
-	}
-	*k1 = h1;
-	*k2 = h2;
-}
-
 /* "comm-pid;root;...;leaf" of one site; inlined frames carry flamegraph.pl's "_[i]". */
 static void stack_text(const struct at_report_ctx *c, const struct at_site_view *sv, struct buf *b)
 {
@@ -112,7 +99,7 @@ int at_report_folded(FILE *out, const struct at_report_ctx *c)
 		if (!w)
 			continue;
 		stack_text(c, sites[i], &b);
-		hash_str(b.s, &k1, &k2);
+		at_hash_str(b.s, &k1, &k2);
 		l = at_hash_get(&seen, k1, k2);
 		if (l) {	/* two sites can fold to one stack (same functions, other lines) */
 			l->weight += w;

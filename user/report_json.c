@@ -240,19 +240,12 @@ static json_object *hotspot(const struct at_report_ctx *c, const struct at_site_
 /* Sites holding live blocks older than --min-age, most old bytes first. */
 static json_object *leak_suspects(const struct at_report_ctx *c)
 {
-	const struct at_site_view **sites;
 	json_object *a = json_object_new_array();
-	size_t n, k = 0;
+	size_t n;
+	const struct at_site_view **sites = at_model_leak_suspects(c->model, &n);
 
-	sites = at_model_sorted_sites(c->model, AT_SORT_OLD_BYTES, 0, &n);
-	for (size_t i = 0; i < n && k < (size_t)c->opts->top; i++) {
-		const struct at_heap_site *hs = at_heap_site(&c->model->heap, sites[i]->pid, sites[i]->stack_id);
-
-		if (!hs || !hs->old_allocs)
-			break;
+	for (size_t i = 0; i < n && i < (size_t)c->opts->top; i++)
 		json_object_array_add(a, hotspot(c, sites[i]));
-		k++;
-	}
 	free(sites);
 	return a;
 }

@@ -48,19 +48,6 @@ struct builder {
 #define ID_PTR(id) ((void *)(uintptr_t)(id))
 #define PTR_ID(p) ((uint64_t)(uintptr_t)(p))
 
-static void hash_str(const char *s, __u64 *k1, __u64 *k2)
-{
-	__u64 h1 = 0xcbf29ce484222325ULL, h2 = 0x9e3779b97f4a7c15ULL;
-
-	for (; *s; s++) {
-		h1 = (h1 ^ (unsigned char)*s) * 0x100000001b3ULL;
-		h2 = (h2 ^ (unsigned char)*s) * 0xff51afd7ed558ccdULL;
-		h2 ^= h2 >> 31;
-	}
-	*k1 = h1;
-	*k2 = h2;
-}
-
 /* Index of s in the string table (0 is ""), as valid UTF-8 (proto3 strings must be). */
 static int64_t str_id(struct builder *b, const char *s)
 {
@@ -73,7 +60,7 @@ static int64_t str_id(struct builder *b, const char *s)
 		return 0;
 	clean = at_xcalloc(sz, 1);
 	at_utf8_clean(s, clean, sz);
-	hash_str(clean, &k1, &k2);
+	at_hash_str(clean, &k1, &k2);
 	p = at_hash_get(&b->str_ids, k1, k2);
 	if (p) {
 		free(clean);

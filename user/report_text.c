@@ -151,23 +151,18 @@ static void hotspot(FILE *out, const struct at_report_ctx *c, size_t rank, const
 
 static void leak_suspects(FILE *out, const struct at_report_ctx *c)
 {
-	const struct at_site_view **sites = at_model_sorted_sites(c->model, AT_SORT_OLD_BYTES, 0, &(size_t){ 0 });
-	size_t n = c->model->cur.nr_sites;
+	size_t n;
+	const struct at_site_view **sites = at_model_leak_suspects(c->model, &n);
 	char ob[16], age[16], name[1024];
-	bool title = false;
 
+	if (n)
+		fprintf(out, "leak suspects (live blocks older than %.0fs):\n", c->model->min_age_ns / 1e9);
 	for (size_t i = 0; i < n && i < (size_t)c->opts->top; i++) {
 		const struct at_heap_site *hs = at_heap_site(&c->model->heap, sites[i]->pid, sites[i]->stack_id);
-		const struct at_stack *st;
+		const struct at_stack *st = at_model_stack(c->model, sites[i]->stack_id);
 		struct at_frame f;
 		char fs[256];
 
-		if (!hs || !hs->old_allocs)
-			break;
-		if (!title)
-			fprintf(out, "leak suspects (live blocks older than %.0fs):\n", c->model->min_age_ns / 1e9);
-		title = true;
-		st = at_model_stack(c->model, sites[i]->stack_id);
 		if (st && st->nr)
 			at_symbolize(c->sym, sites[i]->pid, st->ips[0], &f);
 		fprintf(out, "  pid %d  %llu blocks, %s, oldest %s  at %s\n", sites[i]->pid,
