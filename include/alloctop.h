@@ -133,4 +133,30 @@ struct at_range {
 };
 _Static_assert(sizeof(struct at_range) == 16, "at_range layout");
 
+/* One row of a module's compiled unwind table (from .eh_frame / .debug_frame CFI, x86-64):
+ * from pc up to the next row's pc, how to find the caller's frame. Rows are sorted by
+ * pc; pc is the module's link-time address (< 4 GiB). The return address is always at
+ * CFA - 8 in a usable row. */
+enum at_cfa_type {
+	AT_CFA_NONE = 0,	/* no CFI covers pc: fall back to the frame pointer */
+	AT_CFA_RSP,		/* CFA = rsp + cfa_off */
+	AT_CFA_RBP,		/* CFA = rbp + cfa_off */
+	AT_CFA_RBP_DEREF,	/* CFA = *(rbp + cfa_off): realigned stack (main, AVX code) */
+	AT_CFA_END,		/* return address undefined: the outermost frame (_start) */
+};
+
+enum at_rbp_rule {
+	AT_RBP_SAME = 0,	/* rbp still holds the caller's value */
+	AT_RBP_OFFSET,		/* the caller's rbp is saved at CFA + rbp_off */
+};
+
+struct at_cfi_row {
+	__u32 pc;
+	__s32 cfa_off;
+	__s16 rbp_off;
+	__u8 cfa_type;		/* enum at_cfa_type */
+	__u8 rbp_rule;		/* enum at_rbp_rule */
+};
+_Static_assert(sizeof(struct at_cfi_row) == 12, "at_cfi_row layout");
+
 #endif /* ALLOCTOP_H */
