@@ -126,6 +126,37 @@ struct {
 	__type(value, __u8);
 } followed SEC(".maps") __weak;
 
+/* Unwinding: per-process executable mappings, per-module row ranges, the rows of every
+ * module (shared by all processes mapping it), and processes whose mappings changed
+ * (a pc outside every known mapping) for userspace to re-read. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, struct at_unwind_proc);
+} unwind_procs SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct at_unwind_module);
+} unwind_modules SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1 << 20);
+	__type(key, __u32);
+	__type(value, struct at_cfi_row);
+} unwind_rows SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u8);
+} unwind_stale SEC(".maps") __weak;
+
 const volatile __u32 self_tgid __weak = 0;	/* never trace alloctop itself */
 /* Bumped by userspace each time --max-overhead re-attaches the allocation probes: a
  * call cut by the detach left its nesting behind, which is no missed return. */
@@ -134,6 +165,8 @@ const volatile bool filter_excluded __weak = false;
 const volatile bool filter_followed __weak = false;
 const volatile bool filter_comm __weak = false;
 const volatile char comm_filter[16] __weak = {};
+const volatile bool unwind_cfi __weak = true;	/* false: frame pointers only */
+const volatile __u32 stack_depth __weak = AT_MAX_FRAMES;
 
 /* Preemption is possible in uprobe context, so even per-CPU counters use atomic adds. */
 #define at_add(p, v) __sync_fetch_and_add((p), (v))
@@ -272,41 +305,38 @@ static __always_inline __u64 at_return_address(__u64 sp)
 	return ra;
 }
 
+/* Fills st->ips[1..] from the caller's frame (pc, sp, bp), by the unwind tables or frame
+ * pointers (bpf/unwind.bpf.c); returns the number of frames, st->nr included. */
+extern int at_unwind(__u32 tgid, __u64 pc, __u64 sp, __u64 bp, struct at_stack *st);
+
 /* Capture the user stack at an allocator's entry: frames[0] is the return address at sp
- * (the direct caller), the rest come from the frame-pointer chain, which at entry still
- * starts at the caller's frame. Returns the stack id (hash), 0 if unknown. */
+ * (the direct caller); the caller's frame starts at sp + 8 with the registers as they
+ * are. Returns the stack id (hash), 0 if unknown. */
 static __always_inline __u64 at_capture_stack(struct pt_regs *ctx, struct at_thread *t)
 {
-	__u64 sp = PT_REGS_SP(ctx), fp = PT_REGS_FP(ctx), prev = sp;
+	__u64 sp = PT_REGS_SP(ctx);
 	__u64 h = 0xcbf29ce484222325ULL;
 	struct at_stack *st = &t->scratch;
-	__u64 frame[2];
-	__u32 n = 1, i;
+	__u32 n, i;
 
 	st->ips[0] = at_return_address(sp);
 	if (!st->ips[0]) {
 		at_drop(AT_DROP_STACK_FAILED);
 		return 0;
 	}
-	for (i = 1; i < AT_MAX_FRAMES; i++) {
-		/* a sane frame pointer lies above the previous one, aligned, near sp */
-		if (fp <= prev || fp - sp > AT_STACK_WINDOW || (fp & 7))
-			break;
-		if (bpf_probe_read_user(frame, sizeof(frame), (void *)fp) || !frame[1])
-			break;
-		st->ips[i] = frame[1];
-		n = i + 1;
-		prev = fp;
-		fp = frame[0];
-	}
-	st->nr = n;
+	st->nr = 1;
+	st->flags = 0;
+	at_unwind(bpf_get_current_pid_tgid() >> 32, st->ips[0], sp + 8, PT_REGS_FP(ctx), st);
+	n = st->nr;
+	if (st->flags & AT_STACK_TRUNCATED)
+		at_drop(AT_DROP_STACK_TRUNCATED);
 	for (i = 0; i < AT_MAX_FRAMES; i++) {
 		if (i >= n)
 			break;
 		h = (h ^ st->ips[i]) * 0x100000001b3ULL;
 		h ^= h >> 29;
 	}
-	h ^= n;
+	h ^= n | (__u64)st->flags << 32;
 	if (!h)
 		h = 1;
 	if (!bpf_map_lookup_elem(&stacks, &h) &&

@@ -14,6 +14,8 @@ int BPF_PROG(proc_exit, struct task_struct *task)
 		return 0;
 	bpf_map_delete_elem(&followed, &tgid);
 	bpf_map_delete_elem(&alloc_text, &tgid);
+	bpf_map_delete_elem(&unwind_procs, &tgid);
+	bpf_map_delete_elem(&unwind_stale, &tgid);
 	if (!bpf_map_lookup_elem(&procs, &tgid))
 		return 0;
 	e.ts_ns = bpf_ktime_get_ns();
@@ -26,6 +28,7 @@ SEC("tp_btf/sched_process_fork")
 int BPF_PROG(proc_fork, struct task_struct *parent, struct task_struct *child)
 {
 	__u32 ptgid = BPF_CORE_READ(parent, tgid), ctgid = BPF_CORE_READ(child, tgid);
+	struct at_unwind_proc *u;
 	struct at_range *r;
 	__u8 one = 1;
 
@@ -37,6 +40,10 @@ int BPF_PROG(proc_fork, struct task_struct *parent, struct task_struct *child)
 	r = bpf_map_lookup_elem(&alloc_text, &ptgid);
 	if (r)
 		bpf_map_update_elem(&alloc_text, &ctgid, r, BPF_ANY);
+	/* ... and everything else, so its stacks unwind before userspace looks at it */
+	u = bpf_map_lookup_elem(&unwind_procs, &ptgid);
+	if (u)
+		bpf_map_update_elem(&unwind_procs, &ctgid, u, BPF_ANY);
 	return 0;
 }
 
@@ -45,6 +52,10 @@ int BPF_PROG(proc_fork, struct task_struct *parent, struct task_struct *child)
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(proc_exec, struct task_struct *task)
 {
+	__u32 tgid = BPF_CORE_READ(task, tgid);
+
 	bpf_task_storage_delete(&threads, task);
+	/* the old mappings are gone: unwind by frame pointers until userspace re-reads them */
+	bpf_map_delete_elem(&unwind_procs, &tgid);
 	return 0;
 }

@@ -41,6 +41,7 @@ enum at_drop {
 	AT_DROP_MISSED_RETURN,	/* a return probe never fired (longjmp, killed thread) */
 	AT_DROP_PROCS_FULL,	/* per-process map full: the process's counters are lost */
 	AT_DROP_MMAP_FULL,	/* mapping map full: an application mmap is not tracked */
+	AT_DROP_STACK_TRUNCATED, /* a stack had more frames than --stack-depth (not lost: cut) */
 	AT_NR_DROPS,
 };
 
@@ -88,9 +89,10 @@ struct at_site_stats {
 _Static_assert(sizeof(struct at_site_stats) == 8 * 8 + 4 * AT_LT_BUCKETS, "at_site_stats layout");
 
 /* A stack, keyed by the hash of its frames. */
+#define AT_STACK_TRUNCATED 1	/* at_stack.flags: more frames beyond --stack-depth */
 struct at_stack {
 	__u32 nr;		/* valid frames */
-	__u32 pad;
+	__u32 flags;
 	__u64 ips[AT_MAX_FRAMES];
 };
 _Static_assert(sizeof(struct at_stack) == 8 + 8 * AT_MAX_FRAMES, "at_stack layout");
@@ -158,5 +160,32 @@ struct at_cfi_row {
 	__u8 rbp_rule;		/* enum at_rbp_rule */
 };
 _Static_assert(sizeof(struct at_cfi_row) == 12, "at_cfi_row layout");
+
+/* What the BPF unwinder knows of a process: its executable mappings, sorted by start,
+ * each with the load bias (runtime address - link-time address) and the module whose
+ * unwind rows apply (0: none, walk frame pointers there). */
+#define AT_UNWIND_MAPS 256
+struct at_unwind_map {
+	__u64 start;
+	__u64 end;
+	__u64 bias;
+	__u32 module;
+	__u32 pad;
+};
+_Static_assert(sizeof(struct at_unwind_map) == 32, "at_unwind_map layout");
+
+struct at_unwind_proc {
+	__u32 nr;
+	__u32 pad;
+	struct at_unwind_map m[AT_UNWIND_MAPS];
+};
+_Static_assert(sizeof(struct at_unwind_proc) == 8 + 32 * AT_UNWIND_MAPS, "at_unwind_proc layout");
+
+/* A module's rows in the shared row array: [first, first + nr). */
+struct at_unwind_module {
+	__u32 first;
+	__u32 nr;
+};
+_Static_assert(sizeof(struct at_unwind_module) == 8, "at_unwind_module layout");
 
 #endif /* ALLOCTOP_H */

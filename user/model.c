@@ -17,6 +17,7 @@ static const char *const drop_names[AT_NR_DROPS] = {
 	[AT_DROP_MISSED_RETURN] = "missed_returns",
 	[AT_DROP_PROCS_FULL] = "proc_map_full",
 	[AT_DROP_MMAP_FULL] = "mmap_map_full",
+	[AT_DROP_STACK_TRUNCATED] = "stack_truncated",
 };
 
 const char *at_drop_name(enum at_drop d)
@@ -360,8 +361,9 @@ __u64 at_drops_total(const struct at_snapshot *s)
 {
 	__u64 t = 0;
 
+	/* a truncated stack loses no event, only frames */
 	for (int i = 0; i < AT_NR_DROPS; i++)
-		t += s->drops[i];
+		t += i == AT_DROP_STACK_TRUNCATED ? 0 : s->drops[i];
 	return t;
 }
 
