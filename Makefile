@@ -26,6 +26,8 @@ TOOL_BIN := $(O)/demo $(O)/bench-pairs
 STACK_C  := $(O)/stacks/inl $(O)/stacks/inl-dl $(O)/stacks/inl-bid $(O)/stacks/inl-bid.debug \
             $(O)/stacks/inl-static $(O)/stacks/inl-static.debug $(O)/stacks/cxx
 STACK_RS := $(O)/stacks/rust_alloc $(O)/stacks/rust_alloc-v0
+UNWIND_WL := $(foreach l,c cxx,$(foreach f,fp nofp,$(O)/unwind/uw-$(l)-$(f) $(O)/unwind/libuwmid-$(l)-$(f).so)) \
+             $(O)/unwind/libuwdl-c-nofp.so
 RUSTC    ?= $(or $(shell command -v rustc 2>/dev/null),$(wildcard $(HOME)/.cargo/bin/rustc),rustc)
 FRAG_BIN := $(patsubst tests/frag/%.c,$(O)/frag/%,$(wildcard tests/frag/*.c))
 ALLOC_BIN := $(O)/allocators/mix $(O)/allocators/mix-static $(O)/allocators/cxx
@@ -96,7 +98,23 @@ $(O)/frag/%: tests/frag/%.c
 	@mkdir -p $(@D)
 	$(CC) -O1 -g -fno-omit-frame-pointer -Wall -Werror $< -o $@
 
-stacks: $(STACK_C) $(STACK_RS)
+stacks: $(STACK_C) $(STACK_RS) $(UNWIND_WL)
+
+# Unwind workloads (tests/unwind, for tests/integration/test_unwind.py): the same chain
+# through a shared library as C and C++, with and without frame pointers.
+UW_FLAGS_fp      := -O2 -g -fno-omit-frame-pointer
+UW_FLAGS_nofp    := -O2 -g -fomit-frame-pointer
+UW_CC_c          := $(CC) -x c
+UW_CC_cxx        := $(CXX) -x c++
+$(O)/unwind/libuwmid-%.so: tests/unwind/uw_mid.c tests/unwind/uw.h
+	@mkdir -p $(@D)
+	$(UW_CC_$(firstword $(subst -, ,$*))) $(UW_FLAGS_$(lastword $(subst -, ,$*))) -Wall -Werror -fPIC -shared $< -o $@
+$(O)/unwind/libuwdl-%.so: tests/unwind/uw_dl.c tests/unwind/uw.h
+	@mkdir -p $(@D)
+	$(UW_CC_$(firstword $(subst -, ,$*))) $(UW_FLAGS_$(lastword $(subst -, ,$*))) -Wall -Werror -fPIC -shared $< -o $@
+$(O)/unwind/uw-%: tests/unwind/uw_main.c tests/unwind/uw.h tests/stacks/wl_stacks.h $(O)/unwind/libuwmid-%.so
+	$(UW_CC_$(firstword $(subst -, ,$*))) $(UW_FLAGS_$(lastword $(subst -, ,$*))) -Wall -Werror $< \
+		-x none $(O)/unwind/libuwmid-$*.so -Wl,-rpath,'$$ORIGIN' -ldl -o $@
 
 # -O2 with an always_inline function on the allocation path. Each variant is its own
 # compile (VARIANT differs) so that each has its own build-id.
@@ -174,6 +192,7 @@ test: deps all stacks
 
 bench: deps all
 	@bash bench/run.sh
+	@bash bench/unwind.sh
 
 clean:
 	rm -rf $(O) alloctop

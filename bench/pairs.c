@@ -1,6 +1,6 @@
 /* bench-pairs: the cost of one malloc+free pair, for measuring tracing overhead.
  *
- *   bench-pairs [-t THREADS] [-n PAIRS | -s SECONDS] [--wait] [--hold]
+ *   bench-pairs [-t THREADS] [-n PAIRS | -s SECONDS] [--depth N] [--wait] [--hold]
  *
  * Each thread does malloc+free pairs of sizes 16, 32, ..., 512 (cycling) and times
  * itself; the program prints "ns_per_pair=X" (the median over threads of each thread's
@@ -11,7 +11,9 @@
  * --wait: create the threads and warm them up, print "ready <pid>", wait for a line
  * on stdin, then run (so a tracer can attach by PID first).
  * --hold: after printing the result, wait for a line (or EOF) on stdin before exiting
- * (so a tracer's kernel statistics can be read while it is still attached). */
+ * (so a tracer's kernel statistics can be read while it is still attached).
+ * --depth N: each thread runs its loop N calls deeper (a stack of N more frames at
+ * every malloc), to measure what unwinding costs per frame. */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdint.h>
@@ -23,7 +25,7 @@
 
 #define MAX_THREADS 256
 
-static int nthreads = 1;
+static int nthreads = 1, depth;
 static long pairs = 1000000;
 static double seconds;
 static pthread_barrier_t start_b;
@@ -87,6 +89,20 @@ static void *run(void *arg)
 	return NULL;
 }
 
+/* The loop, d calls deeper; the barrier after the call keeps it from being a tail call. */
+__attribute__((noinline)) static void *nest(struct result *r, int d)
+{
+	void *x = d > 0 ? nest(r, d - 1) : run(r);
+
+	__asm__ volatile("" : "+r"(x) : : "memory");
+	return x;
+}
+
+static void *start(void *arg)
+{
+	return nest(arg, depth);
+}
+
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -96,7 +112,7 @@ static int cmp_double(const void *a, const void *b)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: bench-pairs [-t THREADS] [-n PAIRS | -s SECONDS] [--wait] [--hold]\n");
+	fprintf(stderr, "usage: bench-pairs [-t THREADS] [-n PAIRS | -s SECONDS] [--depth N] [--wait] [--hold]\n");
 	exit(2);
 }
 
@@ -118,6 +134,10 @@ int main(int argc, char **argv)
 			nthreads = (int)strtol(argv[++i], &end, 10);
 			if (*end || nthreads < 1 || nthreads > MAX_THREADS)
 				usage();
+		} else if (!strcmp(argv[i], "--depth") && i + 1 < argc) {
+			depth = (int)strtol(argv[++i], &end, 10);
+			if (*end || depth < 0 || depth > 10000)
+				usage();
 		} else if (!strcmp(argv[i], "-n") && i + 1 < argc) {
 			pairs = strtol(argv[++i], &end, 10);
 			if (*end || pairs < 1)
@@ -132,7 +152,7 @@ int main(int argc, char **argv)
 	}
 	pthread_barrier_init(&start_b, NULL, (unsigned)nthreads + 1);
 	for (i = 0; i < nthreads; i++)
-		if (pthread_create(&tids[i], NULL, run, &results[i])) {
+		if (pthread_create(&tids[i], NULL, start, &results[i])) {
 			perror("pthread_create");
 			return 1;
 		}

@@ -145,9 +145,10 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);	/* userspace writes rows in place */
 	__uint(max_entries, 1 << 20);
 	__type(key, __u32);
-	__type(value, struct at_cfi_row);
+	__type(value, struct at_unwind_row);
 } unwind_rows SEC(".maps") __weak;
 
 struct {

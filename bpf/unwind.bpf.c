@@ -38,10 +38,10 @@ static const struct at_unwind_map *at_find_map(const struct at_unwind_proc *p, _
 }
 
 /* The last row at or below pc in the module's slice of the row array. */
-static const struct at_cfi_row *at_find_row(__u32 module, __u64 pc)
+static const struct at_unwind_row *at_find_row(__u32 module, __u64 pc)
 {
 	const struct at_unwind_module *mod = bpf_map_lookup_elem(&unwind_modules, &module);
-	const struct at_cfi_row *r;
+	const struct at_unwind_row *r;
 	__u32 lo, hi, mid;
 
 	if (!mod || !mod->nr || pc > 0xffffffffULL)
@@ -65,19 +65,19 @@ static const struct at_cfi_row *at_find_row(__u32 module, __u64 pc)
 }
 
 /* One frame by its CFI row: the caller's return address, or 0 to stop. */
-static __u64 at_step_cfi(struct at_uw *u, const struct at_cfi_row *r)
+static __u64 at_step_cfi(struct at_uw *u, const struct at_unwind_row *r)
 {
 	__u64 cfa = 0, ra = 0;
 
 	switch (r->cfa_type) {
 	case AT_CFA_RSP:
-		cfa = u->sp + r->cfa_off;
+		cfa = u->sp + 8 * (__s64)r->cfa_words;
 		break;
 	case AT_CFA_RBP:
-		cfa = u->bp + r->cfa_off;
+		cfa = u->bp + 8 * (__s64)r->cfa_words;
 		break;
 	case AT_CFA_RBP_DEREF:
-		if (bpf_probe_read_user(&cfa, sizeof(cfa), (void *)(u->bp + r->cfa_off)))
+		if (bpf_probe_read_user(&cfa, sizeof(cfa), (void *)(u->bp + 8 * (__s64)r->cfa_words)))
 			return 0;
 		break;
 	default:		/* AT_CFA_END: the outermost frame */
@@ -86,11 +86,21 @@ static __u64 at_step_cfi(struct at_uw *u, const struct at_cfi_row *r)
 	/* the stack grows down: each caller's frame lies above, and near */
 	if (cfa <= u->sp || cfa - u->sp > AT_STACK_WINDOW)
 		return 0;
-	if (bpf_probe_read_user(&ra, sizeof(ra), (void *)(cfa - 8)))
-		return 0;
-	if (r->rbp_rule == AT_RBP_OFFSET &&
-	    bpf_probe_read_user(&u->bp, sizeof(u->bp), (void *)(cfa + r->rbp_off)))
-		return 0;
+	if (r->rbp_words == -2) {
+		/* rbp pushed first (every frame-pointer prologue): one read for both */
+		__u64 frame[2];
+
+		if (bpf_probe_read_user(frame, sizeof(frame), (void *)(cfa - 16)))
+			return 0;
+		u->bp = frame[0];
+		ra = frame[1];
+	} else {
+		if (bpf_probe_read_user(&ra, sizeof(ra), (void *)(cfa - 8)))
+			return 0;
+		if (r->rbp_words &&
+		    bpf_probe_read_user(&u->bp, sizeof(u->bp), (void *)(cfa + 8 * (__s64)r->rbp_words)))
+			return 0;
+	}
 	u->sp = cfa;
 	return ra;
 }
@@ -114,7 +124,7 @@ static int at_unwind_step(__u32 i, void *ctx)
 {
 	struct at_uw *u = ctx;
 	const struct at_unwind_map *m = 0;
-	const struct at_cfi_row *r = 0;
+	const struct at_unwind_row *r = 0;
 	struct at_stack *st = u->st;
 	__u64 ra;
 	__u32 n;

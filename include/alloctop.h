@@ -161,6 +161,17 @@ struct at_cfi_row {
 };
 _Static_assert(sizeof(struct at_cfi_row) == 12, "at_cfi_row layout");
 
+/* A CFI row as the BPF unwinder reads it: struct at_cfi_row packed into 8 bytes (an
+ * array map stores values at 8-byte strides). Offsets are in 8-byte words, which every
+ * x86-64 frame layout is; rbp_words == 0 means rbp holds the caller's value. */
+struct at_unwind_row {
+	__u32 pc;
+	__s16 cfa_words;	/* CFA = reg + 8 * cfa_words (or *(rbp + 8 * cfa_words)) */
+	__s8 rbp_words;		/* the caller's rbp is saved at CFA + 8 * rbp_words */
+	__u8 cfa_type;		/* enum at_cfa_type */
+};
+_Static_assert(sizeof(struct at_unwind_row) == 8, "at_unwind_row layout");
+
 /* What the BPF unwinder knows of a process: its executable mappings, sorted by start,
  * each with the load bias (runtime address - link-time address) and the module whose
  * unwind rows apply (0: none, walk frame pointers there). */

@@ -323,6 +323,20 @@ int at_elf_off_to_vaddr(const struct at_elf *e, __u64 off, __u64 *vaddr)
 	return -1;
 }
 
+int at_elf_map_bias(const struct at_elf *e, __u64 pgoff, __u64 len, __u64 start, __u64 *bias)
+{
+	/* any PT_LOAD segment the mapping covers: file offsets and addresses stay congruent */
+	for (size_t i = 0; i < e->nr_segs; i++) {
+		const struct at_seg *s = &e->segs[i];
+
+		if (s->off < pgoff + len && pgoff < s->off + s->filesz) {
+			*bias = start - pgoff + s->off - s->vaddr;
+			return 0;
+		}
+	}
+	return -1;
+}
+
 const unsigned char *at_elf_code(const struct at_elf *e, __u64 vaddr, size_t *avail)
 {
 	__u64 off;

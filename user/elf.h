@@ -28,6 +28,9 @@ const struct at_sym *at_elf_lookup(const struct at_elf *e, __u64 vaddr, __u64 *o
 /* Converts between file offsets and link-time addresses through PT_LOAD segments. */
 int at_elf_vaddr_to_off(const struct at_elf *e, __u64 vaddr, __u64 *off);
 int at_elf_off_to_vaddr(const struct at_elf *e, __u64 off, __u64 *vaddr);
+/* Load bias (runtime address - link-time address) of the file mapped at start from file
+ * offset pgoff for len bytes; -1 if no PT_LOAD segment lies in that range. */
+int at_elf_map_bias(const struct at_elf *e, __u64 pgoff, __u64 len, __u64 start, __u64 *bias);
 
 /* Bytes of the file at a link-time address, for instruction decoding; NULL if outside. */
 const unsigned char *at_elf_code(const struct at_elf *e, __u64 vaddr, size_t *avail);

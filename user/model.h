@@ -68,6 +68,8 @@ struct at_target *at_model_target(struct at_model *m, int pid);
 int at_model_refresh(struct at_model *m, bool final);
 /* The frames of a stack (cached); NULL for the unknown stack or if evicted. */
 const struct at_stack *at_model_stack(struct at_model *m, __u64 stack_id);
+/* The stack had more frames than --stack-depth kept. */
+bool at_model_stack_truncated(struct at_model *m, __u64 stack_id);
 /* Sites of cur sorted by key, optionally only one pid (0 = all); returns a new array
  * of pointers into cur.sites that the caller frees. */
 const struct at_site_view **at_model_sorted_sites(const struct at_model *m, enum at_sort key, int pid, size_t *n);

@@ -1,4 +1,5 @@
 #include "opts.h"
+#include "alloctop.h"
 #include "util.h"
 
 #include <errno.h>
@@ -44,6 +45,11 @@ static const char usage[] =
 "      --max-live N      live blocks tracked in the kernel (default 1048576)\n"
 "      --max-stacks N    distinct stacks and sites kept (default 65536)\n"
 "      --max-procs N     processes tracked (default 1024)\n"
+"      --unwind MODE     stacks from cfi (.eh_frame tables, frame pointers where a\n"
+"                        module has none; default) or fp (frame pointers only)\n"
+"      --stack-depth N   frames kept per stack, 1 to 64 (default 64); deeper stacks are\n"
+"                        cut and counted as truncated\n"
+"      --unwind-rows N   capacity of the unwind tables, rows (default 2097152, 12 bytes each)\n"
 "  -v, --verbose         say what is probed where\n"
 "  -h, --help            this help\n"
 "      --version         print the version\n"
@@ -51,7 +57,7 @@ static const char usage[] =
 "Exit status: 0 success (also after SIGINT/SIGTERM), 1 runtime failure, 2 usage error.\n";
 
 enum { OPT_TOP = 256, OPT_LIB, OPT_MIN_AGE, OPT_MAX_OVERHEAD, OPT_COMM, OPT_EXCLUDE, OPT_FOLLOW, OPT_SORT, OPT_MAX_LIVE, OPT_MAX_STACKS, OPT_MAX_PROCS, OPT_VERSION,
-       OPT_WEIGHT, OPT_PPROF_OUT };
+       OPT_WEIGHT, OPT_PPROF_OUT, OPT_UNWIND, OPT_STACK_DEPTH, OPT_UNWIND_ROWS };
 
 static const struct option longopts[] = {
 	{ "pid", required_argument, 0, 'p' },
@@ -72,6 +78,9 @@ static const struct option longopts[] = {
 	{ "max-live", required_argument, 0, OPT_MAX_LIVE },
 	{ "max-stacks", required_argument, 0, OPT_MAX_STACKS },
 	{ "max-procs", required_argument, 0, OPT_MAX_PROCS },
+	{ "unwind", required_argument, 0, OPT_UNWIND },
+	{ "stack-depth", required_argument, 0, OPT_STACK_DEPTH },
+	{ "unwind-rows", required_argument, 0, OPT_UNWIND_ROWS },
 	{ "verbose", no_argument, 0, 'v' },
 	{ "help", no_argument, 0, 'h' },
 	{ "version", no_argument, 0, OPT_VERSION },
@@ -174,6 +183,8 @@ int at_opts_parse(struct at_opts *o, int argc, char **argv)
 	o->max_live = 1 << 20;
 	o->max_stacks = 1 << 16;
 	o->max_procs = 1024;
+	o->stack_depth = AT_MAX_FRAMES;
+	o->unwind_rows = 1 << 21;
 	o->output = AT_OUT_TEXT;
 
 	opterr = 0;
@@ -275,6 +286,21 @@ int at_opts_parse(struct at_opts *o, int argc, char **argv)
 			if (!parse_long(optarg, 16, 1L << 28, &v))
 				return bad("--max-*: '%s' is not a number between 16 and 268435456", optarg);
 			*(c == OPT_MAX_LIVE ? &o->max_live : c == OPT_MAX_STACKS ? &o->max_stacks : &o->max_procs) = v;
+			break;
+		case OPT_UNWIND:
+			if (strcmp(optarg, "cfi") && strcmp(optarg, "fp"))
+				return bad("--unwind: unknown mode '%s' (cfi or fp)", optarg);
+			o->unwind_fp = !strcmp(optarg, "fp");
+			break;
+		case OPT_STACK_DEPTH:
+			if (!parse_long(optarg, 1, AT_MAX_FRAMES, &v))
+				return bad("--stack-depth: '%s' is not a number between 1 and 64", optarg);
+			o->stack_depth = (__u32)v;
+			break;
+		case OPT_UNWIND_ROWS:
+			if (!parse_long(optarg, 1024, 1L << 26, &v))
+				return bad("--unwind-rows: '%s' is not a number between 1024 and 67108864", optarg);
+			o->unwind_rows = (__u32)v;
 			break;
 		case 'v':
 			o->verbose = true;

@@ -44,6 +44,9 @@ struct at_opts {
 	double min_age;		/* seconds: older live blocks are leak suspects */
 	double max_overhead;	/* percent; 0 = exact mode (every allocation probed) */
 	__u32 max_live, max_stacks, max_procs;
+	bool unwind_fp;		/* --unwind fp: frame pointers only, no CFI tables */
+	__u32 stack_depth;	/* frames kept per stack, 1..AT_MAX_FRAMES */
+	__u32 unwind_rows;	/* capacity of the shared CFI row map */
 	bool verbose;
 	enum at_weight weight;	/* --weight, for -o folded */
 	const char *pprof_out;	/* --pprof-out: a pprof profile written at each report */

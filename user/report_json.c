@@ -1,4 +1,6 @@
 #include "report.h"
+#include "tracer.h"
+#include "unwind.h"
 #include "attach.h"
 #include "hist.h"
 #include "util.h"
@@ -208,6 +210,28 @@ static json_object *site_lifetimes(const struct at_site_stats *s)
 	return lifetime_hist(wide);
 }
 
+/* Where stacks come from, per module: its CFI tables or frame pointers. */
+static json_object *unwind(const struct at_report_ctx *c)
+{
+	json_object *o = json_object_new_object(), *mods = json_object_new_array();
+	const struct at_unwind_info *m;
+	size_t n = at_tracer__unwind_modules(c->model->tracer, &m);
+
+	ADD(o, "mode", json_object_new_string(c->opts->unwind_fp ? "fp" : "cfi"));
+	ADD(o, "stack_depth", ju64(c->opts->stack_depth));
+	for (size_t i = 0; i < n; i++) {
+		json_object *j = json_object_new_object();
+
+		ADD(j, "path", jstr(m[i].path));
+		ADD(j, "source", json_object_new_string(m[i].source));
+		ADD(j, "why", m[i].why ? json_object_new_string(m[i].why) : NULL);
+		ADD(j, "rows", ju64(m[i].rows));
+		json_object_array_add(mods, j);
+	}
+	ADD(o, "modules", mods);
+	return o;
+}
+
 static json_object *hotspot(const struct at_report_ctx *c, const struct at_site_view *sv)
 {
 	const struct at_heap_site *hs = at_heap_site(&c->model->heap, sv->pid, sv->stack_id);
@@ -219,6 +243,7 @@ static json_object *hotspot(const struct at_report_ctx *c, const struct at_site_
 	ADD(o, "pid", json_object_new_int(sv->pid));
 	ADD(o, "stack_id", json_object_new_string(id));
 	ADD(o, "frames", frames(c, sv));
+	ADD(o, "truncated", json_object_new_boolean(at_model_stack_truncated(c->model, sv->stack_id)));
 	ADD(o, "allocs", ju64(s->allocs));
 	ADD(o, "alloc_bytes", ju64(s->alloc_bytes));
 	ADD(o, "frees", ju64(s->frees));
@@ -277,6 +302,7 @@ int at_report_json(FILE *out, const struct at_report_ctx *c)
 		json_object_array_add(hot, hotspot(c, sites[i]));
 	free(sites);
 	ADD(root, "hotspots", hot);
+	ADD(root, "unwind", unwind(c));
 	ADD(root, "leak_suspects", leak_suspects(c));
 	ADD(root, "min_age_s", json_object_new_double(c->model->min_age_ns / 1e9));
 	rc = fprintf(out, "%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN |

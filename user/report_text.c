@@ -147,6 +147,8 @@ static void hotspot(FILE *out, const struct at_report_ctx *c, size_t rank, const
 				clean(loc, cl, sizeof(cl)), clean(f[j].module, mod, sizeof(mod)));
 		}
 	}
+	if (at_model_stack_truncated(c->model, sv->stack_id))
+		fprintf(out, "      ... [truncated at --stack-depth %u]\n", c->opts->stack_depth);
 }
 
 static void leak_suspects(FILE *out, const struct at_report_ctx *c)
@@ -189,8 +191,11 @@ int at_report_text(FILE *out, const struct at_report_ctx *c)
 		fprintf(out, "  ESTIMATES: allocations probed %.1f%% of the time (--max-overhead), counts scaled\n",
 			c->model->duty * 100);
 	for (int d = 0; d < AT_NR_DROPS; d++)
-		if (snap->drops[d])
+		if (snap->drops[d] && d != AT_DROP_STACK_TRUNCATED)
 			fprintf(out, "  lost: %s %llu\n", at_drop_name(d), (unsigned long long)snap->drops[d]);
+	if (snap->drops[AT_DROP_STACK_TRUNCATED])
+		fprintf(out, "  stacks cut at --stack-depth %u: %llu\n", c->opts->stack_depth,
+			(unsigned long long)snap->drops[AT_DROP_STACK_TRUNCATED]);
 	for (size_t i = 0; i < snap->nr_procs; i++)
 		process(out, c, &snap->procs[i]);
 	sites = at_model_sorted_sites(c->model, c->opts->sort, 0, &n);

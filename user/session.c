@@ -321,6 +321,7 @@ static int report(struct at_session *s, bool final)
 	if (file_probes(s))
 		at_census_scan(&s->census, s->tracer, &s->model);
 	handle_exits(s);
+	at_tracer__unwind_refresh(s->tracer);
 	if (s->o->max_overhead) {
 		double on = s->smp.on_total + (s->smp.on ? now - s->smp.on_since : 0);
 
@@ -515,6 +516,7 @@ int at_session_run(const struct at_opts *o)
 		.sz = sizeof(topts), .max_live = o->max_live, .max_stacks = o->max_stacks, .max_procs = o->max_procs,
 		.lib = o->lib, .global = file_probes(&s), .follow = s.mode == AT_MODE_FOLLOW, .comm = o->comm,
 		.exclude = o->exclude, .nr_exclude = o->nr_exclude, .sampling = o->max_overhead > 0,
+		.unwind_fp = o->unwind_fp, .stack_depth = o->stack_depth, .unwind_rows = o->unwind_rows,
 	};
 	bool final = false;
 	int rc = AT_EXIT_OK;

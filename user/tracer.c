@@ -1,6 +1,7 @@
 #include "tracer.h"
 #include "alloctop.skel.h"
 #include "bpfmap.h"
+#include "unwind.h"
 #include "util.h"
 #include "uprobe_multi.h"
 
@@ -46,7 +47,36 @@ struct at_tracer {
 	size_t nr_targets;
 	int stats_fd;
 	struct bpf_link *proc_links[3];
+	struct at_unwinder *uw;		/* NULL with --unwind fp */
 };
+
+#define AT_UNWIND_MODULES 4096
+
+static int unwinder_new(struct at_tracer *t)
+{
+	struct at_unwinder_opts uo = {
+		.sz = sizeof(uo), .procs_fd = bpf_map__fd(t->skel->maps.unwind_procs),
+		.modules_fd = bpf_map__fd(t->skel->maps.unwind_modules),
+		.rows_fd = bpf_map__fd(t->skel->maps.unwind_rows), .stale_fd = bpf_map__fd(t->skel->maps.unwind_stale),
+		.max_rows = t->opts.unwind_rows, .max_modules = AT_UNWIND_MODULES, .ec = t->ec,
+	};
+
+	if (t->opts.unwind_fp)
+		return 0;
+	t->uw = at_unwinder__new(&uo);
+	return t->uw ? 0 : -1;
+}
+
+static void size_unwind_maps(struct at_tracer *t, const struct at_tracer_opts *opts)
+{
+	t->skel->rodata->unwind_cfi = !opts->unwind_fp;
+	t->skel->rodata->stack_depth = opts->stack_depth ? opts->stack_depth : AT_MAX_FRAMES;
+	bpf_map__set_max_entries(t->skel->maps.unwind_procs, opts->max_procs);
+	bpf_map__set_max_entries(t->skel->maps.unwind_stale, opts->max_procs);
+	bpf_map__set_max_entries(t->skel->maps.unwind_modules, AT_UNWIND_MODULES);
+	/* --unwind fp: keep the (preallocated) row map minimal */
+	bpf_map__set_max_entries(t->skel->maps.unwind_rows, opts->unwind_fp ? 1 : opts->unwind_rows);
+}
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
@@ -112,6 +142,7 @@ struct at_tracer *at_tracer__new(const struct at_tracer_opts *opts)
 	bpf_map__set_max_entries(t->skel->maps.sites, opts->max_stacks + opts->max_procs);
 	bpf_map__set_max_entries(t->skel->maps.procs, opts->max_procs);
 	bpf_map__set_max_entries(t->skel->maps.alloc_text, opts->max_procs);
+	size_unwind_maps(t, opts);
 	{
 		struct bpf_program *p;
 
@@ -147,6 +178,8 @@ struct at_tracer *at_tracer__new(const struct at_tracer_opts *opts)
 	/* kernel BPF statistics show alloctop's own cost; not fatal if refused */
 	t->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
 	t->ec = at_elfcache_new();
+	if (unwinder_new(t))
+		goto fail;
 	return t;
 fail:
 	at_tracer__free(t);
@@ -365,6 +398,8 @@ int at_tracer__attach_pid(struct at_tracer *t, int pid)
 			err = attach_file(t, tl, &tl->plan, f, pid, false, AT_SIDE_ALL);
 	if (err)
 		at_tracer__detach_pid(t, pid);
+	else if (t->uw)
+		at_unwinder__add_pid(t->uw, pid);	/* until it has, stacks use frame pointers */
 	return err;
 }
 
@@ -383,6 +418,8 @@ int at_tracer__attach_global(struct at_tracer *t, int pid, bool quiet)
 
 	if (err)
 		return err;
+	/* no unwind tables yet: its first stack flags it, and the next refresh reads its
+	 * mappings, so a census only pays for the processes that allocate */
 	set_process_info(t, &plan);
 	for (int f = 0; f < AT_PLAN_FILES && !err; f++) {
 		struct at_target_links *tl;
@@ -574,6 +611,7 @@ void at_tracer__free(struct at_tracer *t)
 		free(all);
 		free(t->targets);
 	}
+	at_unwinder__free(t->uw);
 	alloctop_bpf__destroy(t->skel);
 	at_elfcache_free(t->ec);
 	if (t->stats_fd >= 0)
@@ -588,6 +626,18 @@ void at_tracer__map_fds(const struct at_tracer *t, struct at_map_fds *fds)
 	fds->stacks = bpf_map__fd(t->skel->maps.stacks);
 	fds->live = bpf_map__fd(t->skel->maps.live);
 	fds->drops = bpf_map__fd(t->skel->maps.drops);
+}
+
+void at_tracer__unwind_refresh(struct at_tracer *t)
+{
+	if (t->uw)
+		at_unwinder__refresh(t->uw);
+}
+
+size_t at_tracer__unwind_modules(const struct at_tracer *t, const struct at_unwind_info **mods)
+{
+	*mods = NULL;
+	return t->uw ? at_unwinder__modules(t->uw, mods) : 0;
 }
 
 struct at_elfcache *at_tracer__elfcache(struct at_tracer *t)

@@ -19,6 +19,9 @@ struct at_tracer_opts {
 	const int *exclude;	/* with global: never these tgids */
 	int nr_exclude;
 	bool sampling;		/* --max-overhead: allocation-side probes come and go */
+	bool unwind_fp;		/* frame pointers only: no CFI tables */
+	__u32 stack_depth;	/* frames per stack, 1..AT_MAX_FRAMES */
+	__u32 unwind_rows;	/* capacity of the CFI row map */
 };
 
 struct at_tracer;
@@ -47,6 +50,11 @@ int at_tracer__drain_exited(struct at_tracer *t, int *pids, struct at_exit_rec *
  * counters also their per-process and per-site counters. One pass over each map. */
 void at_tracer__forget(struct at_tracer *t, const int *pids, int n, bool counters);
 void at_tracer__free(struct at_tracer *t);
+/* Unwinding: re-reads the mappings of processes whose stacks left every known one, and
+ * lists the modules seen with where their stacks come from (0 modules with --unwind fp). */
+void at_tracer__unwind_refresh(struct at_tracer *t);
+struct at_unwind_info;
+size_t at_tracer__unwind_modules(const struct at_tracer *t, const struct at_unwind_info **mods);
 
 /* Map fds for the model's reader. */
 struct at_map_fds {

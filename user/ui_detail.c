@@ -214,6 +214,8 @@ static void frames(struct at_ui *ui, struct vlines *v)
 		ui_put(y, 6, fw, i ? 0 : A_BOLD, "%s", at_frame_str(&f, fs, sizeof(fs)));
 		ui_put(y, 6 + fw + 1, mw, ui_attr(ui, UA_LABEL), "%s", mod);
 	}
+	if ((st->flags & AT_STACK_TRUNCATED) && (y = next_y(v)) >= 0)
+		ui_put(y, 6, -1, ui_attr(ui, UA_WARN), "... more frames: cut at --stack-depth %u", st->nr);
 }
 
 void ui_draw_stack(struct at_ui *ui, int y0, int h)
