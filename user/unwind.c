@@ -45,8 +45,7 @@ struct at_unwinder *at_unwinder__new(const struct at_unwinder_opts *opts)
 	return u;
 }
 
-/* Packs a row for the BPF side; what does not fit becomes AT_CFA_NONE (frame pointers). */
-static struct at_unwind_row pack_row(const struct at_cfi_row *r)
+struct at_unwind_row at_unwind_pack_row(const struct at_cfi_row *r)
 {
 	struct at_unwind_row p = { .pc = r->pc, .cfa_type = r->cfa_type };
 	__s32 rbp = r->rbp_rule == AT_RBP_OFFSET ? r->rbp_off : 0;
@@ -71,7 +70,7 @@ static __u32 pack_rows(struct at_unwinder *u, const struct at_cfi *c)
 	__u32 n = 0;
 
 	for (size_t i = 0; i < c->nr; i++) {
-		struct at_unwind_row p = pack_row(&c->rows[i]);
+		struct at_unwind_row p = at_unwind_pack_row(&c->rows[i]);
 
 		if (n && out[n - 1].cfa_type == p.cfa_type && out[n - 1].cfa_words == p.cfa_words &&
 		    out[n - 1].rbp_words == p.rbp_words)

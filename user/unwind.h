@@ -8,6 +8,8 @@
 #include <linux/types.h>
 
 struct at_elfcache;
+struct at_cfi_row;
+struct at_unwind_row;
 
 struct at_unwinder_opts {
 	size_t sz;		/* sizeof(struct at_unwinder_opts) */
@@ -36,5 +38,10 @@ int at_unwinder__refresh(struct at_unwinder *u);
 /* Every module seen, in the order first seen. */
 size_t at_unwinder__modules(const struct at_unwinder *u, const struct at_unwind_info **mods);
 void at_unwinder__free(struct at_unwinder *u);
+
+/* A compiled row packed for the BPF side (8 bytes, offsets in words); a row it cannot
+ * hold exactly (an offset not a multiple of 8, or too large) becomes AT_CFA_NONE, so
+ * that frame falls back to frame pointers rather than unwinding wrong. */
+struct at_unwind_row at_unwind_pack_row(const struct at_cfi_row *r);
 
 #endif
