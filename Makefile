@@ -19,7 +19,7 @@ UNIT_BIN := $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRC))
 WORK_SRC := $(wildcard tests/workloads/*.c)
 WORK_BIN := $(patsubst tests/workloads/%.c,$(O)/work/%,$(WORK_SRC)) \
             $(patsubst tests/workloads/%.c,$(O)/work/%-nofp,$(WORK_SRC))
-TOOL_BIN := $(O)/demo $(O)/bench-pairs
+TOOL_BIN := $(O)/demo $(O)/bench-pairs $(O)/cfi-stat
 # Stack workloads (tests/stacks, for tests/integration/test_stacks.py): C with an inlined
 # allocation path (plain; stripped + .gnu_debuglink; stripped + build-id; static, for a
 # chroot), C++, Rust (default and v0 mangling).
@@ -83,6 +83,13 @@ $(O)/work/%: tests/workloads/%.c tests/workloads/wl.h
 $(O)/work/%-nofp: tests/workloads/%.c tests/workloads/wl.h
 	@mkdir -p $(@D)
 	$(CC) -O2 -g -fomit-frame-pointer -pthread -Wall $< -o $@ -ldl
+
+# For tests/unit/test_cfi.c: a program whose own functions have no unwind tables, only
+# .debug_frame (-g), which must fill in what .eh_frame lacks.
+$(O)/cfi/nounwind: tests/workloads/deep.c tests/workloads/wl.h
+	@mkdir -p $(@D)
+	$(CC) -O2 -g -fno-asynchronous-unwind-tables -pthread -Wall $< -o $@ -ldl
+$(O)/tests/test_cfi: $(O)/cfi/nounwind
 
 $(O)/allocators/mix: tests/allocators/mix.c
 	@mkdir -p $(@D)
@@ -157,6 +164,9 @@ $(O)/stacks/rust_alloc-v0: tests/stacks/rust_alloc.rs
 
 $(O)/demo: tools/demo.c
 	$(CC) -O1 -g -fno-omit-frame-pointer -pthread -Wall -Werror $< -o $@
+# unwind-table sizes and build times (user/cfi.c): build/cfi-stat FILE [DEBUGFILE]
+$(O)/cfi-stat: tools/cfi-stat.c $(O)/liballoctop.a
+	$(CC) $(CFLAGS) -Iuser $< $(O)/liballoctop.a $(LDLIBS) -o $@
 $(O)/bench-pairs: bench/pairs.c
 	$(CC) -O2 -g -fno-omit-frame-pointer -pthread -Wall -Wextra -Werror $< -o $@
 
@@ -233,8 +243,17 @@ $(O)/fuzz/fuzz_elf: tests/fuzz/fuzz_elf.c tests/fuzz/fuzz_elf.h $(FUZZ_SRC) user
 	@mkdir -p $(@D)
 	$(CLANG) $(FUZZ_FLAGS) tests/fuzz/fuzz_elf.c $(FUZZ_SRC) -lcapstone -lelf -lz -o $@
 
-fuzz: deps $(O)/fuzz/fuzz_elf $(O)/work/basic $(O)/user/util.o $(O)/reliability/nomalloc $(O)/reliability/weird
-	@bash tests/fuzz/run.sh $(O)/fuzz $(FUZZ_SECONDS)
+# the unwind-table compiler (user/cfi.c, libdw)
+FUZZ_CFI_SRC := user/cfi.c user/cfi_scan.c user/elf.c user/util.c
+$(O)/fuzz/fuzz_cfi: tests/fuzz/fuzz_cfi.c tests/fuzz/fuzz_cfi.h $(FUZZ_CFI_SRC) user/cfi.h user/cfi_int.h user/elf.h user/util.h include/alloctop.h
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_FLAGS) tests/fuzz/fuzz_cfi.c $(FUZZ_CFI_SRC) -ldw -lelf -lz -o $@
+
+# each target for FUZZ_SECONDS
+fuzz: deps $(O)/fuzz/fuzz_elf $(O)/fuzz/fuzz_cfi $(O)/work/basic $(O)/user/util.o $(O)/reliability/nomalloc \
+      $(O)/reliability/weird $(O)/cfi/nounwind
+	@bash tests/fuzz/run.sh $(O)/fuzz $(FUZZ_SECONDS) fuzz_elf
+	@bash tests/fuzz/run.sh $(O)/fuzz $(FUZZ_SECONDS) fuzz_cfi
 
 # alloctop and the unit tests built with ASan + UBSan into $(ASAN_O), then the unit
 # tests and the integration suite against that binary (ALLOCTOP=...); any sanitizer

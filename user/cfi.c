@@ -1,4 +1,10 @@
+/* Unwind tables from DWARF CFI. For each source in turn (.eh_frame, .debug_frame of the
+ * file, of its debug file) at_cfi_scan lists the FDEs; each FDE no earlier source covers
+ * is walked row by row with dwarf_cfi_addrframe, and each libdw frame state becomes a
+ * row (NONE when a rule is one the BPF side cannot follow), plus NONE at the FDE's end.
+ * Then the rows are sorted, and rows that repeat the rule before them are dropped. */
 #include "cfi.h"
+#include "cfi_int.h"
 #include "util.h"
 
 #include <dwarf.h>
@@ -13,12 +19,14 @@
 #define RBP_REG 6	/* DWARF register numbers, x86-64 */
 #define RSP_REG 7
 #define RA_REG 16
-/* libdw re-runs an FDE's instructions from its start for every row, so one FDE costs
- * rows x instruction bytes; past this budget the rest of the FDE gets a NONE row. Real
- * FDEs stay far below it (see at_cfi_build's statistics); hostile ones cannot stall. */
-#define FDE_WORK_MAX (1u << 22)
+/* libdw re-runs an FDE's instructions (and its CIE's) from the start for every row, so
+ * a section costs the sum of rows x instruction bytes over its FDEs. Real code needs at
+ * most ~100 per byte of section (gcc's lto-dump: 220M for 2.3 MB); a section gets 256
+ * per byte, past which the rest of each FDE is NONE: hostile input cannot stall us. */
+#define WORK_PER_BYTE 256
+#define WORK_MIN ((size_t)1 << 22)
 #define MAX_RAW ((size_t)1 << 31)	/* the insertion index must fit the sort key */
-#define MAX_DEBUG_FRAME ((size_t)256 << 20)	/* decompressed .debug_frame, bytes */
+#define MAX_SECTION ((size_t)256 << 20)	/* a CFI section (decompressed), bytes */
 
 /* A row before sorting: pc << 32 | end-of-FDE marker << 31 | insertion index. A real
  * row sorts before an FDE's end marker at the same pc (the next FDE starts there). */
@@ -37,7 +45,8 @@ struct builder {
 	size_t nr_raw, cap_raw;
 	struct span *spans;	/* FDEs taken; the first nr_done (earlier sources) sorted */
 	size_t nr_spans, cap_spans, nr_done;
-	size_t nr_fdes;
+	size_t nr_fdes, nr_frames;	/* statistics: FDEs, rows libdw gave */
+	size_t work_left;	/* of the current section, in instruction bytes run */
 };
 
 static void push_row(struct builder *b, struct at_cfi_row row, bool end_marker)
@@ -152,19 +161,20 @@ static struct at_cfi_row frame_row(Dwarf_Frame *f, Dwarf_Addr *start, Dwarf_Addr
 }
 
 /* The rows of one FDE [lo, hi), each from libdw's frame state at its first address,
- * then NONE at hi (dropped when another FDE starts there). */
-static void add_fde(struct builder *b, Dwarf_CFI *cfi, __u64 lo, __u64 hi, size_t insn_len)
+ * then NONE at hi (dropped when another FDE starts there). cost: the instruction bytes
+ * libdw runs for one row. */
+static void add_fde(struct builder *b, Dwarf_CFI *cfi, __u64 lo, __u64 hi, size_t cost)
 {
-	size_t max_rows = FDE_WORK_MAX / (insn_len + 1) + 1;
 	struct at_cfi_row none = { 0 };
 	__u64 pc = lo;
 
 	b->nr_fdes++;
-	for (size_t i = 0; pc < hi && i < max_rows; i++) {
+	while (pc < hi && b->work_left >= cost) {
 		Dwarf_Addr start = 0, end = 0;
 		struct at_cfi_row row;
 		Dwarf_Frame *f;
 
+		b->work_left -= cost;
 		if (dwarf_cfi_addrframe(cfi, pc, &f))
 			break;
 		row = frame_row(f, &start, &end);
@@ -173,6 +183,7 @@ static void add_fde(struct builder *b, Dwarf_CFI *cfi, __u64 lo, __u64 hi, size_
 			break;	/* libdw found another FDE (overlapping or lying input) */
 		row.pc = (__u32)pc;
 		push_row(b, row, false);
+		b->nr_frames++;
 		pc = end < hi ? end : hi;
 	}
 	if (pc < hi) {
@@ -183,62 +194,7 @@ static void add_fde(struct builder *b, Dwarf_CFI *cfi, __u64 lo, __u64 hi, size_
 	push_row(b, none, true);
 }
 
-/* ---- FDE enumeration ---- */
-
-/* One DW_EH_PE-encoded value (fixed-size formats; pcrel relative to the field's own
- * address field_va). false for encodings FDE addresses do not use on x86-64. */
-static bool read_encoded(const uint8_t **p, const uint8_t *end, int enc, __u64 field_va, __u64 *val)
-{
-	static const unsigned char sizes[16] = {
-		[DW_EH_PE_absptr] = 8, [DW_EH_PE_udata2] = 2, [DW_EH_PE_udata4] = 4, [DW_EH_PE_udata8] = 8,
-		[DW_EH_PE_sdata2] = 2, [DW_EH_PE_sdata4] = 4, [DW_EH_PE_sdata8] = 8,
-	};
-	unsigned int size = sizes[enc & 0x0f];
-	__u64 v = 0;
-
-	if (!size || (enc & 0x70) > DW_EH_PE_pcrel || (enc & DW_EH_PE_indirect) || end - *p < size)
-		return false;
-	for (unsigned int i = 0; i < size; i++)
-		v |= (__u64)(*p)[i] << (8 * i);
-	if ((enc & DW_EH_PE_signed) && size < 8 && (v >> (8 * size - 1)) & 1)
-		v |= ~0ULL << (8 * size);	/* sdata2, sdata4: sign-extend */
-	if ((enc & 0x70) == DW_EH_PE_pcrel)
-		v += field_va;
-	*p += size;
-	*val = v;
-	return true;
-}
-
-/* The encoding of FDE addresses from a CIE's augmentation ('R' of "zR", "zPLR", ...);
- * absptr without one (.debug_frame); -1 when it cannot be known. */
-static int fde_encoding(const Dwarf_CIE *cie, const uint8_t *data_end)
-{
-	const char *a = cie->augmentation;
-	const uint8_t *d = cie->augmentation_data, *end = d ? d + cie->augmentation_data_size : NULL;
-	size_t len = a ? strnlen(a, (const char *)data_end - a) : 0;
-
-	if (!len)
-		return DW_EH_PE_absptr;
-	if (a[0] != 'z' || !d || end > data_end)
-		return -1;
-	for (size_t i = 1; i < len; i++) {
-		__u64 ignored;
-
-		if (a[i] == 'R')
-			return d < end ? *d : -1;
-		if (a[i] == 'L' && d < end) {
-			d++;
-		} else if (a[i] == 'P' && d < end) {
-			int penc = *d++;	/* the personality routine's address follows */
-
-			if (!read_encoded(&d, end, penc & 0x0f, 0, &ignored))
-				return -1;
-		} else if (a[i] != 'S' && a[i] != 'B') {
-			return -1;
-		}
-	}
-	return DW_EH_PE_absptr;
-}
+/* ---- sections ---- */
 
 /* Does [lo, hi) overlap an FDE an earlier source gave? */
 static bool covered(const struct builder *b, __u64 lo, __u64 hi)
@@ -265,63 +221,6 @@ static void take_span(struct builder *b, __u64 lo, __u64 hi)
 	b->spans[b->nr_spans++] = (struct span){ lo, hi, hi };
 }
 
-/* The encoding of FDE addresses of the CIE at cie_off; the last CIE is remembered
- * (a section has a handful of CIEs shared by thousands of FDEs). */
-struct cie_cache {
-	Dwarf_Off off;
-	int enc;
-};
-
-static int cie_encoding(const unsigned char *ident, Elf_Data *data, bool eh, Dwarf_Off cie_off,
-			struct cie_cache *cc)
-{
-	Dwarf_CFI_Entry ent;
-	Dwarf_Off next;
-
-	if (cc->off == cie_off)
-		return cc->enc;
-	cc->off = cie_off;
-	cc->enc = -1;
-	if (cie_off < data->d_size && !dwarf_next_cfi(ident, data, eh, cie_off, &next, &ent) &&
-	    dwarf_cfi_cie_p(&ent))
-		cc->enc = fde_encoding(&ent.cie, (const uint8_t *)data->d_buf + data->d_size);
-	return cc->enc;
-}
-
-/* Compiles every FDE of one CFI section (data, at link-time address sh_addr) whose
- * range fits 32 bits and that no earlier source covers. */
-static void add_section(struct builder *b, Dwarf_CFI *cfi, const unsigned char *ident, Elf_Data *data,
-			__u64 sh_addr, bool eh)
-{
-	const uint8_t *base = data->d_buf;
-	struct cie_cache cc = { .off = (Dwarf_Off)-1 };
-	Dwarf_Off off = 0, next;
-
-	for (;; off = next) {
-		Dwarf_CFI_Entry ent;
-		const uint8_t *p;
-		__u64 lo, len;
-		int rc, enc;
-
-		next = (Dwarf_Off)-1;
-		rc = dwarf_next_cfi(ident, data, eh, off, &next, &ent);
-		if (rc > 0 || next == (Dwarf_Off)-1 || next <= off)
-			break;	/* the end, or an error libdw cannot skip */
-		if (rc < 0 || dwarf_cfi_cie_p(&ent) || ent.fde.end < ent.fde.start)
-			continue;
-		enc = cie_encoding(ident, data, eh, ent.fde.CIE_pointer, &cc);
-		p = ent.fde.start;
-		if (enc < 0 || !read_encoded(&p, ent.fde.end, enc, sh_addr + (__u64)(p - base), &lo) ||
-		    !read_encoded(&p, ent.fde.end, enc & 0x0f, 0, &len))
-			continue;
-		/* 0 (and -1, -2 beyond 32 bits): tombstones of code the linker dropped */
-		if (!lo || !len || lo >= UINT32_MAX || len > UINT32_MAX - lo || covered(b, lo, lo + len))
-			continue;
-		take_span(b, lo, lo + len);
-		add_fde(b, cfi, lo, lo + len, (size_t)(ent.fde.end - ent.fde.start));
-	}
-}
-
 static int cmp_span(const void *a, const void *b)
 {
 	const struct span *x = a, *y = b;
@@ -340,50 +239,14 @@ static void end_source(struct builder *b)
 	b->nr_done = b->nr_spans;
 }
 
-static Elf_Scn *find_section(Elf *elf, const char *name, GElf_Shdr *sh)
+/* An ELF image holding only a copy of one CFI section, the copy libdw will read: vetted
+ * by at_cfi_scan, and without the file's .eh_frame_hdr (whose table could lead libdw to
+ * entries never vetted). For .debug_frame it also spares dwarf_begin_elf decompressing
+ * every debug section of a debug file to get at this one. */
+static char *section_image(const char *name, const Elf_Data *d, __u64 addr, size_t *size)
 {
-	Elf_Scn *scn = NULL;
-	size_t shstrndx;
-
-	if (elf_getshdrstrndx(elf, &shstrndx))
-		return NULL;
-	while ((scn = elf_nextscn(elf, scn))) {
-		const char *n;
-
-		if (gelf_getshdr(scn, sh) && (n = elf_strptr(elf, shstrndx, sh->sh_name)) && !strcmp(n, name))
-			return scn;
-	}
-	return NULL;
-}
-
-static bool add_eh_frame(struct builder *b, Elf *elf, const unsigned char *ident)
-{
-	size_t before = b->nr_fdes;
-	Dwarf_CFI *cfi;
-	Elf_Data *data;
-	GElf_Shdr sh;
-	Elf_Scn *scn = find_section(elf, ".eh_frame", &sh);
-
-	/* PROGBITS, or X86_64_UNWIND from some linkers; NOBITS in a separate debug file */
-	if (!scn || sh.sh_type == SHT_NOBITS || !(data = elf_getdata(scn, NULL)) || !data->d_buf || !data->d_size)
-		return false;
-	cfi = dwarf_getcfi_elf(elf);
-	if (!cfi)
-		return false;
-	add_section(b, cfi, ident, data, sh.sh_addr, true);
-	dwarf_cfi_end(cfi);
-	end_source(b);
-	return b->nr_fdes > before;
-}
-
-/* An ELF image holding only a copy of .debug_frame: libdw reads .debug_frame through a
- * Dwarf handle only, and dwarf_begin_elf on a whole debug file would decompress every
- * debug section (hundreds of MB for a big program) to get at this one. */
-static void *frame_only_image(const Elf_Data *d, size_t *size)
-{
-	static const char names[] = "\0.debug_frame\0.shstrtab";
-	size_t data_off = sizeof(Elf64_Ehdr), str_off = data_off + d->d_size;
-	size_t sh_off = (str_off + sizeof(names) + 7) & ~(size_t)7;
+	size_t name_len = strlen(name) + 1, data_off = sizeof(Elf64_Ehdr), str_off = data_off + d->d_size;
+	size_t sh_off = (str_off + 11 + name_len + 7) & ~(size_t)7;
 	char *img = at_xcalloc(1, sh_off + 3 * sizeof(Elf64_Shdr));
 	Elf64_Ehdr *eh = (Elf64_Ehdr *)img;
 	Elf64_Shdr *sh = (Elf64_Shdr *)(img + sh_off);
@@ -401,47 +264,88 @@ static void *frame_only_image(const Elf_Data *d, size_t *size)
 	eh->e_shnum = 3;
 	eh->e_shstrndx = 2;
 	memcpy(img + data_off, d->d_buf, d->d_size);
-	memcpy(img + str_off, names, sizeof(names));
-	sh[1] = (Elf64_Shdr){ .sh_name = 1, .sh_type = SHT_PROGBITS, .sh_offset = data_off,
-			      .sh_size = d->d_size, .sh_addralign = 1 };
-	sh[2] = (Elf64_Shdr){ .sh_name = 14, .sh_type = SHT_STRTAB, .sh_offset = str_off,
-			      .sh_size = sizeof(names), .sh_addralign = 1 };
+	memcpy(img + str_off + 1, ".shstrtab", 10);
+	memcpy(img + str_off + 11, name, name_len);
+	sh[1] = (Elf64_Shdr){ .sh_name = 11, .sh_type = SHT_PROGBITS, .sh_flags = SHF_ALLOC, .sh_addr = addr,
+			      .sh_offset = data_off, .sh_size = d->d_size, .sh_addralign = 1 };
+	sh[2] = (Elf64_Shdr){ .sh_name = 1, .sh_type = SHT_STRTAB, .sh_offset = str_off,
+			      .sh_size = 11 + name_len, .sh_addralign = 1 };
 	*size = sh_off + 3 * sizeof(Elf64_Shdr);
 	return img;
 }
 
-static bool add_debug_frame(struct builder *b, Elf *elf, const unsigned char *ident)
+/* Compiles every FDE of one CFI section (data, at link-time address addr) that no
+ * earlier source covers. true if it gave any. */
+static bool add_section(struct builder *b, const unsigned char *ident, const char *name, const Elf_Data *data,
+			__u64 addr)
 {
-	size_t before = b->nr_fdes, img_size;
+	bool eh = !strcmp(name, ".eh_frame");
+	size_t before = b->nr_fdes, img_size, nr;
+	char *img = section_image(name, data, addr, &img_size);
+	struct at_cfi_fde *fdes;
 	Dwarf_CFI *cfi = NULL;
 	Dwarf *dw = NULL;
-	Elf *mini = NULL;
-	Elf_Data *data;
-	GElf_Chdr ch;
-	GElf_Shdr sh;
-	Elf_Scn *scn = find_section(elf, ".debug_frame", &sh);
-	void *img;
+	Elf *elf;
 
-	if (!scn || sh.sh_type != SHT_PROGBITS)
-		return false;
-	if ((sh.sh_flags & SHF_COMPRESSED) &&
-	    (!gelf_getchdr(scn, &ch) || ch.ch_size > MAX_DEBUG_FRAME || elf_compress(scn, 0, 0) < 0))
-		return false;
-	data = elf_getdata(scn, NULL);
-	if (!data || !data->d_buf || !data->d_size || data->d_size > MAX_DEBUG_FRAME)
-		return false;
-	img = frame_only_image(data, &img_size);
-	mini = elf_memory(img, img_size);
-	dw = mini ? dwarf_begin_elf(mini, DWARF_C_READ, NULL) : NULL;
-	cfi = dw ? dwarf_getcfi(dw) : NULL;
-	if (cfi)
-		add_section(b, cfi, ident, data, 0, false);
+	nr = at_cfi_scan(ident, (unsigned char *)img + sizeof(Elf64_Ehdr), data->d_size, addr, eh, &fdes);
+	elf = nr ? elf_memory(img, img_size) : NULL;
+	if (elf && eh)
+		cfi = dwarf_getcfi_elf(elf);
+	else if (elf && (dw = dwarf_begin_elf(elf, DWARF_C_READ, NULL)))
+		cfi = dwarf_getcfi(dw);
+	b->work_left = data->d_size > (SIZE_MAX - WORK_MIN) / WORK_PER_BYTE ? SIZE_MAX :
+		       WORK_MIN + WORK_PER_BYTE * data->d_size;
+	for (size_t i = 0; cfi && i < nr; i++) {
+		if (covered(b, fdes[i].lo, fdes[i].hi))
+			continue;
+		take_span(b, fdes[i].lo, fdes[i].hi);
+		add_fde(b, cfi, fdes[i].lo, fdes[i].hi, fdes[i].cost);
+	}
+	if (eh && cfi)
+		dwarf_cfi_end(cfi);
 	dwarf_end(dw);
-	if (mini)
-		elf_end(mini);
+	if (elf)
+		elf_end(elf);
+	free(fdes);
 	free(img);
 	end_source(b);
 	return b->nr_fdes > before;
+}
+
+static Elf_Scn *find_section(Elf *elf, const char *name, GElf_Shdr *sh)
+{
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+
+	if (elf_getshdrstrndx(elf, &shstrndx))
+		return NULL;
+	while ((scn = elf_nextscn(elf, scn))) {
+		const char *n;
+
+		if (gelf_getshdr(scn, sh) && (n = elf_strptr(elf, shstrndx, sh->sh_name)) && !strcmp(n, name))
+			return scn;
+	}
+	return NULL;
+}
+
+/* One section of the file: .eh_frame (PROGBITS, or X86_64_UNWIND from some linkers;
+ * NOBITS in a separate debug file) or .debug_frame (maybe compressed). */
+static bool add_named(struct builder *b, Elf *elf, const unsigned char *ident, const char *name)
+{
+	GElf_Shdr sh;
+	Elf_Scn *scn = find_section(elf, name, &sh);
+	Elf_Data *data;
+	GElf_Chdr ch;
+
+	if (!scn || sh.sh_type == SHT_NOBITS)
+		return false;
+	if ((sh.sh_flags & SHF_COMPRESSED) &&
+	    (!gelf_getchdr(scn, &ch) || ch.ch_size > MAX_SECTION || elf_compress(scn, 0, 0) < 0))
+		return false;
+	data = elf_getdata(scn, NULL);
+	if (!data || !data->d_buf || !data->d_size || data->d_size > MAX_SECTION)
+		return false;
+	return add_section(b, ident, name, data, sh.sh_addr);
 }
 
 /* The sources of one file: its .eh_frame (want_eh), then its .debug_frame. */
@@ -459,9 +363,9 @@ static int add_file(struct builder *b, const struct at_elf *ae, bool want_eh)
 	if (gelf_getehdr(elf, &eh) && eh.e_machine == EM_X86_64 && (eh.e_type == ET_EXEC || eh.e_type == ET_DYN) &&
 	    (ident = (const unsigned char *)elf_getident(elf, NULL)) && ident[EI_CLASS] == ELFCLASS64 &&
 	    ident[EI_DATA] == ELFDATA2LSB) {
-		if (want_eh && add_eh_frame(b, elf, ident))
+		if (want_eh && add_named(b, elf, ident, ".eh_frame"))
 			src |= AT_CFI_SRC_EH_FRAME;
-		if (add_debug_frame(b, elf, ident))
+		if (add_named(b, elf, ident, ".debug_frame"))
 			src |= AT_CFI_SRC_DEBUG_FRAME;
 	}
 	elf_end(elf);
@@ -506,7 +410,7 @@ static void finish(struct builder *b, struct at_cfi *out)
 		out->rows = NULL;
 	}
 	out->nr = n;
-	out->nr_raw = b->nr_raw;
+	out->nr_raw = b->nr_frames;
 	out->nr_fdes = b->nr_fdes;
 }
 

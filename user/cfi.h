@@ -21,8 +21,8 @@ struct at_cfi {
 	struct at_cfi_row *rows;	/* sorted by pc; consecutive rows differ in their rules */
 	size_t nr;
 	int source;			/* enum at_cfi_source bits */
-	size_t nr_fdes;			/* statistics: FDEs compiled, rows before merging */
-	size_t nr_raw;
+	size_t nr_fdes;			/* statistics: FDEs compiled, and the rows libdw */
+	size_t nr_raw;			/* gave for them (before merging, without gaps) */
 };
 
 /* Compiles the CFI of a module: its .eh_frame, then the .debug_frame of the file and of
