@@ -225,6 +225,12 @@ static __always_inline struct at_thread *at_thread_get(void)
 	return bpf_task_storage_get(&threads, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 }
 
+/* The calling thread's program image, for live-block and mapping keys (alloctop.h). */
+static __always_inline __u32 at_image_gen(void)
+{
+	return (__u32)bpf_get_current_task_btf()->self_exec_id;
+}
+
 /* Probes attached to a whole file (census, --follow) fire in every process that maps
  * it: these checks keep the others out. Per-PID probes need none of them. */
 static __always_inline bool at_skip_process(__u32 tgid)

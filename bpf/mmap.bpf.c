@@ -45,7 +45,7 @@ SEC("uretprobe")
 int BPF_KRETPROBE(mmap_return, void *ret)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	struct at_block_key k = { .pid = tgid, .addr = (__u64)ret };
+	struct at_block_key k = { .pid = tgid, .pad = at_image_gen(), .addr = (__u64)ret };
 	struct at_mapping m;
 	struct at_proc_stats *p;
 	struct at_thread *t;
@@ -54,6 +54,7 @@ int BPF_KRETPROBE(mmap_return, void *ret)
 	if (!t || !t->mmap_len)
 		return 0;
 	m.len = t->mmap_len;
+	m.ts_ns = bpf_ktime_get_ns();
 	t->mmap_len = 0;
 	p = at_proc_get(tgid);
 	if (!p)
@@ -74,7 +75,7 @@ SEC("uprobe")
 int BPF_KPROBE(munmap_entry, void *addr, __u64 len)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	struct at_block_key k = { .pid = tgid, .addr = (__u64)addr };
+	struct at_block_key k = { .pid = tgid, .pad = at_image_gen(), .addr = (__u64)addr };
 	struct at_mapping *m, rest;
 	struct at_proc_stats *p;
 	struct at_thread *t;
@@ -97,6 +98,7 @@ int BPF_KPROBE(munmap_entry, void *addr, __u64 len)
 	gone = m->len;
 	if (len < m->len) {
 		rest.len = m->len - len;
+		rest.ts_ns = m->ts_ns;
 		gone = len;
 		k.addr += len;
 		bpf_map_update_elem(&mappings, &k, &rest, BPF_ANY);

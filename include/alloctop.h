@@ -117,8 +117,23 @@ _Static_assert(sizeof(struct at_block) == 32, "at_block layout");
 /* Application mapping, keyed by (pid, address) like blocks. */
 struct at_mapping {
 	__u64 len;
+	__u64 ts_ns;		/* when mapped, as at_block.ts_ns */
 };
-_Static_assert(sizeof(struct at_mapping) == 8, "at_mapping layout");
+_Static_assert(sizeof(struct at_mapping) == 16, "at_mapping layout");
+
+/* Keys of live blocks and mappings carry, in pad, the program image that made them: the
+ * low 32 bits of the task's self_exec_id, which exec increments ("generation"). Blocks
+ * of an image an exec replaced can then be dropped later without racing the new image's
+ * blocks at the same addresses. */
+
+/* A traced process that exec'd, keyed by tgid (map "execd", drained by userspace). */
+struct at_exec_rec {
+	__u64 ts_ns;		/* when it exec'd: older blocks and mappings are the old image's */
+	__u32 gen;		/* the new image's generation (see above) */
+	__u32 pad;
+	char comm[16];		/* the new program's */
+};
+_Static_assert(sizeof(struct at_exec_rec) == 32, "at_exec_rec layout");
 
 /* A traced process that exited, keyed by tgid; comm kept for short-lived processes. */
 struct at_exit_rec {

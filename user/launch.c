@@ -13,6 +13,9 @@
 #include <unistd.h>
 
 #define AT_MAX_LOADER_SYSCALLS 100000	/* give up waiting for an allocator after this many */
+/* After an exec, less: a program that maps no allocator must not run stepped for long
+ * (a later allocator is still found at a refresh, by the exec record). */
+#define AT_MAX_EXEC_SYSCALLS 10000
 
 static void child(int go_fd, int err_fd, char **argv)
 {
@@ -57,22 +60,26 @@ static void resume(int pid, int status, enum __ptrace_request how)
 	ptrace(how, pid, 0, (void *)(long)sig);
 }
 
-static int run_to_allocator(struct at_launch *l)
+/* Runs the tracee system call by system call while its loader works, calling attach
+ * after its exec and each mmap, until attach says anything but -EAGAIN: then the tracee
+ * runs freely and that is returned. status is the stop it is in (0: wait for the next).
+ * 1: it exited meanwhile (l->exited). -EAGAIN: still nothing after max system calls,
+ * the tracee left in a stop. -ECHILD: lost it. */
+static int step_loader(struct at_launch *l, int (*attach)(void *ctx, int pid), int status, int max)
 {
 	long last_nr = -1;
-	int status;
 
-	for (int n = 0; n < AT_MAX_LOADER_SYSCALLS; n++) {
+	for (int n = 0; n < max; n++) {
 		struct __ptrace_syscall_info info;
-		bool try = n == 0;
+		bool try = n == 0;	/* the stop it starts in (its exec) */
 		int err;
 
-		if (waitpid(l->pid, &status, __WALL) < 0)
-			return fail(l, "lost the launched command while waiting for it to start");
+		if (!status && waitpid(l->pid, &status, __WALL) < 0)
+			return -ECHILD;
 		if (WIFEXITED(status) || WIFSIGNALED(status)) {
 			l->exited = true;
 			l->status = status;
-			return fail(l, "the command exited before it mapped an allocator alloctop can probe (use --lib PATH)");
+			return 1;
 		}
 		if (WSTOPSIG(status) == (SIGTRAP | 0x80) &&
 		    ptrace(PTRACE_GET_SYSCALL_INFO, l->pid, sizeof(info), &info) > 0) {
@@ -82,19 +89,42 @@ static int run_to_allocator(struct at_launch *l)
 				try = last_nr == SYS_mmap;
 		} else if (status >> 16 == PTRACE_EVENT_EXEC) {
 			try = true;
+		} else if (status >> 16 == PTRACE_EVENT_EXIT && l->ops.exiting) {
+			l->ops.exiting(l->ops.ctx, l->pid);
 		}
-		if (try) {
-			err = l->ops.try_attach(l->ops.ctx, l->pid);
-			if (!err) {
-				resume(l->pid, status, PTRACE_CONT);
-				return 0;
-			}
-			if (err != -EAGAIN)
-				return fail(l, "cannot trace the launched command (see above)");
+		if (try && (err = attach(l->ops.ctx, l->pid)) != -EAGAIN) {
+			resume(l->pid, status, PTRACE_CONT);
+			return err;
 		}
 		resume(l->pid, status, PTRACE_SYSCALL);
+		status = 0;
 	}
-	return fail(l, "the command mapped no allocator alloctop can probe (use --lib PATH)");
+	return -EAGAIN;
+}
+
+static int run_to_allocator(struct at_launch *l)
+{
+	int err = step_loader(l, l->ops.try_attach, 0, AT_MAX_LOADER_SYSCALLS);
+
+	if (err == 1)
+		return fail(l, "the command exited before it mapped an allocator alloctop can probe (use --lib PATH)");
+	if (err == -ECHILD)
+		return fail(l, "lost the launched command while waiting for it to start");
+	if (err == -EAGAIN)
+		return fail(l, "the command mapped no allocator alloctop can probe (use --lib PATH)");
+	if (err)
+		return fail(l, "cannot trace the launched command (see above)");
+	return 0;
+}
+
+/* The command exec'd another program (status: its exec stop): probe that one before it
+ * runs, as at the start. Never fatal: a program without an allocator just runs. */
+static void follow_exec(struct at_launch *l, int status)
+{
+	if (l->ops.exec_seen)
+		l->ops.exec_seen(l->ops.ctx, l->pid);
+	if (step_loader(l, l->ops.exec_attach, status, AT_MAX_EXEC_SYSCALLS) == -EAGAIN)
+		ptrace(PTRACE_CONT, l->pid, 0, 0);
 }
 
 int at_launch_start(struct at_launch *l, char **argv, const struct at_launch_ops *ops)
@@ -147,6 +177,10 @@ void at_launch_poll(struct at_launch *l)
 			l->exited = true;
 			l->status = status;
 			return;
+		}
+		if (status >> 16 == PTRACE_EVENT_EXEC && l->ops.exec_attach) {
+			follow_exec(l, status);
+			continue;
 		}
 		if (status >> 16 == PTRACE_EVENT_EXIT && l->ops.exiting)
 			l->ops.exiting(l->ops.ctx, l->pid);

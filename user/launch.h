@@ -9,6 +9,11 @@ struct at_launch_ops {
 	/* Called while the command is stopped, each time it may have mapped an allocator:
 	 * 0 = attached, -EAGAIN = not yet, other = give up. */
 	int (*try_attach)(void *ctx, int pid);
+	/* Called once when the command exec'd another program, before that one runs. */
+	void (*exec_seen)(void *ctx, int pid);
+	/* Called like try_attach after the command exec'd another program, until it gives
+	 * anything but -EAGAIN; failures are not fatal. NULL: execs are not followed. */
+	int (*exec_attach)(void *ctx, int pid);
 	/* Called once the command is about to exit, its memory still intact. */
 	void (*exiting)(void *ctx, int pid);
 	void *ctx;

@@ -354,6 +354,8 @@ const struct at_site_view *at_snapshot_site(const struct at_snapshot *s, int pid
 {
 	struct at_site_view key = { .pid = pid, .stack_id = stack_id };
 
+	if (!s->nr_sites)
+		return NULL;	/* an empty snapshot (the first prev) has no array: bsearch(NULL) is UB */
 	return bsearch(&key, s->sites, s->nr_sites, sizeof(key), cmp_site_key);
 }
 
@@ -361,6 +363,8 @@ const struct at_proc_view *at_snapshot_proc(const struct at_snapshot *s, int pid
 {
 	struct at_proc_view key = { .pid = pid };
 
+	if (!s->nr_procs)
+		return NULL;
 	return bsearch(&key, s->procs, s->nr_procs, sizeof(key), cmp_proc);
 }
 

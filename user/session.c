@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #define AT_MAX_EXITS 4096	/* exits handled per refresh */
+#define AT_MAX_EXECS 4096	/* execs handled per refresh */
 
 enum at_mode {
 	AT_MODE_PIDS,		/* -p: probes per PID */
@@ -42,6 +43,8 @@ struct at_session {
 	int nr_pidfd;
 	int *dropped;			/* census: exited, reported once, to forget next */
 	int nr_dropped;
+	int *replan;			/* exec'd, their new program not probed yet */
+	int nr_replan;
 	long reports;
 	double last_report;
 	struct at_ui *ui;
@@ -77,6 +80,7 @@ static int attach_one_pid(struct at_session *s, int pid)
 		err = at_tracer__attach_pid(s->tracer, pid);
 	}
 	if (!err) {
+		at_tracer__seed_proc(s->tracer, pid);	/* listed even if it never allocates */
 		at_model_add_target(&s->model, pid);
 		at_symbolizer_note_pid(s->sym, pid);
 	}
@@ -86,6 +90,23 @@ static int attach_one_pid(struct at_session *s, int pid)
 static int try_attach(void *ctx, int pid)
 {
 	return attach_one_pid(ctx, pid);
+}
+
+/* Launch mode sees every exec of its command at the exec stop, before the new program
+ * runs: the last moment the symbolizer's maps are still all the old program's. */
+static void exec_seen(void *ctx, int pid)
+{
+	struct at_session *s = ctx;
+
+	at_symbolizer_exec(s->sym, pid);
+}
+
+/* Probes for the program a traced process exec'd (it keeps its pid and entry). */
+static int attach_exec(void *ctx, int pid)
+{
+	struct at_session *s = ctx;
+
+	return file_probes(s) ? at_tracer__attach_global(s->tracer, pid, true) : at_tracer__replan_pid(s->tracer, pid);
 }
 
 static void exiting(void *ctx, int pid)
@@ -143,7 +164,8 @@ static int attach_targets(struct at_session *s)
 		return 0;
 	}
 	if (s->o->cmd) {
-		struct at_launch_ops ops = { .try_attach = try_attach, .exiting = exiting, .ctx = s };
+		struct at_launch_ops ops = { .try_attach = try_attach, .exec_seen = exec_seen,
+					     .exec_attach = attach_exec, .exiting = exiting, .ctx = s };
 		int rc = at_launch_start(&s->launch, s->o->cmd, &ops);
 
 		if (rc)
@@ -198,6 +220,55 @@ static void forget_dropped(struct at_session *s)
 		at_symbolizer_forget_pid(s->sym, s->dropped[i]);	/* the pid may come back */
 	}
 	s->nr_dropped = 0;
+}
+
+/* Re-plans the processes whose new program had no allocator mapped yet, or was just
+ * exec'd; keeps those that still have none. */
+static void replan_execs(struct at_session *s)
+{
+	int k = 0;
+
+	for (int i = 0; i < s->nr_replan; i++) {
+		int pid = s->replan[i], err = attach_exec(s, pid);
+
+		if (err == -EAGAIN)
+			s->replan[k++] = pid;
+		else if (!err)
+			at_debug("process %d exec'd: probes moved to its new program", pid);
+		else if (s->mode != AT_MODE_CENSUS && !kill(pid, 0))	/* a census skips quietly */
+			at_warn("process %d exec'd a program alloctop cannot probe (%s): it is no longer traced", pid,
+				strerror(-err));
+	}
+	s->nr_replan = k;
+}
+
+/* Execs the kernel saw: the old program's blocks and mappings leave the live figures,
+ * the new program gets its name, its probes and its symbols. (Launch mode probed it
+ * already, at its exec stop: re-planning it again finds nothing to change.) */
+static void handle_execs(struct at_session *s)
+{
+	static struct at_exec_rec info[AT_MAX_EXECS];
+	int pids[AT_MAX_EXECS], n = at_tracer__drain_execs(s->tracer, pids, info, AT_MAX_EXECS);
+	int err = at_tracer__drop_old_images(s->tracer, pids, info, n);
+
+	if (err)
+		at_warn("cannot drop the blocks of programs replaced by exec: %s", strerror(-err));
+	for (int i = 0; i < n; i++) {
+		struct at_target *t = at_model_target(&s->model, pids[i]);
+		bool pending = false;
+
+		if (t)
+			memcpy(t->comm, info[i].comm, sizeof(t->comm));
+		if (!s->launched || pids[i] != s->launch.pid)	/* else done by exec_seen */
+			at_symbolizer_exec(s->sym, pids[i]);
+		for (int j = 0; j < s->nr_replan; j++)
+			pending |= s->replan[j] == pids[i];
+		if (!pending) {
+			s->replan = at_xrealloc(s->replan, s->nr_replan + 1, sizeof(int));
+			s->replan[s->nr_replan++] = pids[i];
+		}
+	}
+	replan_execs(s);
 }
 
 /* Exits the kernel saw: mark them; free their kernel state. Census drops them from the
@@ -320,6 +391,7 @@ static int report(struct at_session *s, bool final)
 
 	if (file_probes(s))
 		at_census_scan(&s->census, s->tracer, &s->model);
+	handle_execs(s);	/* before exits: a process that exec'd, then exited, ends with its last image */
 	handle_exits(s);
 	at_tracer__unwind_refresh(s->tracer);
 	if (s->o->max_overhead) {
@@ -501,6 +573,7 @@ static void cleanup(struct at_session *s)
 	at_model_fini(&s->model);
 	at_tracer__free(s->tracer);
 	free(s->dropped);
+	free(s->replan);
 	if (s->sfd >= 0)
 		close(s->sfd);
 	if (s->tfd >= 0)

@@ -12,7 +12,10 @@
 struct proc_maps {
 	struct at_maps maps;
 	double read_at;
+	struct proc_maps *older;	/* the programs it ran before its execs, newest first */
 };
+
+#define AT_MAX_IMAGES 8		/* programs remembered per process (one exec loop must not grow it) */
 
 /* One source frame of an address, shared by every process mapping the module. */
 struct sframe {
@@ -93,16 +96,25 @@ static void free_module(struct module *m)
 	free(m);
 }
 
+static void free_proc_maps(struct proc_maps *pm)
+{
+	while (pm) {
+		struct proc_maps *o = pm->older;
+
+		at_maps_free(&pm->maps);
+		free(pm);
+		pm = o;
+	}
+}
+
 void at_symbolizer_free(struct at_symbolizer *s)
 {
 	struct at_hash_ent *e;
 
 	if (!s)
 		return;
-	at_hash_for_each(&s->procs, e) {
-		at_maps_free(&((struct proc_maps *)e->val)->maps);
-		free(e->val);
-	}
+	at_hash_for_each(&s->procs, e)
+		free_proc_maps(e->val);
 	at_hash_for_each(&s->cache, e) {
 		free(((struct resolved *)e->val)->module);
 		free(e->val);
@@ -204,6 +216,28 @@ void at_symbolizer_note_pid(struct at_symbolizer *s, int pid)
 			get_module(s, pid, &pm->maps.v[i]);
 }
 
+void at_symbolizer_exec(struct at_symbolizer *s, int pid)
+{
+	struct proc_maps *pm = at_hash_get(&s->procs, pid, 0), *old;
+	int depth = 1;
+
+	if (!pm) {
+		at_symbolizer_note_pid(s, pid);
+		return;
+	}
+	/* the maps seen so far are the old program's: keep them for its stacks */
+	old = at_xcalloc(1, sizeof(*old));
+	*old = *pm;
+	memset(&pm->maps, 0, sizeof(pm->maps));
+	pm->older = old;
+	for (struct proc_maps *o = old; o; o = o->older, depth++)
+		if (depth == AT_MAX_IMAGES) {
+			free_proc_maps(o->older);
+			o->older = NULL;
+		}
+	at_symbolizer_note_pid(s, pid);
+}
+
 void at_symbolizer_forget_pid(struct at_symbolizer *s, int pid)
 {
 	struct proc_maps *pm = at_hash_del(&s->procs, (__u64)pid, 0);
@@ -211,10 +245,7 @@ void at_symbolizer_forget_pid(struct at_symbolizer *s, int pid)
 	__u64 *addrs = NULL;
 	size_t n = 0, cap = 0;
 
-	if (pm) {
-		at_maps_free(&pm->maps);
-		free(pm);
-	}
+	free_proc_maps(pm);
 	at_hash_for_each(&s->cache, e) {	/* collect first: deleting moves entries */
 		if (e->k1 != (__u64)pid)
 			continue;
@@ -329,6 +360,9 @@ static void resolve(struct at_symbolizer *s, int pid, __u64 addr, struct resolve
 		pm = read_maps(s, pid);	/* a library loaded since the last look */
 		v = pm ? at_maps_find(&pm->maps, addr) : NULL;
 	}
+	/* an address of a program the process exec'd away from (its stacks outlive it) */
+	for (const struct proc_maps *o = pm ? pm->older : NULL; !v && o; o = o->older)
+		v = at_maps_find(&o->maps, addr);
 	if (!v) {
 		r->module = at_xstrdup("[unknown]");
 		r->offset = addr;

@@ -39,6 +39,9 @@ void at_symbolizer_free(struct at_symbolizer *s);
 /* Records the process's current mappings and loads the files it executes (symbols,
  * debug file), so its stacks can be symbolized after it exits. */
 void at_symbolizer_note_pid(struct at_symbolizer *s, int pid);
+/* The process exec'd: what was seen of its mappings is kept for its old stacks (looked
+ * up after the new program's), and the new program's are recorded. */
+void at_symbolizer_exec(struct at_symbolizer *s, int pid);
 /* Forgets a process: its mappings and the addresses resolved for it, as its pid may
  * come back as another process. What was learnt about its files stays. */
 void at_symbolizer_forget_pid(struct at_symbolizer *s, int pid);

@@ -48,6 +48,7 @@ struct at_tracer {
 	int stats_fd;
 	struct bpf_link *proc_links[3];
 	struct at_unwinder *uw;		/* NULL with --unwind fp */
+	bool alloc_off;			/* --max-overhead: the allocation side is detached now */
 };
 
 #define AT_UNWIND_MODULES 4096
@@ -168,9 +169,11 @@ struct at_tracer *at_tracer__new(const struct at_tracer_opts *opts)
 	}
 	t->proc_links[0] = bpf_program__attach(t->skel->progs.proc_exit);
 	t->proc_links[1] = bpf_program__attach(t->skel->progs.proc_exec);
-	if (opts->global && opts->follow)
+	/* file probes: a child inherits its parent's allocator text and alias slots (and,
+	 * with --follow, its place in the followed set) */
+	if (opts->global)
 		t->proc_links[2] = bpf_program__attach(t->skel->progs.proc_fork);
-	if (!t->proc_links[0] || !t->proc_links[1] || (opts->global && opts->follow && !t->proc_links[2])) {
+	if (!t->proc_links[0] || !t->proc_links[1] || (opts->global && !t->proc_links[2])) {
 		at_err("cannot attach to the sched_process_exit/fork tracepoints: %s (kernel without BTF "
 		       "tracepoints?)", strerror(errno));
 		goto fail;
@@ -378,9 +381,56 @@ static void set_process_info(struct at_tracer *t, const struct at_plan *plan)
 	at_plan_alias_slots(t->ec, plan, add_alias_slot, &aa);
 }
 
-int at_tracer__attach_pid(struct at_tracer *t, int pid)
+/* One link set per (pid, file), holding that file's descriptor (moved out of plan), so
+ * that an exec that changes some of a process's files keeps the links of the others. */
+static int attach_pid_file(struct at_tracer *t, struct at_plan *plan, int f, bool quiet)
 {
 	struct at_target_links *tl;
+	struct stat st;
+
+	if (fstat(plan->files[f].fd, &st))
+		return -errno;
+	tl = new_links(t, plan->pid, st.st_dev, st.st_ino);
+	tl->plan = *plan;
+	for (int i = 0; i < AT_PLAN_FILES; i++)
+		if (i != f)
+			tl->plan.files[i].fd = -1;
+	plan->files[f].fd = -1;
+	tl->bpf_pid = plan->pid;
+	return attach_file(t, tl, &tl->plan, f, plan->pid, quiet, t->alloc_off ? AT_SIDE_KEEP : AT_SIDE_ALL);
+}
+
+/* Closes the links of every marked link set at once (see close_parallel). */
+static void destroy_marked(struct at_tracer *t, const bool *drop)
+{
+	size_t n = 0, k = 0;
+	int *fds;
+
+	for (size_t i = 0; i < t->nr_targets; i++)
+		if (drop[i])
+			n += t->targets[i].nr + t->targets[i].nr_alloc;
+	fds = at_xcalloc(n ? n : 1, sizeof(*fds));
+	n = 0;
+	for (size_t i = 0; i < t->nr_targets; i++) {
+		struct at_target_links *tl = &t->targets[i];
+
+		if (!drop[i]) {
+			t->targets[k++] = *tl;
+			continue;
+		}
+		for (int j = 0; j < tl->nr; j++)
+			fds[n++] = tl->fds[j];
+		for (int j = 0; j < tl->nr_alloc; j++)
+			fds[n++] = tl->alloc_fds[j];
+		at_plan_free(&tl->plan);
+	}
+	t->nr_targets = k;
+	close_parallel(fds, (int)n);
+	free(fds);
+}
+
+int at_tracer__attach_pid(struct at_tracer *t, int pid)
+{
 	struct at_plan plan;
 	int err = 0;
 
@@ -390,16 +440,88 @@ int at_tracer__attach_pid(struct at_tracer *t, int pid)
 	if (err)
 		return err;
 	set_process_info(t, &plan);
-	tl = new_links(t, pid, 0, 0);
-	tl->plan = plan;
-	tl->bpf_pid = pid;
 	for (int f = 0; f < AT_PLAN_FILES && !err; f++)
 		if (plan.files[f].fd >= 0)
-			err = attach_file(t, tl, &tl->plan, f, pid, false, AT_SIDE_ALL);
+			err = attach_pid_file(t, &plan, f, false);
+	at_plan_free(&plan);
 	if (err)
 		at_tracer__detach_pid(t, pid);
 	else if (t->uw)
 		at_unwinder__add_pid(t->uw, pid);	/* until it has, stacks use frame pointers */
+	return err;
+}
+
+/* The probes plan a puts in its file fa are those plan b puts in fb. */
+static bool same_probes(const struct at_plan *a, int fa, const struct at_plan *b, int fb)
+{
+	int i = 0, j = 0;
+
+	for (;; i++, j++) {
+		while (i < a->nr_probes && a->probes[i].file != fa)
+			i++;
+		while (j < b->nr_probes && b->probes[j].file != fb)
+			j++;
+		if (i == a->nr_probes || j == b->nr_probes)
+			return i == a->nr_probes && j == b->nr_probes;
+		if (a->probes[i].func != b->probes[j].func || a->probes[i].entry_off != b->probes[j].entry_off ||
+		    a->probes[i].ret_off != b->probes[j].ret_off || a->probes[i].has_ret != b->probes[j].has_ret)
+			return false;
+	}
+}
+
+/* The file of plan that link set tl already probes exactly as plan wants, or -1. */
+static int kept_file(const struct at_target_links *tl, const struct at_plan *plan, const bool *taken)
+{
+	int own = -1;
+
+	for (int i = 0; i < AT_PLAN_FILES; i++)
+		if (tl->plan.files[i].fd >= 0)
+			own = i;
+	for (int f = 0; own >= 0 && f < AT_PLAN_FILES; f++) {
+		struct stat st;
+
+		if (taken[f] || plan->files[f].fd < 0 || fstat(plan->files[f].fd, &st))
+			continue;
+		if (st.st_dev == tl->dev && st.st_ino == tl->ino && same_probes(&tl->plan, own, plan, f))
+			return f;
+	}
+	return -1;
+}
+
+int at_tracer__replan_pid(struct at_tracer *t, int pid)
+{
+	bool taken[AT_PLAN_FILES] = {}, *drop;
+	struct at_plan plan;
+	int err;
+
+	err = at_plan_make_quiet(t->ec, pid, t->opts.lib, &plan, true);
+	if (err)
+		return err;
+	set_process_info(t, &plan);
+	/* links on files the new program maps the same way stay, so calls into them are
+	 * never missed nor doubled; the others go before their replacements come */
+	drop = at_xcalloc(t->nr_targets ? t->nr_targets : 1, sizeof(*drop));
+	for (size_t i = 0; i < t->nr_targets; i++) {
+		int f;
+
+		if (t->targets[i].pid != pid)
+			continue;
+		f = kept_file(&t->targets[i], &plan, taken);
+		if (f >= 0)
+			taken[f] = true;
+		else
+			drop[i] = true;
+	}
+	destroy_marked(t, drop);
+	free(drop);
+	for (int f = 0; f < AT_PLAN_FILES && !err; f++)
+		if (plan.files[f].fd >= 0 && !taken[f])
+			err = attach_pid_file(t, &plan, f, true);
+	at_plan_free(&plan);
+	if (err)
+		at_tracer__detach_pid(t, pid);
+	else if (t->uw)
+		at_unwinder__add_pid(t->uw, pid);	/* the new program's mappings */
 	return err;
 }
 
@@ -447,6 +569,7 @@ int at_tracer__sample(struct at_tracer *t, bool on)
 	 * enter under the new epoch while its return probe is going away. */
 	if (on)
 		t->skel->bss->at_epoch++;
+	t->alloc_off = !on;
 	for (size_t i = 0; i < t->nr_targets; i++) {
 		struct at_target_links *tl = &t->targets[i];
 
@@ -476,6 +599,23 @@ int at_tracer__sample(struct at_tracer *t, bool on)
 	return err;
 }
 
+void at_tracer__seed_proc(struct at_tracer *t, int pid)
+{
+	int ncpus = libbpf_num_possible_cpus();
+	size_t n = ncpus > 0 ? ncpus : 1;
+	void *zero = at_xcalloc(n, sizeof(struct at_proc_stats));
+	struct at_site_key sk = { .pid = pid };
+	__u32 k = pid;
+
+	/* NOEXIST: a probe may have made it already; also its unknown site, as at_proc_get
+	 * does, so a full site map still has that slot for it */
+	bpf_map_update_elem(bpf_map__fd(t->skel->maps.procs), &k, zero, BPF_NOEXIST);
+	free(zero);
+	zero = at_xcalloc(n, sizeof(struct at_site_stats));
+	bpf_map_update_elem(bpf_map__fd(t->skel->maps.sites), &sk, zero, BPF_NOEXIST);
+	free(zero);
+}
+
 int at_tracer__follow(struct at_tracer *t, int pid)
 {
 	__u32 k = pid;
@@ -499,10 +639,50 @@ int at_tracer__drain_exited(struct at_tracer *t, int *pids, struct at_exit_rec *
 
 void at_tracer__detach_pid(struct at_tracer *t, int pid)
 {
-	struct at_target_links *tl = pid > 0 ? find_target(t, pid) : NULL;
+	bool *drop;
 
-	if (tl)
-		destroy_links(t, tl);
+	if (pid <= 0 || !find_target(t, pid))
+		return;
+	drop = at_xcalloc(t->nr_targets, sizeof(*drop));
+	for (size_t i = 0; i < t->nr_targets; i++)
+		drop[i] = t->targets[i].pid == pid;
+	destroy_marked(t, drop);
+	free(drop);
+}
+
+int at_tracer__drain_execs(struct at_tracer *t, int *pids, struct at_exec_rec *info, int max)
+{
+	int fd = bpf_map__fd(t->skel->maps.execd), n = 0;
+	__u32 next;
+
+	while (n < max && !bpf_map_get_next_key(fd, NULL, &next)) {
+		if (bpf_map_lookup_and_delete_elem(fd, &next, &info[n]))
+			break;
+		pids[n++] = next;
+	}
+	return n;
+}
+
+int at_tracer__drop_old_images(struct at_tracer *t, const int *pids, const struct at_exec_rec *info, int n)
+{
+	int fd = bpf_map__fd(t->skel->maps.sweep), err;
+	LIBBPF_OPTS(bpf_test_run_opts, run);
+
+	if (n <= 0)
+		return 0;
+	for (int i = 0; i < n; i++) {
+		__u32 k = pids[i];
+
+		bpf_map_update_elem(fd, &k, &info[i], BPF_ANY);
+	}
+	/* one pass over the live and mapping maps, in the kernel */
+	err = bpf_prog_test_run_opts(bpf_program__fd(t->skel->progs.drop_old_images), &run) ? -errno : 0;
+	for (int i = 0; i < n; i++) {
+		__u32 k = pids[i];
+
+		bpf_map_delete_elem(fd, &k);
+	}
+	return err;
 }
 
 static int cmp_int(const void *a, const void *b)

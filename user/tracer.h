@@ -33,6 +33,15 @@ struct at_tracer *at_tracer__new(const struct at_tracer_opts *opts);
  * yet), or another -errno after a one-line error; nothing stays attached on failure. */
 int at_tracer__attach_pid(struct at_tracer *t, int pid);
 void at_tracer__detach_pid(struct at_tracer *t, int pid);
+/* A per-PID target exec'd: plans its new program and moves the probes over, keeping the
+ * links on files it maps the same way. 0, -EAGAIN (no allocator mapped yet: try again
+ * later), or another -errno (quietly; nothing stays attached to pid then). */
+int at_tracer__replan_pid(struct at_tracer *t, int pid);
+/* Traced processes that exec'd since the last call (up to max); returns how many. */
+int at_tracer__drain_execs(struct at_tracer *t, int *pids, struct at_exec_rec *info, int max);
+/* Takes the live blocks and mappings of the images those execs replaced out of the maps
+ * and the live figures (cumulative counters stay). 0 or -errno. */
+int at_tracer__drop_old_images(struct at_tracer *t, const int *pids, const struct at_exec_rec *info, int n);
 /* Global mode: makes sure pid's allocator files are probed (once per file, for every
  * process) and records pid's allocator text and alias slots. 0, -EAGAIN (no allocator
  * mapped yet), or another -errno (quietly: a census skips what it cannot trace). */
@@ -40,6 +49,9 @@ int at_tracer__attach_global(struct at_tracer *t, int pid, bool quiet);
 /* --max-overhead: attaches (on) or detaches (off) the allocation-side probes of every
  * per-PID target; frees, deletes and mmap/munmap stay attached. */
 int at_tracer__sample(struct at_tracer *t, bool on);
+/* Gives an explicit target its (zeroed) per-process entry now, so reports list it even
+ * before, or without, its first allocator call. */
+void at_tracer__seed_proc(struct at_tracer *t, int pid);
 /* --follow: adds a process (and, through the fork hook, its future children). */
 int at_tracer__follow(struct at_tracer *t, int pid);
 /* The followed processes (up to max); returns how many. */

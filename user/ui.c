@@ -66,6 +66,12 @@ static void restore_terminal(void)
 	replay_stderr();
 }
 
+/* Sanitizer builds only (a weak reference, NULL otherwise). A sanitizer report ends the
+ * process without atexit handlers, and GCC's combined ASan + UBSan runtime writes UBSan
+ * reports to stderr whatever log_path says: that is the captured stderr, so without
+ * this hook the report vanished and the dashboard just exited 1. */
+extern void __sanitizer_set_death_callback(void (*cb)(void)) __attribute__((weak));
+
 /* A crash must not leave the terminal raw and on the alternate screen. */
 static void fatal_signal(int sig)
 {
@@ -174,6 +180,8 @@ struct at_ui *at_ui_new(const struct at_opts *o)
 		static const int fatal[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT };
 
 		registered = !atexit(restore_terminal);
+		if (__sanitizer_set_death_callback)
+			__sanitizer_set_death_callback(restore_terminal);
 		for (size_t i = 0; i < AT_ARRAY_SIZE(fatal); i++)
 			signal(fatal[i], fatal_signal);
 	}

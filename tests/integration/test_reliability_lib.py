@@ -38,6 +38,8 @@ def _prog_names():
     for src in (ROOT / "bpf").glob("*.bpf.c"):
         for m in re.finditer(r"\bint\s+BPF_\w+\(\s*(\w+)", src.read_text()):
             names.add(m.group(1)[:15])
+        for m in re.finditer(r"SEC\(\"syscall\"\)\s*int\s+(\w+)\(", src.read_text()):
+            names.add(m.group(1)[:15])
     if not names:
         fail("found no BPF program names in bpf/*.bpf.c")
     return names

@@ -5,9 +5,14 @@
  *             answers "forked <child pid> allocs=5 bytes=500"
  *   "exec" -> execs itself (same PID, same libc) with --after-exec: the new program
  *             keeps 7 blocks of 300 bytes (site_after_exec), answers
- *             "execd <pid> allocs=7 bytes=2100" and waits for "exit". */
+ *             "execd <pid> allocs=7 bytes=2100" and waits for "exit".
+ *   "forkalias" -> forks a child that at once makes 3 memalign(64, 100) calls (kept)
+ *             and frees a 1 MiB block (glibc unmaps it from inside free), then exits;
+ *             answers "forkedalias <child pid>". Its memaligns must count as such and
+ *             free's munmap not as the application's, before any rescan. */
 #include "rel.h"
 
+#include <malloc.h>
 #include <sys/wait.h>
 
 static void *keep[16];
@@ -31,6 +36,14 @@ NOIPA void *site_child(size_t n)
 NOIPA void *site_after_exec(size_t n)
 {
 	void *p = malloc(n);
+
+	REL_BARRIER();
+	return p;
+}
+
+NOIPA void *site_child_memalign(size_t a, size_t n)
+{
+	void *p = memalign(a, n);
 
 	REL_BARRIER();
 	return p;
@@ -73,6 +86,21 @@ int main(int argc, char **argv)
 			if (waitpid(c, &st, 0) != c || !WIFEXITED(st) || WEXITSTATUS(st))
 				rel_die("child failed");
 			rel_out("forked %d allocs=5 bytes=500", (int)c);
+		} else if (!strcmp(cmd, "forkalias")) {
+			pid_t c = fork();
+			int st;
+
+			if (c < 0)
+				rel_die("fork");
+			if (c == 0) {
+				for (int i = 0; i < 3; i++)
+					keep[i] = site_child_memalign(rel_opq(64), rel_opq(100));
+				rel_free(site_child(rel_opq(1 << 20)));
+				_exit(0);
+			}
+			if (waitpid(c, &st, 0) != c || !WIFEXITED(st) || WEXITSTATUS(st))
+				rel_die("child failed");
+			rel_out("forkedalias %d", (int)c);
 		} else if (!strcmp(cmd, "exec")) {
 			char *args[] = { argv[0], "--after-exec", NULL };
 

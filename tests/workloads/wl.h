@@ -5,7 +5,9 @@
  *   setup; "ready <pid>\n" on stdout; wait for a "go" line; measured phase;
  *   one line of JSON truth on stdout (or to --truth FILE); wait for "exit"/EOF.
  * --nowait skips the handshake (launch mode: the whole process is traced, so the
- * model is active from the start and pre-attach blocks count as tracked).
+ * model is active from the start and pre-attach blocks count as tracked);
+ * --from-start keeps the handshake but counts from the start likewise (a program
+ * exec'd by a traced process).
  *
  * Rules for everything in this file: it must never allocate (no stdio streams, no
  * strdup, no qsort...). Formatting goes through snprintf into static buffers and
@@ -466,18 +468,21 @@ WL_FN void wl_thread_register(void)
 
 WL_FN void wl_init(int argc, char **argv)
 {
-	int i;
+	int i, from_start = 0;
 
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--nowait"))
 			wl.nowait = 1;
+		else if (!strcmp(argv[i], "--from-start"))
+			from_start = 1;
 		else if (!strcmp(argv[i], "--truth") && i + 1 < argc)
 			wl.truth_path = argv[++i];
 		else
-			wl_die("usage: [--nowait] [--truth FILE]");
+			wl_die("usage: [--nowait] [--from-start] [--truth FILE]");
 	}
-	/* launch mode: traced from the first instruction, everything counts */
-	wl.active = wl.nowait;
+	/* launch mode: traced from the first instruction, everything counts; --from-start
+	 * too, with the handshake (exec'd by a process already traced) */
+	wl.active = wl.nowait || from_start;
 }
 
 /* End of setup: announce readiness and wait for "go". */
