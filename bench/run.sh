@@ -197,8 +197,9 @@ start_tracer() {
 		wait_for "$tmp/tr.err" 'bench-floor: attached' 20 && return 0
 		TR_ERR=$(tail -n 1 "$tmp/tr.err")
 		;;
-	alloctop | maxov)
+	alloctop | atstats | maxov)
 		[[ $mode == maxov ]] && extra=("${MO_ARGS[@]}")
+		[[ $mode == atstats ]] && extra=(--bpf-stats)
 		rm -f "$tmp/tr.err"
 		t0=$EPOCHREALTIME
 		(close_inherited; exec "$AT" -p "$pid" -b -o json -d 1 "${extra[@]}") >/dev/null \
@@ -312,29 +313,32 @@ run_pairs() {
 		p=$(pairs_of "$tmp/pairs.out")
 		st1=$(cat /proc/sys/kernel/bpf_stats_enabled 2>/dev/null)
 		runs='' ns=''
+		# run counts also tell whether the stats were on in the floor and alloctop rows:
+		# another process may have turned them on (BPF_ENABLE_STATS, which the sysctl
+		# does not show; alloctop before --bpf-stats did so whenever it ran)
 		case $mode in
-		alloctop | maxov) read -r runs ns < <(bpf_runs "$TR_PID" malloc_entry alloc_return free_entry) ;;
-		floorstats) read -r runs ns < <(bpf_runs "$TR_PID" floor_entry floor_return) ;;
+		alloctop | atstats) read -r runs ns < <(bpf_runs "$TR_PID" alloc_entry alloc_return free_entry) ;;
+		floor | floorstats) read -r runs ns < <(bpf_runs "$TR_PID" floor_entry floor_return) ;;
 		esac
-		if [[ -n ${ns:-} && ${p:-0} -gt 0 && ${runs:-0} -gt 0 ]]; then
+		if [[ $mode == *stats && -n ${ns:-} && ${p:-0} -gt 0 && ${runs:-0} -gt 0 ]]; then
 			BPF["$mode $t"]+="$(awk -v a="$ns" -v b="$p" 'BEGIN {printf "%.1f", a / b}') "
 			BPFRUN["$mode $t"]+="$(awk -v a="$ns" -v b="$runs" 'BEGIN {printf "%.1f", a / b}') "
 		fi
 		# a run that is not what its row says is left out, and said so
 		mb=''
-		[[ $mode == floor* || $mode == alloctop || $mode == untraced ]] && [[ -n $MALLOC_OFF ]] &&
+		[[ $mode == floor* || $mode == alloctop || $mode == atstats || $mode == untraced ]] && [[ -n $MALLOC_OFF ]] &&
 			mb=$(text_byte "$wl" "$MALLOC_OFF")
 		if [[ $mode == untraced && $mb == cc ]]; then
 			DISCARDED+=("$mode/${t}t: malloc held a breakpoint in an untraced run (another tracer, such as a system-wide alloctop, probed the private libc copy): $RES ns/pair left out")
 			RES='' RESW=''
-		elif [[ $mode == alloctop || $mode == floorstats ]] && ((${runs:-0} < 3 * ${p:-0})); then
+		elif [[ $mode == atstats || $mode == floorstats ]] && ((${runs:-0} < 3 * ${p:-0})); then
 			DISCARDED+=("$mode/${t}t: its probes ran ${runs:-?} times for ${p:-?} pairs (3 a pair expected; malloc's probe site held ${mb:-?} at the end): $RES ns/pair left out")
 			RES='' RESW=''
 		elif [[ $mode != untraced && -n $mb && $mb != cc ]]; then
 			DISCARDED+=("$mode/${t}t: the breakpoint at malloc's probe site was gone at the end of the run (byte $mb): $RES ns/pair left out")
 			RES='' RESW=''
-		elif [[ $mode == floor && $st0$st1 == *1* ]]; then
-			DISCARDED+=("$mode/${t}t: BPF run-time stats were on (another tracer on the machine): $RES ns/pair left out")
+		elif [[ ($mode == floor || $mode == alloctop) && ($st0$st1 == *1* || ${runs:-0} -gt 0) ]]; then
+			DISCARDED+=("$mode/${t}t: BPF run-time stats were on (another process on the machine turned them on; its programs counted ${runs:-0} runs): $RES ns/pair left out")
 			RES='' RESW=''
 		fi
 	else
@@ -406,13 +410,14 @@ ge() { awk -v a="$1" -v b="$2" 'BEGIN {if (a == "-" || a == "") print "-"; else 
 # =====================================================================================
 # Setup: alloctop's probe sites in the private copy, memleak's headers, optional rows
 
-MODES1=(untraced floor floorstats alloctop maxov memleak heaptrack)
+MODES1=(untraced floor floorstats alloctop atstats maxov memleak heaptrack)
 MODES2=(untraced floor alloctop)
 declare -A LABEL=(
 	[untraced]="untraced"
 	[floor]="empty-program floor at alloctop's sites"
-	[floorstats]="floor + kernel BPF run-time stats (alloctop turns them on)"
+	[floorstats]="floor + kernel BPF run-time stats"
 	[alloctop]="alloctop -p PID (exact, default mode)"
+	[atstats]="alloctop --bpf-stats (exact, kernel BPF run-time stats on)"
 	[maxov]="alloctop --max-overhead"
 	[memleak]="memleak-bpfcc -p PID"
 	[heaptrack]="heaptrack (LD_PRELOAD, restart needed) ‡"
@@ -520,7 +525,7 @@ if ((root)); then
 		SKIP[heaptrack]="not available: heaptrack is not installed (\`ALLOCTOP_BENCH_DEPS=1 make bench\` installs it)"
 	fi
 else
-	for m in floor floorstats alloctop maxov memleak; do SKIP[$m]="not available: needs root"; done
+	for m in floor floorstats alloctop atstats maxov memleak; do SKIP[$m]="not available: needs root"; done
 	DO_NB=0 DO_LIVE=0
 	command -v heaptrack >/dev/null || SKIP[heaptrack]="not available: heaptrack is not installed"
 fi
@@ -664,8 +669,8 @@ report() {
 		echo
 	fi
 	[[ -n $FLOOR_CHECK ]] && echo "Floor check: $FLOOR_CHECK (probe sites: $(paste -sd' ' "$tmp/sites.txt" 2>/dev/null))."
-	if [[ -n ${BPF[alloctop 1]:-} ]]; then
-		echo "Time inside the BPF programs (kernel run-time stats, median): alloctop's $(med "${BPF[alloctop 1]}") ns/pair ($(med "${BPFRUN[alloctop 1]}") ns per program run); the empty programs' $(med "${BPF[floorstats 1]:-}") ns/pair ($(med "${BPFRUN[floorstats 1]:-}") ns per run)."
+	if [[ -n ${BPF[atstats 1]:-} ]]; then
+		echo "Time inside the BPF programs (kernel run-time stats, median, from the --bpf-stats and floor + stats rows): alloctop's $(med "${BPF[atstats 1]}") ns/pair ($(med "${BPFRUN[atstats 1]}") ns per program run); the empty programs' $(med "${BPF[floorstats 1]:-}") ns/pair ($(med "${BPFRUN[floorstats 1]:-}") ns per run)."
 	fi
 	if ((${#ATTACH[@]})); then
 		read -r med mn mx n <<<"$(stat_of "${ATTACH[*]}")"

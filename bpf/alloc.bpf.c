@@ -225,40 +225,21 @@ static __always_inline int on_free(struct pt_regs *ctx, enum at_func f, __u64 pt
 	p = at_proc_get(tgid);
 	if (!p)
 		return 0;
-	at_add(&p->calls[f], 1);
+	at_hist_add64(p->calls, f, AT_NR_FUNCS, 1);	/* f comes from a cookie: bounds the verifier sees */
 	if (ptr)
 		account_free(t, p, tgid, (__u32)id, ptr);
 	return 0;
 }
 
+/* free, operator delete and delete[], one program: the attach cookie says which. */
 SEC("uprobe")
 int BPF_KPROBE(free_entry, void *ptr)
 {
-	return on_free(ctx, AT_FREE, (__u64)ptr);
-}
+	__u64 f = bpf_get_attach_cookie(ctx);
 
-SEC("uprobe")
-int BPF_KPROBE(delete_entry, void *ptr)
-{
-	return on_free(ctx, AT_DELETE, (__u64)ptr);
-}
-
-SEC("uprobe")
-int BPF_KPROBE(delete_array_entry, void *ptr)
-{
-	return on_free(ctx, AT_DELETE_ARRAY, (__u64)ptr);
-}
-
-SEC("uprobe")
-int BPF_KPROBE(new_entry, __u64 size)
-{
-	return on_entry(ctx, AT_NEW, size, 0);
-}
-
-SEC("uprobe")
-int BPF_KPROBE(new_array_entry, __u64 size)
-{
-	return on_entry(ctx, AT_NEW_ARRAY, size, 0);
+	if (f != AT_DELETE && f != AT_DELETE_ARRAY)
+		f = AT_FREE;
+	return on_free(ctx, f, (__u64)ptr);
 }
 
 /* An overflowing n * size fails in the allocator; it must not wrap to 0 here, or the
@@ -274,58 +255,44 @@ static __always_inline __u64 at_mul_sat(__u64 n, __u64 size)
 	return n > max ? ~0ULL : n * size;
 }
 
+/* Every allocating function (malloc family, operator new and new[]), one program: the
+ * attach cookie is the enum at_func of the probed function, which says where its size
+ * and pointer arguments are. One program verifies once, not once per function. */
 SEC("uprobe")
-int BPF_KPROBE(malloc_entry, __u64 size)
+int BPF_KPROBE(alloc_entry, __u64 a0, __u64 a1, __u64 a2)
 {
-	return on_entry(ctx, AT_MALLOC, size, 0);
-}
+	__u64 f = bpf_get_attach_cookie(ctx), size = a0, ptr = 0;
 
-SEC("uprobe")
-int BPF_KPROBE(calloc_entry, __u64 n, __u64 size)
-{
-	return on_entry(ctx, AT_CALLOC, at_mul_sat(n, size), 0);
-}
-
-SEC("uprobe")
-int BPF_KPROBE(realloc_entry, void *ptr, __u64 size)
-{
-	return on_entry(ctx, AT_REALLOC, size, (__u64)ptr);
-}
-
-SEC("uprobe")
-int BPF_KPROBE(reallocarray_entry, void *ptr, __u64 n, __u64 size)
-{
-	return on_entry(ctx, AT_REALLOCARRAY, at_mul_sat(n, size), (__u64)ptr);
-}
-
-SEC("uprobe")
-int BPF_KPROBE(posix_memalign_entry, void **memptr, __u64 align, __u64 size)
-{
-	return on_entry(ctx, AT_POSIX_MEMALIGN, size, (__u64)memptr);
-}
-
-SEC("uprobe")
-int BPF_KPROBE(aligned_alloc_entry, __u64 align, __u64 size)
-{
-	return on_entry(ctx, AT_ALIGNED_ALLOC, size, 0);
-}
-
-SEC("uprobe")
-int BPF_KPROBE(memalign_entry, __u64 align, __u64 size)
-{
-	return on_entry(ctx, AT_MEMALIGN, size, 0);
-}
-
-SEC("uprobe")
-int BPF_KPROBE(valloc_entry, __u64 size)
-{
-	return on_entry(ctx, AT_VALLOC, size, 0);
-}
-
-SEC("uprobe")
-int BPF_KPROBE(pvalloc_entry, __u64 size)
-{
-	return on_entry(ctx, AT_PVALLOC, size, 0);
+	switch (f) {
+	case AT_CALLOC:
+		size = at_mul_sat(a0, a1);
+		break;
+	case AT_REALLOC:
+		size = a1;
+		ptr = a0;
+		break;
+	case AT_REALLOCARRAY:
+		size = at_mul_sat(a1, a2);
+		ptr = a0;
+		break;
+	case AT_POSIX_MEMALIGN:	/* (memptr, align, size) */
+		size = a2;
+		ptr = a0;
+		break;
+	case AT_ALIGNED_ALLOC:
+	case AT_MEMALIGN:	/* (align, size) */
+		size = a1;
+		break;
+	case AT_MALLOC:
+	case AT_VALLOC:
+	case AT_PVALLOC:
+	case AT_NEW:
+	case AT_NEW_ARRAY:
+		break;
+	default:
+		return 0;	/* not a cookie the loader gives */
+	}
+	return on_entry(ctx, f, size, ptr);
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -49,7 +49,9 @@ static const char usage[] =
 "                        module has none; default) or fp (frame pointers only)\n"
 "      --stack-depth N   frames kept per stack, 1 to 64 (default 64); deeper stacks are\n"
 "                        cut and counted as truncated\n"
-"      --unwind-rows N   capacity of the unwind tables, rows (default 2097152, 12 bytes each)\n"
+"      --unwind-rows N   capacity of the unwind tables, rows (default 2097152, 8 bytes each)\n"
+"      --bpf-stats       time alloctop's BPF programs (kernel BPF statistics, for the\n"
+"                        dashboard's cost line and bpftool); slows every probe hit\n"
 "  -v, --verbose         say what is probed where\n"
 "  -h, --help            this help\n"
 "      --version         print the version\n"
@@ -57,7 +59,7 @@ static const char usage[] =
 "Exit status: 0 success (also after SIGINT/SIGTERM), 1 runtime failure, 2 usage error.\n";
 
 enum { OPT_TOP = 256, OPT_LIB, OPT_MIN_AGE, OPT_MAX_OVERHEAD, OPT_COMM, OPT_EXCLUDE, OPT_FOLLOW, OPT_SORT, OPT_MAX_LIVE, OPT_MAX_STACKS, OPT_MAX_PROCS, OPT_VERSION,
-       OPT_WEIGHT, OPT_PPROF_OUT, OPT_UNWIND, OPT_STACK_DEPTH, OPT_UNWIND_ROWS };
+       OPT_WEIGHT, OPT_PPROF_OUT, OPT_UNWIND, OPT_STACK_DEPTH, OPT_UNWIND_ROWS, OPT_BPF_STATS };
 
 static const struct option longopts[] = {
 	{ "pid", required_argument, 0, 'p' },
@@ -81,6 +83,7 @@ static const struct option longopts[] = {
 	{ "unwind", required_argument, 0, OPT_UNWIND },
 	{ "stack-depth", required_argument, 0, OPT_STACK_DEPTH },
 	{ "unwind-rows", required_argument, 0, OPT_UNWIND_ROWS },
+	{ "bpf-stats", no_argument, 0, OPT_BPF_STATS },
 	{ "verbose", no_argument, 0, 'v' },
 	{ "help", no_argument, 0, 'h' },
 	{ "version", no_argument, 0, OPT_VERSION },
@@ -304,6 +307,9 @@ int at_opts_parse(struct at_opts *o, int argc, char **argv)
 			break;
 		case 'v':
 			o->verbose = true;
+			break;
+		case OPT_BPF_STATS:
+			o->bpf_stats = true;
 			break;
 		case 'h':
 			fputs(usage, stdout);

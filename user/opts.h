@@ -48,6 +48,7 @@ struct at_opts {
 	__u32 stack_depth;	/* frames kept per stack, 1..AT_MAX_FRAMES */
 	__u32 unwind_rows;	/* capacity of the shared CFI row map */
 	bool verbose;
+	bool bpf_stats;		/* --bpf-stats: kernel run-time statistics of the BPF programs */
 	enum at_weight weight;	/* --weight, for -o folded */
 	const char *pprof_out;	/* --pprof-out: a pprof profile written at each report */
 };

@@ -178,8 +178,10 @@ struct at_tracer *at_tracer__new(const struct at_tracer_opts *opts)
 		       "tracepoints?)", strerror(errno));
 		goto fail;
 	}
-	/* kernel BPF statistics show alloctop's own cost; not fatal if refused */
-	t->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	/* Kernel BPF statistics time every program run (two clock reads each, ~0.1x of
+	 * the uprobe floor on a KVM guest): only on request. Not fatal if refused. */
+	if (opts->bpf_stats)
+		t->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
 	t->ec = at_elfcache_new();
 	if (unwinder_new(t))
 		goto fail;
@@ -189,26 +191,20 @@ fail:
 	return NULL;
 }
 
+/* The entry program of function f; the attach cookie tells it which function it is in. */
 static struct bpf_program *entry_prog(struct alloctop_bpf *s, enum at_func f)
 {
 	switch (f) {
-	case AT_MALLOC: return s->progs.malloc_entry;
-	case AT_CALLOC: return s->progs.calloc_entry;
-	case AT_REALLOC: return s->progs.realloc_entry;
-	case AT_REALLOCARRAY: return s->progs.reallocarray_entry;
-	case AT_FREE: return s->progs.free_entry;
-	case AT_POSIX_MEMALIGN: return s->progs.posix_memalign_entry;
-	case AT_ALIGNED_ALLOC: return s->progs.aligned_alloc_entry;
-	case AT_MEMALIGN: return s->progs.memalign_entry;
-	case AT_VALLOC: return s->progs.valloc_entry;
-	case AT_PVALLOC: return s->progs.pvalloc_entry;
-	case AT_MMAP: return s->progs.mmap_entry;
-	case AT_MUNMAP: return s->progs.munmap_entry;
-	case AT_NEW: return s->progs.new_entry;
-	case AT_NEW_ARRAY: return s->progs.new_array_entry;
-	case AT_DELETE: return s->progs.delete_entry;
-	case AT_DELETE_ARRAY: return s->progs.delete_array_entry;
-	default: return NULL;
+	case AT_FREE:
+	case AT_DELETE:
+	case AT_DELETE_ARRAY:
+		return s->progs.free_entry;
+	case AT_MMAP:
+		return s->progs.mmap_entry;
+	case AT_MUNMAP:
+		return s->progs.munmap_entry;
+	default:
+		return f < AT_NR_FUNCS ? s->progs.alloc_entry : NULL;
 	}
 }
 
@@ -221,7 +217,7 @@ static struct at_target_links *find_target(struct at_tracer *t, int pid)
 }
 
 static int attach_multi(struct at_target_links *tl, struct bpf_program *prog, int pid, const char *path,
-			const unsigned long *offs, __u32 cnt, bool ret, bool alloc_side)
+			const unsigned long *offs, const __u64 *cookies, __u32 cnt, bool ret, bool alloc_side)
 {
 	int fd;
 
@@ -229,7 +225,7 @@ static int attach_multi(struct at_target_links *tl, struct bpf_program *prog, in
 		return 0;
 	if (tl->nr == AT_LINKS_PER_PID || tl->nr_alloc == AT_LINKS_PER_PID)
 		return -E2BIG;
-	fd = at_uprobe_multi_link(bpf_program__fd(prog), path, offs, NULL, cnt, pid, ret);
+	fd = at_uprobe_multi_link(bpf_program__fd(prog), path, offs, cookies, cnt, pid, ret);
 	if (fd < 0)
 		return fd;
 	if (alloc_side) {
@@ -304,12 +300,7 @@ static void destroy_links(struct at_tracer *t, struct at_target_links *tl)
  * program, with every offset that program serves in the file. */
 static bool alloc_side(const struct at_tracer *t, struct bpf_program *prog)
 {
-	return prog == t->skel->progs.alloc_return || prog == t->skel->progs.malloc_entry ||
-	       prog == t->skel->progs.calloc_entry || prog == t->skel->progs.realloc_entry ||
-	       prog == t->skel->progs.reallocarray_entry || prog == t->skel->progs.posix_memalign_entry ||
-	       prog == t->skel->progs.aligned_alloc_entry || prog == t->skel->progs.memalign_entry ||
-	       prog == t->skel->progs.valloc_entry || prog == t->skel->progs.pvalloc_entry ||
-	       prog == t->skel->progs.new_entry || prog == t->skel->progs.new_array_entry;
+	return prog == t->skel->progs.alloc_return || prog == t->skel->progs.alloc_entry;
 }
 
 static int attach_file(struct at_tracer *t, struct at_target_links *tl, const struct at_plan *plan, int file,
@@ -317,6 +308,7 @@ static int attach_file(struct at_tracer *t, struct at_target_links *tl, const st
 {
 	struct bpf_program *progs[AT_MAX_PROBES + 2];
 	unsigned long offs[AT_MAX_PROBES];
+	__u64 cookies[AT_MAX_PROBES];
 	bool rets[AT_MAX_PROBES + 2];
 	int nprogs = 0, err = 0;
 	char path[64];
@@ -354,12 +346,15 @@ static int attach_file(struct at_tracer *t, struct at_target_links *tl, const st
 			if (p->file != file)
 				continue;
 			if (rets[k] && p->has_ret &&
-			    progs[k] == (p->func == AT_MMAP ? t->skel->progs.mmap_return : t->skel->progs.alloc_return))
+			    progs[k] == (p->func == AT_MMAP ? t->skel->progs.mmap_return : t->skel->progs.alloc_return)) {
+				cookies[cnt] = p->func;
 				offs[cnt++] = p->ret_off;
-			else if (!rets[k] && progs[k] == entry_prog(t->skel, p->func))
+			} else if (!rets[k] && progs[k] == entry_prog(t->skel, p->func)) {
+				cookies[cnt] = p->func;
 				offs[cnt++] = p->entry_off;
+			}
 		}
-		err = attach_multi(tl, progs[k], bpf_pid, path, offs, cnt, rets[k], is_alloc);
+		err = attach_multi(tl, progs[k], bpf_pid, path, offs, cookies, cnt, rets[k], is_alloc);
 		if (err && !quiet)
 			at_err("cannot probe %s in %s for process %d: %s%s", bpf_program__name(progs[k]),
 			       plan->files[file].path, plan->pid, strerror(-err),
@@ -830,6 +825,8 @@ int at_tracer__prog_stats(const struct at_tracer *t, __u64 *run_ns, __u64 *run_c
 	struct bpf_program *p;
 
 	*run_ns = *run_cnt = 0;
+	if (t->stats_fd < 0)
+		return -ENODATA;	/* the kernel counts nothing without --bpf-stats */
 	bpf_object__for_each_program(p, t->skel->obj) {
 		struct bpf_prog_info info = {};
 		__u32 len = sizeof(info);

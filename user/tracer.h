@@ -22,6 +22,7 @@ struct at_tracer_opts {
 	bool unwind_fp;		/* frame pointers only: no CFI tables */
 	__u32 stack_depth;	/* frames per stack, 1..AT_MAX_FRAMES */
 	__u32 unwind_rows;	/* capacity of the CFI row map */
+	bool bpf_stats;		/* turn on the kernel's BPF run-time statistics while loaded */
 };
 
 struct at_tracer;
@@ -74,7 +75,8 @@ struct at_map_fds {
 };
 void at_tracer__map_fds(const struct at_tracer *t, struct at_map_fds *fds);
 struct at_elfcache *at_tracer__elfcache(struct at_tracer *t);
-/* Total run time and run count of the tracer's BPF programs (kernel BPF statistics). */
+/* Total run time and run count of the tracer's BPF programs (kernel BPF statistics);
+ * -ENODATA unless the tracer turned those on (opts.bpf_stats). */
 int at_tracer__prog_stats(const struct at_tracer *t, __u64 *run_ns, __u64 *run_cnt);
 
 #endif

@@ -170,7 +170,10 @@ static void draw_cost(struct at_ui *ui, int y)
 		}
 	if (drops)
 		x += ui_put(y, x, 1, ui_attr(ui, UA_WARN), ")");
-	snprintf(v, sizeof(v), "bpf %s/s, cpu %.1f%%", at_fmt_ns((__u64)bpf, ns, sizeof(ns)), ui->cpu_pct);
+	if (ui->o->bpf_stats)
+		snprintf(v, sizeof(v), "bpf %s/s, cpu %.1f%%", at_fmt_ns((__u64)bpf, ns, sizeof(ns)), ui->cpu_pct);
+	else	/* timing every probe run costs the target: --bpf-stats asks for it */
+		snprintf(v, sizeof(v), "cpu %.1f%%", ui->cpu_pct);
 	kv(ui, y, x + 3, "alloctop cost: ", v);
 }
 
