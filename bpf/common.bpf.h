@@ -43,10 +43,11 @@ struct {
 	__type(value, struct at_proc_stats);
 } procs SEC(".maps") __weak;
 
-/* Not preallocated: preallocating 66k per-CPU values took ~0.1 s of every start. */
+/* Preallocated, although that costs ~0.1 s of every start: a non-preallocated map's
+ * inserts come from per-CPU caches refilled asynchronously, and a burst of new sites
+ * then fails as if the map were full (seen as stack_map_full drops). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 65536);
 	__type(key, struct at_site_key);
 	__type(value, struct at_site_stats);
