@@ -65,7 +65,7 @@ static __always_inline int on_entry(struct pt_regs *ctx, enum at_func f, __u64 s
 	t->size = size;
 	t->ptr = ptr;
 	t->sp = sp;
-	t->stack_id = at_capture_stack(ctx, t);
+	t->stack_id = at_capture_stack(ctx, t, id >> 32);
 	return 0;
 }
 

@@ -322,7 +322,7 @@ extern int at_unwind(__u32 tgid, __u64 pc, __u64 sp, __u64 bp, struct at_stack *
 /* Capture the user stack at an allocator's entry: frames[0] is the return address at sp
  * (the direct caller); the caller's frame starts at sp + 8 with the registers as they
  * are. Returns the stack id (hash), 0 if unknown. */
-static __always_inline __u64 at_capture_stack(struct pt_regs *ctx, struct at_thread *t)
+static __always_inline __u64 at_capture_stack(struct pt_regs *ctx, struct at_thread *t, __u32 tgid)
 {
 	__u64 sp = PT_REGS_SP(ctx);
 	__u64 h = 0xcbf29ce484222325ULL;
@@ -336,7 +336,7 @@ static __always_inline __u64 at_capture_stack(struct pt_regs *ctx, struct at_thr
 	}
 	st->nr = 1;
 	st->flags = 0;
-	at_unwind(bpf_get_current_pid_tgid() >> 32, st->ips[0], sp + 8, PT_REGS_FP(ctx), st);
+	at_unwind(tgid, st->ips[0], sp + 8, PT_REGS_FP(ctx), st);
 	n = st->nr;
 	if (st->flags & AT_STACK_TRUNCATED)
 		at_drop(AT_DROP_STACK_TRUNCATED);

@@ -10,18 +10,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static struct at_elf *open_elf(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct at_elf *e;
-
-	if (fd < 0)
-		return NULL;
-	e = at_elf_open(fd, path);
-	close(fd);
-	return e;
-}
-
 static void dump(const struct at_cfi *c)
 {
 	static const char *const types[] = { "none", "rsp", "rbp", "*rbp", "end" };
@@ -47,8 +35,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: cfi-stat [-d] FILE [DEBUGFILE]\n");
 		return AT_EXIT_USAGE;
 	}
-	e = open_elf(argv[1 + d]);
-	if (!e || (argc > 2 + d && !(dbg = open_elf(argv[2 + d])))) {
+	e = at_elf_open_path(argv[1 + d]);
+	if (!e || (argc > 2 + d && !(dbg = at_elf_open_path(argv[2 + d])))) {
 		fprintf(stderr, "cfi-stat: cannot read %s\n", e ? argv[2 + d] : argv[1 + d]);
 		return AT_EXIT_FAIL;
 	}

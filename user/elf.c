@@ -1,12 +1,14 @@
 #include "elf.h"
 #include "util.h"
 
+#include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 struct at_seg {
 	__u64 vaddr, memsz, off, filesz;
@@ -233,6 +235,18 @@ struct at_elf *at_elf_open(int fd, const char *label)
 		at_elf_free(e);
 		return NULL;
 	}
+	return e;
+}
+
+struct at_elf *at_elf_open_path(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct at_elf *e;
+
+	if (fd < 0)
+		return NULL;
+	e = at_elf_open(fd, path);
+	close(fd);
 	return e;
 }
 

@@ -20,6 +20,11 @@ static const char *const drop_names[AT_NR_DROPS] = {
 	[AT_DROP_STACK_TRUNCATED] = "stack_truncated",
 };
 
+bool at_drop_is_loss(enum at_drop d)
+{
+	return d != AT_DROP_STACK_TRUNCATED;	/* a cut stack loses frames, not events */
+}
+
 const char *at_drop_name(enum at_drop d)
 {
 	return d < AT_NR_DROPS ? drop_names[d] : "?";
@@ -372,9 +377,8 @@ __u64 at_drops_total(const struct at_snapshot *s)
 {
 	__u64 t = 0;
 
-	/* a truncated stack loses no event, only frames */
 	for (int i = 0; i < AT_NR_DROPS; i++)
-		t += i == AT_DROP_STACK_TRUNCATED ? 0 : s->drops[i];
+		t += at_drop_is_loss(i) ? s->drops[i] : 0;
 	return t;
 }
 

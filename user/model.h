@@ -81,5 +81,7 @@ const struct at_site_view *at_snapshot_site(const struct at_snapshot *s, int pid
 const struct at_proc_view *at_snapshot_proc(const struct at_snapshot *s, int pid);
 __u64 at_drops_total(const struct at_snapshot *s);
 const char *at_drop_name(enum at_drop d);
+/* Whether the counter counts events lost (in "dropped"); stack_truncated does not. */
+bool at_drop_is_loss(enum at_drop d);
 
 #endif

@@ -191,7 +191,7 @@ int at_report_text(FILE *out, const struct at_report_ctx *c)
 		fprintf(out, "  ESTIMATES: allocations probed %.1f%% of the time (--max-overhead), counts scaled\n",
 			c->model->duty * 100);
 	for (int d = 0; d < AT_NR_DROPS; d++)
-		if (snap->drops[d] && d != AT_DROP_STACK_TRUNCATED)
+		if (snap->drops[d] && at_drop_is_loss(d))
 			fprintf(out, "  lost: %s %llu\n", at_drop_name(d), (unsigned long long)snap->drops[d]);
 	if (snap->drops[AT_DROP_STACK_TRUNCATED])
 		fprintf(out, "  stacks cut at --stack-depth %u: %llu\n", c->opts->stack_depth,

@@ -619,17 +619,23 @@ int at_tracer__follow(struct at_tracer *t, int pid)
 	return bpf_map__update_elem(t->skel->maps.followed, &k, sizeof(k), &one, sizeof(one), BPF_ANY) ? -errno : 0;
 }
 
-int at_tracer__drain_exited(struct at_tracer *t, int *pids, struct at_exit_rec *info, int max)
+/* Takes up to max (pid -> record) entries out of a map the BPF side fills. */
+static int drain_pids(int fd, int *pids, void *recs, size_t rec_sz, int max)
 {
-	int fd = bpf_map__fd(t->skel->maps.exited), n = 0;
+	int n = 0;
 	__u32 next;
 
 	while (n < max && !bpf_map_get_next_key(fd, NULL, &next)) {
-		if (bpf_map_lookup_and_delete_elem(fd, &next, &info[n]))
+		if (bpf_map_lookup_and_delete_elem(fd, &next, (char *)recs + n * rec_sz))
 			break;
 		pids[n++] = next;
 	}
 	return n;
+}
+
+int at_tracer__drain_exited(struct at_tracer *t, int *pids, struct at_exit_rec *info, int max)
+{
+	return drain_pids(bpf_map__fd(t->skel->maps.exited), pids, info, sizeof(*info), max);
 }
 
 void at_tracer__detach_pid(struct at_tracer *t, int pid)
@@ -647,15 +653,7 @@ void at_tracer__detach_pid(struct at_tracer *t, int pid)
 
 int at_tracer__drain_execs(struct at_tracer *t, int *pids, struct at_exec_rec *info, int max)
 {
-	int fd = bpf_map__fd(t->skel->maps.execd), n = 0;
-	__u32 next;
-
-	while (n < max && !bpf_map_get_next_key(fd, NULL, &next)) {
-		if (bpf_map_lookup_and_delete_elem(fd, &next, &info[n]))
-			break;
-		pids[n++] = next;
-	}
-	return n;
+	return drain_pids(bpf_map__fd(t->skel->maps.execd), pids, info, sizeof(*info), max);
 }
 
 int at_tracer__drop_old_images(struct at_tracer *t, const int *pids, const struct at_exec_rec *info, int n)

@@ -163,7 +163,7 @@ static void draw_cost(struct at_ui *ui, int y)
 
 	x += ui_put(y, x, -1, drops ? ui_attr(ui, UA_WARN) : A_BOLD, "%llu", (unsigned long long)drops);
 	for (int d = 0, first = 1; d < AT_NR_DROPS && x < COLS / 2; d++)
-		if (c->drops[d] && d != AT_DROP_STACK_TRUNCATED) {	/* cut stacks lose no event */
+		if (c->drops[d] && at_drop_is_loss(d)) {
 			x += ui_put(y, x, COLS / 2 - x, ui_attr(ui, UA_WARN), "%s%s %llu", first ? " (" : ", ",
 				    at_drop_name(d), (unsigned long long)c->drops[d]);
 			first = 0;

@@ -464,6 +464,19 @@ SHIM_SRC = ROOT / "tests" / "integration" / "malloc_log.c"
 SHIM = SCRATCH / "malloc_log.so"
 
 
+_stacks_built = False
+
+
+def build_stacks():
+    """make alloctop stacks (the stack and unwind workloads), once per test run."""
+    global _stacks_built
+    if not _stacks_built:
+        rc, out, err = run_cmd(["make", "-s", "-C", ROOT, "alloctop", "stacks"], timeout=600)
+        if rc:
+            fail("make stacks failed:\n" + out + err)
+        _stacks_built = True
+
+
 def build_shim():
     SCRATCH.mkdir(parents=True, exist_ok=True)
     if SHIM.exists() and SHIM.stat().st_mtime >= SHIM_SRC.stat().st_mtime:

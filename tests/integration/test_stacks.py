@@ -26,17 +26,8 @@ STACKS = ROOT / "build" / "stacks"
 SRC = ROOT / "tests" / "stacks"
 PROTO = ROOT / "user" / "pprof" / "profile.proto"
 
-_built = False
 _json_cache = {}
-
-
-def build():
-    global _built
-    if not _built:
-        rc, out, err = harness.run_cmd(["make", "-s", "-C", ROOT, "alloctop", "stacks"], timeout=600)
-        if rc:
-            fail("make stacks failed:\n" + out + err)
-        _built = True
+build = harness.build_stacks
 
 
 def marker(src, name):

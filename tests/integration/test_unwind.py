@@ -19,16 +19,7 @@ CHAIN = ["uw_leaf", "uw_7", "uw_6", "uw_mid_2", "uw_mid_1", "uw_2", "uw_1", "uw_
          "__libc_start_call_main", "__libc_start_main", "_start"]
 N_CHAIN, N_REC, N_DL = 40, 7, 30
 
-_built = False
-
-
-def build():
-    global _built
-    if not _built:
-        rc, out, err = harness.run_cmd(["make", "-s", "-C", ROOT, "alloctop", "stacks"], timeout=600)
-        if rc:
-            fail("make stacks failed:\n" + out + err)
-        _built = True
+build = harness.build_stacks
 
 
 def names(h):

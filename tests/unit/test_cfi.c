@@ -23,22 +23,10 @@
 #define LIBC "/lib/x86_64-linux-gnu/libc.so.6"
 #define LIBSTDCXX "/usr/lib/x86_64-linux-gnu/libstdc++.so.6"
 
-static struct at_elf *open_elf(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct at_elf *e;
-
-	if (fd < 0)
-		return NULL;
-	e = at_elf_open(fd, path);
-	close(fd);
-	return e;
-}
-
 /* at_cfi_build on a file (and its debug file); false if a file cannot be read. */
 static bool build_path(const char *path, const char *debug, struct at_cfi *c)
 {
-	struct at_elf *e = open_elf(path), *d = debug ? open_elf(debug) : NULL;
+	struct at_elf *e = at_elf_open_path(path), *d = debug ? at_elf_open_path(debug) : NULL;
 	bool ok = e && (!debug || d) && at_cfi_build(e, d, c) == 0;
 
 	if (!ok)
@@ -581,7 +569,7 @@ static struct module *module_of(struct modules *ms, __u64 pc)
 	if (ms->n == 16)
 		return NULL;
 	m = &ms->m[ms->n];
-	m->elf = open_elf(v->path);
+	m->elf = at_elf_open_path(v->path);
 	if (!m->elf || at_elf_off_to_vaddr(m->elf, v->pgoff, &vaddr) || at_cfi_build(m->elf, NULL, &m->cfi)) {
 		at_elf_free(m->elf);
 		return NULL;
@@ -786,7 +774,7 @@ static void test_no_cfi(void)
 	snprintf(out, sizeof(out), "%s/prog", dir);
 	snprintf(cmd, sizeof(cmd), "objcopy -R .eh_frame -R .eh_frame_hdr %s %s 2>/dev/null", self, out);
 	if (!sh(cmd))
-		check_empty(open_elf(out));
+		check_empty(at_elf_open_path(out));
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	sh(cmd);
 	CHECK(at_cfi_build(NULL, NULL, &c) == -EINVAL);
@@ -915,7 +903,7 @@ static bool build_mutant(const unsigned char *img, size_t size)
  * .eh_frame_hdr overwritten: no crash, and every table sorted and well-formed. */
 static void test_corrupt_libc(void)
 {
-	struct at_elf *orig = open_elf(LIBC);
+	struct at_elf *orig = at_elf_open_path(LIBC);
 	size_t size = 0, bad = 0, runs = 0;
 	const unsigned char *img = orig ? at_elf_image(orig, &size) : NULL;
 	unsigned char *copy = img ? at_xcalloc(1, size) : NULL;
@@ -949,7 +937,7 @@ static void test_corrupt_libc(void)
  * and .eh_frame_hdr with seeded mutations: what `make fuzz` does, briefly, in every run. */
 static void test_fuzz_shapes(void)
 {
-	struct at_elf *orig = open_elf(LIBC);
+	struct at_elf *orig = at_elf_open_path(LIBC);
 	size_t size = 0;
 	const unsigned char *img = orig ? at_elf_image(orig, &size) : NULL;
 	const Elf64_Shdr *eh = img ? shdr_named(img, size, ".eh_frame") : NULL;
