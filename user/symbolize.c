@@ -46,12 +46,18 @@ struct module {
 };
 
 /* One (pid, address). */
+/* How old a process's maps may be before an address outside them has them read again:
+ * short enough that each report sees the libraries mapped since the last one, long
+ * enough that the misses of one report share one read. */
+#define AT_MAPS_FRESH_S 0.05
+
 struct resolved {
 	const struct addr_info *ai;
 	char *module;
 	__u64 offset;		/* file offset (or offset in an anonymous mapping) */
 	__u64 map_start, map_end, map_offset;
 	const char *build_id;
+	double unknown_at;	/* > 0: in no mapping then, so looked up again later */
 };
 
 struct at_symbolizer {
@@ -356,7 +362,7 @@ static void resolve(struct at_symbolizer *s, int pid, __u64 addr, struct resolve
 	__u64 off, vaddr;
 
 	r->ai = &no_info;
-	if (!v && (!pm || at_now_mono() - pm->read_at > 0.2)) {
+	if (!v && (!pm || at_now_mono() - pm->read_at > AT_MAPS_FRESH_S)) {
 		pm = read_maps(s, pid);	/* a library loaded since the last look */
 		v = pm ? at_maps_find(&pm->maps, addr) : NULL;
 	}
@@ -366,6 +372,7 @@ static void resolve(struct at_symbolizer *s, int pid, __u64 addr, struct resolve
 	if (!v) {
 		r->module = at_xstrdup("[unknown]");
 		r->offset = addr;
+		r->unknown_at = at_now_mono();
 		return;
 	}
 	off = addr - v->start + v->pgoff;
@@ -386,6 +393,12 @@ static const struct resolved *lookup(struct at_symbolizer *s, int pid, __u64 add
 {
 	struct resolved *r = at_hash_get(&s->cache, pid, addr);
 
+	/* an address in no mapping yet may be in a library mapped since: not a final answer */
+	if (r && r->unknown_at && at_now_mono() - r->unknown_at > AT_MAPS_FRESH_S) {
+		free(r->module);
+		memset(r, 0, sizeof(*r));
+		resolve(s, pid, addr, r);
+	}
 	if (!r) {
 		r = at_xcalloc(1, sizeof(*r));
 		resolve(s, pid, addr, r);

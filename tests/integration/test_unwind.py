@@ -144,7 +144,8 @@ def test_attach_and_dlopen():
                 "__libc_start_main", "_start"]
         h = hotspot(rep, "dlopen'ed chain", N_DL)
         if names(h) != want:
-            fail("dlopen'ed library chain\n    %s\nwant\n    %s" % (names(h), want))
+            fail("dlopen'ed library chain\n    %s\nwant\n    %s\nframes: %s"
+                 % (names(h), want, [(f["symbol"], f["module"], f["offset"]) for f in h["frames"][3:5]]))
         wl.stdin.close()
         harness.wait_exit(wl, 10, "uw")
     finally:
