@@ -87,6 +87,16 @@ struct at_site_stats {
 };
 _Static_assert(sizeof(struct at_site_stats) == 8 * 8 + 4 * AT_LT_BUCKETS, "at_site_stats layout");
 
+/* Which slot of the "site_dirty" map a site marks when its counters change (a byte
+ * per slot, slots a power of two): the BPF side sets it, userspace clears it and reads
+ * only the sites whose slot was set. The same mix on both sides. */
+static inline __u32 at_site_slot(__u32 pid, __u64 stack_id, __u32 mask)
+{
+	__u64 h = (stack_id ^ ((__u64)pid << 32 | pid)) * 0x9E3779B97F4A7C15ULL;
+
+	return (__u32)(h >> 40) & mask;
+}
+
 /* A stack, keyed by the hash of its frames. */
 struct at_stack {
 	__u32 nr;		/* valid frames */

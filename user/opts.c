@@ -42,7 +42,7 @@ static const char usage[] =
 "      --max-overhead PCT  keep the targets' slowdown under PCT%% by probing allocations\n"
 "                        only part of the time; counts become scaled estimates\n"
 "      --max-live N      live blocks tracked in the kernel (default 1048576)\n"
-"      --max-stacks N    distinct stacks and sites kept (default 65536)\n"
+"      --max-stacks N    distinct stacks and sites kept (default 131072)\n"
 "      --max-procs N     processes tracked (default 1024)\n"
 "  -v, --verbose         say what is probed where\n"
 "  -h, --help            this help\n"
@@ -172,7 +172,7 @@ int at_opts_parse(struct at_opts *o, int argc, char **argv)
 	o->min_age = 60;
 	o->top = 20;
 	o->max_live = 1 << 20;
-	o->max_stacks = 1 << 16;
+	o->max_stacks = 1 << 17;
 	o->max_procs = 1024;
 	o->output = AT_OUT_TEXT;
 
