@@ -100,9 +100,13 @@ const struct at_site_view **at_model_top_sites(const struct at_model *m, enum at
 	at_topn_init(&t, k, site_tie);
 	for (size_t i = 0; i < m->cur.nr_sites; i++) {
 		const struct at_site_view *s = &m->cur.sites[i];
+		__u64 v;
 
-		if (!pid || s->pid == pid)
-			at_topn_offer(&t, at_site_sort_value(m, s, key), s);
+		if (pid && s->pid != pid)
+			continue;
+		v = at_site_sort_value(m, s, key);
+		if (at_topn_may_keep(&t, v))
+			at_topn_offer(&t, v, s);
 	}
 	*n = at_topn_finish(&t);
 	v = at_xcalloc(*n ? *n : 1, sizeof(*v));

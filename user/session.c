@@ -78,9 +78,19 @@ static int attach_one_pid(struct at_session *s, int pid)
 	}
 	if (!err) {
 		at_model_add_target(&s->model, pid);
-		at_symbolizer_note_pid(s->sym, pid);
+		/* -p targets are noted once all probes are in (see note_targets) */
+		if (s->mode != AT_MODE_PIDS)
+			at_symbolizer_note_pid(s->sym, pid);
 	}
 	return err;
+}
+
+/* Reading a -p target's mappings and loading its files for symbolization waits until
+ * its probes are live: the `attached` line comes that much sooner. */
+static void note_targets(struct at_session *s)
+{
+	for (int i = 0; i < s->o->nr_pids && s->mode == AT_MODE_PIDS; i++)
+		at_symbolizer_note_pid(s->sym, s->o->pids[i]);
 }
 
 static int try_attach(void *ctx, int pid)
@@ -557,6 +567,7 @@ int at_session_run(const struct at_opts *o)
 		if (o->max_overhead)
 			sampling_start(&s);
 		announce(&s, o->output == AT_OUT_TUI);
+		note_targets(&s);
 	}
 	if (!rc && o->output == AT_OUT_TUI && !(s.ui = at_ui_new(o)))
 		rc = AT_EXIT_FAIL;

@@ -62,6 +62,8 @@ int at_sitetab_init(struct at_sitetab *t, const struct at_map_fds *fds, int ncpu
 
 void at_sitetab_fini(struct at_sitetab *t)
 {
+	if (t->reader_state > 0)
+		at_sitereader_close(&t->reader);
 	ring_buffer__free(t->rb);
 	if (t->dirty_map)
 		munmap(t->dirty_map, t->fds.site_slots);
@@ -240,21 +242,74 @@ static size_t pick_dirty(struct at_sitetab *t)
 	return n;
 }
 
+static bool reader_ready(struct at_sitetab *t)
+{
+	if (!t->reader_state)
+		t->reader_state = at_sitereader_open(&t->reader, t->fds.sites, t->ncpus) ? -1 : 1;
+	return t->reader_state > 0;
+}
+
+/* pick[from, from + n) through the reader: the number of sites gone, or -errno. */
+static int reread_batch(struct at_sitetab *t, size_t from, size_t n)
+{
+	struct at_site_read *r = t->reader.reqs;
+	int gone = 0, err;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct at_site_view *v = &t->v[t->pick[from + i]];
+
+		r[i].key = (struct at_site_key){ .pid = (__u32)v->pid, .stack_id = v->stack_id };
+	}
+	if ((err = at_sitereader_run(&t->reader, n)))
+		return err;
+	for (size_t i = 0; i < n; i++) {
+		struct at_site_view *v = &t->v[t->pick[from + i]];
+
+		if (!r[i].found) {
+			v->pid = -1;	/* gone: compacted by the caller */
+			gone++;
+			continue;
+		}
+		v->s = (struct at_site_counts){ r[i].allocs, r[i].alloc_bytes, r[i].frees, r[i].free_bytes,
+						r[i].live_allocs, r[i].live_bytes, r[i].temp_allocs };
+	}
+	t->reads += n;
+	return gone;
+}
+
+/* pick[from, from + n) one lookup each: the number of sites gone, or -errno. */
+static int reread_each(struct at_sitetab *t, size_t from, size_t n)
+{
+	int gone = 0;
+
+	for (size_t p = from; p < from + n; p++) {
+		struct at_site_view *v = &t->v[t->pick[p]];
+		int rc = read_one(t, v->pid, v->stack_id, &v->s);
+
+		if (rc < 0)
+			return rc;
+		if (rc == 0) {
+			v->pid = -1;
+			gone++;
+		}
+	}
+	return gone;
+}
+
 /* Listed sites read again; one the kernel no longer has is dropped. */
 static int reread_picked(struct at_sitetab *t, size_t npick)
 {
 	size_t kept = 0, gone = 0;
 	int err = 0;
 
-	for (size_t p = 0; p < npick && !err; p++) {
-		struct at_site_view *v = &t->v[t->pick[p]];
-		int rc = read_one(t, v->pid, v->stack_id, &v->s);
+	for (size_t p = 0; p < npick && !err; p += AT_READ_BATCH) {
+		size_t n = npick - p < AT_READ_BATCH ? npick - p : AT_READ_BATCH;
+		int rc = reader_ready(t) ? reread_batch(t, p, n) : reread_each(t, p, n);
 
-		if (rc == 0) {
-			v->pid = -1;	/* gone: compacted below */
-			gone++;
-		}
-		err = rc < 0 ? rc : 0;
+		if (rc < 0)
+			err = rc;
+		else
+			gone += (size_t)rc;
 	}
 	if (!gone)
 		return err;

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include "alloctop.h"
 #include "radix.h"
+#include "sitereader.h"
 #include "tracer.h"
 
 /* A site's counters without its lifetime histogram (see at_sitetab_lifetimes). */
@@ -53,6 +54,8 @@ struct at_sitetab {
 	__u64 lost_seen;		/* *fds.site_news_lost at the last whole read */
 	bool synced;			/* the whole map was read once */
 	struct at_site_stats *val;	/* one site's per-CPU values */
+	struct at_sitereader reader;	/* many sites a syscall, when the kernel can */
+	int reader_state;		/* 0 not tried yet, 1 open, -1 unavailable */
 	size_t reads;			/* sites the last refresh read */
 	bool whole;			/* ... by reading the whole map */
 };

@@ -20,6 +20,11 @@ struct at_topn {
 
 void at_topn_init(struct at_topn *t, size_t k, int (*tie)(const void *a, const void *b));
 void at_topn_offer(struct at_topn *t, __u64 value, const void *item);
+/* Cheap test before at_topn_offer: false when the item cannot be kept. */
+static inline int at_topn_may_keep(const struct at_topn *t, __u64 value)
+{
+	return t->n < t->k || (t->k && value >= t->heap[0].value);
+}
 /* Orders what was kept, best first; returns how many (at most k). */
 size_t at_topn_finish(struct at_topn *t);
 void at_topn_free(struct at_topn *t);

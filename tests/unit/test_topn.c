@@ -49,7 +49,8 @@ static int same_as_sort(size_t n, size_t k, __u64 range)
 	qsort(sorted, n, sizeof(*it), full_order);
 	at_topn_init(&t, k, tie);
 	for (size_t i = 0; i < n; i++)
-		at_topn_offer(&t, it[i].value, &it[i]);
+		if (at_topn_may_keep(&t, it[i].value))	/* the gate callers use must lose nothing */
+			at_topn_offer(&t, it[i].value, &it[i]);
 	got = at_topn_finish(&t);
 	ok = got == (n < k ? n : k);
 	for (size_t i = 0; ok && i < got; i++) {
