@@ -306,6 +306,12 @@ static int reread_picked(struct at_sitetab *t, size_t npick)
 		size_t n = npick - p < AT_READ_BATCH ? npick - p : AT_READ_BATCH;
 		int rc = reader_ready(t) ? reread_batch(t, p, n) : reread_each(t, p, n);
 
+		if (rc < 0 && t->reader_state > 0) {
+			/* the reader failed (it only reads): site by site from now on */
+			at_sitereader_close(&t->reader);
+			t->reader_state = -1;
+			rc = reread_each(t, p, n);
+		}
 		if (rc < 0)
 			err = rc;
 		else
@@ -338,10 +344,14 @@ static int read_new(struct at_sitetab *t, const struct at_site_key *k, bool *add
 	return 0;
 }
 
-static bool known(const struct at_sitetab *t, size_t listed, const struct at_site_key *k)
+/* v[0, sorted) is in key order, what this refresh appended after it is not. */
+static bool known(const struct at_sitetab *t, size_t sorted, const struct at_site_key *k)
 {
-	if (at_site_find(t->v, listed, k->pid, k->stack_id))
+	if (at_site_find(t->v, sorted, k->pid, k->stack_id))
 		return true;
+	for (size_t i = sorted; i < t->n; i++)
+		if (t->v[i].pid == (int)k->pid && t->v[i].stack_id == k->stack_id)
+			return true;
 	for (size_t i = 0; i < t->nr_idle; i++)
 		if (t->idle[i].pid == k->pid && t->idle[i].stack_id == k->stack_id)
 			return true;
@@ -389,7 +399,11 @@ int at_sitetab_refresh(struct at_sitetab *t)
 	t->reads = 0;
 	t->whole = false;
 	err = reread_picked(t, npick);
-	return err ? err : read_idle_and_news(t);
+	if (!err)
+		err = read_idle_and_news(t);
+	if (err)
+		t->synced = false;	/* some marks were taken but not read: read it all next */
+	return err;
 }
 
 static bool in_set(int pid, const int *pids, int n)

@@ -110,48 +110,10 @@ static void size_maps(struct alloctop_bpf *skel, const struct at_tracer_opts *op
 	 * starting together lost entries), and a lost entry is a wrong count. */
 }
 
-struct map_job {
-	struct bpf_map *map;
-	int fd;
-};
-
-static void *create_map(void *arg)
-{
-	struct map_job *j = arg;
-	LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = bpf_map__map_flags(j->map));
-
-	j->fd = bpf_map_create(bpf_map__type(j->map), bpf_map__name(j->map), bpf_map__key_size(j->map),
-			       bpf_map__value_size(j->map), bpf_map__max_entries(j->map), &o);
-	return NULL;
-}
-
-/* The preallocated big maps are most of the load's map creation (the per-CPU site map
- * alone 0.1 s, the kernel allocating each entry's per-CPU copies): made side by side,
- * then handed to libbpf. Whatever fails here libbpf creates itself. */
-static void create_big_maps(struct alloctop_bpf *skel)
-{
-	struct map_job jobs[] = { { skel->maps.sites, -1 }, { skel->maps.live, -1 }, { skel->maps.stacks, -1 } };
-	pthread_t th[AT_ARRAY_SIZE(jobs)];
-	bool started[AT_ARRAY_SIZE(jobs)];
-
-	for (size_t i = 0; i < AT_ARRAY_SIZE(jobs); i++)
-		started[i] = !pthread_create(&th[i], NULL, create_map, &jobs[i]);
-	for (size_t i = 0; i < AT_ARRAY_SIZE(jobs); i++) {
-		if (started[i])
-			pthread_join(th[i], NULL);
-		else
-			create_map(&jobs[i]);
-		if (jobs[i].fd >= 0) {
-			bpf_map__reuse_fd(jobs[i].map, jobs[i].fd);	/* keeps a dup */
-			close(jobs[i].fd);
-		}
-	}
-}
-
 struct at_tracer *at_tracer__new(const struct at_tracer_opts *opts)
 {
 	struct at_tracer *t;
-	double t0, t1;
+	double t0;
 	int err;
 
 	if (!check_system())
@@ -173,9 +135,6 @@ struct at_tracer *at_tracer__new(const struct at_tracer_opts *opts)
 		strncpy((char *)t->skel->rodata->comm_filter, opts->comm, sizeof(t->skel->rodata->comm_filter) - 1);
 	}
 	size_maps(t->skel, opts);
-	t0 = at_now_mono();
-	create_big_maps(t->skel);
-	t1 = at_now_mono();
 	{
 		struct bpf_program *p;
 
@@ -183,9 +142,9 @@ struct at_tracer *at_tracer__new(const struct at_tracer_opts *opts)
 			if (bpf_program__type(p) == BPF_PROG_TYPE_KPROBE)
 				bpf_program__set_expected_attach_type(p, AT_TRACE_UPROBE_MULTI);
 	}
+	t0 = at_now_mono();
 	err = alloctop_bpf__load(t->skel);
-	at_debug("BPF: big maps made in %.0f ms, the object loaded in %.0f ms", (t1 - t0) * 1e3,
-		 (at_now_mono() - t1) * 1e3);
+	at_debug("BPF object loaded (maps created, programs verified) in %.0f ms", (at_now_mono() - t0) * 1e3);
 	if (err) {
 		if (err == -EPERM || err == -EACCES)
 			at_err("the kernel refused to load BPF programs (%s): run as root with BPF enabled "
