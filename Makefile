@@ -53,8 +53,15 @@ $(O)/alloctop.bpf.o: $(BPF_OBJ)
 $(O)/alloctop.skel.h: $(O)/alloctop.bpf.o
 	$(BPFTOOL) gen skeleton $< name alloctop_bpf > $@.tmp && mv $@.tmp $@
 
-# The skeleton must exist before any user object that includes it is compiled.
-$(O)/user/%.o: user/%.c | $(O)/alloctop.skel.h
+# The site reader (user/sitereader.c): its own object, run on demand, never attached.
+$(O)/reader/%.bpf.o: bpf/reader/%.bpf.c $(O)/vmlinux.h
+	@mkdir -p $(@D)
+	$(CLANG) $(BPFFLAGS) -c $< -o $@
+$(O)/sites_read.skel.h: $(O)/reader/sites_read.bpf.o
+	$(BPFTOOL) gen skeleton $< name sites_read_bpf > $@.tmp && mv $@.tmp $@
+
+# The skeletons must exist before any user object that includes one is compiled.
+$(O)/user/%.o: user/%.c | $(O)/alloctop.skel.h $(O)/sites_read.skel.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c $< -o $@
 

@@ -12,7 +12,7 @@
  *                 at least IDLE_MS (100 ms) without; for a tool that refreshes once a
  *                 second each refresh is one burst
  *   burst_ms_med, burst_ms_p90, burst_ms_max   CPU ms used per burst
- *   bpf_memlock_kb  the sum of "memlock" over the BPF map descriptors PID holds
+ *   bpf_memlock_kb  the sum of "memlock" over the BPF maps PID holds, each map once
  *                   (kernel memory its maps pin, not part of its RSS)
  * Exits 1 if PID is gone before the end. */
 #define _GNU_SOURCE
@@ -105,10 +105,32 @@ static long status_kb(int pid, const char *key)
 	return v;
 }
 
+/* One map's memlock, once per map: a map held through two descriptors (libbpf dups
+ * the fd it reuses in a second object) pins its memory once. */
+static long long map_memlock(FILE *f, long long *ids, int *nids)
+{
+	char line[256];
+	long long memlock = 0, id = -1;
+
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, "memlock:", 8))
+			memlock = strtoll(line + 8, NULL, 10);
+		else if (!strncmp(line, "map_id:", 7))
+			id = strtoll(line + 7, NULL, 10);
+	}
+	for (int i = 0; i < *nids; i++)
+		if (ids[i] == id)
+			return 0;
+	if (*nids < 1024)
+		ids[(*nids)++] = id;
+	return memlock;
+}
+
 static long long bpf_memlock_kb(int pid)
 {
-	char path[300], link[256], line[256];
-	long long sum = 0;
+	char path[300], link[256];
+	long long sum = 0, ids[1024];
+	int nids = 0;
 	struct dirent *d;
 	DIR *dir;
 
@@ -133,9 +155,7 @@ static long long bpf_memlock_kb(int pid)
 		f = fopen(path, "r");
 		if (!f)
 			continue;
-		while (fgets(line, sizeof(line), f))
-			if (!strncmp(line, "memlock:", 8))
-				sum += strtoll(line + 8, NULL, 10);
+		sum += map_memlock(f, ids, &nids);
 		fclose(f);
 	}
 	closedir(dir);

@@ -75,8 +75,9 @@ static __always_inline void account_free(struct at_thread *t, struct at_proc_sta
 {
 	struct at_block_key k = { .pid = tgid, .pad = at_image_gen(), .addr = addr };
 	struct at_block *b = bpf_map_lookup_elem(&live, &k);
+	struct at_site_key sk = { .pid = tgid };
 	struct at_site_stats *s;
-	__u64 age, size, stack_id;
+	__u64 age, size;
 	__u32 lb;
 	bool temp;
 
@@ -85,7 +86,7 @@ static __always_inline void account_free(struct at_thread *t, struct at_proc_sta
 		return;
 	}
 	size = b->size;
-	stack_id = b->stack_id;
+	sk.stack_id = b->stack_id;
 	age = bpf_ktime_get_ns() - b->ts_ns;
 	temp = b->tid == tid && t->last_alloc == addr;
 	if (bpf_map_delete_elem(&live, &k))
@@ -100,7 +101,7 @@ static __always_inline void account_free(struct at_thread *t, struct at_proc_sta
 	at_hist_add64(p->lifetime, lb, AT_LT_BUCKETS, 1);
 	if (temp)
 		at_add(&p->temp_allocs, 1);
-	s = at_site_get(tgid, stack_id);
+	s = at_site_get(&sk);
 	if (!s)
 		return;
 	at_add(&s->frees, 1);
@@ -110,18 +111,21 @@ static __always_inline void account_free(struct at_thread *t, struct at_proc_sta
 	at_hist_add32(s->lifetime, lb, AT_LT_BUCKETS);
 	if (temp)
 		at_add(&s->temp_allocs, 1);
+	at_site_touched(&sk);
 }
 
 /* Undo the live contribution of a block whose free was never seen. */
 static __always_inline void forget_block(__u32 tgid, struct at_proc_stats *p, struct at_block *old)
 {
-	struct at_site_stats *s = at_site_get(tgid, old->stack_id);
+	struct at_site_key sk = { .pid = tgid, .stack_id = old->stack_id };
+	struct at_site_stats *s = at_site_get(&sk);
 
 	at_add(&p->live_allocs, -1);
 	at_add(&p->live_bytes, -(__s64)old->size);
 	if (s) {
 		at_add(&s->live_allocs, -1);
 		at_add(&s->live_bytes, -(__s64)old->size);
+		at_site_touched(&sk);
 	}
 }
 
@@ -130,6 +134,7 @@ static __always_inline void account_alloc(struct at_thread *t, struct at_proc_st
 {
 	struct at_block_key k = { .pid = tgid, .pad = at_image_gen(), .addr = addr };
 	struct at_block v = { .size = size, .ts_ns = bpf_ktime_get_ns(), .stack_id = t->stack_id, .tid = tid };
+	struct at_site_key sk = { .pid = tgid, .stack_id = t->stack_id };
 	struct at_site_stats *s;
 	struct at_block *old;
 	bool tracked = true;
@@ -154,7 +159,7 @@ static __always_inline void account_alloc(struct at_thread *t, struct at_proc_st
 		at_add(&p->live_allocs, 1);
 		at_add(&p->live_bytes, size);
 	}
-	s = at_site_get(tgid, t->stack_id);
+	s = at_site_get(&sk);
 	if (!s)
 		return;
 	at_add(&s->allocs, 1);
@@ -163,6 +168,7 @@ static __always_inline void account_alloc(struct at_thread *t, struct at_proc_st
 		at_add(&s->live_allocs, 1);
 		at_add(&s->live_bytes, size);
 	}
+	at_site_touched(&sk);
 }
 
 SEC("uretprobe")

@@ -60,6 +60,23 @@ struct {
 	__type(value, struct at_stack);
 } stacks SEC(".maps") __weak;
 
+/* Sites changed since userspace last looked: one byte per slot (at_site_slot), packed
+ * in u64 words that userspace maps and clears with an atomic exchange. Set after the
+ * counters change, so a cleared slot never hides an update. Sized by userspace. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 1 << 15);
+	__type(key, __u32);
+	__type(value, __u64);
+} site_dirty SEC(".maps") __weak;
+
+/* Keys of new sites, so userspace learns them without reading the whole site map. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 20);
+} site_news SEC(".maps") __weak;
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1 << 20);
@@ -165,6 +182,9 @@ const volatile __u32 self_tgid __weak = 0;	/* never trace alloctop itself */
 /* Bumped by userspace each time --max-overhead re-attaches the allocation probes: a
  * call cut by the detach left its nesting behind, which is no missed return. */
 volatile __u32 at_epoch __weak = 0;
+/* New sites that found site_news full: userspace then reads the whole site map. */
+volatile __u64 at_site_news_lost __weak = 0;
+const volatile __u32 at_site_slot_mask __weak = 0;	/* slots in site_dirty - 1 */
 const volatile bool filter_excluded __weak = false;
 const volatile bool filter_followed __weak = false;
 const volatile bool filter_comm __weak = false;
@@ -264,6 +284,17 @@ static __always_inline struct at_thread *at_thread_for(__u32 tgid)
 	return at_skip_process(tgid) ? NULL : at_thread_get();
 }
 
+/* Inserts an empty site and, when it is new, tells userspace its key. 0 or -errno. */
+static __always_inline long at_site_add(const struct at_site_key *k)
+{
+	static const struct at_site_stats zero;
+	long err = bpf_map_update_elem(&sites, k, &zero, BPF_NOEXIST);
+
+	if (!err && bpf_ringbuf_output(&site_news, (void *)k, sizeof(*k), BPF_RB_NO_WAKEUP))
+		__sync_fetch_and_add(&at_site_news_lost, 1);
+	return err;
+}
+
 static __always_inline struct at_proc_stats *at_proc_get(__u32 tgid)
 {
 	struct at_proc_stats *p = bpf_map_lookup_elem(&procs, &tgid);
@@ -282,28 +313,38 @@ static __always_inline struct at_proc_stats *at_proc_get(__u32 tgid)
 		/* the process's unknown site, where allocations go when the site map is full:
 		 * made now, in the slot the site map keeps per process (max_stacks + max_procs) */
 		struct at_site_key k = { .pid = tgid };
-		static const struct at_site_stats zero;
 
-		bpf_map_update_elem(&sites, &k, &zero, BPF_NOEXIST);
+		at_site_add(&k);
 	}
 	return bpf_map_lookup_elem(&procs, &tgid);
 }
 
-static __always_inline struct at_site_stats *at_site_get(__u32 tgid, __u64 stack_id)
+/* The site of k, made if new; when the map is full, the process's unknown site (k's
+ * stack_id becomes 0). Mark it with at_site_touched once its counters are updated. */
+static __always_inline struct at_site_stats *at_site_get(struct at_site_key *k)
 {
-	struct at_site_key k = { .pid = tgid, .stack_id = stack_id };
-	static const struct at_site_stats zero;
-	struct at_site_stats *s = bpf_map_lookup_elem(&sites, &k);
+	struct at_site_stats *s = bpf_map_lookup_elem(&sites, k);
 
 	if (s)
 		return s;
-	if (bpf_map_update_elem(&sites, &k, &zero, BPF_NOEXIST) && !bpf_map_lookup_elem(&sites, &k)) {
+	if (at_site_add(k) && !bpf_map_lookup_elem(&sites, k)) {
 		at_drop(AT_DROP_STACKS_FULL);
 		/* keep the numbers whole: account under this process's unknown site */
-		k.stack_id = 0;
-		bpf_map_update_elem(&sites, &k, &zero, BPF_NOEXIST);
+		k->stack_id = 0;
+		at_site_add(k);
 	}
-	return bpf_map_lookup_elem(&sites, &k);
+	return bpf_map_lookup_elem(&sites, k);
+}
+
+/* After a site's counters changed: its dirty slot, for userspace's next read. A plain
+ * byte store (idempotent, so no atomic needed); skipped when already set. */
+static __always_inline void at_site_touched(const struct at_site_key *k)
+{
+	__u32 slot = at_site_slot(k->pid, k->stack_id, at_site_slot_mask), w = slot >> 3;
+	__u8 *word = bpf_map_lookup_elem(&site_dirty, &w);
+
+	if (word && !word[slot & 7])
+		word[slot & 7] = 1;
 }
 
 /* Return address at a function's entry (before it pushed anything). */

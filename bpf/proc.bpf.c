@@ -182,6 +182,7 @@ static long drop_block(struct bpf_map *map, struct at_block_key *k, struct at_bl
 	if (s) {
 		at_add(&s->live_allocs, -1);
 		at_add(&s->live_bytes, -(__s64)size);
+		at_site_touched(&sk);	/* userspace rereads only touched sites */
 	}
 	return 0;
 }

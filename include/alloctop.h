@@ -88,6 +88,37 @@ struct at_site_stats {
 };
 _Static_assert(sizeof(struct at_site_stats) == 8 * 8 + 4 * AT_LT_BUCKETS, "at_site_stats layout");
 
+/* Which slot of the "site_dirty" map a site marks when its counters change (a byte
+ * per slot, slots a power of two): the BPF side sets it, userspace clears it and reads
+ * only the sites whose slot was set. The same mix on both sides. */
+static inline __u32 at_site_slot(__u32 pid, __u64 stack_id, __u32 mask)
+{
+	__u64 h = (stack_id ^ ((__u64)pid << 32 | pid)) * 0x9E3779B97F4A7C15ULL;
+
+	return (__u32)(h >> 40) & mask;
+}
+
+/* One site for the reader program (bpf/reader/sites_read.bpf.c), in its mmapped
+ * "reqs" array: the key in, the counters summed over CPUs out (no lifetimes). */
+struct at_site_read {
+	struct at_site_key key;
+	__u64 found;		/* 0: no such site */
+	__u64 allocs;
+	__u64 alloc_bytes;
+	__u64 frees;
+	__u64 free_bytes;
+	__s64 live_allocs;
+	__s64 live_bytes;
+	__u64 temp_allocs;
+};
+_Static_assert(sizeof(struct at_site_read) == 16 + 8 * 8, "at_site_read layout");
+
+#define AT_READ_BATCH 4096	/* sites per run of the reader */
+
+struct at_read_args {		/* the reader's context (BPF_PROG_TEST_RUN ctx_in) */
+	__u32 n;		/* requests filled in */
+};
+
 /* A stack, keyed by the hash of its frames. */
 #define AT_STACK_TRUNCATED 1	/* at_stack.flags: more frames beyond --stack-depth */
 struct at_stack {

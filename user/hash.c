@@ -96,6 +96,13 @@ void at_hash_clear(struct at_hash *h)
 	h->cap = h->len = 0;
 }
 
+void at_hash_free_all(struct at_hash *h)
+{
+	for (size_t i = 0; i < h->cap; i++)
+		free(h->slots[i].val);
+	at_hash_clear(h);
+}
+
 void at_hash_str(const char *s, __u64 *k1, __u64 *k2)
 {
 	__u64 h1 = 0xcbf29ce484222325ULL, h2 = 0x9e3779b97f4a7c15ULL;

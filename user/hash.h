@@ -24,6 +24,7 @@ void *at_hash_del(struct at_hash *h, __u64 k1, __u64 k2);
  * needs both to collide). */
 void at_hash_str(const char *s, __u64 *k1, __u64 *k2);
 void at_hash_clear(struct at_hash *h);	/* frees the table, not the values */
+void at_hash_free_all(struct at_hash *h);	/* frees the values (malloc'd) and the table */
 
 #define at_hash_for_each(h, e) \
 	for ((e) = (h)->slots; (h)->slots && (e) < (h)->slots + (h)->cap; (e)++) \

@@ -1,5 +1,7 @@
 /* Heap analysis: one pass over the live blocks gives each process's fragmentation
- * (against its heap regions in /proc) and each site's old blocks (leak suspects). */
+ * (against its heap regions in /proc) and each site's old blocks (leak suspects).
+ * The blocks stream through in chunks and only their (address, size) pairs are kept,
+ * sorted per process by a radix sort, in mappings freed after the pass. */
 #ifndef AT_HEAP_H
 #define AT_HEAP_H
 
@@ -14,14 +16,19 @@ struct at_heap_proc {
 };
 
 struct at_heap_site {
+	int pid;
+	__u64 stack_id;
 	__u64 old_allocs;	/* live blocks older than min_age */
 	__u64 old_bytes;
 	__u64 oldest_ns;	/* age of the oldest live block */
 };
 
 struct at_heap {
-	struct at_hash procs;	/* pid -> struct at_heap_proc */
-	struct at_hash sites;	/* (pid, stack_id) -> struct at_heap_site */
+	struct at_hash procs;		/* pid -> struct at_heap_proc */
+	struct at_heap_site *sites;	/* sites holding live blocks, sorted by (pid, stack_id) */
+	size_t nr_sites;
+	const struct at_heap_site **suspects;	/* sites with old blocks, most old bytes first */
+	size_t nr_suspects;
 	double analyzed_at;	/* CLOCK_MONOTONIC seconds, 0 = never */
 	double took_s;		/* how long the last pass took */
 	__u64 blocks;		/* live blocks seen */

@@ -43,7 +43,7 @@ static const char usage[] =
 "      --max-overhead PCT  keep the targets' slowdown under PCT%% by probing allocations\n"
 "                        only part of the time; counts become scaled estimates\n"
 "      --max-live N      live blocks tracked in the kernel (default 1048576)\n"
-"      --max-stacks N    distinct stacks and sites kept (default 65536)\n"
+"      --max-stacks N    distinct stacks and sites kept (default 131072)\n"
 "      --max-procs N     processes tracked (default 1024)\n"
 "      --unwind MODE     stacks from cfi (.eh_frame tables, frame pointers where a\n"
 "                        module has none; default) or fp (frame pointers only)\n"
@@ -184,7 +184,7 @@ int at_opts_parse(struct at_opts *o, int argc, char **argv)
 	o->min_age = 60;
 	o->top = 20;
 	o->max_live = 1 << 20;
-	o->max_stacks = 1 << 16;
+	o->max_stacks = 1 << 17;
 	o->max_procs = 1024;
 	o->stack_depth = AT_MAX_FRAMES;
 	o->unwind_rows = 1 << 21;

@@ -81,24 +81,24 @@ static int cmp_line(const void *a, const void *b)
 
 int at_report_folded(FILE *out, const struct at_report_ctx *c)
 {
-	const struct at_site_view **sites;
+	const struct at_snapshot *snap = &c->model->cur;
 	struct at_hash seen = { 0 };
 	struct line *lines = NULL;
-	size_t n, nr = 0;
+	size_t n = snap->nr_sites, nr = 0;
 	int rc = 0;
 
 	if (!c->final)
 		return 0;	/* one profile, at the end (exit, signal, or the -n'th report) */
-	sites = at_model_sorted_sites(c->model, c->opts->sort, 0, &n);
+	/* the lines are sorted by text below: the sites need no order */
 	lines = at_xcalloc(n ? n : 1, sizeof(*lines));
 	for (size_t i = 0; i < n; i++) {
-		__u64 w = weight(sites[i], c->opts->weight), k1, k2;
+		__u64 w = weight(&snap->sites[i], c->opts->weight), k1, k2;
 		struct buf b = { 0 };
 		struct line *l;
 
 		if (!w)
 			continue;
-		stack_text(c, sites[i], &b);
+		stack_text(c, &snap->sites[i], &b);
 		at_hash_str(b.s, &k1, &k2);
 		l = at_hash_get(&seen, k1, k2);
 		if (l) {	/* two sites can fold to one stack (same functions, other lines) */
@@ -111,7 +111,6 @@ int at_report_folded(FILE *out, const struct at_report_ctx *c)
 		l->weight = w;
 		at_hash_put(&seen, k1, k2, l);
 	}
-	free(sites);
 	at_hash_clear(&seen);
 	qsort(lines, nr, sizeof(*lines), cmp_line);
 	for (size_t i = 0; i < nr; i++) {

@@ -201,13 +201,18 @@ static json_object *frames(const struct at_report_ctx *c, const struct at_site_v
 	return a;
 }
 
-static json_object *site_lifetimes(const struct at_site_stats *s)
+/* The site's median lifetime and histogram (read from the kernel for shown sites). */
+static void site_lifetimes(const struct at_report_ctx *c, const struct at_site_view *sv, json_object *o)
 {
+	__u32 lt[AT_LT_BUCKETS] = { 0 };
 	__u64 wide[AT_LT_BUCKETS];
 
+	if (!at_model_site_life(c->model, sv->pid, sv->stack_id, lt))
+		memset(lt, 0, sizeof(lt));
 	for (unsigned int b = 0; b < AT_LT_BUCKETS; b++)
-		wide[b] = s->lifetime[b];
-	return lifetime_hist(wide);
+		wide[b] = lt[b];
+	ADD(o, "median_lifetime_ns", sv->s.frees ? ju64(at_hist_median_u32(lt, AT_LT_BUCKETS)) : NULL);
+	ADD(o, "lifetime_hist", lifetime_hist(wide));
 }
 
 /* Where stacks come from, per module: its CFI tables or frame pointers. */
@@ -236,7 +241,7 @@ static json_object *hotspot(const struct at_report_ctx *c, const struct at_site_
 {
 	const struct at_heap_site *hs = at_heap_site(&c->model->heap, sv->pid, sv->stack_id);
 	json_object *o = json_object_new_object();
-	const struct at_site_stats *s = &sv->s;
+	const struct at_site_counts *s = &sv->s;
 	char id[24];
 
 	snprintf(id, sizeof(id), "%016llx", (unsigned long long)sv->stack_id);
@@ -252,8 +257,7 @@ static json_object *hotspot(const struct at_report_ctx *c, const struct at_site_
 	ADD(o, "live_bytes", js64(s->live_bytes));
 	ADD(o, "temp_allocs", ju64(s->temp_allocs));
 	ADD(o, "temp_share", json_object_new_double(s->allocs ? (double)s->temp_allocs / s->allocs : 0));
-	ADD(o, "median_lifetime_ns", s->frees ? ju64(at_hist_median_u32(s->lifetime, AT_LT_BUCKETS)) : NULL);
-	ADD(o, "lifetime_hist", site_lifetimes(s));
+	site_lifetimes(c, sv, o);
 	if (hs) {
 		ADD(o, "oldest_age_s", json_object_new_double(hs->oldest_ns / 1e9));
 		ADD(o, "old_allocs", ju64(hs->old_allocs));
@@ -267,9 +271,9 @@ static json_object *leak_suspects(const struct at_report_ctx *c)
 {
 	json_object *a = json_object_new_array();
 	size_t n;
-	const struct at_site_view **sites = at_model_leak_suspects(c->model, &n);
+	const struct at_site_view **sites = at_model_leak_suspects(c->model, (size_t)c->opts->top, &n);
 
-	for (size_t i = 0; i < n && i < (size_t)c->opts->top; i++)
+	for (size_t i = 0; i < n; i++)
 		json_object_array_add(a, hotspot(c, sites[i]));
 	free(sites);
 	return a;
@@ -297,8 +301,9 @@ int at_report_json(FILE *out, const struct at_report_ctx *c)
 	for (size_t i = 0; i < snap->nr_procs; i++)
 		json_object_array_add(procs, process(c, &snap->procs[i]));
 	ADD(root, "processes", procs);
-	sites = at_model_sorted_sites(c->model, c->opts->sort, 0, &n);
-	for (size_t i = 0; i < n && i < (size_t)c->opts->top; i++)
+	n = (size_t)c->opts->top;
+	sites = at_model_top_sites(c->model, c->opts->sort, 0, &n);
+	for (size_t i = 0; i < n; i++)
 		json_object_array_add(hot, hotspot(c, sites[i]));
 	free(sites);
 	ADD(root, "hotspots", hot);

@@ -289,7 +289,8 @@ int at_report_pprof(const char *path, const struct at_report_ctx *c)
 	period.type = str_id(&b, "space");
 	period.unit = str_id(&b, "bytes");
 	comment = str_id(&b, "alloctop: exact counts (not sampled), cumulative since attach; inuse = still allocated");
-	sites = at_model_sorted_sites(c->model, c->opts->sort, 0, &n);
+	n = 0;	/* every site, in --sort order */
+	sites = at_model_top_sites(c->model, c->opts->sort, 0, &n);
 	for (size_t i = 0; i < n; i++)
 		add_sample(&b, sites[i]);
 	free(sites);

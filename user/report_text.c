@@ -119,16 +119,27 @@ static void process(FILE *out, const struct at_report_ctx *c, const struct at_pr
 	lifetime_hist(out, s);
 }
 
+/* The median lifetime of a site's freed blocks, "-" when none was freed. */
+static const char *median_life(const struct at_report_ctx *c, const struct at_site_view *sv, char *buf, size_t sz)
+{
+	__u32 lt[AT_LT_BUCKETS];
+
+	if (!sv->s.frees || !at_model_site_life(c->model, sv->pid, sv->stack_id, lt))
+		return "-";
+	return at_fmt_ns(at_hist_median_u32(lt, AT_LT_BUCKETS), buf, sz);
+}
+
 static void hotspot(FILE *out, const struct at_report_ctx *c, size_t rank, const struct at_site_view *sv)
 {
-	const struct at_stack *st = at_model_stack(c->model, sv->stack_id);
-	const struct at_site_stats *s = &sv->s;
+	const struct at_stack *st;
+	const struct at_site_counts *s = &sv->s;
 	char ab[16], lb[16], med[16], fs[512];
 
 	fprintf(out, "#%-3zu pid %d  allocs %llu  bytes %s  live %lld (%s)  frees %llu  median life %s\n", rank, sv->pid,
 		(unsigned long long)s->allocs, at_fmt_bytes(s->alloc_bytes, ab, sizeof(ab)), (long long)s->live_allocs,
 		at_fmt_bytes(s->live_bytes > 0 ? s->live_bytes : 0, lb, sizeof(lb)), (unsigned long long)s->frees,
-		s->frees ? at_fmt_ns(at_hist_median_u32(s->lifetime, AT_LT_BUCKETS), med, sizeof(med)) : "-");
+		median_life(c, sv, med, sizeof(med)));
+	st = at_model_stack(c->model, sv->stack_id);
 	if (!st) {
 		fprintf(out, "      [unknown stack]\n");
 		return;
@@ -154,12 +165,12 @@ static void hotspot(FILE *out, const struct at_report_ctx *c, size_t rank, const
 static void leak_suspects(FILE *out, const struct at_report_ctx *c)
 {
 	size_t n;
-	const struct at_site_view **sites = at_model_leak_suspects(c->model, &n);
+	const struct at_site_view **sites = at_model_leak_suspects(c->model, (size_t)c->opts->top, &n);
 	char ob[16], age[16], name[1024];
 
 	if (n)
 		fprintf(out, "leak suspects (live blocks older than %.0fs):\n", c->model->min_age_ns / 1e9);
-	for (size_t i = 0; i < n && i < (size_t)c->opts->top; i++) {
+	for (size_t i = 0; i < n; i++) {
 		const struct at_heap_site *hs = at_heap_site(&c->model->heap, sites[i]->pid, sites[i]->stack_id);
 		const struct at_stack *st = at_model_stack(c->model, sites[i]->stack_id);
 		struct at_frame f;
@@ -198,11 +209,11 @@ int at_report_text(FILE *out, const struct at_report_ctx *c)
 			(unsigned long long)snap->drops[AT_DROP_STACK_TRUNCATED]);
 	for (size_t i = 0; i < snap->nr_procs; i++)
 		process(out, c, &snap->procs[i]);
-	sites = at_model_sorted_sites(c->model, c->opts->sort, 0, &n);
+	n = (size_t)c->opts->top;
+	sites = at_model_top_sites(c->model, c->opts->sort, 0, &n);
 	if (n)
-		fprintf(out, "hotspots by %s (%zu of %zu sites):\n", at_sort_name(c->opts->sort),
-			n < (size_t)c->opts->top ? n : (size_t)c->opts->top, n);
-	for (size_t i = 0; i < n && i < (size_t)c->opts->top; i++)
+		fprintf(out, "hotspots by %s (%zu of %zu sites):\n", at_sort_name(c->opts->sort), n, snap->nr_sites);
+	for (size_t i = 0; i < n; i++)
 		hotspot(out, c, i + 1, sites[i]);
 	free(sites);
 	leak_suspects(out, c);

@@ -82,9 +82,19 @@ static int attach_one_pid(struct at_session *s, int pid)
 	if (!err) {
 		at_tracer__seed_proc(s->tracer, pid);	/* listed even if it never allocates */
 		at_model_add_target(&s->model, pid);
-		at_symbolizer_note_pid(s->sym, pid);
+		/* -p targets are noted once all probes are in (see note_targets) */
+		if (s->mode != AT_MODE_PIDS)
+			at_symbolizer_note_pid(s->sym, pid);
 	}
 	return err;
+}
+
+/* Reading a -p target's mappings and loading its files for symbolization waits until
+ * its probes are live: the `attached` line comes that much sooner. */
+static void note_targets(struct at_session *s)
+{
+	for (int i = 0; i < s->o->nr_pids && s->mode == AT_MODE_PIDS; i++)
+		at_symbolizer_note_pid(s->sym, s->o->pids[i]);
 }
 
 static int try_attach(void *ctx, int pid)
@@ -214,6 +224,8 @@ static int arm_timer(struct at_session *s, double interval)
 static void forget_dropped(struct at_session *s)
 {
 	at_tracer__forget(s->tracer, s->dropped, s->nr_dropped, true);
+	qsort(s->dropped, s->nr_dropped, sizeof(int), at_int_cmp);
+	at_model_forget_sites(&s->model, s->dropped, s->nr_dropped);
 	for (int i = 0; i < s->nr_dropped; i++) {
 		at_model_drop_target(&s->model, s->dropped[i]);
 		at_census_forget(&s->census, s->dropped[i]);
@@ -382,6 +394,13 @@ static void sampling_start(struct at_session *s)
 	}
 }
 
+/* Batch outputs: text and JSON show fragmentation and leak suspects; folded stacks
+ * and pprof profiles only counters. */
+static bool needs_heap(const struct at_opts *o)
+{
+	return o->output == AT_OUT_TEXT || o->output == AT_OUT_JSON;
+}
+
 /* Refreshes the model and emits one report; -1 if the output is gone. */
 static int report(struct at_session *s, bool final)
 {
@@ -401,6 +420,7 @@ static int report(struct at_session *s, bool final)
 		if (s->model.duty > 1)
 			s->model.duty = 1;
 	}
+	s->model.needs.heap = s->ui ? at_ui_wants_heap(s->ui) : needs_heap(s->o);
 	err = at_model_refresh(&s->model, final);
 	if (err) {
 		at_err("reading the kernel maps failed: %s", strerror(-err));
@@ -606,8 +626,13 @@ int at_session_run(const struct at_opts *o)
 		cleanup(&s);
 		return AT_EXIT_FAIL;
 	}
-	at_model_init(&s.model, s.tracer);
+	if ((rc = at_model_init(&s.model, s.tracer))) {
+		at_err("cannot map the BPF site maps: %s", strerror(-rc));
+		cleanup(&s);
+		return AT_EXIT_FAIL;
+	}
 	s.model.min_age_ns = (__u64)(o->min_age * 1e9);
+	s.model.needs.prev_sites = o->output == AT_OUT_TUI;	/* the dashboard's rates */
 	s.sym = at_symbolizer_new(at_tracer__elfcache(s.tracer));
 	if (arm_timer(&s, o->interval))
 		rc = AT_EXIT_FAIL;
@@ -618,6 +643,7 @@ int at_session_run(const struct at_opts *o)
 		if (o->max_overhead)
 			sampling_start(&s);
 		announce(&s, o->output == AT_OUT_TUI);
+		note_targets(&s);
 	}
 	if (!rc && o->output == AT_OUT_TUI && !(s.ui = at_ui_new(o)))
 		rc = AT_EXIT_FAIL;

@@ -114,9 +114,37 @@ static bool check_system(void)
 	return true;
 }
 
+static __u32 pow2_at_least(__u64 n)
+{
+	__u32 p = 8;
+
+	while (p < n && p < (1U << 30))
+		p <<= 1;
+	return p;
+}
+
+static void size_maps(struct alloctop_bpf *skel, const struct at_tracer_opts *opts)
+{
+	/* two dirty slots a site: few sites share one, so few clean ones are reread */
+	__u32 slots = pow2_at_least(2ULL * (opts->max_stacks + opts->max_procs));
+
+	bpf_map__set_max_entries(skel->maps.live, opts->max_live);
+	bpf_map__set_max_entries(skel->maps.stacks, opts->max_stacks);
+	/* plus one unknown site per process, so a full map never loses an allocation */
+	bpf_map__set_max_entries(skel->maps.sites, opts->max_stacks + opts->max_procs);
+	bpf_map__set_max_entries(skel->maps.procs, opts->max_procs);
+	bpf_map__set_max_entries(skel->maps.alloc_text, opts->max_procs);
+	bpf_map__set_max_entries(skel->maps.site_dirty, slots / 8);
+	skel->rodata->at_site_slot_mask = slots - 1;
+	/* Every map stays preallocated: without it (BPF_F_NO_PREALLOC) an insert can fail
+	 * when the kernel's per-CPU element cache runs dry in a burst (64 processes
+	 * starting together lost entries), and a lost entry is a wrong count. */
+}
+
 struct at_tracer *at_tracer__new(const struct at_tracer_opts *opts)
 {
 	struct at_tracer *t;
+	double t0;
 	int err;
 
 	if (!check_system())
@@ -137,12 +165,7 @@ struct at_tracer *at_tracer__new(const struct at_tracer_opts *opts)
 		t->skel->rodata->filter_comm = true;
 		strncpy((char *)t->skel->rodata->comm_filter, opts->comm, sizeof(t->skel->rodata->comm_filter) - 1);
 	}
-	bpf_map__set_max_entries(t->skel->maps.live, opts->max_live);
-	bpf_map__set_max_entries(t->skel->maps.stacks, opts->max_stacks);
-	/* plus one unknown site per process, so a full map never loses an allocation */
-	bpf_map__set_max_entries(t->skel->maps.sites, opts->max_stacks + opts->max_procs);
-	bpf_map__set_max_entries(t->skel->maps.procs, opts->max_procs);
-	bpf_map__set_max_entries(t->skel->maps.alloc_text, opts->max_procs);
+	size_maps(t->skel, opts);
 	size_unwind_maps(t, opts);
 	{
 		struct bpf_program *p;
@@ -151,7 +174,9 @@ struct at_tracer *at_tracer__new(const struct at_tracer_opts *opts)
 			if (bpf_program__type(p) == BPF_PROG_TYPE_KPROBE)
 				bpf_program__set_expected_attach_type(p, AT_TRACE_UPROBE_MULTI);
 	}
+	t0 = at_now_mono();
 	err = alloctop_bpf__load(t->skel);
+	at_debug("BPF object loaded (maps created, programs verified) in %.0f ms", (at_now_mono() - t0) * 1e3);
 	if (err) {
 		if (err == -EPERM || err == -EACCES)
 			at_err("the kernel refused to load BPF programs (%s): run as root with BPF enabled "
@@ -678,41 +703,58 @@ int at_tracer__drop_old_images(struct at_tracer *t, const int *pids, const struc
 	return err;
 }
 
-static int cmp_int(const void *a, const void *b)
+struct pid_keys {
+	const int *set;		/* sorted */
+	int n;
+	size_t ksz, nk, cap;
+	char *keys;		/* the matching keys */
+};
+
+static int collect_pid_keys(void *ctx, const void *keys, const void *vals, size_t n)
 {
-	return (*(const int *)a > *(const int *)b) - (*(const int *)a < *(const int *)b);
+	struct pid_keys *pk = ctx;
+
+	(void)vals;
+	for (size_t i = 0; i < n; i++) {
+		const char *k = (const char *)keys + i * pk->ksz;
+		int pid = *(const __u32 *)k;
+
+		if (!bsearch(&pid, pk->set, pk->n, sizeof(int), at_int_cmp))
+			continue;
+		if (pk->nk == pk->cap) {
+			pk->cap = pk->cap ? pk->cap * 2 : 1024;
+			pk->keys = at_xrealloc(pk->keys, pk->cap, pk->ksz);
+		}
+		memcpy(pk->keys + pk->nk++ * pk->ksz, k, pk->ksz);
+	}
+	return 0;
 }
 
 /* Deletes every key of map fd whose leading u32 (the pid) is in the sorted set: one
- * batched read of the keys, then batched deletes. (Walking get_next_key and deleting
- * as it goes restarts the walk after each delete: minutes for a million blocks.) */
+ * batched read that keeps only those keys, then batched deletes. (Walking get_next_key
+ * and deleting as it goes restarts the walk after each delete: minutes for a million
+ * blocks.) */
 static void delete_pids(int fd, size_t ksz, size_t vsz, const int *set, int n)
 {
-	void *keys, *vals;
-	size_t nk, kept = 0;
+	struct pid_keys pk = { .set = set, .n = n, .ksz = ksz };
 
-	if (at_map_read_all(fd, ksz, vsz, &keys, &vals, &nk))
+	if (at_map_read_chunks(fd, ksz, vsz, 4096, collect_pid_keys, &pk)) {
+		free(pk.keys);
 		return;
-	for (size_t i = 0; i < nk; i++) {
-		int pid = *(const __u32 *)((char *)keys + i * ksz);
-
-		if (bsearch(&pid, set, n, sizeof(int), cmp_int))
-			memmove((char *)keys + kept++ * ksz, (char *)keys + i * ksz, ksz);
 	}
-	for (size_t done = 0; done < kept;) {
-		__u32 count = kept - done > 4096 ? 4096 : (__u32)(kept - done);
+	for (size_t done = 0; done < pk.nk;) {
+		__u32 count = pk.nk - done > 4096 ? 4096 : (__u32)(pk.nk - done);
 		LIBBPF_OPTS(bpf_map_batch_opts, bo);
 
-		if (bpf_map_delete_batch(fd, (char *)keys + done * ksz, &count, &bo) && !count) {
+		if (bpf_map_delete_batch(fd, pk.keys + done * ksz, &count, &bo) && !count) {
 			/* no batch support: one by one */
-			for (; done < kept; done++)
-				bpf_map_delete_elem(fd, (char *)keys + done * ksz);
+			for (; done < pk.nk; done++)
+				bpf_map_delete_elem(fd, pk.keys + done * ksz);
 			break;
 		}
 		done += count ? count : 1;
 	}
-	free(keys);
-	free(vals);
+	free(pk.keys);
 }
 
 void at_tracer__forget(struct at_tracer *t, const int *pids, int n, bool counters)
@@ -723,7 +765,7 @@ void at_tracer__forget(struct at_tracer *t, const int *pids, int n, bool counter
 		return;
 	set = at_xcalloc(n, sizeof(int));
 	memcpy(set, pids, n * sizeof(int));
-	qsort(set, n, sizeof(int), cmp_int);
+	qsort(set, n, sizeof(int), at_int_cmp);
 	delete_pids(bpf_map__fd(t->skel->maps.live), sizeof(struct at_block_key), sizeof(struct at_block), set, n);
 	delete_pids(bpf_map__fd(t->skel->maps.mappings), sizeof(struct at_block_key), sizeof(struct at_mapping),
 		    set, n);
@@ -799,6 +841,10 @@ void at_tracer__map_fds(const struct at_tracer *t, struct at_map_fds *fds)
 	fds->stacks = bpf_map__fd(t->skel->maps.stacks);
 	fds->live = bpf_map__fd(t->skel->maps.live);
 	fds->drops = bpf_map__fd(t->skel->maps.drops);
+	fds->site_dirty = bpf_map__fd(t->skel->maps.site_dirty);
+	fds->site_news = bpf_map__fd(t->skel->maps.site_news);
+	fds->site_slots = t->skel->rodata->at_site_slot_mask + 1;
+	fds->site_news_lost = &t->skel->bss->at_site_news_lost;
 }
 
 void at_tracer__unwind_refresh(struct at_tracer *t)

@@ -72,6 +72,9 @@ size_t at_tracer__unwind_modules(const struct at_tracer *t, const struct at_unwi
 /* Map fds for the model's reader. */
 struct at_map_fds {
 	int procs, sites, stacks, live, drops;
+	int site_dirty, site_news;	/* changed sites (see at_site_slot), new sites' keys */
+	__u32 site_slots;
+	const volatile __u64 *site_news_lost;	/* new sites site_news had no room for */
 };
 void at_tracer__map_fds(const struct at_tracer *t, struct at_map_fds *fds);
 struct at_elfcache *at_tracer__elfcache(struct at_tracer *t);

@@ -218,6 +218,7 @@ void at_ui_free(struct at_ui *ui)
 	g_screen = NULL;
 	for (int t = 0; t < UT_NR; t++)
 		free(ui->buf[t].rows);
+	free(ui->cand);
 	ui_base_free(ui);
 	free(ui);
 }

@@ -25,5 +25,8 @@ enum at_ui_action at_ui_key(struct at_ui *ui);		/* reads pending keys from stdin
 void at_ui_resize(struct at_ui *ui);
 bool at_ui_paused(const struct at_ui *ui);
 double at_ui_interval(const struct at_ui *ui);		/* seconds, as + and - set it */
+/* Whether the view shown needs the heap pass (FRAG%, fragmentation): the others leave
+ * the live blocks unread. */
+bool at_ui_wants_heap(const struct at_ui *ui);
 
 #endif

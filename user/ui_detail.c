@@ -165,13 +165,15 @@ static void site_lifetimes(struct at_ui *ui, struct vlines *v)
 		histogram(ui, v, lt, NULL, AT_LT_BUCKETS, true, LT_HEAD);
 }
 
-static void site_summary(struct at_ui *ui, struct vlines *v, const struct at_site_stats *s)
+static void site_summary(struct at_ui *ui, struct vlines *v, const struct at_site_counts *s)
 {
 	const struct at_site_view *c = at_snapshot_site(&ui->m->cur, ui->focus_pid, ui->focus_stack);
 	const struct at_site_view *p = at_snapshot_site(&ui->m->prev, ui->focus_pid, ui->focus_stack);
 	const struct at_target *t = at_model_target(ui->m, ui->focus_pid);
 	char name[256], ab[16], fb[16], lb[16], avg[16], med[16], rb[16], rate[16];
 	double dt = ui_dt(ui), ra = 0, rb_ = 0;
+	__u32 lt[AT_LT_BUCKETS];
+	bool life = s->frees && ui_site_life(ui, ui->focus_pid, ui->focus_stack, true, lt);
 
 	if (c && dt > 0 && (!p || (c->s.allocs >= p->s.allocs && c->s.alloc_bytes >= p->s.alloc_bytes))) {
 		ra = (double)(c->s.allocs - (p ? p->s.allocs : 0)) / dt;
@@ -184,7 +186,7 @@ static void site_summary(struct at_ui *ui, struct vlines *v, const struct at_sit
 	       at_fmt_bytes(s->alloc_bytes, ab, sizeof(ab)), (unsigned long long)s->frees,
 	       at_fmt_bytes(s->free_bytes, fb, sizeof(fb)),
 	       s->allocs ? at_fmt_bytes(s->alloc_bytes / s->allocs, avg, sizeof(avg)) : "-",
-	       s->frees ? at_fmt_ns(at_hist_median_u32(s->lifetime, AT_LT_BUCKETS), med, sizeof(med)) : "-");
+	       life ? at_fmt_ns(at_hist_median_u32(lt, AT_LT_BUCKETS), med, sizeof(med)) : "-");
 	ui_put(next_y(v), 0, -1, 0, "Now: live %lld blocks (%s), %s allocs/s, %s/s", (long long)(s->live_allocs > 0 ?
 	       s->live_allocs : 0), at_fmt_bytes(s->live_bytes > 0 ? s->live_bytes : 0, lb, sizeof(lb)),
 	       ui_rate(ra, rate, sizeof(rate)), at_fmt_bytes((__u64)rb_, rb, sizeof(rb)));
@@ -221,7 +223,7 @@ static void frames(struct at_ui *ui, struct vlines *v)
 void ui_draw_stack(struct at_ui *ui, int y0, int h)
 {
 	struct vlines v = { y0, h, 0, ui->scroll };
-	struct at_site_stats s;
+	struct at_site_counts s;
 
 	if (!ui->focus || !ui_site_totals(ui, ui->focus_pid, ui->focus_stack, &s)) {
 		ui_put(y0 + 1, 2, -1, ui_attr(ui, UA_DIM), "no site selected: pick one in the hotspots (1) and press Enter");

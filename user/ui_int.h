@@ -66,8 +66,17 @@ struct ui_row {
 };
 
 struct ui_buf {
-	struct ui_row *rows;
-	size_t n, cap;
+	struct ui_row *rows;	/* the first `built` rows in order */
+	size_t n, built, cap;	/* n: rows in the table */
+};
+
+/* A site ranked without building its row: its sort value, signed so that smaller
+ * ranks first, and the tie-breaks. */
+struct ui_cand {
+	double v, tie;
+	int pid;
+	__u64 stack_id;
+	const struct at_site_view *site;
 };
 
 struct at_ui {
@@ -86,7 +95,11 @@ struct at_ui {
 	int scroll_max;
 	int page;			/* lines the current view shows, for PgUp/PgDn */
 	struct at_snapshot base;	/* z: counters are shown relative to it */
+	struct at_site_view *base_sites;	/* base's sites (owned) */
+	struct at_hash base_life;	/* (pid, stack_id) -> __u32[AT_LT_BUCKETS] at z */
 	double base_mono;
+	struct ui_cand *cand;		/* sites being ranked (reused) */
+	size_t cap_cand;
 	double interval;
 	double cpu_pct;
 	double ru_mono;
@@ -103,6 +116,9 @@ struct ui_totals {
 
 /* ui_rows.c: the model seen through the UI's window (rates or cumulative), scope and baseline */
 double ui_dt(const struct at_ui *ui);
+double ui_sub(__u64 a, __u64 b);	/* a - b, or 0 */
+/* A counter over the window: per second since prev, or since the baseline. */
+double ui_window_value(const struct at_ui *ui, __u64 cur, __u64 prev, __u64 base);
 void ui_rows_build(struct at_ui *ui, enum ui_table_id t);
 void ui_row_resolve(struct at_ui *ui, struct ui_row *r);
 const struct ui_row *ui_selected(const struct at_ui *ui, enum ui_table_id t);
@@ -111,8 +127,16 @@ void ui_totals(const struct at_ui *ui, struct ui_totals *out);
 /* Histograms of the scope over the window (sizes and lifetimes in *out). */
 void ui_scope_hist(const struct at_ui *ui, struct at_proc_stats *out);
 /* Lifetimes of one site over the window; false if the site is unknown. */
-bool ui_site_hist(const struct at_ui *ui, int pid, __u64 stack_id, __u64 *lt);
-bool ui_site_totals(const struct at_ui *ui, int pid, __u64 stack_id, struct at_site_stats *out);
+bool ui_site_hist(struct at_ui *ui, int pid, __u64 stack_id, __u64 *lt);
+/* The lifetimes of a site's blocks freed over the window (since_base: since the
+ * baseline whatever the mode); false when not known (see at_model_site_life_prev). */
+bool ui_site_life(struct at_ui *ui, int pid, __u64 stack_id, bool since_base, __u32 lt[AT_LT_BUCKETS]);
+bool ui_site_totals(const struct at_ui *ui, int pid, __u64 stack_id, struct at_site_counts *out);
+/* A site's counters in the previous snapshot and in the baseline (NULL if none); i is
+ * its index in cur, where prev usually holds it too. */
+const struct at_site_view *ui_prev_site(const struct at_ui *ui, size_t i, const struct at_site_view *cv);
+const struct at_site_view *ui_base_site(const struct at_ui *ui, size_t i, const struct at_site_view *cv);
+
 void ui_base_set(struct at_ui *ui);
 void ui_base_free(struct at_ui *ui);
 const char *ui_basename(const char *path);

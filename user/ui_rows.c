@@ -5,6 +5,7 @@
  * counts are the current state in both. No curses here. */
 #include "ui_int.h"
 #include "hist.h"
+#include "topn.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -27,66 +28,56 @@ const struct ui_col ui_cols[UK_NR] = {
 	[UK_FRAG] = { { "FRAG%", "FRAG%" }, 5, false, false, "heap not holding live blocks" },
 };
 
-static double sub(__u64 a, __u64 b)
+/* One column of a site's row (numbers only). x: the site now, in prev and in base. */
+struct site_win {
+	const struct at_site_view *c, *p, *b;
+};
+
+static double site_life_value(struct at_ui *ui, const struct at_site_view *c, __u64 frees)
 {
-	return a > b ? (double)(a - b) : 0;
+	__u32 lt[AT_LT_BUCKETS];
+
+	if (!frees || !ui_site_life(ui, c->pid, c->stack_id, false, lt))
+		return -1;
+	return (double)at_hist_median_u32(lt, AT_LT_BUCKETS);
 }
 
-double ui_dt(const struct at_ui *ui)
+static double site_value(struct at_ui *ui, const struct site_win *x, enum ui_key k)
 {
-	const struct at_model *m = ui->m;
-	double from = m->prev.mono ? m->prev.mono : m->start_mono;
+	const struct at_site_counts *c = &x->c->s, *p = x->p ? &x->p->s : NULL, *b = x->b ? &x->b->s : NULL;
+	double allocs = ui_sub(c->allocs, b ? b->allocs : 0);
 
-	return m->cur.mono > from ? m->cur.mono - from : 0;
+	switch (k) {
+	case UK_PID: return x->c->pid;
+	case UK_ALLOCS: return ui_window_value(ui, c->allocs, p ? p->allocs : 0, b ? b->allocs : 0);
+	case UK_FREES: return ui_window_value(ui, c->frees, p ? p->frees : 0, b ? b->frees : 0);
+	case UK_BYTES: return ui_window_value(ui, c->alloc_bytes, p ? p->alloc_bytes : 0, b ? b->alloc_bytes : 0);
+	case UK_COUNT: return ui->cum ? ui_sub(c->frees, b ? b->frees : 0) : allocs;
+	case UK_LIVE_N: return c->live_allocs > 0 ? c->live_allocs : 0;
+	case UK_LIVE_B: return c->live_bytes > 0 ? c->live_bytes : 0;
+	case UK_AVG: return allocs ? ui_sub(c->alloc_bytes, b ? b->alloc_bytes : 0) / allocs : 0;
+	case UK_LIFE:
+		/* frees over the window: rates since prev, totals since the baseline */
+		return site_life_value(ui, x->c, ui->cum ? (__u64)ui_sub(c->frees, b ? b->frees : 0)
+							 : (__u64)ui_sub(c->frees, p ? p->frees : 0));
+	default: return 0;
+	}
 }
 
-/* A counter over the window: per second since prev, or since the baseline. */
-static double window(const struct at_ui *ui, __u64 cur, __u64 prev, __u64 base)
+static void site_row(struct at_ui *ui, size_t i, struct ui_row *r)
 {
-	double dt;
+	const struct at_site_view *cv = &ui->m->cur.sites[i];
+	struct site_win x = { cv, ui_prev_site(ui, i, cv), ui_base_site(ui, i, cv) };
+	const struct ui_table *tb = &ui->tab[UT_SITES];
 
-	if (ui->cum)
-		return sub(cur, base);
-	dt = ui_dt(ui);
-	return dt > 0 ? sub(cur, prev) / dt : 0;
-}
-
-static void site_since(struct at_site_stats *d, const struct at_site_stats *a, const struct at_site_stats *b)
-{
-	*d = *a;
-	if (!b)
-		return;
-	d->allocs = (__u64)sub(a->allocs, b->allocs);
-	d->alloc_bytes = (__u64)sub(a->alloc_bytes, b->alloc_bytes);
-	d->frees = (__u64)sub(a->frees, b->frees);
-	d->free_bytes = (__u64)sub(a->free_bytes, b->free_bytes);
-	d->temp_allocs = (__u64)sub(a->temp_allocs, b->temp_allocs);
-	for (int i = 0; i < AT_LT_BUCKETS; i++)
-		d->lifetime[i] = a->lifetime[i] > b->lifetime[i] ? a->lifetime[i] - b->lifetime[i] : 0;
-}
-
-static void site_row(const struct at_ui *ui, const struct at_site_view *cv, struct ui_row *r)
-{
-	const struct at_site_view *pv = at_snapshot_site(&ui->m->prev, cv->pid, cv->stack_id);
-	const struct at_site_view *bv = at_snapshot_site(&ui->base, cv->pid, cv->stack_id);
-	const struct at_site_stats *c = &cv->s, *p = pv ? &pv->s : NULL;
-	struct at_site_stats t;
-
-	site_since(&t, c, bv ? &bv->s : NULL);
 	memset(r, 0, sizeof(*r));
 	r->pid = cv->pid;
 	r->stack_id = cv->stack_id;
 	r->target = at_model_target(ui->m, cv->pid);
-	r->v[UK_PID] = cv->pid;
-	r->v[UK_ALLOCS] = window(ui, c->allocs, p ? p->allocs : 0, bv ? bv->s.allocs : 0);
-	r->v[UK_FREES] = window(ui, c->frees, p ? p->frees : 0, bv ? bv->s.frees : 0);
-	r->v[UK_BYTES] = window(ui, c->alloc_bytes, p ? p->alloc_bytes : 0, bv ? bv->s.alloc_bytes : 0);
-	r->v[UK_COUNT] = ui->cum ? t.frees : t.allocs;
-	r->v[UK_LIVE_N] = c->live_allocs > 0 ? c->live_allocs : 0;
-	r->v[UK_LIVE_B] = c->live_bytes > 0 ? c->live_bytes : 0;
-	r->v[UK_AVG] = t.allocs ? (double)t.alloc_bytes / t.allocs : 0;
-	r->v[UK_LIFE] = t.frees ? (double)at_hist_median_u32(t.lifetime, AT_LT_BUCKETS) : -1;
-	r->tie = t.alloc_bytes;
+	for (int k = 0; k < tb->nr_keys; k++)
+		if (!ui_cols[tb->keys[k]].text)
+			r->v[tb->keys[k]] = site_value(ui, &x, tb->keys[k]);
+	r->tie = ui_sub(cv->s.alloc_bytes, x.b ? x.b->s.alloc_bytes : 0);
 }
 
 static void proc_row(const struct at_ui *ui, const struct at_proc_view *cv, struct ui_row *r)
@@ -94,26 +85,23 @@ static void proc_row(const struct at_ui *ui, const struct at_proc_view *cv, stru
 	const struct at_proc_view *pv = at_snapshot_proc(&ui->m->prev, cv->pid);
 	const struct at_proc_view *bv = at_snapshot_proc(&ui->base, cv->pid);
 	const struct at_proc_stats *c = &cv->s, *p = pv ? &pv->s : NULL, *b = bv ? &bv->s : NULL;
+	const struct at_heap_proc *hp = at_heap_proc(&ui->m->heap, cv->pid);
 
 	memset(r, 0, sizeof(*r));
 	r->pid = cv->pid;
 	r->target = cv->target;
 	r->resolved = true;
 	r->v[UK_PID] = cv->pid;
-	r->v[UK_ALLOCS] = window(ui, c->allocs, p ? p->allocs : 0, b ? b->allocs : 0);
-	r->v[UK_FREES] = window(ui, c->frees, p ? p->frees : 0, b ? b->frees : 0);
-	r->v[UK_BYTES] = window(ui, c->alloc_bytes, p ? p->alloc_bytes : 0, b ? b->alloc_bytes : 0);
-	r->v[UK_COUNT] = sub(c->allocs, b ? b->allocs : 0);
+	r->v[UK_ALLOCS] = ui_window_value(ui, c->allocs, p ? p->allocs : 0, b ? b->allocs : 0);
+	r->v[UK_FREES] = ui_window_value(ui, c->frees, p ? p->frees : 0, b ? b->frees : 0);
+	r->v[UK_BYTES] = ui_window_value(ui, c->alloc_bytes, p ? p->alloc_bytes : 0, b ? b->alloc_bytes : 0);
+	r->v[UK_COUNT] = ui_sub(c->allocs, b ? b->allocs : 0);
 	r->v[UK_LIVE_N] = c->live_allocs > 0 ? c->live_allocs : 0;
 	r->v[UK_LIVE_B] = c->live_bytes > 0 ? c->live_bytes : 0;
-	r->v[UK_AVG] = r->v[UK_COUNT] ? sub(c->alloc_bytes, b ? b->alloc_bytes : 0) / r->v[UK_COUNT] : 0;
+	r->v[UK_AVG] = r->v[UK_COUNT] ? ui_sub(c->alloc_bytes, b ? b->alloc_bytes : 0) / r->v[UK_COUNT] : 0;
 	r->v[UK_LIFE] = -1;
-	{
-		const struct at_heap_proc *hp = at_heap_proc(&ui->m->heap, cv->pid);
-
-		r->v[UK_FRAG] = hp && hp->frag.heap_bytes ? hp->frag.ratio * 100 : -1;
-	}
-	r->tie = sub(c->alloc_bytes, b ? b->alloc_bytes : 0);
+	r->v[UK_FRAG] = hp && hp->frag.heap_bytes ? hp->frag.ratio * 100 : -1;
+	r->tie = ui_sub(c->alloc_bytes, b ? b->alloc_bytes : 0);
 }
 
 const char *ui_basename(const char *path)
@@ -177,50 +165,147 @@ static int cmp_rows(const void *a, const void *b, void *arg)
 static void follow_selection(struct ui_table *tb, const struct ui_buf *b)
 {
 	if (tb->have_sel)
-		for (size_t i = 0; i < b->n; i++)
+		for (size_t i = 0; i < b->built; i++)
 			if (b->rows[i].pid == tb->sel_pid && b->rows[i].stack_id == tb->sel_stack) {
 				tb->sel = i;
 				break;
 			}
 	if (tb->sel >= b->n)
 		tb->sel = b->n ? b->n - 1 : 0;
-	tb->have_sel = b->n > 0;
-	if (b->n) {
+	tb->have_sel = b->n > 0 && tb->sel < b->built;
+	if (tb->have_sel) {
 		tb->sel_pid = b->rows[tb->sel].pid;
 		tb->sel_stack = b->rows[tb->sel].stack_id;
 	}
 }
 
-void ui_rows_build(struct at_ui *ui, enum ui_table_id t)
+static void reserve_rows(struct ui_buf *b, size_t n)
+{
+	if (n > b->cap) {
+		b->rows = at_xrealloc(b->rows, n, sizeof(*b->rows));
+		b->cap = n;
+	}
+}
+
+/* Every row built and sorted: the process table, and sites sorted by name. */
+static void build_all(struct at_ui *ui, enum ui_table_id t)
 {
 	const struct at_snapshot *cur = &ui->m->cur;
 	struct ui_buf *b = &ui->buf[t];
 	size_t n = t == UT_SITES ? cur->nr_sites : cur->nr_procs;
 
-	if (n > b->cap) {
-		b->rows = at_xrealloc(b->rows, n, sizeof(*b->rows));
-		b->cap = n;
-	}
+	reserve_rows(b, n);
 	b->n = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (t == UT_PROCS)
 			proc_row(ui, &cur->procs[i], &b->rows[b->n++]);
 		else if (!ui->scope || cur->sites[i].pid == ui->scope)
-			site_row(ui, &cur->sites[i], &b->rows[b->n++]);
+			site_row(ui, i, &b->rows[b->n++]);
 	}
 	if (ui_cols[ui->tab[t].sort].text)
 		for (size_t i = 0; i < b->n; i++)
 			ui_row_resolve(ui, &b->rows[i]);
 	if (b->n)	/* rows is NULL until the first one */
 		qsort_r(b->rows, b->n, sizeof(*b->rows), cmp_rows, &ui->tab[t]);
+	b->built = b->n;
 	follow_selection(&ui->tab[t], b);
+}
+
+/* Candidates rank by v ascending (signed by the column's direction), then like
+ * cmp_rows: more bytes first, then pid and stack. */
+static int cmp_cand(const void *a, const void *b)
+{
+	const struct ui_cand *x = a, *y = b;
+
+	if (x->v != y->v)
+		return x->v < y->v ? -1 : 1;
+	if (x->tie != y->tie)
+		return x->tie > y->tie ? -1 : 1;
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	return (x->stack_id > y->stack_id) - (x->stack_id < y->stack_id);
+}
+
+/* Each site in scope with only its sort value computed. */
+static size_t site_cands(struct at_ui *ui)
+{
+	const struct at_snapshot *cur = &ui->m->cur;
+	const struct ui_table *tb = &ui->tab[UT_SITES];
+	double sign = ui_cols[tb->sort].asc ^ tb->rev ? 1 : -1;
+	size_t n = 0;
+
+	if (ui->cap_cand < cur->nr_sites) {
+		ui->cap_cand = cur->nr_sites;
+		ui->cand = at_xrealloc(ui->cand, ui->cap_cand, sizeof(*ui->cand));
+	}
+	for (size_t i = 0; i < cur->nr_sites; i++) {
+		const struct at_site_view *cv = &cur->sites[i];
+		struct site_win x = { cv, ui_prev_site(ui, i, cv), ui_base_site(ui, i, cv) };
+
+		if (ui->scope && cv->pid != ui->scope)
+			continue;
+		ui->cand[n++] = (struct ui_cand){ sign * site_value(ui, &x, tb->sort),
+			ui_sub(cv->s.alloc_bytes, x.b ? x.b->s.alloc_bytes : 0), cv->pid, cv->stack_id, cv };
+	}
+	return n;
+}
+
+/* Where the selected site ranks now, or -1 if it is gone. */
+static long selected_rank(const struct at_ui *ui, size_t n)
+{
+	const struct ui_table *tb = &ui->tab[UT_SITES];
+	const struct ui_cand *sel = NULL;
+	long r = 0;
+
+	for (size_t i = 0; i < n && tb->have_sel && !sel; i++)
+		if (ui->cand[i].pid == tb->sel_pid && ui->cand[i].stack_id == tb->sel_stack)
+			sel = &ui->cand[i];
+	if (!sel)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		r += cmp_cand(&ui->cand[i], sel) < 0;
+	return r;
+}
+
+/* Sites by a number: only the rows up to the selection and a screen past what is shown
+ * are built, picked by a partial selection (100k sites need not be sorted to show 40). */
+static void build_top(struct at_ui *ui)
+{
+	struct ui_table *tb = &ui->tab[UT_SITES];
+	struct ui_buf *b = &ui->buf[UT_SITES];
+	size_t n = site_cands(ui), page = ui->page > 0 ? (size_t)ui->page : 0, k;
+	long rank = selected_rank(ui, n);
+	struct at_topn top;
+
+	if (rank >= 0)
+		tb->sel = (size_t)rank;
+	k = (tb->sel > tb->top ? tb->sel : tb->top) + (page ? page : 100) + 1;
+	k = k < n ? k : n;
+	at_topn_init(&top, k, cmp_cand);
+	for (size_t i = 0; i < n; i++)
+		at_topn_offer(&top, 0, &ui->cand[i]);	/* cmp_cand ranks them all */
+	b->built = at_topn_finish(&top);
+	reserve_rows(b, b->built);
+	for (size_t i = 0; i < b->built; i++)
+		site_row(ui, (size_t)(((const struct ui_cand *)top.heap[i].item)->site - ui->m->cur.sites), &b->rows[i]);
+	at_topn_free(&top);
+	b->n = n;
+	follow_selection(tb, b);
+}
+
+void ui_rows_build(struct at_ui *ui, enum ui_table_id t)
+{
+	if (t == UT_SITES && !ui_cols[ui->tab[t].sort].text)
+		build_top(ui);
+	else
+		build_all(ui, t);
 }
 
 const struct ui_row *ui_selected(const struct at_ui *ui, enum ui_table_id t)
 {
 	const struct ui_buf *b = &ui->buf[t];
 
-	return b->n ? &b->rows[ui->tab[t].sel < b->n ? ui->tab[t].sel : b->n - 1] : NULL;
+	return b->built ? &b->rows[ui->tab[t].sel < b->built ? ui->tab[t].sel : b->built - 1] : NULL;
 }
 
 void ui_move(struct at_ui *ui, enum ui_table_id t, long delta)
@@ -233,101 +318,12 @@ void ui_move(struct at_ui *ui, enum ui_table_id t, long delta)
 		return;
 	s = s < 0 ? 0 : s >= (long)b->n ? (long)b->n - 1 : s;
 	tb->sel = (size_t)s;
-	tb->have_sel = true;
-	tb->sel_pid = b->rows[s].pid;
-	tb->sel_stack = b->rows[s].stack_id;
-}
-
-/* Sum of the processes in scope, word by word (every field is 64 bits wide). */
-static void proc_sum(const struct at_snapshot *s, int scope, struct at_proc_stats *out, int *nr)
-{
-	__u64 *d = (__u64 *)out;
-
-	memset(out, 0, sizeof(*out));
-	for (size_t i = 0; i < s->nr_procs; i++) {
-		const __u64 *w = (const __u64 *)&s->procs[i].s;
-
-		if (scope && s->procs[i].pid != scope)
-			continue;
-		for (size_t k = 0; k < sizeof(*out) / 8; k++)
-			d[k] += w[k];
-		if (nr)
-			(*nr)++;
+	/* past the rows built: the next build (before drawing) names the row */
+	tb->have_sel = (size_t)s < b->built;
+	if (tb->have_sel) {
+		tb->sel_pid = b->rows[s].pid;
+		tb->sel_stack = b->rows[s].stack_id;
 	}
-}
-
-void ui_totals(const struct at_ui *ui, struct ui_totals *out)
-{
-	struct at_proc_stats c, p, b;
-
-	memset(out, 0, sizeof(*out));
-	proc_sum(&ui->m->cur, ui->scope, &c, &out->nr_procs);
-	proc_sum(&ui->m->prev, ui->scope, &p, NULL);
-	proc_sum(&ui->base, ui->scope, &b, NULL);
-	out->allocs = window(ui, c.allocs, p.allocs, b.allocs);
-	out->frees = window(ui, c.frees, p.frees, b.frees);
-	out->bytes = window(ui, c.alloc_bytes, p.alloc_bytes, b.alloc_bytes);
-	out->live_n = c.live_allocs;
-	out->live_b = c.live_bytes;
-}
-
-void ui_scope_hist(const struct at_ui *ui, struct at_proc_stats *out)
-{
-	struct at_proc_stats old;
-	__u64 *d = (__u64 *)out;
-	const __u64 *o = (const __u64 *)&old;
-
-	proc_sum(&ui->m->cur, ui->scope, out, NULL);
-	proc_sum(ui->cum ? &ui->base : &ui->m->prev, ui->scope, &old, NULL);
-	for (size_t k = 0; k < sizeof(*out) / 8; k++)
-		d[k] = (__u64)sub(d[k], o[k]);
-}
-
-bool ui_site_totals(const struct at_ui *ui, int pid, __u64 stack_id, struct at_site_stats *out)
-{
-	const struct at_site_view *c = at_snapshot_site(&ui->m->cur, pid, stack_id);
-	const struct at_site_view *b = at_snapshot_site(&ui->base, pid, stack_id);
-
-	if (!c)
-		return false;
-	site_since(out, &c->s, b ? &b->s : NULL);
-	return true;
-}
-
-bool ui_site_hist(const struct at_ui *ui, int pid, __u64 stack_id, __u64 *lt)
-{
-	const struct at_site_view *c = at_snapshot_site(&ui->m->cur, pid, stack_id);
-	const struct at_site_view *o = at_snapshot_site(ui->cum ? &ui->base : &ui->m->prev, pid, stack_id);
-
-	if (!c)
-		return false;
-	for (int i = 0; i < AT_LT_BUCKETS; i++) {
-		__u32 old = o ? o->s.lifetime[i] : 0;
-
-		lt[i] = c->s.lifetime[i] > old ? c->s.lifetime[i] - old : 0;
-	}
-	return true;
-}
-
-void ui_base_free(struct at_ui *ui)
-{
-	free(ui->base.procs);
-	free(ui->base.sites);
-	memset(&ui->base, 0, sizeof(ui->base));
-}
-
-/* z: from now on, counters are shown relative to the current snapshot. */
-void ui_base_set(struct at_ui *ui)
-{
-	const struct at_snapshot *c = &ui->m->cur;
-
-	ui_base_free(ui);
-	ui->base = *c;
-	ui->base.procs = at_xcalloc(c->nr_procs ? c->nr_procs : 1, sizeof(*c->procs));
-	ui->base.sites = at_xcalloc(c->nr_sites ? c->nr_sites : 1, sizeof(*c->sites));
-	memcpy(ui->base.procs, c->procs, c->nr_procs * sizeof(*c->procs));
-	memcpy(ui->base.sites, c->sites, c->nr_sites * sizeof(*c->sites));
-	ui->base_mono = c->mono;
 }
 
 static const char *scaled(double v, char *buf, size_t sz)

@@ -430,7 +430,7 @@ void ui_draw_table(struct at_ui *ui, enum ui_table_id t, int y0, int h)
 	if (tb->top + page > b->n)
 		tb->top = b->n > (size_t)page ? b->n - page : 0;
 	draw_head(ui, tb, &L, y0);
-	for (int i = 0; i < page && tb->top + i < b->n; i++)
+	for (int i = 0; i < page && tb->top + i < b->built; i++)
 		draw_row(ui, &b->rows[tb->top + i], &L, y0 + 1 + i, tb->top + i == tb->sel,
 			 t == UT_PROCS && b->rows[tb->top + i].pid == ui->scope);
 	if (!b->n)

@@ -94,3 +94,8 @@ void *at_xrealloc(void *p, size_t n, size_t sz)
 }
 
 char *at_xstrdup(const char *s) { return check(strdup(s)); }
+
+int at_int_cmp(const void *a, const void *b)
+{
+	return (*(const int *)a > *(const int *)b) - (*(const int *)a < *(const int *)b);
+}

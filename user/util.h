@@ -28,6 +28,8 @@ void *at_xcalloc(size_t n, size_t sz);
 void *at_xrealloc(void *p, size_t n, size_t sz);
 char *at_xstrdup(const char *s);
 
+int at_int_cmp(const void *a, const void *b);	/* qsort/bsearch of ints */
+
 #define AT_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 #endif

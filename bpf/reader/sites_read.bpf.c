@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Userspace's reader of changed sites, run with BPF_PROG_TEST_RUN: one syscall sums
+ * the per-CPU counters of up to AT_READ_BATCH sites, where a lookup per site costs a
+ * syscall each (2 to 4 us in a VM, most of alloctop's refresh). Not attached anywhere;
+ * its own object, so the tracer's programs are untouched. The site map is the
+ * tracer's (userspace hands its fd in). */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include "alloctop.h"
+
+#define AT_READ_MAX_CPUS 1024
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 1);
+	__type(key, struct at_site_key);
+	__type(value, struct at_site_stats);
+} sites SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, AT_READ_BATCH);
+	__type(key, __u32);
+	__type(value, struct at_site_read);
+} reqs SEC(".maps");
+
+const volatile __u32 nr_cpus = 1;
+
+static void add(struct at_site_read *r, const struct at_site_stats *s)
+{
+	r->found = 1;
+	r->allocs += s->allocs;
+	r->alloc_bytes += s->alloc_bytes;
+	r->frees += s->frees;
+	r->free_bytes += s->free_bytes;
+	r->live_allocs += s->live_allocs;
+	r->live_bytes += s->live_bytes;
+	r->temp_allocs += s->temp_allocs;
+}
+
+static long read_one(__u32 i, void *ctx)
+{
+	struct at_site_read *r = bpf_map_lookup_elem(&reqs, &i);
+	struct at_site_key k;
+
+	if (!r)
+		return 1;
+	k = r->key;
+	__builtin_memset(&r->found, 0, sizeof(*r) - sizeof(r->key));
+	for (__u32 c = 0; c < AT_READ_MAX_CPUS && c < nr_cpus; c++) {
+		const struct at_site_stats *s = bpf_map_lookup_percpu_elem(&sites, &k, c);
+
+		if (!s)
+			break;	/* no such site (its copies exist on every CPU or none) */
+		add(r, s);
+	}
+	return 0;
+}
+
+SEC("syscall")
+int read_sites(struct at_read_args *args)
+{
+	__u32 n = args->n;
+
+	bpf_loop(n < AT_READ_BATCH ? n : AT_READ_BATCH, read_one, NULL, 0);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,24 @@
+/* Many sites' counters in one syscall: the reader program (bpf/reader/sites_read.bpf.c)
+ * run with BPF_PROG_TEST_RUN over keys userspace wrote into a mapped array. A lookup
+ * per site costs a syscall each, 2 to 4 us here: most of a refresh that reads the
+ * 2000 sites a busy second changes. Loaded on first use (not while attaching). */
+#ifndef AT_SITEREADER_H
+#define AT_SITEREADER_H
+
+#include <stddef.h>
+#include "alloctop.h"
+
+struct sites_read_bpf;
+
+struct at_sitereader {
+	struct sites_read_bpf *skel;
+	struct at_site_read *reqs;	/* AT_READ_BATCH requests, mapped */
+};
+
+/* 0, or -errno when the kernel cannot run it (the caller reads site by site). */
+int at_sitereader_open(struct at_sitereader *r, int sites_fd, int ncpus);
+/* Fills in reqs[0..n) (n <= AT_READ_BATCH) from their keys. 0 or -errno. */
+int at_sitereader_run(struct at_sitereader *r, size_t n);
+void at_sitereader_close(struct at_sitereader *r);
+
+#endif
