@@ -13,6 +13,15 @@
 #define AT_STACK_WINDOW (64ULL << 20)	/* frame pointers must stay this close to sp */
 
 /* Per-thread state: nesting of allocator calls and the outer call's arguments. */
+/* A copy of the user stack from lo, for the unwinder: one bpf_probe_read_user of up
+ * to AT_WIN_BYTES serves every frame inside it, where a read per frame cost ~80 ns. */
+#define AT_WIN_BYTES 2048	/* a power of two */
+struct at_stack_win {
+	__u64 lo, len;		/* user addresses [lo, lo + len) are in buf */
+	__u64 stack_lo, stack_hi;	/* the thread's stack mapping (0, 0: not known) */
+	__u8 buf[AT_WIN_BYTES];
+};
+
 struct at_thread {
 	__u32 depth;		/* allocator calls in progress on this thread */
 	__u32 func;		/* outer call */
@@ -27,6 +36,7 @@ struct at_thread {
 	__u64 mmap_len;		/* application mmap in progress (0 = none) */
 	__u64 mmap_flags;
 	struct at_stack scratch;
+	struct at_stack_win win;
 };
 
 struct {
@@ -356,28 +366,25 @@ static __always_inline __u64 at_return_address(__u64 sp)
 	return ra;
 }
 
-/* Fills st->ips[1..] from the caller's frame (pc, sp, bp), by the unwind tables or frame
- * pointers (bpf/unwind.bpf.c); returns the number of frames, st->nr included. */
-extern int at_unwind(__u32 tgid, __u64 pc, __u64 sp, __u64 bp, struct at_stack *st);
+/* Fills t->scratch: ips[0] the return address at sp (an allocator's entry), then the
+ * callers, by the unwind tables or frame pointers (bpf/unwind.bpf.c). Returns the number
+ * of frames, 0 if not even the return address could be read. */
+extern int at_unwind(__u32 tgid, __u64 sp, __u64 bp, struct at_thread *t);
 
 /* Capture the user stack at an allocator's entry: frames[0] is the return address at sp
  * (the direct caller); the caller's frame starts at sp + 8 with the registers as they
  * are. Returns the stack id (hash), 0 if unknown. */
 static __always_inline __u64 at_capture_stack(struct pt_regs *ctx, struct at_thread *t, __u32 tgid)
 {
-	__u64 sp = PT_REGS_SP(ctx);
 	__u64 h = 0xcbf29ce484222325ULL;
 	struct at_stack *st = &t->scratch;
 	__u32 n, i;
 
-	st->ips[0] = at_return_address(sp);
-	if (!st->ips[0]) {
+	/* fills ips[0] (the return address at sp) and the callers */
+	if (!at_unwind(tgid, PT_REGS_SP(ctx), PT_REGS_FP(ctx), t)) {
 		at_drop(AT_DROP_STACK_FAILED);
 		return 0;
 	}
-	st->nr = 1;
-	st->flags = 0;
-	at_unwind(tgid, st->ips[0], sp + 8, PT_REGS_FP(ctx), st);
 	n = st->nr;
 	if (st->flags & AT_STACK_TRUNCATED)
 		at_drop(AT_DROP_STACK_TRUNCATED);

@@ -11,6 +11,7 @@
 
 struct at_uw {
 	struct at_stack *st;
+	struct at_stack_win *w;
 	struct at_unwind_proc *proc;	/* NULL: userspace has not described this process */
 	__u64 pc, sp, bp;
 	__u32 n;
@@ -35,6 +36,74 @@ static const struct at_unwind_map *at_find_map(const struct at_unwind_proc *p, _
 			return &p->m[mid];
 	}
 	return 0;
+}
+
+struct at_vma_range {
+	__u64 lo, hi;
+};
+
+static long at_vma_bounds(struct task_struct *task, struct vm_area_struct *vma, void *ctx)
+{
+	struct at_vma_range *r = ctx;
+
+	r->lo = vma->vm_start;
+	r->hi = vma->vm_end;
+	return 0;
+}
+
+/* Reloads the window from addr: as much of AT_WIN_BYTES as the thread's stack mapping
+ * holds above addr (a read that crosses its end would fail whole), else to the end of
+ * addr's page. */
+static bool at_win_load(struct at_stack_win *w, __u64 addr)
+{
+	__u64 len = AT_WIN_BYTES;
+
+	if (addr < w->stack_lo || addr >= w->stack_hi) {
+		/* a new thread, or the stack moved (sigaltstack, coroutines): ask the kernel */
+		struct at_vma_range r = {};
+
+		bpf_find_vma(bpf_get_current_task_btf(), addr, at_vma_bounds, &r, 0);
+		w->stack_lo = r.lo;
+		w->stack_hi = r.hi;
+	}
+	if (addr >= w->stack_lo && addr < w->stack_hi) {
+		if (w->stack_hi - addr < len)
+			len = w->stack_hi - addr;
+	} else {
+		len = 4096 - (addr & 4095);
+	}
+	asm volatile("" : "+r"(len));	/* clang would bound a copy, not what the read uses */
+	if (len > AT_WIN_BYTES)
+		len = AT_WIN_BYTES;
+	w->len = 0;
+	if (len < 16)
+		return false;
+	if (bpf_probe_read_user(w->buf, len, (void *)addr)) {
+		w->stack_lo = w->stack_hi = 0;	/* the mapping may have changed: ask again next time */
+		return false;
+	}
+	w->lo = addr;
+	w->len = len;
+	return true;
+}
+
+/* Reads 8 bytes of the user stack at addr, through the window. */
+static bool at_uread(struct at_uw *u, __u64 addr, __u64 *out)
+{
+	struct at_stack_win *w = u->w;
+	__u64 off = addr - w->lo;
+
+	if (addr < w->lo || off + 8 > w->len) {
+		if (!at_win_load(w, addr)) {
+			/* not readable as a window (a page never touched in between): just these bytes */
+			return !bpf_probe_read_user(out, 8, (void *)addr);
+		}
+		off = 0;
+	}
+	if (off > AT_WIN_BYTES - 8)
+		return false;
+	*out = *(__u64 *)&w->buf[off];
+	return true;
 }
 
 /* The last row at or below pc in the module's slice of the row array. */
@@ -77,7 +146,7 @@ static __u64 at_step_cfi(struct at_uw *u, const struct at_unwind_row *r)
 		cfa = u->bp + 8 * (__s64)r->cfa_words;
 		break;
 	case AT_CFA_RBP_DEREF:
-		if (bpf_probe_read_user(&cfa, sizeof(cfa), (void *)(u->bp + 8 * (__s64)r->cfa_words)))
+		if (!at_uread(u, u->bp + 8 * (__s64)r->cfa_words, &cfa))
 			return 0;
 		break;
 	default:		/* AT_CFA_END: the outermost frame */
@@ -86,21 +155,10 @@ static __u64 at_step_cfi(struct at_uw *u, const struct at_unwind_row *r)
 	/* the stack grows down: each caller's frame lies above, and near */
 	if (cfa <= u->sp || cfa - u->sp > AT_STACK_WINDOW)
 		return 0;
-	if (r->rbp_words == -2) {
-		/* rbp pushed first (every frame-pointer prologue): one read for both */
-		__u64 frame[2];
-
-		if (bpf_probe_read_user(frame, sizeof(frame), (void *)(cfa - 16)))
-			return 0;
-		u->bp = frame[0];
-		ra = frame[1];
-	} else {
-		if (bpf_probe_read_user(&ra, sizeof(ra), (void *)(cfa - 8)))
-			return 0;
-		if (r->rbp_words &&
-		    bpf_probe_read_user(&u->bp, sizeof(u->bp), (void *)(cfa + 8 * (__s64)r->rbp_words)))
-			return 0;
-	}
+	if (!at_uread(u, cfa - 8, &ra))
+		return 0;
+	if (r->rbp_words && !at_uread(u, cfa + 8 * (__s64)r->rbp_words, &u->bp))
+		return 0;
 	u->sp = cfa;
 	return ra;
 }
@@ -109,15 +167,15 @@ static __u64 at_step_cfi(struct at_uw *u, const struct at_unwind_row *r)
  * address; a sane rbp lies at or above sp, aligned, near. */
 static __u64 at_step_fp(struct at_uw *u)
 {
-	__u64 frame[2];
+	__u64 bp, ra;
 
 	if (u->bp < u->sp || u->bp - u->sp > AT_STACK_WINDOW || (u->bp & 7))
 		return 0;
-	if (bpf_probe_read_user(frame, sizeof(frame), (void *)u->bp))
+	if (!at_uread(u, u->bp, &bp) || !at_uread(u, u->bp + 8, &ra))
 		return 0;
 	u->sp = u->bp + 16;
-	u->bp = frame[0];
-	return frame[1];
+	u->bp = bp;
+	return ra;
 }
 
 static int at_unwind_step(__u32 i, void *ctx)
@@ -152,18 +210,25 @@ static int at_unwind_step(__u32 i, void *ctx)
 	return 0;
 }
 
-__noinline int at_unwind(__u32 tgid, __u64 pc, __u64 sp, __u64 bp, struct at_stack *st)
+__noinline int at_unwind(__u32 tgid, __u64 sp, __u64 bp, struct at_thread *t)
 {
-	struct at_uw u = { .pc = pc, .sp = sp, .bp = bp, .n = 1 };
+	struct at_uw u = { .sp = sp, .bp = bp, .n = 1 };
 	static const __u8 one = 1;
 
-	if (!st)
+	if (!t)
 		return 0;
-	u.st = st;
+	u.st = &t->scratch;
+	u.w = &t->win;
+	u.w->len = 0;	/* the stack changed since the last call */
+	u.st->flags = 0;
+	if (!at_uread(&u, sp, &u.pc) || !u.pc)
+		return 0;
+	u.st->ips[0] = u.pc;
+	u.sp = sp + 8;	/* the caller's frame, as the call left it */
 	if (unwind_cfi)
 		u.proc = bpf_map_lookup_elem(&unwind_procs, &tgid);
 	bpf_loop(stack_depth, at_unwind_step, &u, 0);
-	st->nr = u.n;
+	u.st->nr = u.n;
 	if (u.stale && !bpf_map_lookup_elem(&unwind_stale, &tgid))
 		bpf_map_update_elem(&unwind_stale, &tgid, &one, BPF_ANY);
 	return u.n;

@@ -178,7 +178,11 @@ struct at_tracer *at_tracer__new(const struct at_tracer_opts *opts)
 	err = alloctop_bpf__load(t->skel);
 	at_debug("BPF object loaded (maps created, programs verified) in %.0f ms", (at_now_mono() - t0) * 1e3);
 	if (err) {
-		if (err == -EPERM || err == -EACCES)
+		if (err == -EACCES && geteuid() == 0)
+			/* root was refused by the verifier, not for want of privilege */
+			at_err("the kernel's verifier rejected a BPF program (%s): run with -v for its log "
+			       "and report it with your kernel version (uname -r)", strerror(-err));
+		else if (err == -EPERM || err == -EACCES)
 			at_err("the kernel refused to load BPF programs (%s): run as root with BPF enabled "
 			       "(kernel.unprivileged_bpf_disabled does not matter for root)", strerror(-err));
 		else
