@@ -22,6 +22,19 @@ struct at_stack_win {
 	__u8 buf[AT_WIN_BYTES];
 };
 
+/* A frame's unwind rule as found for a return address (cfa_type AT_CFA_NONE: walk the
+ * frame pointer there), cached per thread: a program calls malloc from few places, and
+ * the two binary searches per frame cost more than the rest of the step. Valid while the
+ * process's mapping table is the one of generation gen. */
+#define AT_UW_CACHE 64		/* a power of two */
+struct at_uw_rule {
+	__u64 pc;
+	__u32 gen;
+	__s16 cfa_words;
+	__s8 rbp_words;
+	__u8 cfa_type;
+};
+
 struct at_thread {
 	__u32 depth;		/* allocator calls in progress on this thread */
 	__u32 func;		/* outer call */
@@ -37,6 +50,7 @@ struct at_thread {
 	__u64 mmap_flags;
 	struct at_stack scratch;
 	struct at_stack_win win;
+	struct at_uw_rule rules[AT_UW_CACHE];
 };
 
 struct {

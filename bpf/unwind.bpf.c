@@ -13,8 +13,9 @@ struct at_uw {
 	struct at_stack *st;
 	struct at_stack_win *w;
 	struct at_unwind_proc *proc;	/* NULL: userspace has not described this process */
+	struct at_uw_rule *rules;	/* the thread's cache */
 	__u64 pc, sp, bp;
-	__u32 n;
+	__u32 n, gen;
 	bool stale;			/* a pc outside every known mapping */
 };
 
@@ -134,7 +135,7 @@ static const struct at_unwind_row *at_find_row(__u32 module, __u64 pc)
 }
 
 /* One frame by its CFI row: the caller's return address, or 0 to stop. */
-static __u64 at_step_cfi(struct at_uw *u, const struct at_unwind_row *r)
+static __u64 at_step_cfi(struct at_uw *u, const struct at_uw_rule *r)
 {
 	__u64 cfa = 0, ra = 0;
 
@@ -178,24 +179,44 @@ static __u64 at_step_fp(struct at_uw *u)
 	return ra;
 }
 
+/* The rule for u->pc, from the thread's cache or searched and cached; NULL: walk the
+ * frame pointer (no table for this process yet, or a pc in no known mapping). */
+static const struct at_uw_rule *at_rule(struct at_uw *u)
+{
+	const struct at_unwind_row *r = 0;
+	const struct at_unwind_map *m;
+	struct at_uw_rule *c;
+	__u64 pc = u->pc;
+
+	if (!u->proc)
+		return 0;
+	c = &u->rules[(pc ^ pc >> 6 ^ pc >> 12) & (AT_UW_CACHE - 1)];
+	if (c->pc == pc && c->gen == u->gen)
+		return c;
+	m = at_find_map(u->proc, pc);
+	if (!m) {
+		u->stale = true;
+		return 0;
+	}
+	if (m->module)
+		/* a return address follows its call: look up the call itself */
+		r = at_find_row(m->module, pc - 1 - m->bias);
+	c->pc = pc;
+	c->gen = u->gen;
+	c->cfa_type = r ? r->cfa_type : AT_CFA_NONE;
+	c->cfa_words = r ? r->cfa_words : 0;
+	c->rbp_words = r ? r->rbp_words : 0;
+	return c;
+}
+
 static int at_unwind_step(__u32 i, void *ctx)
 {
 	struct at_uw *u = ctx;
-	const struct at_unwind_map *m = 0;
-	const struct at_unwind_row *r = 0;
+	const struct at_uw_rule *r = unwind_cfi ? at_rule(u) : 0;
 	struct at_stack *st = u->st;
 	__u64 ra;
 	__u32 n;
 
-	if (unwind_cfi) {
-		if (u->proc)
-			m = at_find_map(u->proc, u->pc);
-		if (!m)
-			u->stale = true;
-		else if (m->module)
-			/* a return address follows its call: look up the call itself */
-			r = at_find_row(m->module, u->pc - 1 - m->bias);
-	}
 	ra = r && r->cfa_type != AT_CFA_NONE ? at_step_cfi(u, r) : at_step_fp(u);
 	if (!ra)
 		return 1;
@@ -225,8 +246,11 @@ __noinline int at_unwind(__u32 tgid, __u64 sp, __u64 bp, struct at_thread *t)
 		return 0;
 	u.st->ips[0] = u.pc;
 	u.sp = sp + 8;	/* the caller's frame, as the call left it */
+	u.rules = t->rules;
 	if (unwind_cfi)
 		u.proc = bpf_map_lookup_elem(&unwind_procs, &tgid);
+	if (u.proc)
+		u.gen = u.proc->gen;
 	bpf_loop(stack_depth, at_unwind_step, &u, 0);
 	u.st->nr = u.n;
 	if (u.stale && !bpf_map_lookup_elem(&unwind_stale, &tgid))

@@ -26,6 +26,7 @@ struct at_unwinder {
 	struct at_unwind_info *infos;	/* one per module, in the order first seen */
 	size_t nr_mods;
 	bool warned_rows, warned_maps;
+	__u32 gen;			/* of the last process table written */
 };
 
 struct at_unwinder *at_unwinder__new(const struct at_unwinder_opts *opts)
@@ -189,6 +190,7 @@ int at_unwinder__add_pid(struct at_unwinder *u, int pid)
 		}
 		describe(u, pid, &maps.v[i], &p->m[p->nr++]);
 	}
+	p->gen = ++u->gen ? u->gen : ++u->gen;	/* never 0: an empty cache slot's */
 	if (!err && bpf_map_update_elem(u->o.procs_fd, &key, p, BPF_ANY))
 		err = -errno;
 	if (!err)
