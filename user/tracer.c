@@ -123,15 +123,28 @@ static __u32 pow2_at_least(__u64 n)
 	return p;
 }
 
+/* CPUs whose copies per-CPU values hold (at least 1), as the model reads them. */
+static int possible_cpus(void)
+{
+	int n = libbpf_num_possible_cpus();
+
+	return n > 0 ? n : 1;
+}
+
 static void size_maps(struct alloctop_bpf *skel, const struct at_tracer_opts *opts)
 {
 	/* two dirty slots a site: few sites share one, so few clean ones are reread */
 	__u32 slots = pow2_at_least(2ULL * (opts->max_stacks + opts->max_procs));
+	int ncpus = possible_cpus();
 
 	bpf_map__set_max_entries(skel->maps.live, opts->max_live);
 	bpf_map__set_max_entries(skel->maps.stacks, opts->max_stacks);
 	/* plus one unknown site per process, so a full map never loses an allocation */
 	bpf_map__set_max_entries(skel->maps.sites, opts->max_stacks + opts->max_procs);
+	/* a site's value: one struct at_site_stats per CPU, as a per-CPU map's reads */
+	skel->rodata->site_cpus = ncpus;
+	bpf_map__set_value_size(skel->maps.sites, ncpus * sizeof(struct at_site_stats));
+	bpf_map__set_value_size(skel->maps.zero_site, ncpus * sizeof(struct at_site_stats));
 	bpf_map__set_max_entries(skel->maps.procs, opts->max_procs);
 	bpf_map__set_max_entries(skel->maps.alloc_text, opts->max_procs);
 	bpf_map__set_max_entries(skel->maps.site_dirty, slots / 8);
@@ -621,8 +634,7 @@ int at_tracer__sample(struct at_tracer *t, bool on)
 
 void at_tracer__seed_proc(struct at_tracer *t, int pid)
 {
-	int ncpus = libbpf_num_possible_cpus();
-	size_t n = ncpus > 0 ? ncpus : 1;
+	size_t n = possible_cpus();
 	void *zero = at_xcalloc(n, sizeof(struct at_proc_stats));
 	struct at_site_key sk = { .pid = pid };
 	__u32 k = pid;
@@ -771,10 +783,8 @@ void at_tracer__forget(struct at_tracer *t, const int *pids, int n, bool counter
 		    set, n);
 	delete_pids(bpf_map__fd(t->skel->maps.alias_got), sizeof(struct at_block_key), sizeof(__u32), set, n);
 	if (counters) {
-		int ncpus = libbpf_num_possible_cpus();
-
 		delete_pids(bpf_map__fd(t->skel->maps.sites), sizeof(struct at_site_key),
-			    sizeof(struct at_site_stats) * (ncpus > 0 ? ncpus : 1), set, n);
+			    sizeof(struct at_site_stats) * possible_cpus(), set, n);
 		for (int i = 0; i < n; i++) {
 			__u32 k = set[i];
 
