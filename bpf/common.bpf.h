@@ -341,20 +341,6 @@ static __always_inline struct at_site_stats *at_site_mine(void *v)
 	return v + cpu * sizeof(struct at_site_stats);
 }
 
-/* This CPU's counters of site k, made if new; when the map is full, of the process's
- * unknown site (k's stack_id becomes 0). Mark it with at_site_touched once updated. */
-static __always_inline struct at_site_stats *at_site_get(struct at_site_key *k)
-{
-	void *v = bpf_map_lookup_elem(&sites, k);
-
-	if (!v) {
-		if (at_site_new(k->pid, k->stack_id))
-			k->stack_id = 0;	/* full: the unknown site keeps the numbers whole */
-		v = bpf_map_lookup_elem(&sites, k);
-	}
-	return at_site_mine(v);
-}
-
 /* After a site's counters changed: its dirty slot, for userspace's next read. A plain
  * byte store (idempotent, so no atomic needed); skipped when already set. */
 static __always_inline void at_site_touched(const struct at_site_key *k)
@@ -365,6 +351,18 @@ static __always_inline void at_site_touched(const struct at_site_key *k)
 	if (word && !word[slot & 7])
 		word[slot & 7] = 1;
 }
+
+/* What one event changes in a site's counters (at_site_count). */
+struct at_site_delta {
+	__s64 allocs, alloc_bytes, frees, free_bytes, live_allocs, live_bytes, temp_allocs;
+	__u32 lt_bucket;	/* lifetime bucket to count a free in; AT_LT_BUCKETS: none */
+	__u32 pad;
+};
+
+/* Adds d to this CPU's counters of site (tgid, stack_id), made if new (its process's
+ * unknown site when the map is full), and marks it for userspace (bpf/site.bpf.c). A
+ * global subprogram: verified once, not on every path through the probes. */
+int at_site_count(__u32 tgid, __u64 stack_id, const struct at_site_delta *d);
 
 /* Return address at a function's entry (before it pushed anything). */
 static __always_inline __u64 at_return_address(__u64 sp)
