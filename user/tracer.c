@@ -2,6 +2,7 @@
 #include "alloctop.skel.h"
 #include "bpfmap.h"
 #include "unwind.h"
+#include "unwind_pre.h"
 #include "util.h"
 #include "uprobe_multi.h"
 
@@ -48,6 +49,7 @@ struct at_tracer {
 	int stats_fd;
 	struct bpf_link *proc_links[3];
 	struct at_unwinder *uw;		/* NULL with --unwind fp */
+	struct at_unwind_pre *pre;	/* the -p targets' tables, until uw takes them */
 	bool alloc_off;			/* --max-overhead: the allocation side is detached now */
 };
 
@@ -59,11 +61,12 @@ static int unwinder_new(struct at_tracer *t)
 		.sz = sizeof(uo), .procs_fd = bpf_map__fd(t->skel->maps.unwind_procs),
 		.modules_fd = bpf_map__fd(t->skel->maps.unwind_modules),
 		.rows_fd = bpf_map__fd(t->skel->maps.unwind_rows), .stale_fd = bpf_map__fd(t->skel->maps.unwind_stale),
-		.max_rows = t->opts.unwind_rows, .max_modules = AT_UNWIND_MODULES, .ec = t->ec,
+		.max_rows = t->opts.unwind_rows, .max_modules = AT_UNWIND_MODULES, .ec = t->ec, .pre = t->pre,
 	};
 
 	if (t->opts.unwind_fp)
 		return 0;
+	t->pre = NULL;		/* the unwinder's now, whether or not it comes up */
 	t->uw = at_unwinder__new(&uo);
 	return t->uw ? 0 : -1;
 }
@@ -180,6 +183,10 @@ struct at_tracer *at_tracer__new(const struct at_tracer_opts *opts)
 	}
 	size_maps(t->skel, opts);
 	size_unwind_maps(t, opts);
+	/* the kernel creates maps and verifies programs meanwhile: the tables are ready
+	 * by the time the targets are attached */
+	if (!opts->unwind_fp)
+		t->pre = at_unwind_pre_start(opts->pids, opts->nr_pids);
 	{
 		struct bpf_program *p;
 
@@ -221,6 +228,9 @@ struct at_tracer *at_tracer__new(const struct at_tracer_opts *opts)
 	if (opts->bpf_stats)
 		t->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
 	t->ec = at_elfcache_new();
+	/* done long since, as a rule (the load takes longer): from here ELF files are read
+	 * on this thread only */
+	at_unwind_pre_wait(t->pre);
 	if (unwinder_new(t))
 		goto fail;
 	return t;
@@ -837,6 +847,7 @@ void at_tracer__free(struct at_tracer *t)
 		free(t->targets);
 	}
 	at_unwinder__free(t->uw);
+	at_unwind_pre_free(t->pre);
 	alloctop_bpf__destroy(t->skel);
 	at_elfcache_free(t->ec);
 	if (t->stats_fd >= 0)
