@@ -75,9 +75,7 @@ static __always_inline void account_free(struct at_thread *t, struct at_proc_sta
 {
 	struct at_block_key k = { .pid = tgid, .pad = at_image_gen(), .addr = addr };
 	struct at_block *b = bpf_map_lookup_elem(&live, &k);
-	struct at_site_key sk = { .pid = tgid };
-	struct at_site_stats *s;
-	__u64 age, size;
+	__u64 age, size, stack_id;
 	__u32 lb;
 	bool temp;
 
@@ -86,7 +84,7 @@ static __always_inline void account_free(struct at_thread *t, struct at_proc_sta
 		return;
 	}
 	size = b->size;
-	sk.stack_id = b->stack_id;
+	stack_id = b->stack_id;
 	age = bpf_ktime_get_ns() - b->ts_ns;
 	temp = b->tid == tid && t->last_alloc == addr;
 	if (bpf_map_delete_elem(&live, &k))
@@ -101,32 +99,23 @@ static __always_inline void account_free(struct at_thread *t, struct at_proc_sta
 	at_hist_add64(p->lifetime, lb, AT_LT_BUCKETS, 1);
 	if (temp)
 		at_add(&p->temp_allocs, 1);
-	s = at_site_get(&sk);
-	if (!s)
-		return;
-	at_add(&s->frees, 1);
-	at_add(&s->free_bytes, size);
-	at_add(&s->live_allocs, -1);
-	at_add(&s->live_bytes, -(__s64)size);
-	at_hist_add32(s->lifetime, lb, AT_LT_BUCKETS);
-	if (temp)
-		at_add(&s->temp_allocs, 1);
-	at_site_touched(&sk);
+	{
+		struct at_site_delta d = { .frees = 1, .free_bytes = size, .live_allocs = -1,
+					   .live_bytes = -(__s64)size, .temp_allocs = temp, .lt_bucket = lb };
+
+		at_site_count(tgid, stack_id, &d);
+	}
 }
 
 /* Undo the live contribution of a block whose free was never seen. */
 static __always_inline void forget_block(__u32 tgid, struct at_proc_stats *p, struct at_block *old)
 {
-	struct at_site_key sk = { .pid = tgid, .stack_id = old->stack_id };
-	struct at_site_stats *s = at_site_get(&sk);
+	struct at_site_delta d = { .live_allocs = -1, .live_bytes = -(__s64)old->size,
+				   .lt_bucket = AT_LT_BUCKETS };
 
 	at_add(&p->live_allocs, -1);
 	at_add(&p->live_bytes, -(__s64)old->size);
-	if (s) {
-		at_add(&s->live_allocs, -1);
-		at_add(&s->live_bytes, -(__s64)old->size);
-		at_site_touched(&sk);
-	}
+	at_site_count(tgid, old->stack_id, &d);
 }
 
 static __always_inline void account_alloc(struct at_thread *t, struct at_proc_stats *p, __u32 tgid,
@@ -134,8 +123,7 @@ static __always_inline void account_alloc(struct at_thread *t, struct at_proc_st
 {
 	struct at_block_key k = { .pid = tgid, .pad = at_image_gen(), .addr = addr };
 	struct at_block v = { .size = size, .ts_ns = bpf_ktime_get_ns(), .stack_id = t->stack_id, .tid = tid };
-	struct at_site_key sk = { .pid = tgid, .stack_id = t->stack_id };
-	struct at_site_stats *s;
+	struct at_site_delta d = { .allocs = 1, .alloc_bytes = size, .lt_bucket = AT_LT_BUCKETS };
 	struct at_block *old;
 	bool tracked = true;
 	__u32 sb = at_bucket(size, AT_SIZE_BUCKETS);
@@ -159,16 +147,11 @@ static __always_inline void account_alloc(struct at_thread *t, struct at_proc_st
 		at_add(&p->live_allocs, 1);
 		at_add(&p->live_bytes, size);
 	}
-	s = at_site_get(&sk);
-	if (!s)
-		return;
-	at_add(&s->allocs, 1);
-	at_add(&s->alloc_bytes, size);
 	if (tracked) {
-		at_add(&s->live_allocs, 1);
-		at_add(&s->live_bytes, size);
+		d.live_allocs = 1;
+		d.live_bytes = size;
 	}
-	at_site_touched(&sk);
+	at_site_count(tgid, t->stack_id, &d);
 }
 
 SEC("uretprobe")

@@ -67,14 +67,19 @@ struct {
 	__type(value, struct at_proc_stats);
 } procs SEC(".maps") __weak;
 
-/* Preallocated, although that costs ~0.1 s of every start: a non-preallocated map's
- * inserts come from per-CPU caches refilled asynchronously, and a burst of new sites
- * then fails as if the map were full (seen as stack_map_full drops). */
+/* Per-site counters. Each value holds one struct at_site_stats per possible CPU (see
+ * at_site_mine), laid out as userspace reads a per-CPU map's values, but in a plain
+ * hash: a preallocated per-CPU hash makes one per-CPU allocation an entry (0.1 s of
+ * every start for 132k sites), a plain one allocates them all at once (~10 ms). Still
+ * preallocated: a non-preallocated map's inserts come from per-CPU caches refilled
+ * asynchronously, and a burst of new sites then fails as if the map were full (seen as
+ * stack_map_full drops). Userspace sets the value size (site_cpus copies); no BTF
+ * types, so that it may. */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536);
-	__type(key, struct at_site_key);
-	__type(value, struct at_site_stats);
+	__uint(key_size, sizeof(struct at_site_key));
+	__uint(value_size, sizeof(struct at_site_stats));
 } sites SEC(".maps") __weak;
 
 struct {
@@ -147,6 +152,14 @@ struct {
 	__type(value, struct at_proc_stats);
 } zero_proc SEC(".maps") __weak;
 
+/* A zeroed sites value (userspace sizes it as sites'), to insert new sites from. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(struct at_site_stats));
+} zero_site SEC(".maps") __weak;
+
 /* Processes that exited while traced; userspace drains it. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -209,6 +222,7 @@ volatile __u32 at_epoch __weak = 0;
 /* New sites that found site_news full: userspace then reads the whole site map. */
 volatile __u64 at_site_news_lost __weak = 0;
 const volatile __u32 at_site_slot_mask __weak = 0;	/* slots in site_dirty - 1 */
+const volatile __u32 site_cpus __weak = 1;	/* struct at_site_stats in a sites value */
 const volatile bool filter_excluded __weak = false;
 const volatile bool filter_followed __weak = false;
 const volatile bool filter_comm __weak = false;
@@ -308,16 +322,11 @@ static __always_inline struct at_thread *at_thread_for(__u32 tgid)
 	return at_skip_process(tgid) ? NULL : at_thread_get();
 }
 
-/* Inserts an empty site and, when it is new, tells userspace its key. 0 or -errno. */
-static __always_inline long at_site_add(const struct at_site_key *k)
-{
-	static const struct at_site_stats zero;
-	long err = bpf_map_update_elem(&sites, k, &zero, BPF_NOEXIST);
-
-	if (!err && bpf_ringbuf_output(&site_news, (void *)k, sizeof(*k), BPF_RB_NO_WAKEUP))
-		__sync_fetch_and_add(&at_site_news_lost, 1);
-	return err;
-}
+/* Adds site (tgid, stack_id), zeroed, if missing, and tells userspace of it
+ * (bpf/site.bpf.c). 0 when it exists now; else the site map is full, a drop was
+ * counted and the process's unknown site (stack_id 0) was made instead. A global
+ * subprogram: verified once, not on every path of every caller. */
+int at_site_new(__u32 tgid, __u64 stack_id);
 
 static __always_inline struct at_proc_stats *at_proc_get(__u32 tgid)
 {
@@ -333,31 +342,27 @@ static __always_inline struct at_proc_stats *at_proc_get(__u32 tgid)
 		at_drop(AT_DROP_PROCS_FULL);
 		return 0;
 	}
-	{
-		/* the process's unknown site, where allocations go when the site map is full:
-		 * made now, in the slot the site map keeps per process (max_stacks + max_procs) */
-		struct at_site_key k = { .pid = tgid };
-
-		at_site_add(&k);
-	}
+	/* the process's unknown site, where allocations go when the site map is full: made
+	 * now, in the slot the site map keeps per process (max_stacks + max_procs) */
+	at_site_new(tgid, 0);
 	return bpf_map_lookup_elem(&procs, &tgid);
 }
 
-/* The site of k, made if new; when the map is full, the process's unknown site (k's
- * stack_id becomes 0). Mark it with at_site_touched once its counters are updated. */
-static __always_inline struct at_site_stats *at_site_get(struct at_site_key *k)
+/* This CPU's counters in a sites value (NULL stays NULL). Every update is atomic, so a
+ * CPU beyond the copies (a sparse possible-CPU mask) may share copy 0. */
+static __always_inline struct at_site_stats *at_site_mine(void *v)
 {
-	struct at_site_stats *s = bpf_map_lookup_elem(&sites, k);
+	__u64 cpu = bpf_get_smp_processor_id();
 
-	if (s)
-		return s;
-	if (at_site_add(k) && !bpf_map_lookup_elem(&sites, k)) {
-		at_drop(AT_DROP_STACKS_FULL);
-		/* keep the numbers whole: account under this process's unknown site */
-		k->stack_id = 0;
-		at_site_add(k);
-	}
-	return bpf_map_lookup_elem(&sites, k);
+	/* the verifier must see the very register it bounds here used as the index: no
+	 * zero-extended copy compared in its stead, no multiply hoisted above the check */
+	asm volatile("" : "+r"(cpu));
+	if (!v)
+		return NULL;
+	if (cpu >= site_cpus)
+		cpu = 0;
+	asm volatile("" : "+r"(cpu));
+	return v + cpu * sizeof(struct at_site_stats);
 }
 
 /* After a site's counters changed: its dirty slot, for userspace's next read. A plain
@@ -370,6 +375,18 @@ static __always_inline void at_site_touched(const struct at_site_key *k)
 	if (word && !word[slot & 7])
 		word[slot & 7] = 1;
 }
+
+/* What one event changes in a site's counters (at_site_count). */
+struct at_site_delta {
+	__s64 allocs, alloc_bytes, frees, free_bytes, live_allocs, live_bytes, temp_allocs;
+	__u32 lt_bucket;	/* lifetime bucket to count a free in; AT_LT_BUCKETS: none */
+	__u32 pad;
+};
+
+/* Adds d to this CPU's counters of site (tgid, stack_id), made if new (its process's
+ * unknown site when the map is full), and marks it for userspace (bpf/site.bpf.c). A
+ * global subprogram: verified once, not on every path through the probes. */
+int at_site_count(__u32 tgid, __u64 stack_id, const struct at_site_delta *d);
 
 /* Return address at a function's entry (before it pushed anything). */
 static __always_inline __u64 at_return_address(__u64 sp)

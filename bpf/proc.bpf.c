@@ -178,7 +178,7 @@ static long drop_block(struct bpf_map *map, struct at_block_key *k, struct at_bl
 		at_add(&p->live_allocs, -1);
 		at_add(&p->live_bytes, -(__s64)size);
 	}
-	s = bpf_map_lookup_elem(&sites, &sk);
+	s = at_site_mine(bpf_map_lookup_elem(&sites, &sk));
 	if (s) {
 		at_add(&s->live_allocs, -1);
 		at_add(&s->live_bytes, -(__s64)size);

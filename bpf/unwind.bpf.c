@@ -3,41 +3,28 @@
  * from its .eh_frame by userspace, user/cfi.c), each frame is found from the CFI: CFA from
  * rsp or rbp, the return address at CFA - 8, the caller's rbp where the row says it was
  * saved. Elsewhere (no rows, JIT code, a gap in the CFI) the frame-pointer chain is
- * followed. One global function, verified once and shared by every entry program. */
+ * followed. Global functions (at_unwind and the searches and step under it), each
+ * verified once per program, not once per path through its caller: the searches'
+ * loops inlined made the entry program the slowest part of alloctop's start. */
 #include "common.bpf.h"
 
 #define AT_MAP_SEARCH 9		/* log2(AT_UNWIND_MAPS) + 1 */
 #define AT_ROW_SEARCH 25	/* enough for 16M rows in one module */
+#define AT_NO_ROW 0xffffffffU	/* no row index */
+
+struct at_frame {			/* a frame's registers, as far as unwinding needs them */
+	__u64 pc, sp, bp;
+};
 
 struct at_uw {
 	struct at_stack *st;
 	struct at_stack_win *w;
 	struct at_unwind_proc *proc;	/* NULL: userspace has not described this process */
 	struct at_uw_rule *rules;	/* the thread's cache */
-	__u64 pc, sp, bp;
+	struct at_frame f;
 	__u32 n, gen;
 	bool stale;			/* a pc outside every known mapping */
 };
-
-static const struct at_unwind_map *at_find_map(const struct at_unwind_proc *p, __u64 pc)
-{
-	__u32 lo = 0, hi = p->nr, mid;
-
-	if (hi > AT_UNWIND_MAPS)
-		hi = AT_UNWIND_MAPS;
-	for (int k = 0; k < AT_MAP_SEARCH && lo < hi; k++) {
-		mid = (lo + hi) / 2;
-		if (mid >= AT_UNWIND_MAPS)
-			break;
-		if (pc < p->m[mid].start)
-			hi = mid;
-		else if (pc >= p->m[mid].end)
-			lo = mid + 1;
-		else
-			return &p->m[mid];
-	}
-	return 0;
-}
 
 struct at_vma_range {
 	__u64 lo, hi;
@@ -54,10 +41,13 @@ static long at_vma_bounds(struct task_struct *task, struct vm_area_struct *vma, 
 
 /* Reloads the window from addr: as much of AT_WIN_BYTES as the thread's stack mapping
  * holds above addr (a read that crosses its end would fail whole), else to the end of
- * addr's page. */
-static bool at_win_load(struct at_stack_win *w, __u64 addr)
+ * addr's page. Global: the rare path, verified once. 1 if loaded. */
+__noinline int at_win_load(struct at_stack_win *w, __u64 addr)
 {
 	__u64 len = AT_WIN_BYTES;
+
+	if (!w)
+		return 0;
 
 	if (addr < w->stack_lo || addr >= w->stack_hi) {
 		/* a new thread, or the stack moved (sigaltstack, coroutines): ask the kernel */
@@ -78,20 +68,19 @@ static bool at_win_load(struct at_stack_win *w, __u64 addr)
 		len = AT_WIN_BYTES;
 	w->len = 0;
 	if (len < 16)
-		return false;
+		return 0;
 	if (bpf_probe_read_user(w->buf, len, (void *)addr)) {
 		w->stack_lo = w->stack_hi = 0;	/* the mapping may have changed: ask again next time */
-		return false;
+		return 0;
 	}
 	w->lo = addr;
 	w->len = len;
-	return true;
+	return 1;
 }
 
 /* Reads 8 bytes of the user stack at addr, through the window. */
-static bool at_uread(struct at_uw *u, __u64 addr, __u64 *out)
+static __always_inline bool at_uread(struct at_stack_win *w, __u64 addr, __u64 *out)
 {
-	struct at_stack_win *w = u->w;
 	__u64 off = addr - w->lo;
 
 	if (addr < w->lo || off + 8 > w->len) {
@@ -107,47 +96,95 @@ static bool at_uread(struct at_uw *u, __u64 addr, __u64 *out)
 	return true;
 }
 
-/* The last row at or below pc in the module's slice of the row array. */
-static const struct at_unwind_row *at_find_row(__u32 module, __u64 pc)
+struct at_map_search {
+	const struct at_unwind_proc *p;
+	__u64 pc;
+	__u32 lo, hi, found;
+};
+
+/* One step of the binary search over the mappings. A bpf_loop callback, verified as one
+ * body: the same loop open-coded had the verifier walk every path through its nine
+ * steps (lo and hi index the mappings, so no two paths looked alike). */
+static long at_map_search_step(__u32 i, void *ctx)
+{
+	struct at_map_search *s = ctx;
+	__u64 mid = ((__u64)s->lo + s->hi) / 2;
+
+	/* the very register bounded here indexes (see at_site_mine) */
+	asm volatile("" : "+r"(mid));
+	if (s->lo >= s->hi || mid >= AT_UNWIND_MAPS)
+		return 1;
+	asm volatile("" : "+r"(mid));
+	if (s->pc < s->p->m[mid].start) {
+		s->hi = mid;
+	} else if (s->pc >= s->p->m[mid].end) {
+		s->lo = mid + 1;
+	} else {
+		s->found = mid;
+		return 1;
+	}
+	return 0;
+}
+
+/* The index of the mapping holding pc, or AT_UNWIND_MAPS. This and at_find_row are
+ * global: verified once each, not again on every path through the step calling them. */
+__noinline __u32 at_find_map(const struct at_unwind_proc *p, __u64 pc)
+{
+	struct at_map_search s = { .p = p, .pc = pc, .found = AT_UNWIND_MAPS };
+
+	if (!p)
+		return AT_UNWIND_MAPS;
+	s.hi = p->nr < AT_UNWIND_MAPS ? p->nr : AT_UNWIND_MAPS;
+	bpf_loop(AT_MAP_SEARCH, at_map_search_step, &s, 0);
+	return s.found;
+}
+
+/* The index of the last row at or below pc in the module's slice of the row array, or
+ * AT_NO_ROW. */
+__noinline __u32 at_find_row(__u32 module, __u64 pc)
 {
 	const struct at_unwind_module *mod = bpf_map_lookup_elem(&unwind_modules, &module);
 	const struct at_unwind_row *r;
 	__u32 lo, hi, mid;
 
 	if (!mod || !mod->nr || pc > 0xffffffffULL)
-		return 0;
+		return AT_NO_ROW;
 	lo = mod->first;
 	hi = mod->first + mod->nr;
 	for (int k = 0; k < AT_ROW_SEARCH && lo < hi; k++) {
 		mid = lo + (hi - lo) / 2;
 		r = bpf_map_lookup_elem(&unwind_rows, &mid);
 		if (!r)
-			return 0;
+			return AT_NO_ROW;
 		if (r->pc <= (__u32)pc)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	if (lo == mod->first)
-		return 0;
-	mid = lo - 1;
-	return bpf_map_lookup_elem(&unwind_rows, &mid);
+	return lo == mod->first ? AT_NO_ROW : lo - 1;
 }
 
-/* One frame by its CFI row: the caller's return address, or 0 to stop. */
-static __u64 at_step_cfi(struct at_uw *u, const struct at_uw_rule *r)
+/* A rule packed in a scalar for the global step: cfa_type, rbp_words, cfa_words. */
+static __always_inline __u32 at_rule_pack(const struct at_uw_rule *r)
 {
+	return r->cfa_type | (__u32)(__u8)r->rbp_words << 8 | (__u32)(__u16)r->cfa_words << 16;
+}
+
+/* One frame by its CFI rule: the caller's return address, or 0 to stop. */
+static __always_inline __u64 at_step_cfi(struct at_frame *u, struct at_stack_win *w, __u32 rule)
+{
+	__s64 cfa_words = (__s16)(rule >> 16), rbp_words = (__s8)(rule >> 8);
 	__u64 cfa = 0, ra = 0;
 
-	switch (r->cfa_type) {
+	switch (rule & 0xff) {
 	case AT_CFA_RSP:
-		cfa = u->sp + 8 * (__s64)r->cfa_words;
+		cfa = u->sp + 8 * cfa_words;
 		break;
 	case AT_CFA_RBP:
-		cfa = u->bp + 8 * (__s64)r->cfa_words;
+		cfa = u->bp + 8 * cfa_words;
 		break;
 	case AT_CFA_RBP_DEREF:
-		if (!at_uread(u, u->bp + 8 * (__s64)r->cfa_words, &cfa))
+		if (!at_uread(w, u->bp + 8 * cfa_words, &cfa))
 			return 0;
 		break;
 	default:		/* AT_CFA_END: the outermost frame */
@@ -156,9 +193,9 @@ static __u64 at_step_cfi(struct at_uw *u, const struct at_uw_rule *r)
 	/* the stack grows down: each caller's frame lies above, and near */
 	if (cfa <= u->sp || cfa - u->sp > AT_STACK_WINDOW)
 		return 0;
-	if (!at_uread(u, cfa - 8, &ra))
+	if (!at_uread(w, cfa - 8, &ra))
 		return 0;
-	if (r->rbp_words && !at_uread(u, cfa + 8 * (__s64)r->rbp_words, &u->bp))
+	if (rbp_words && !at_uread(w, cfa + 8 * rbp_words, &u->bp))
 		return 0;
 	u->sp = cfa;
 	return ra;
@@ -166,41 +203,55 @@ static __u64 at_step_cfi(struct at_uw *u, const struct at_uw_rule *r)
 
 /* One frame by the frame-pointer chain: rbp points at the saved rbp, then the return
  * address; a sane rbp lies at or above sp, aligned, near. */
-static __u64 at_step_fp(struct at_uw *u)
+static __always_inline __u64 at_step_fp(struct at_frame *u, struct at_stack_win *w)
 {
 	__u64 bp, ra;
 
 	if (u->bp < u->sp || u->bp - u->sp > AT_STACK_WINDOW || (u->bp & 7))
 		return 0;
-	if (!at_uread(u, u->bp, &bp) || !at_uread(u, u->bp + 8, &ra))
+	if (!at_uread(w, u->bp, &bp) || !at_uread(w, u->bp + 8, &ra))
 		return 0;
 	u->sp = u->bp + 16;
 	u->bp = bp;
 	return ra;
 }
 
-/* The rule for u->pc, from the thread's cache or searched and cached; NULL: walk the
- * frame pointer (no table for this process yet, or a pc in no known mapping). */
-static const struct at_uw_rule *at_rule(struct at_uw *u)
+/* One frame by a packed rule (AT_CFA_NONE: none) where there is CFI, else by frame
+ * pointer: the caller's return address, or 0 to stop. Global, verified once, like the
+ * searches. */
+__noinline __u64 at_step(struct at_frame *f, struct at_stack_win *w, __u32 rule)
+{
+	if (!f || !w)
+		return 0;
+	return (rule & 0xff) != AT_CFA_NONE ? at_step_cfi(f, w, rule) : at_step_fp(f, w);
+}
+
+/* The rule for pc, from the thread's cache or searched and cached; NULL: walk the frame
+ * pointer (no table for this process yet, or a pc in no known mapping). */
+static __always_inline const struct at_uw_rule *at_rule(struct at_uw *u, __u64 pc)
 {
 	const struct at_unwind_row *r = 0;
 	const struct at_unwind_map *m;
 	struct at_uw_rule *c;
-	__u64 pc = u->pc;
+	__u32 mi, ri;
 
 	if (!u->proc)
 		return 0;
 	c = &u->rules[(pc ^ pc >> 6 ^ pc >> 12) & (AT_UW_CACHE - 1)];
 	if (c->pc == pc && c->gen == u->gen)
 		return c;
-	m = at_find_map(u->proc, pc);
-	if (!m) {
+	mi = at_find_map(u->proc, pc);
+	if (mi >= AT_UNWIND_MAPS) {
 		u->stale = true;
 		return 0;
 	}
-	if (m->module)
+	m = &u->proc->m[mi];
+	if (m->module) {
 		/* a return address follows its call: look up the call itself */
-		r = at_find_row(m->module, pc - 1 - m->bias);
+		ri = at_find_row(m->module, pc - 1 - m->bias);
+		if (ri != AT_NO_ROW)
+			r = bpf_map_lookup_elem(&unwind_rows, &ri);
+	}
 	c->pc = pc;
 	c->gen = u->gen;
 	c->cfa_type = r ? r->cfa_type : AT_CFA_NONE;
@@ -212,12 +263,12 @@ static const struct at_uw_rule *at_rule(struct at_uw *u)
 static int at_unwind_step(__u32 i, void *ctx)
 {
 	struct at_uw *u = ctx;
-	const struct at_uw_rule *r = unwind_cfi ? at_rule(u) : 0;
+	const struct at_uw_rule *r = unwind_cfi ? at_rule(u, u->f.pc) : 0;
 	struct at_stack *st = u->st;
 	__u64 ra;
 	__u32 n;
 
-	ra = r && r->cfa_type != AT_CFA_NONE ? at_step_cfi(u, r) : at_step_fp(u);
+	ra = at_step(&u->f, u->w, r ? at_rule_pack(r) : AT_CFA_NONE);
 	if (!ra)
 		return 1;
 	n = u->n;
@@ -227,26 +278,26 @@ static int at_unwind_step(__u32 i, void *ctx)
 	}
 	st->ips[n] = ra;
 	u->n = n + 1;
-	u->pc = ra;
+	u->f.pc = ra;
 	return 0;
 }
 
 __noinline int at_unwind(__u32 tgid, __u64 sp, __u64 bp, struct at_thread *t)
 {
-	struct at_uw u = { .sp = sp, .bp = bp, .n = 1 };
+	struct at_uw u = { .f = { .sp = sp, .bp = bp }, .n = 1 };
 	static const __u8 one = 1;
 
 	if (!t)
 		return 0;
 	u.st = &t->scratch;
 	u.w = &t->win;
+	u.rules = t->rules;
 	u.w->len = 0;	/* the stack changed since the last call */
 	u.st->flags = 0;
-	if (!at_uread(&u, sp, &u.pc) || !u.pc)
+	if (!at_uread(u.w, sp, &u.f.pc) || !u.f.pc)
 		return 0;
-	u.st->ips[0] = u.pc;
-	u.sp = sp + 8;	/* the caller's frame, as the call left it */
-	u.rules = t->rules;
+	u.st->ips[0] = u.f.pc;
+	u.f.sp = sp + 8;	/* the caller's frame, as the call left it */
 	if (unwind_cfi)
 		u.proc = bpf_map_lookup_elem(&unwind_procs, &tgid);
 	if (u.proc)

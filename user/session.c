@@ -610,7 +610,7 @@ int at_session_run(const struct at_opts *o)
 		.lib = o->lib, .global = file_probes(&s), .follow = s.mode == AT_MODE_FOLLOW, .comm = o->comm,
 		.exclude = o->exclude, .nr_exclude = o->nr_exclude, .sampling = o->max_overhead > 0,
 		.unwind_fp = o->unwind_fp, .stack_depth = o->stack_depth, .unwind_rows = o->unwind_rows,
-		.bpf_stats = o->bpf_stats,
+		.bpf_stats = o->bpf_stats, .pids = o->pids, .nr_pids = s.mode == AT_MODE_PIDS ? o->nr_pids : 0,
 	};
 	bool final = false;
 	int rc = AT_EXIT_OK;

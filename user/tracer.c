@@ -2,6 +2,7 @@
 #include "alloctop.skel.h"
 #include "bpfmap.h"
 #include "unwind.h"
+#include "unwind_pre.h"
 #include "util.h"
 #include "uprobe_multi.h"
 
@@ -48,6 +49,7 @@ struct at_tracer {
 	int stats_fd;
 	struct bpf_link *proc_links[3];
 	struct at_unwinder *uw;		/* NULL with --unwind fp */
+	struct at_unwind_pre *pre;	/* the -p targets' tables, until uw takes them */
 	bool alloc_off;			/* --max-overhead: the allocation side is detached now */
 };
 
@@ -59,11 +61,12 @@ static int unwinder_new(struct at_tracer *t)
 		.sz = sizeof(uo), .procs_fd = bpf_map__fd(t->skel->maps.unwind_procs),
 		.modules_fd = bpf_map__fd(t->skel->maps.unwind_modules),
 		.rows_fd = bpf_map__fd(t->skel->maps.unwind_rows), .stale_fd = bpf_map__fd(t->skel->maps.unwind_stale),
-		.max_rows = t->opts.unwind_rows, .max_modules = AT_UNWIND_MODULES, .ec = t->ec,
+		.max_rows = t->opts.unwind_rows, .max_modules = AT_UNWIND_MODULES, .ec = t->ec, .pre = t->pre,
 	};
 
 	if (t->opts.unwind_fp)
 		return 0;
+	t->pre = NULL;		/* the unwinder's now, whether or not it comes up */
 	t->uw = at_unwinder__new(&uo);
 	return t->uw ? 0 : -1;
 }
@@ -123,15 +126,28 @@ static __u32 pow2_at_least(__u64 n)
 	return p;
 }
 
+/* CPUs whose copies per-CPU values hold (at least 1), as the model reads them. */
+static int possible_cpus(void)
+{
+	int n = libbpf_num_possible_cpus();
+
+	return n > 0 ? n : 1;
+}
+
 static void size_maps(struct alloctop_bpf *skel, const struct at_tracer_opts *opts)
 {
 	/* two dirty slots a site: few sites share one, so few clean ones are reread */
 	__u32 slots = pow2_at_least(2ULL * (opts->max_stacks + opts->max_procs));
+	int ncpus = possible_cpus();
 
 	bpf_map__set_max_entries(skel->maps.live, opts->max_live);
 	bpf_map__set_max_entries(skel->maps.stacks, opts->max_stacks);
 	/* plus one unknown site per process, so a full map never loses an allocation */
 	bpf_map__set_max_entries(skel->maps.sites, opts->max_stacks + opts->max_procs);
+	/* a site's value: one struct at_site_stats per CPU, as a per-CPU map's reads */
+	skel->rodata->site_cpus = ncpus;
+	bpf_map__set_value_size(skel->maps.sites, ncpus * sizeof(struct at_site_stats));
+	bpf_map__set_value_size(skel->maps.zero_site, ncpus * sizeof(struct at_site_stats));
 	bpf_map__set_max_entries(skel->maps.procs, opts->max_procs);
 	bpf_map__set_max_entries(skel->maps.alloc_text, opts->max_procs);
 	bpf_map__set_max_entries(skel->maps.site_dirty, slots / 8);
@@ -167,6 +183,10 @@ struct at_tracer *at_tracer__new(const struct at_tracer_opts *opts)
 	}
 	size_maps(t->skel, opts);
 	size_unwind_maps(t, opts);
+	/* the kernel creates maps and verifies programs meanwhile: the tables are ready
+	 * by the time the targets are attached */
+	if (!opts->unwind_fp)
+		t->pre = at_unwind_pre_start(opts->pids, opts->nr_pids);
 	{
 		struct bpf_program *p;
 
@@ -212,6 +232,9 @@ struct at_tracer *at_tracer__new(const struct at_tracer_opts *opts)
 	if (opts->bpf_stats)
 		t->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
 	t->ec = at_elfcache_new();
+	/* done long since, as a rule (the load takes longer): from here ELF files are read
+	 * on this thread only */
+	at_unwind_pre_wait(t->pre);
 	if (unwinder_new(t))
 		goto fail;
 	return t;
@@ -625,8 +648,7 @@ int at_tracer__sample(struct at_tracer *t, bool on)
 
 void at_tracer__seed_proc(struct at_tracer *t, int pid)
 {
-	int ncpus = libbpf_num_possible_cpus();
-	size_t n = ncpus > 0 ? ncpus : 1;
+	size_t n = possible_cpus();
 	void *zero = at_xcalloc(n, sizeof(struct at_proc_stats));
 	struct at_site_key sk = { .pid = pid };
 	__u32 k = pid;
@@ -775,10 +797,8 @@ void at_tracer__forget(struct at_tracer *t, const int *pids, int n, bool counter
 		    set, n);
 	delete_pids(bpf_map__fd(t->skel->maps.alias_got), sizeof(struct at_block_key), sizeof(__u32), set, n);
 	if (counters) {
-		int ncpus = libbpf_num_possible_cpus();
-
 		delete_pids(bpf_map__fd(t->skel->maps.sites), sizeof(struct at_site_key),
-			    sizeof(struct at_site_stats) * (ncpus > 0 ? ncpus : 1), set, n);
+			    sizeof(struct at_site_stats) * possible_cpus(), set, n);
 		for (int i = 0; i < n; i++) {
 			__u32 k = set[i];
 
@@ -831,6 +851,7 @@ void at_tracer__free(struct at_tracer *t)
 		free(t->targets);
 	}
 	at_unwinder__free(t->uw);
+	at_unwind_pre_free(t->pre);
 	alloctop_bpf__destroy(t->skel);
 	at_elfcache_free(t->ec);
 	if (t->stats_fd >= 0)

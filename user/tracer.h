@@ -23,6 +23,8 @@ struct at_tracer_opts {
 	__u32 stack_depth;	/* frames per stack, 1..AT_MAX_FRAMES */
 	__u32 unwind_rows;	/* capacity of the CFI row map */
 	bool bpf_stats;		/* turn on the kernel's BPF run-time statistics while loaded */
+	const int *pids;	/* -p targets: their unwind tables compile while the programs load */
+	int nr_pids;
 };
 
 struct at_tracer;

@@ -5,6 +5,7 @@
 #include "elfcache.h"
 #include "hash.h"
 #include "procmaps.h"
+#include "unwind_pre.h"
 #include "util.h"
 
 #include <bpf/bpf.h>
@@ -39,6 +40,7 @@ struct at_unwinder *at_unwinder__new(const struct at_unwinder_opts *opts)
 		    u->o.rows_fd, 0);
 	if (rows == MAP_FAILED) {
 		at_err("cannot map the unwind row map: %s", strerror(errno));
+		at_unwind_pre_free(u->o.pre);
 		free(u);
 		return NULL;
 	}
@@ -120,13 +122,29 @@ static const char *source_name(int source)
 	}
 }
 
+/* The module's table: compiled ahead (user/unwind_pre.c) or now. 0 or -errno. */
+static int compile(struct at_unwinder *u, int pid, const struct at_vma *v, const struct at_elf *e, struct at_cfi *c,
+		   double *build_s)
+{
+	struct at_elf *dbg = NULL;
+	double t0 = at_now_mono();
+	int err;
+
+	if (!at_unwind_pre_take(u->o.pre, v->dev, v->ino, c, build_s))
+		return 0;
+	if (!at_elf_has_dwarf(e))
+		dbg = at_debugfile_find(pid, v->path, e, v->dev, v->ino);
+	err = at_cfi_build(e, dbg, c);
+	at_elf_free(dbg);
+	*build_s = at_now_mono() - t0;
+	return err;
+}
+
 static struct module *module_get(struct at_unwinder *u, int pid, const struct at_vma *v, const struct at_elf *e)
 {
 	struct module *m = at_hash_get(&u->by_file, v->dev, v->ino);
 	struct at_unwind_info *info;
-	struct at_elf *dbg = NULL;
 	struct at_cfi c = { 0 };
-	double t0 = at_now_mono();
 
 	if (m)
 		return m;
@@ -135,19 +153,15 @@ static struct module *module_get(struct at_unwinder *u, int pid, const struct at
 	u->infos = at_xrealloc(u->infos, ++u->nr_mods, sizeof(*u->infos));
 	info = &u->infos[m->info];
 	*info = (struct at_unwind_info){ .path = at_xstrdup(v->path), .source = "frame_pointer", .why = "no CFI" };
-	if (!at_elf_has_dwarf(e))
-		dbg = at_debugfile_find(pid, v->path, e, v->dev, v->ino);
-	if (!at_cfi_build(e, dbg, &c) && c.nr && source_name(c.source)) {
+	if (!compile(u, pid, v, e, &c, &info->build_s) && c.nr && source_name(c.source)) {
 		m->id = load_rows(u, info, &c);
 		if (m->id) {
 			info->source = source_name(c.source);
 			info->why = NULL;
 		}
 	}
-	info->build_s = at_now_mono() - t0;
 	at_debug("unwind: %s: %s, %u rows in %.3f s", info->path, info->source, info->rows, info->build_s);
 	at_cfi_free(&c);
-	at_elf_free(dbg);
 	at_hash_put(&u->by_file, v->dev, v->ino, m);
 	return m;
 }
@@ -240,5 +254,6 @@ void at_unwinder__free(struct at_unwinder *u)
 		free(u->infos[i].path);
 	free(u->infos);
 	munmap(u->rows, (size_t)u->o.max_rows * sizeof(struct at_unwind_row));
+	at_unwind_pre_free(u->o.pre);
 	free(u);
 }

@@ -8,6 +8,7 @@
 #include <linux/types.h>
 
 struct at_elfcache;
+struct at_unwind_pre;
 struct at_cfi_row;
 struct at_unwind_row;
 
@@ -16,6 +17,7 @@ struct at_unwinder_opts {
 	int procs_fd, modules_fd, rows_fd, stale_fd;	/* the unwind_* maps */
 	__u32 max_rows, max_modules;
 	struct at_elfcache *ec;
+	struct at_unwind_pre *pre;	/* tables compiled ahead, or NULL; the unwinder frees it */
 };
 
 /* One module as the reports show it: where its stacks come from. */

@@ -3,7 +3,8 @@
  * the per-CPU counters of up to AT_READ_BATCH sites, where a lookup per site costs a
  * syscall each (2 to 4 us in a VM, most of alloctop's refresh). Not attached anywhere;
  * its own object, so the tracer's programs are untouched. The site map is the
- * tracer's (userspace hands its fd in). */
+ * tracer's (userspace hands its fd in): a plain hash whose values hold nr_cpus
+ * struct at_site_stats, one per CPU (bpf/common.bpf.h). */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include "alloctop.h"
@@ -11,10 +12,10 @@
 #define AT_READ_MAX_CPUS 1024
 
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1);
-	__type(key, struct at_site_key);
-	__type(value, struct at_site_stats);
+	__uint(key_size, sizeof(struct at_site_key));
+	__uint(value_size, sizeof(struct at_site_stats));
 } sites SEC(".maps");
 
 struct {
@@ -42,19 +43,18 @@ static void add(struct at_site_read *r, const struct at_site_stats *s)
 static long read_one(__u32 i, void *ctx)
 {
 	struct at_site_read *r = bpf_map_lookup_elem(&reqs, &i);
+	const struct at_site_stats *s;
 	struct at_site_key k;
 
 	if (!r)
 		return 1;
 	k = r->key;
 	__builtin_memset(&r->found, 0, sizeof(*r) - sizeof(r->key));
-	for (__u32 c = 0; c < AT_READ_MAX_CPUS && c < nr_cpus; c++) {
-		const struct at_site_stats *s = bpf_map_lookup_percpu_elem(&sites, &k, c);
-
-		if (!s)
-			break;	/* no such site (its copies exist on every CPU or none) */
-		add(r, s);
-	}
+	s = bpf_map_lookup_elem(&sites, &k);
+	if (!s)
+		return 0;	/* no such site */
+	for (__u32 c = 0; c < AT_READ_MAX_CPUS && c < nr_cpus; c++)
+		add(r, &s[c]);
 	return 0;
 }
 

@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Per-site accounting, out of line: inlined in the probes, the site insert's, the ring
+ * buffer's and the CPU copy's branches multiplied the paths the verifier walked in
+ * every caller (alloc_return's ~30 ms of every start). */
+#include "common.bpf.h"
+
+/* Inserts an empty site; when it is new, tells userspace its key. 0 or -errno. */
+static __always_inline long at_site_add(const struct at_site_key *k, const void *zero)
+{
+	long err = bpf_map_update_elem(&sites, k, zero, BPF_NOEXIST);
+
+	if (!err && bpf_ringbuf_output(&site_news, (void *)k, sizeof(*k), BPF_RB_NO_WAKEUP))
+		__sync_fetch_and_add(&at_site_news_lost, 1);
+	return err;
+}
+
+__noinline int at_site_new(__u32 tgid, __u64 stack_id)
+{
+	struct at_site_key k = { .pid = tgid, .stack_id = stack_id };
+	__u32 zk = 0;
+	void *zero = bpf_map_lookup_elem(&zero_site, &zk);
+
+	if (!zero)
+		return 0;
+	if (!at_site_add(&k, zero) || bpf_map_lookup_elem(&sites, &k))
+		return 0;
+	at_drop(AT_DROP_STACKS_FULL);
+	/* keep the numbers whole: account under this process's unknown site */
+	k.stack_id = 0;
+	at_site_add(&k, zero);
+	return 1;
+}
+
+/* This CPU's counters of site k, made if new; when the map is full, of the process's
+ * unknown site (k's stack_id becomes 0). */
+static __always_inline struct at_site_stats *at_site_get(struct at_site_key *k)
+{
+	void *v = bpf_map_lookup_elem(&sites, k);
+
+	if (!v) {
+		if (at_site_new(k->pid, k->stack_id))
+			k->stack_id = 0;	/* full: the unknown site keeps the numbers whole */
+		v = bpf_map_lookup_elem(&sites, k);
+	}
+	return at_site_mine(v);
+}
+
+__noinline int at_site_count(__u32 tgid, __u64 stack_id, const struct at_site_delta *d)
+{
+	struct at_site_key k = { .pid = tgid, .stack_id = stack_id };
+	struct at_site_stats *s = at_site_get(&k);
+
+	if (!s || !d)
+		return 0;
+	if (d->allocs)
+		at_add(&s->allocs, d->allocs);
+	if (d->alloc_bytes)
+		at_add(&s->alloc_bytes, d->alloc_bytes);
+	if (d->frees)
+		at_add(&s->frees, d->frees);
+	if (d->free_bytes)
+		at_add(&s->free_bytes, d->free_bytes);
+	if (d->live_allocs)
+		at_add(&s->live_allocs, d->live_allocs);
+	if (d->live_bytes)
+		at_add(&s->live_bytes, d->live_bytes);
+	if (d->temp_allocs)
+		at_add(&s->temp_allocs, d->temp_allocs);
+	at_hist_add32(s->lifetime, d->lt_bucket, AT_LT_BUCKETS);
+	at_site_touched(&k);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";
