@@ -3,6 +3,7 @@
  * Only the outermost allocator call on a thread counts; calls the allocator makes to
  * itself (realloc(NULL, n) -> malloc, memalign -> malloc, ...) are nested and ignored. */
 #include "common.bpf.h"
+#include "live.bpf.h"
 
 static __always_inline __s32 at_s32(const __u8 *b)
 {
@@ -74,21 +75,22 @@ static __always_inline void account_free(struct at_thread *t, struct at_proc_sta
 					 __u32 tid, __u64 addr)
 {
 	struct at_block_key k = { .pid = tgid, .pad = at_image_gen(), .addr = addr };
-	struct at_block *b = bpf_map_lookup_elem(&live, &k);
+	struct at_block blk, *b = &blk;
+	enum at_take_result r = at_live_take(&k, b);
 	__u64 age, size, stack_id;
 	__u32 lb;
 	bool temp;
 
-	if (!b) {
+	if (r == AT_TAKE_NONE) {
 		at_add(&p->untracked_frees, 1);
 		return;
 	}
+	if (r == AT_TAKE_LOST)
+		return;	/* another thread freed it first: a double free, not ours to count */
 	size = b->size;
 	stack_id = b->stack_id;
 	age = bpf_ktime_get_ns() - b->ts_ns;
 	temp = b->tid == tid && t->last_alloc == addr;
-	if (bpf_map_delete_elem(&live, &k))
-		return;	/* another thread freed it first: a double free, not ours to count */
 	if (temp)
 		t->last_alloc = 0;
 	lb = at_bucket(age, AT_LT_BUCKETS);
@@ -124,19 +126,20 @@ static __always_inline void account_alloc(struct at_thread *t, struct at_proc_st
 	struct at_block_key k = { .pid = tgid, .pad = at_image_gen(), .addr = addr };
 	struct at_block v = { .size = size, .ts_ns = bpf_ktime_get_ns(), .stack_id = t->stack_id, .tid = tid };
 	struct at_site_delta d = { .allocs = 1, .alloc_bytes = size, .lt_bucket = AT_LT_BUCKETS };
-	struct at_block *old;
+	struct at_block old;
 	bool tracked = true;
 	__u32 sb = at_bucket(size, AT_SIZE_BUCKETS);
 
-	if (bpf_map_update_elem(&live, &k, &v, BPF_NOEXIST)) {
-		old = bpf_map_lookup_elem(&live, &k);
-		if (old) {
-			forget_block(tgid, p, old);
-			bpf_map_update_elem(&live, &k, &v, BPF_EXIST);
-		} else {
-			at_drop(AT_DROP_LIVE_FULL);
-			tracked = false;
-		}
+	switch (at_live_add(&k, &v, &old)) {
+	case AT_LIVE_REPLACED:
+		forget_block(tgid, p, &old);
+		break;
+	case AT_LIVE_NO_ROOM:
+		at_drop(AT_DROP_LIVE_FULL);
+		tracked = false;
+		break;
+	default:
+		break;
 	}
 	t->last_alloc = addr;
 	at_add(&p->allocs, 1);

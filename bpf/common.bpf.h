@@ -106,11 +106,14 @@ struct {
 	__uint(max_entries, 1 << 20);
 } site_news SEC(".maps") __weak;
 
+/* Live blocks: the buckets of a lock-free table (bpf/live.bpf.c); userspace sizes it
+ * and reads it through mmap. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1 << 20);
-	__type(key, struct at_block_key);
-	__type(value, struct at_block);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct at_live_bucket);
 } live SEC(".maps") __weak;
 
 struct {

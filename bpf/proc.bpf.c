@@ -162,16 +162,21 @@ static __always_inline bool old_image(const struct at_block_key *k, __u64 ts_ns)
 	return e && k->pad != e->gen && ts_ns < e->ts_ns;
 }
 
-static long drop_block(struct bpf_map *map, struct at_block_key *k, struct at_block *b, void *ctx)
+/* Slot i of a live-table bucket: dropped when its image was replaced. Only this sweep
+ * and userspace's forget (never at the same time) free a replaced image's slot, so the
+ * fields read before the compare-and-swap are still the block's when it wins. */
+static __always_inline void drop_slot(struct at_live_bucket *bk, __u32 i)
 {
-	struct at_block_key key = *k;
-	struct at_site_key sk = { .pid = key.pid, .stack_id = b->stack_id };
-	__u64 size = b->size;
+	__u64 addr = *(volatile __u64 *)&bk->addr[i];
+	struct at_block_key key = { .pid = bk->pid[i], .pad = bk->gen[i], .addr = addr };
+	struct at_site_key sk = { .pid = key.pid, .stack_id = bk->stack_id[i] };
+	__u64 size = bk->size[i];
 	struct at_proc_stats *p;
 	struct at_site_stats *s;
 
-	if (!old_image(&key, b->ts_ns) || bpf_map_delete_elem(map, &key))
-		return 0;
+	if (addr <= AT_LIVE_BUSY || !old_image(&key, bk->ts_ns[i]) ||
+	    __sync_val_compare_and_swap(&bk->addr[i], addr, AT_LIVE_FREE) != addr)
+		return;
 	/* gone with its address space: no longer live, and not a free either */
 	p = bpf_map_lookup_elem(&procs, &key.pid);
 	if (p) {
@@ -184,6 +189,12 @@ static long drop_block(struct bpf_map *map, struct at_block_key *k, struct at_bl
 		at_add(&s->live_bytes, -(__s64)size);
 		at_site_touched(&sk);	/* userspace rereads only touched sites */
 	}
+}
+
+static long drop_bucket(struct bpf_map *map, __u32 *idx, struct at_live_bucket *bk, void *ctx)
+{
+	for (__u32 i = 0; i < AT_LIVE_WAYS; i++)
+		drop_slot(bk, i);
 	return 0;
 }
 
@@ -208,7 +219,7 @@ static long drop_mapping(struct bpf_map *map, struct at_block_key *k, struct at_
 SEC("syscall")
 int drop_old_images(void *ctx)
 {
-	bpf_for_each_map_elem(&live, drop_block, NULL, 0);
+	bpf_for_each_map_elem(&live, drop_bucket, NULL, 0);
 	bpf_for_each_map_elem(&mappings, drop_mapping, NULL, 0);
 	return 0;
 }

@@ -128,7 +128,8 @@ struct at_stack {
 };
 _Static_assert(sizeof(struct at_stack) == 8 + 8 * AT_MAX_FRAMES, "at_stack layout");
 
-/* Live block, keyed by (pid, address). */
+/* Live block, keyed by (pid, image, address): the table's slots as userspace reads
+ * them (user/livemap.h). */
 struct at_block_key {
 	__u32 pid;
 	__u32 pad;
@@ -144,6 +145,26 @@ struct at_block {
 	__u32 pad;
 };
 _Static_assert(sizeof(struct at_block) == 32, "at_block layout");
+
+/* The live-block table (map "live"): an array of buckets, no locks. Block (pid, image
+ * generation, addr) lives in one of two buckets chosen by a hash of pid and addr
+ * (bpf/live.bpf.c), in a slot claimed with a compare-and-swap on addr[]. Fields are
+ * arrays, so that a search reads one cache line of addresses per bucket. gen[] is the
+ * key's pad of the hash map this replaced (see below). Userspace reads it through mmap. */
+#define AT_LIVE_WAYS	8
+#define AT_LIVE_FREE	0	/* addr[] of an unused slot */
+#define AT_LIVE_BUSY	1	/* addr[] of a slot being written: not a block yet */
+
+struct at_live_bucket {
+	__u64 addr[AT_LIVE_WAYS];
+	__u32 pid[AT_LIVE_WAYS];
+	__u32 gen[AT_LIVE_WAYS];
+	__u32 tid[AT_LIVE_WAYS];
+	__u64 size[AT_LIVE_WAYS];
+	__u64 ts_ns[AT_LIVE_WAYS];
+	__u64 stack_id[AT_LIVE_WAYS];
+};
+_Static_assert(sizeof(struct at_live_bucket) == 44 * AT_LIVE_WAYS, "at_live_bucket layout");
 
 /* Application mapping, keyed by (pid, address) like blocks. */
 struct at_mapping {

@@ -2,8 +2,8 @@
 #include "alloctop.h"
 #include "attach.h"
 #include "bigbuf.h"
-#include "bpfmap.h"
 #include "heapsites.h"
+#include "livemap.h"
 #include "procmaps.h"
 #include "radix.h"
 #include "util.h"
@@ -200,8 +200,7 @@ int at_heap_analyze(struct at_heap *h, int live_fd, struct at_elfcache *ec, __u6
 	p.now = ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 	at_heap_fini(h);
 	h->blocks = 0;
-	err = at_map_read_chunks(live_fd, sizeof(struct at_block_key), sizeof(struct at_block), AT_LIVE_CHUNK,
-				 take_blocks, &p);
+	err = at_live_read_chunks(live_fd, AT_LIVE_CHUNK, take_blocks, &p);
 	at_hash_for_each(&p.pids, e) {
 		struct pid_blocks *pb = e->val;
 

@@ -1,6 +1,7 @@
 #include "tracer.h"
 #include "alloctop.skel.h"
 #include "bpfmap.h"
+#include "livemap.h"
 #include "unwind.h"
 #include "unwind_pre.h"
 #include "util.h"
@@ -140,7 +141,8 @@ static void size_maps(struct alloctop_bpf *skel, const struct at_tracer_opts *op
 	__u32 slots = pow2_at_least(2ULL * (opts->max_stacks + opts->max_procs));
 	int ncpus = possible_cpus();
 
-	bpf_map__set_max_entries(skel->maps.live, opts->max_live);
+	skel->rodata->live_buckets = at_live_buckets_for(opts->max_live);
+	bpf_map__set_max_entries(skel->maps.live, skel->rodata->live_buckets);
 	bpf_map__set_max_entries(skel->maps.stacks, opts->max_stacks);
 	/* plus one unknown site per process, so a full map never loses an allocation */
 	bpf_map__set_max_entries(skel->maps.sites, opts->max_stacks + opts->max_procs);
@@ -792,7 +794,7 @@ void at_tracer__forget(struct at_tracer *t, const int *pids, int n, bool counter
 	set = at_xcalloc(n, sizeof(int));
 	memcpy(set, pids, n * sizeof(int));
 	qsort(set, n, sizeof(int), at_int_cmp);
-	delete_pids(bpf_map__fd(t->skel->maps.live), sizeof(struct at_block_key), sizeof(struct at_block), set, n);
+	at_live_forget(bpf_map__fd(t->skel->maps.live), set, n);
 	delete_pids(bpf_map__fd(t->skel->maps.mappings), sizeof(struct at_block_key), sizeof(struct at_mapping),
 		    set, n);
 	delete_pids(bpf_map__fd(t->skel->maps.alias_got), sizeof(struct at_block_key), sizeof(__u32), set, n);
