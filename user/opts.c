@@ -40,9 +40,10 @@ static const char usage[] =
 "                        atomically), besides -o; alone it means -o pprof\n"
 "      --lib PATH        probe this allocator file instead of the one the target uses\n"
 "      --min-age SECS    live blocks older than this are leak suspects (default 60)\n"
-"      --max-overhead PCT  keep the targets' slowdown under PCT%% by probing allocations\n"
+"      --max-overhead PCT  keep the targets' slowdown under PCT% by probing allocations\n"
 "                        only part of the time; counts become scaled estimates\n"
-"      --max-live N      live blocks tracked in the kernel (default 1048576)\n"
+"      --max-live N      slots for live blocks in the kernel (default 2097152); a\n"
+"                        table fuller than about 70% starts refusing some blocks\n"
 "      --max-stacks N    distinct stacks and sites kept (default 131072)\n"
 "      --max-procs N     processes tracked (default 1024)\n"
 "      --unwind MODE     stacks from cfi (.eh_frame tables, frame pointers where a\n"
@@ -183,7 +184,7 @@ int at_opts_parse(struct at_opts *o, int argc, char **argv)
 	o->interval = 1.0;
 	o->min_age = 60;
 	o->top = 20;
-	o->max_live = 1 << 20;
+	o->max_live = 1 << 21;	/* slots: the table refuses blocks from ~70% full */
 	o->max_stacks = 1 << 17;
 	o->max_procs = 1024;
 	o->stack_depth = AT_MAX_FRAMES;
