@@ -570,7 +570,7 @@ if ((DO_LIVE)); then
 	ms=1
 	while ((ms < LIVE_PATHS + LIVE_PATHS / 4 + 1024)); do ms=$((ms * 2)); done
 	LIVE_ARGS=(-p PID -b -d 1 --max-stacks "$ms")
-	((LIVE_BLOCKS > 1048576)) && LIVE_ARGS+=(--max-live $((LIVE_BLOCKS * 5 / 4)))
+	((LIVE_BLOCKS > 1048576)) && LIVE_ARGS+=(--max-live $((LIVE_BLOCKS * 2)))	# the table drops from ~70% full
 	log "big heap: $LIVE_BLOCKS live blocks from $LIVE_PATHS paths, alloctop ${LIVE_ARGS[*]}"
 	if start_wl live "$LIVEBIN" -b "$LIVE_BLOCKS" -k "$LIVE_PATHS" -r "$LIVE_RATE" --wait; then
 		lw=$WL_PID lfd=$WL_FD

@@ -150,7 +150,8 @@ _Static_assert(sizeof(struct at_block) == 32, "at_block layout");
  * generation, addr) lives in one of two buckets chosen by a hash of pid and addr
  * (bpf/live.bpf.c), in a slot claimed with a compare-and-swap on addr[]. Fields are
  * arrays, so that a search reads one cache line of addresses per bucket. gen[] is the
- * key's pad of the hash map this replaced (see below). Userspace reads it through mmap. */
+ * program image, as in the pad of block keys (see below). Userspace reads it through
+ * mmap (user/livemap.h). */
 #define AT_LIVE_WAYS	8
 #define AT_LIVE_FREE	0	/* addr[] of an unused slot */
 #define AT_LIVE_BUSY	1	/* addr[] of a slot being written: not a block yet */

@@ -9,7 +9,7 @@
 #include <sys/mman.h>
 
 /* The table is read through mmap a window at a time: mapping it whole would count
- * every page of it (88 MB by default) in alloctop's RSS. Windows of 4096 buckets are
+ * every page of it (92 MB by default) in alloctop's RSS. Windows of 4096 buckets are
  * whole pages, so each starts on a page boundary. */
 #define WINDOW_BUCKETS 4096
 _Static_assert(WINDOW_BUCKETS * sizeof(struct at_live_bucket) % 4096 == 0, "live windows page-aligned");
