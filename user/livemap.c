@@ -56,6 +56,22 @@ struct reader {
 	void *ctx;
 };
 
+/* Copies slot w of b; false when it holds no block. */
+static bool read_slot(struct at_live_bucket *b, int w, struct at_block_key *k, struct at_block *v)
+{
+	/* the BPF side writes a slot's fields before its address */
+	__u64 addr = __atomic_load_n(&b->addr[w], __ATOMIC_ACQUIRE);
+
+	if (addr <= AT_LIVE_BUSY)
+		return false;
+	*k = (struct at_block_key){ .pid = b->pid[w], .pad = b->gen[w], .addr = addr };
+	*v = (struct at_block){ .size = b->size[w], .ts_ns = b->ts_ns[w], .stack_id = b->stack_id[w],
+				.tid = b->tid[w] };
+	/* freed and taken again while read: the fields may be another block's */
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	return __atomic_load_n(&b->addr[w], __ATOMIC_RELAXED) == addr;
+}
+
 static int read_window(struct at_live_bucket *b, size_t n, void *ctx)
 {
 	struct reader *r = ctx;
@@ -63,15 +79,7 @@ static int read_window(struct at_live_bucket *b, size_t n, void *ctx)
 
 	for (size_t i = 0; i < n; i++)
 		for (int w = 0; w < AT_LIVE_WAYS; w++) {
-			/* the BPF side writes a slot's fields before its address */
-			__u64 addr = __atomic_load_n(&b[i].addr[w], __ATOMIC_ACQUIRE);
-
-			if (addr <= AT_LIVE_BUSY)
-				continue;
-			r->keys[r->n] = (struct at_block_key){ .pid = b[i].pid[w], .pad = b[i].gen[w], .addr = addr };
-			r->vals[r->n++] = (struct at_block){ .size = b[i].size[w], .ts_ns = b[i].ts_ns[w],
-							     .stack_id = b[i].stack_id[w], .tid = b[i].tid[w] };
-			if (r->n < r->cap)
+			if (!read_slot(&b[i], w, &r->keys[r->n], &r->vals[r->n]) || ++r->n < r->cap)
 				continue;
 			if ((err = r->fn(r->ctx, r->keys, r->vals, r->n)))
 				return err;
