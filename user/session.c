@@ -223,6 +223,8 @@ static int arm_timer(struct at_session *s, double interval)
 /* Processes reported once as exited in a census: drop their counters now. */
 static void forget_dropped(struct at_session *s)
 {
+	if (!s->nr_dropped)
+		return;	/* s->dropped may be NULL: qsort must not see it */
 	at_tracer__forget(s->tracer, s->dropped, s->nr_dropped, true);
 	qsort(s->dropped, s->nr_dropped, sizeof(int), at_int_cmp);
 	at_model_forget_sites(&s->model, s->dropped, s->nr_dropped);
