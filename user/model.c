@@ -248,7 +248,8 @@ static size_t keep_prev_sites(struct at_model *m, const struct at_site_view **ou
 	if (!m->needs.prev_sites)
 		return 0;
 	v = site_buf(m, 0, m->cur.nr_sites);
-	memcpy(v, m->cur.sites, m->cur.nr_sites * sizeof(*v));
+	if (m->cur.nr_sites)	/* no sites yet: cur.sites may be NULL, which memcpy must not see */
+		memcpy(v, m->cur.sites, m->cur.nr_sites * sizeof(*v));
 	*out = v;
 	return m->cur.nr_sites;
 }

@@ -163,7 +163,7 @@ static int read_whole(struct at_sitetab *t)
 	t->nr_news = t->n = t->nr_idle = t->reads = 0;
 	err = at_map_read_chunks(t->fds.sites, sizeof(struct at_site_key), t->ncpus * sizeof(struct at_site_stats),
 				 1024, add_whole, t);
-	if (!err)
+	if (!err && t->n)	/* t->v is NULL while the map is empty */
 		qsort(t->v, t->n, sizeof(*t->v), at_site_cmp);
 	t->synced = !err;
 	t->whole = true;
