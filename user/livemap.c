@@ -36,8 +36,7 @@ static int each_window(int fd, bool writable, window_fn fn, void *ctx)
 	for (size_t first = 0; first < info.max_entries && !err; first += WINDOW_BUCKETS) {
 		size_t n = info.max_entries - first < WINDOW_BUCKETS ? info.max_entries - first : WINDOW_BUCKETS;
 		size_t bytes = (n * sizeof(struct at_live_bucket) + 4095) / 4096 * 4096;
-		/* populated in one go: a fault per page costs more than reading it */
-		void *m = mmap(NULL, bytes, PROT_READ | (writable ? PROT_WRITE : 0), MAP_SHARED | MAP_POPULATE, fd,
+		void *m = mmap(NULL, bytes, PROT_READ | (writable ? PROT_WRITE : 0), MAP_SHARED, fd,
 			       first * sizeof(struct at_live_bucket));
 
 		if (m == MAP_FAILED)
