@@ -74,7 +74,8 @@ struct at_site_key {
 };
 _Static_assert(sizeof(struct at_site_key) == 16, "at_site_key layout");
 
-/* Per-site counters; a PERCPU_HASH keyed by at_site_key. */
+/* Per-site counters: map "sites" (a hash keyed by at_site_key) holds one per possible
+ * CPU in each value, each CPU adding to its own (bpf/common.bpf.h). */
 struct at_site_stats {
 	__u64 allocs;
 	__u64 alloc_bytes;
