@@ -99,11 +99,8 @@ static inline __u32 at_site_slot(__u32 pid, __u64 stack_id, __u32 mask)
 	return (__u32)(h >> 40) & mask;
 }
 
-/* One site for the reader program (bpf/reader/sites_read.bpf.c), in its mmapped
- * "reqs" array: the key in, the counters summed over CPUs out (no lifetimes). */
-struct at_site_read {
-	struct at_site_key key;
-	__u64 found;		/* 0: no such site */
+/* A site's counters summed over CPUs, without its lifetime histogram. */
+struct at_site_counts {
 	__u64 allocs;
 	__u64 alloc_bytes;
 	__u64 frees;
@@ -111,6 +108,15 @@ struct at_site_read {
 	__s64 live_allocs;
 	__s64 live_bytes;
 	__u64 temp_allocs;
+};
+_Static_assert(sizeof(struct at_site_counts) == 7 * 8, "at_site_counts layout");
+
+/* One site for the reader program (bpf/reader/sites_read.bpf.c), in its mmapped
+ * "reqs" array: the key in, the counters summed over CPUs out. */
+struct at_site_read {
+	struct at_site_key key;
+	__u64 found;		/* 0: no such site */
+	struct at_site_counts c;
 };
 _Static_assert(sizeof(struct at_site_read) == 16 + 8 * 8, "at_site_read layout");
 

@@ -270,8 +270,7 @@ static int reread_batch(struct at_sitetab *t, size_t from, size_t n)
 			gone++;
 			continue;
 		}
-		v->s = (struct at_site_counts){ r[i].allocs, r[i].alloc_bytes, r[i].frees, r[i].free_bytes,
-						r[i].live_allocs, r[i].live_bytes, r[i].temp_allocs };
+		v->s = r[i].c;
 	}
 	t->reads += n;
 	return gone;

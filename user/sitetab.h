@@ -15,17 +15,6 @@
 #include "sitereader.h"
 #include "tracer.h"
 
-/* A site's counters without its lifetime histogram (see at_sitetab_lifetimes). */
-struct at_site_counts {
-	__u64 allocs;
-	__u64 alloc_bytes;
-	__u64 frees;
-	__u64 free_bytes;
-	__s64 live_allocs;
-	__s64 live_bytes;
-	__u64 temp_allocs;
-};
-
 struct at_site_view {
 	int pid;
 	__u64 stack_id;
