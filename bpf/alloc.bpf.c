@@ -74,7 +74,7 @@ static __always_inline int on_entry(struct pt_regs *ctx, enum at_func f, __u64 s
 static __always_inline void account_free(struct at_thread *t, struct at_proc_stats *p, __u32 tgid,
 					 __u32 tid, __u64 addr)
 {
-	struct at_block_key k = { .pid = tgid, .pad = at_image_gen(), .addr = addr };
+	struct at_block_key k = { .pid = tgid, .pad = at_image_gen(t), .addr = addr };
 	struct at_block blk, *b = &blk;
 	enum at_take_result r = at_live_take(&k, b);
 	__u64 age, size, stack_id;
@@ -123,7 +123,7 @@ static __always_inline void forget_block(__u32 tgid, struct at_proc_stats *p, st
 static __always_inline void account_alloc(struct at_thread *t, struct at_proc_stats *p, __u32 tgid,
 					  __u32 tid, __u64 addr, __u64 size)
 {
-	struct at_block_key k = { .pid = tgid, .pad = at_image_gen(), .addr = addr };
+	struct at_block_key k = { .pid = tgid, .pad = at_image_gen(t), .addr = addr };
 	struct at_block v = { .size = size, .ts_ns = bpf_ktime_get_ns(), .stack_id = t->stack_id, .tid = tid };
 	struct at_site_delta d = { .allocs = 1, .alloc_bytes = size, .lt_bucket = AT_LT_BUCKETS };
 	struct at_block old;

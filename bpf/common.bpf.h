@@ -24,8 +24,8 @@ struct at_stack_win {
 
 /* A frame's unwind rule as found for a return address (cfa_type AT_CFA_NONE: walk the
  * frame pointer there), cached per thread: a program calls malloc from few places, and
- * the two binary searches per frame cost more than the rest of the step. Valid while the
- * process's mapping table is the one of generation gen. */
+ * the two binary searches per frame cost more than the rest of the step. Valid while no
+ * unwind table was written since (at_unwind_gen is still gen). */
 #define AT_UW_CACHE 64		/* a power of two */
 struct at_uw_rule {
 	__u64 pc;
@@ -35,6 +35,7 @@ struct at_uw_rule {
 	__u8 cfa_type;
 };
 
+#define AT_KNOWN_STACKS 16	/* a power of two */
 struct at_thread {
 	__u32 depth;		/* allocator calls in progress on this thread */
 	__u32 func;		/* outer call */
@@ -45,12 +46,15 @@ struct at_thread {
 	__u64 last_alloc;	/* for temporary allocations */
 	__u64 skip_free;	/* freed by operator delete already: its inner free is nested */
 	__u32 epoch;		/* at_epoch when the outer call entered */
-	__u32 pad;
+	__u32 image;		/* the task's program image (at_image_gen), set by at_thread_get */
 	__u64 mmap_len;		/* application mmap in progress (0 = none) */
 	__u64 mmap_flags;
 	struct at_stack scratch;
 	struct at_stack_win win;
 	struct at_uw_rule rules[AT_UW_CACHE];
+	/* stack ids this thread found in map "stacks" (never deleted from): a program
+	 * allocates from few stacks, and the lookup is a hash of 8 bytes and a bucket walk */
+	__u64 known_stacks[AT_KNOWN_STACKS];
 };
 
 struct {
@@ -222,6 +226,10 @@ const volatile __u32 self_tgid __weak = 0;	/* never trace alloctop itself */
 /* Bumped by userspace each time --max-overhead re-attaches the allocation probes: a
  * call cut by the detach left its nesting behind, which is no missed return. */
 volatile __u32 at_epoch __weak = 0;
+/* The generation of the last unwind table written, for any process (never 0 once one
+ * is): threads' cached rules are valid while it stays the same, so a rule found in the
+ * cache needs no lookup of the process's table. */
+volatile __u32 at_unwind_gen __weak = 0;
 /* New sites that found site_news full: userspace then reads the whole site map. */
 volatile __u64 at_site_news_lost __weak = 0;
 const volatile __u32 at_site_slot_mask __weak = 0;	/* slots in site_dirty - 1 */
@@ -285,14 +293,17 @@ static __always_inline void at_hist_add32(__u32 *arr, __u32 idx, __u32 nr)
 static __always_inline struct at_thread *at_thread_get(void)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
+	struct at_thread *t = bpf_task_storage_get(&threads, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 
-	return bpf_task_storage_get(&threads, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (t)	/* noted here: asking for the task again costs a helper call */
+		t->image = (__u32)task->self_exec_id;
+	return t;
 }
 
 /* The calling thread's program image, for live-block and mapping keys (alloctop.h). */
-static __always_inline __u32 at_image_gen(void)
+static __always_inline __u32 at_image_gen(const struct at_thread *t)
 {
-	return (__u32)bpf_get_current_task_btf()->self_exec_id;
+	return t->image;
 }
 
 /* Probes attached to a whole file (census, --follow) fire in every process that maps
@@ -431,11 +442,15 @@ static __always_inline __u64 at_capture_stack(struct pt_regs *ctx, struct at_thr
 	h ^= n | (__u64)st->flags << 32;
 	if (!h)
 		h = 1;
+	i = h & (AT_KNOWN_STACKS - 1);
+	if (t->known_stacks[i] == h)
+		return h;
 	if (!bpf_map_lookup_elem(&stacks, &h) &&
 	    bpf_map_update_elem(&stacks, &h, st, BPF_NOEXIST) && !bpf_map_lookup_elem(&stacks, &h)) {
 		at_drop(AT_DROP_STACKS_FULL);
 		return 0;
 	}
+	t->known_stacks[i] = h;
 	return h;
 }
 

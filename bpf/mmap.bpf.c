@@ -45,7 +45,7 @@ SEC("uretprobe")
 int BPF_KRETPROBE(mmap_return, void *ret)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	struct at_block_key k = { .pid = tgid, .pad = at_image_gen(), .addr = (__u64)ret };
+	struct at_block_key k = { .pid = tgid, .addr = (__u64)ret };
 	struct at_mapping m;
 	struct at_proc_stats *p;
 	struct at_thread *t;
@@ -53,6 +53,7 @@ int BPF_KRETPROBE(mmap_return, void *ret)
 	t = at_thread_for(tgid);
 	if (!t || !t->mmap_len)
 		return 0;
+	k.pad = at_image_gen(t);
 	m.len = t->mmap_len;
 	m.ts_ns = bpf_ktime_get_ns();
 	t->mmap_len = 0;
@@ -75,7 +76,7 @@ SEC("uprobe")
 int BPF_KPROBE(munmap_entry, void *addr, __u64 len)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	struct at_block_key k = { .pid = tgid, .pad = at_image_gen(), .addr = (__u64)addr };
+	struct at_block_key k = { .pid = tgid, .addr = (__u64)addr };
 	struct at_mapping *m, rest;
 	struct at_proc_stats *p;
 	struct at_thread *t;
@@ -84,6 +85,7 @@ int BPF_KPROBE(munmap_entry, void *addr, __u64 len)
 	t = at_thread_for(tgid);
 	if (!t || from_allocator(ctx, tgid, t))
 		return 0;
+	k.pad = at_image_gen(t);
 	p = at_proc_get(tgid);
 	if (!p)
 		return 0;

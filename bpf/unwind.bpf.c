@@ -19,7 +19,7 @@ struct at_frame {			/* a frame's registers, as far as unwinding needs them */
 struct at_uw {
 	struct at_stack *st;
 	struct at_stack_win *w;
-	struct at_unwind_proc *proc;	/* NULL: userspace has not described this process */
+	__u32 tgid;
 	struct at_uw_rule *rules;	/* the thread's cache */
 	struct at_frame f;
 	__u32 n, gen;
@@ -231,21 +231,24 @@ __noinline __u64 at_step(struct at_frame *f, struct at_stack_win *w, __u32 rule)
 static __always_inline const struct at_uw_rule *at_rule(struct at_uw *u, __u64 pc)
 {
 	const struct at_unwind_row *r = 0;
+	const struct at_unwind_proc *proc;
 	const struct at_unwind_map *m;
 	struct at_uw_rule *c;
 	__u32 mi, ri;
 
-	if (!u->proc)
-		return 0;
 	c = &u->rules[(pc ^ pc >> 6 ^ pc >> 12) & (AT_UW_CACHE - 1)];
-	if (c->pc == pc && c->gen == u->gen)
+	if (u->gen && c->pc == pc && c->gen == u->gen)
 		return c;
-	mi = at_find_map(u->proc, pc);
+	/* a miss: only now the process's table (NULL: not described yet, no caching) */
+	proc = bpf_map_lookup_elem(&unwind_procs, &u->tgid);
+	if (!proc)
+		return 0;
+	mi = at_find_map(proc, pc);
 	if (mi >= AT_UNWIND_MAPS) {
 		u->stale = true;
 		return 0;
 	}
-	m = &u->proc->m[mi];
+	m = &proc->m[mi];
 	if (m->module) {
 		/* a return address follows its call: look up the call itself */
 		ri = at_find_row(m->module, pc - 1 - m->bias);
@@ -284,7 +287,7 @@ static int at_unwind_step(__u32 i, void *ctx)
 
 __noinline int at_unwind(__u32 tgid, __u64 sp, __u64 bp, struct at_thread *t)
 {
-	struct at_uw u = { .f = { .sp = sp, .bp = bp }, .n = 1 };
+	struct at_uw u = { .f = { .sp = sp, .bp = bp }, .n = 1, .tgid = tgid, .gen = at_unwind_gen };
 	static const __u8 one = 1;
 
 	if (!t)
@@ -298,10 +301,6 @@ __noinline int at_unwind(__u32 tgid, __u64 sp, __u64 bp, struct at_thread *t)
 		return 0;
 	u.st->ips[0] = u.f.pc;
 	u.f.sp = sp + 8;	/* the caller's frame, as the call left it */
-	if (unwind_cfi)
-		u.proc = bpf_map_lookup_elem(&unwind_procs, &tgid);
-	if (u.proc)
-		u.gen = u.proc->gen;
 	bpf_loop(stack_depth, at_unwind_step, &u, 0);
 	u.st->nr = u.n;
 	if (u.stale && !bpf_map_lookup_elem(&unwind_stale, &tgid))

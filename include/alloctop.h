@@ -262,7 +262,7 @@ _Static_assert(sizeof(struct at_unwind_map) == 32, "at_unwind_map layout");
 
 struct at_unwind_proc {
 	__u32 nr;
-	__u32 gen;	/* new with every write of a table: threads' cached rules check it */
+	__u32 gen;	/* new with every write of a table (userspace copies it to at_unwind_gen) */
 	struct at_unwind_map m[AT_UNWIND_MAPS];
 };
 _Static_assert(sizeof(struct at_unwind_proc) == 8 + 32 * AT_UNWIND_MAPS, "at_unwind_proc layout");

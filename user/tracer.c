@@ -63,6 +63,7 @@ static int unwinder_new(struct at_tracer *t)
 		.modules_fd = bpf_map__fd(t->skel->maps.unwind_modules),
 		.rows_fd = bpf_map__fd(t->skel->maps.unwind_rows), .stale_fd = bpf_map__fd(t->skel->maps.unwind_stale),
 		.max_rows = t->opts.unwind_rows, .max_modules = AT_UNWIND_MODULES, .ec = t->ec, .pre = t->pre,
+		.gen = &t->skel->bss->at_unwind_gen,
 	};
 
 	if (t->opts.unwind_fp)

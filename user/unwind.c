@@ -207,6 +207,8 @@ int at_unwinder__add_pid(struct at_unwinder *u, int pid)
 	p->gen = ++u->gen ? u->gen : ++u->gen;	/* never 0: an empty cache slot's */
 	if (!err && bpf_map_update_elem(u->o.procs_fd, &key, p, BPF_ANY))
 		err = -errno;
+	if (!err && u->o.gen)
+		*u->o.gen = p->gen;	/* after the table: a thread then drops rules cached before it */
 	if (!err)
 		at_debug("unwind: pid %d: %u executable mappings", pid, p->nr);
 	at_maps_free(&maps);

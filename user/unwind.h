@@ -18,6 +18,7 @@ struct at_unwinder_opts {
 	__u32 max_rows, max_modules;
 	struct at_elfcache *ec;
 	struct at_unwind_pre *pre;	/* tables compiled ahead, or NULL; the unwinder frees it */
+	volatile __u32 *gen;	/* the BPF side's at_unwind_gen (NULL: none), set after each write */
 };
 
 /* One module as the reports show it: where its stacks come from. */
