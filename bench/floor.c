@@ -10,7 +10,10 @@
  * either list may be empty. Prints "bench-floor: attached ..." on stderr once every
  * probe is live, then waits until PID exits or SIGINT/SIGTERM/SIGHUP, and detaches.
  * --stats enables the kernel's BPF run-time statistics while attached (as alloctop
- * does) and prints how often each program ran when it exits, to prove the probes fire. */
+ * does) and prints how often each program ran when it exits, to prove the probes fire.
+ * --prims attaches the prims_ programs instead (bench/floor.bpf.c: the work no exact
+ * tracer can skip); an entry offset within 16 bytes after one of the file's return
+ * offsets is an allocating function's (cookie 1), the others frees (cookie 0). */
 #include "floor.skel.h"
 
 #include <bpf/bpf.h>
@@ -48,7 +51,7 @@ static void on_signal(int sig)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: bench-floor [--stats] PID FILE:ENTRY_OFFS:RETURN_OFFS [...]\n");
+	fprintf(stderr, "usage: bench-floor [--stats] [--prims] PID FILE:ENTRY_OFFS:RETURN_OFFS [...]\n");
 	exit(2);
 }
 
@@ -87,9 +90,22 @@ static void parse_spec(char *arg, struct spec *sp)
 	sp->nret = parse_offs(c2 + 1, sp->ret);
 }
 
-static int attach_multi(int prog_fd, const char *path, const unsigned long *offs, __u32 cnt, int pid, int ret)
+static int attach_multi(int prog_fd, const char *path, const unsigned long *offs, const __u64 *cookies,
+			__u32 cnt, int pid, int ret)
 {
-	return at_uprobe_multi_link(prog_fd, path, offs, NULL, cnt, pid, ret);
+	return at_uprobe_multi_link(prog_fd, path, offs, cookies, cnt, pid, ret);
+}
+
+/* --prims: 1 for the entry of a function that also has a return probe (an allocation,
+ * probed at most a few instructions in), 0 for a free. */
+static void entry_cookies(const struct spec *sp, __u64 *cookies)
+{
+	for (__u32 i = 0; i < sp->nentry; i++) {
+		cookies[i] = 0;
+		for (__u32 j = 0; j < sp->nret; j++)
+			if (sp->entry[i] >= sp->ret[j] && sp->entry[i] < sp->ret[j] + 16)
+				cookies[i] = 1;
+	}
 }
 
 static int quiet_print(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -109,15 +125,20 @@ static __u64 run_cnt(int prog_fd)
 int main(int argc, char **argv)
 {
 	struct spec specs[MAX_FILES];
-	int links[2 * MAX_FILES], nlinks = 0, nspecs = 0, stats = 0, stats_fd = -1, pid, pidfd, i, rc = 1;
+	int links[2 * MAX_FILES], nlinks = 0, nspecs = 0, stats = 0, prims = 0, stats_fd = -1, pid, pidfd, i, rc = 1;
+	struct bpf_program *entry_prog, *ret_prog;
+	__u64 cookies[MAX_OFFS];
 	__u32 nentry = 0, nret = 0;
 	struct floor_bpf *skel;
 	char *end;
 
-	i = 1;
-	if (i < argc && !strcmp(argv[i], "--stats")) {
-		stats = 1;
-		i++;
+	for (i = 1; i < argc && !strncmp(argv[i], "--", 2); i++) {
+		if (!strcmp(argv[i], "--stats"))
+			stats = 1;
+		else if (!strcmp(argv[i], "--prims"))
+			prims = 1;
+		else
+			usage();
 	}
 	if (i + 1 >= argc)
 		usage();
@@ -140,8 +161,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench-floor: cannot open the BPF object\n");
 		return 1;
 	}
-	bpf_program__set_expected_attach_type(skel->progs.floor_entry, AT_TRACE_UPROBE_MULTI);
-	bpf_program__set_expected_attach_type(skel->progs.floor_return, AT_TRACE_UPROBE_MULTI);
+	entry_prog = prims ? skel->progs.prims_entry : skel->progs.floor_entry;
+	ret_prog = prims ? skel->progs.prims_return : skel->progs.floor_return;
+	/* only the programs in use load: the others would need what they use for nothing */
+	bpf_program__set_autoload(prims ? skel->progs.floor_entry : skel->progs.prims_entry, false);
+	bpf_program__set_autoload(prims ? skel->progs.floor_return : skel->progs.prims_return, false);
+	bpf_program__set_expected_attach_type(entry_prog, AT_TRACE_UPROBE_MULTI);
+	bpf_program__set_expected_attach_type(ret_prog, AT_TRACE_UPROBE_MULTI);
 	if (floor_bpf__load(skel)) {
 		fprintf(stderr, "bench-floor: loading the BPF programs failed: %s\n", strerror(errno));
 		goto out;
@@ -162,8 +188,7 @@ int main(int argc, char **argv)
 		snprintf(path, sizeof(path), "/proc/self/fd/%d", ffd);
 		/* return probes first, as alloctop does */
 		if (specs[i].nret) {
-			fd = attach_multi(bpf_program__fd(skel->progs.floor_return), path, specs[i].ret, specs[i].nret,
-					  pid, 1);
+			fd = attach_multi(bpf_program__fd(ret_prog), path, specs[i].ret, NULL, specs[i].nret, pid, 1);
 			if (fd < 0) {
 				fprintf(stderr, "bench-floor: return probes in %s: %s\n", specs[i].file, strerror(-fd));
 				goto out;
@@ -171,7 +196,8 @@ int main(int argc, char **argv)
 			links[nlinks++] = fd;
 		}
 		if (specs[i].nentry) {
-			fd = attach_multi(bpf_program__fd(skel->progs.floor_entry), path, specs[i].entry,
+			entry_cookies(&specs[i], cookies);
+			fd = attach_multi(bpf_program__fd(entry_prog), path, specs[i].entry, prims ? cookies : NULL,
 					  specs[i].nentry, pid, 0);
 			if (fd < 0) {
 				fprintf(stderr, "bench-floor: entry probes in %s: %s\n", specs[i].file, strerror(-fd));
@@ -198,8 +224,8 @@ int main(int argc, char **argv)
 out:
 	if (stats && stats_fd >= 0)
 		fprintf(stderr, "bench-floor: runs entry=%llu return=%llu\n",
-			(unsigned long long)run_cnt(bpf_program__fd(skel->progs.floor_entry)),
-			(unsigned long long)run_cnt(bpf_program__fd(skel->progs.floor_return)));
+			(unsigned long long)run_cnt(bpf_program__fd(entry_prog)),
+			(unsigned long long)run_cnt(bpf_program__fd(ret_prog)));
 	for (i = 0; i < nlinks; i++)
 		close(links[i]);
 	if (stats_fd >= 0)

@@ -189,8 +189,9 @@ start_tracer() {
 	TR_PID='' TR_ERR='' TR_ATTACH_MS=''
 	case $mode in
 	untraced) return 0 ;;
-	floor | floorstats)
+	floor | floorstats | prims)
 		[[ $mode == floorstats ]] && st=(--stats)
+		[[ $mode == prims ]] && st=(--prims)
 		(close_inherited; exec "$FLOOR" "${st[@]}" "$pid" "${FLOOR_SPEC[@]}") 2>"$tmp/tr.err" &
 		TR_PID=$!
 		STARTED+=("$TR_PID")
@@ -319,6 +320,7 @@ run_pairs() {
 		case $mode in
 		alloctop | atstats) read -r runs ns < <(bpf_runs "$TR_PID" alloc_entry alloc_return free_entry) ;;
 		floor | floorstats) read -r runs ns < <(bpf_runs "$TR_PID" floor_entry floor_return) ;;
+		prims) read -r runs ns < <(bpf_runs "$TR_PID" prims_entry prims_return) ;;
 		esac
 		if [[ $mode == *stats && -n ${ns:-} && ${p:-0} -gt 0 && ${runs:-0} -gt 0 ]]; then
 			BPF["$mode $t"]+="$(awk -v a="$ns" -v b="$p" 'BEGIN {printf "%.1f", a / b}') "
@@ -326,7 +328,8 @@ run_pairs() {
 		fi
 		# a run that is not what its row says is left out, and said so
 		mb=''
-		[[ $mode == floor* || $mode == alloctop || $mode == atstats || $mode == untraced ]] && [[ -n $MALLOC_OFF ]] &&
+		[[ $mode == floor* || $mode == prims || $mode == alloctop || $mode == atstats || $mode == untraced ]] &&
+			[[ -n $MALLOC_OFF ]] &&
 			mb=$(text_byte "$wl" "$MALLOC_OFF")
 		if [[ $mode == untraced && $mb == cc ]]; then
 			DISCARDED+=("$mode/${t}t: malloc held a breakpoint in an untraced run (another tracer, such as a system-wide alloctop, probed the private libc copy): $RES ns/pair left out")
@@ -337,7 +340,7 @@ run_pairs() {
 		elif [[ $mode != untraced && -n $mb && $mb != cc ]]; then
 			DISCARDED+=("$mode/${t}t: the breakpoint at malloc's probe site was gone at the end of the run (byte $mb): $RES ns/pair left out")
 			RES='' RESW=''
-		elif [[ ($mode == floor || $mode == alloctop) && ($st0$st1 == *1* || ${runs:-0} -gt 0) ]]; then
+		elif [[ ($mode == floor || $mode == prims || $mode == alloctop) && ($st0$st1 == *1* || ${runs:-0} -gt 0) ]]; then
 			DISCARDED+=("$mode/${t}t: BPF run-time stats were on (another process on the machine turned them on; its programs counted ${runs:-0} runs): $RES ns/pair left out")
 			RES='' RESW=''
 		fi
@@ -410,12 +413,13 @@ ge() { awk -v a="$1" -v b="$2" 'BEGIN {if (a == "-" || a == "") print "-"; else 
 # =====================================================================================
 # Setup: alloctop's probe sites in the private copy, memleak's headers, optional rows
 
-MODES1=(untraced floor floorstats alloctop atstats maxov memleak heaptrack)
+MODES1=(untraced floor floorstats prims alloctop atstats maxov memleak heaptrack)
 MODES2=(untraced floor alloctop)
 declare -A LABEL=(
 	[untraced]="untraced"
 	[floor]="empty-program floor at alloctop's sites"
 	[floorstats]="floor + kernel BPF run-time stats"
+	[prims]="floor + what no exact tracer can skip (thread state, a stack read, two clock reads) §"
 	[alloctop]="alloctop -p PID (exact, default mode)"
 	[atstats]="alloctop --bpf-stats (exact, kernel BPF run-time stats on)"
 	[maxov]="alloctop --max-overhead"
@@ -480,7 +484,7 @@ if ((root)); then
 			end_wl "$WL_PID" "$WL_FD"
 		fi
 	fi
-	[[ -n ${SKIP[floor]:-} ]] && SKIP[floorstats]=${SKIP[floor]}
+	[[ -n ${SKIP[floor]:-} ]] && SKIP[floorstats]=${SKIP[floor]} SKIP[prims]=${SKIP[floor]}
 	log "floor check: ${FLOOR_CHECK:-${SKIP[floor]:-}}"
 
 	if "$AT" --help 2>&1 | grep -q -- '--max-overhead'; then
@@ -525,7 +529,7 @@ if ((root)); then
 		SKIP[heaptrack]="not available: heaptrack is not installed (\`ALLOCTOP_BENCH_DEPS=1 make bench\` installs it)"
 	fi
 else
-	for m in floor floorstats alloctop atstats maxov memleak; do SKIP[$m]="not available: needs root"; done
+	for m in floor floorstats prims alloctop atstats maxov memleak; do SKIP[$m]="not available: needs root"; done
 	DO_NB=0 DO_LIVE=0
 	command -v heaptrack >/dev/null || SKIP[heaptrack]="not available: heaptrack is not installed"
 fi
@@ -662,6 +666,7 @@ report() {
 	echo
 	pairs_table R
 	echo
+	[[ -z ${SKIP[prims]:-} ]] && echo "§ bench-floor --prims (bench/floor.bpf.c): at an allocation's entry the thread's task storage, its size kept and the return address read (one bpf_probe_read_user); at its return and at a free's entry the task storage and bpf_ktime_get_ns. Any exact tracer of sizes, stacks and lifetimes does at least this; its ratio to the floor is the least such a tracer can reach here." && echo
 	[[ -z ${SKIP[heaptrack]:-} ]] && echo "‡ heaptrack hands its events to heaptrack_interpret, another process, through a pipe: its thread's CPU time leaves that work and the time it waits on the pipe out; compare heaptrack by wall clock." && echo
 	if ((${#DISCARDED[@]})); then
 		echo "Runs left out:"
@@ -783,6 +788,7 @@ report() {
 	echo "| target | measured | verdict |"
 	echo "|---|--:|---|"
 	echo "| alloctop <= 1.15x the empty-program floor | ${fl}x | $(verdict "$(le "$fl" 1.15)") |"
+	echo "| (least an exact tracer can reach here: the § row) | $(ratio "$(med "${R[prims 1]:-}")" "$(med "${R[floor 1]:-}")")x | for reference |"
 	echo "| alloctop >= 4x below memleak-bpfcc | ${mlr}x | $(verdict "$(ge "$mlr" 4)") |"
 	echo "| untraced neighbour within 5% | ${NBCHG:--}% | $(verdict "$(awk -v c="${NBCHG:--}" 'BEGIN {if (c == "-") print "-"; else print (c <= 5) ? 1 : 0}')") |"
 	echo "| 2 threads: per-thread overhead <= 1.3x one thread's | ${T2:--}x | $(verdict "$(le "${T2:--}" 1.3)") |"
