@@ -47,11 +47,11 @@ static __always_inline __u32 at_alias(__u32 tgid, __u64 ra, __u32 f)
 
 static __always_inline int on_entry(struct pt_regs *ctx, enum at_func f, __u64 size, __u64 ptr)
 {
-	__u64 id = bpf_get_current_pid_tgid();
 	__u64 sp = PT_REGS_SP(ctx);
 	struct at_thread *t;
+	__u32 tgid, tid;
 
-	t = at_thread_for(id >> 32);
+	t = at_thread_for(&tgid, &tid);
 	if (!t)
 		return 0;
 	t->skip_free = 0;
@@ -60,13 +60,13 @@ static __always_inline int on_entry(struct pt_regs *ctx, enum at_func f, __u64 s
 		return 0;
 	/* the rarely used aligned functions are the ones allocators alias */
 	if (f == AT_ALIGNED_ALLOC || f == AT_MEMALIGN || f == AT_VALLOC || f == AT_PVALLOC)
-		f = at_alias(id >> 32, at_return_address(sp), f);
+		f = at_alias(tgid, at_return_address(sp), f);
 	t->func = f;
 	t->epoch = at_epoch;
 	t->size = size;
 	t->ptr = ptr;
 	t->sp = sp;
-	t->stack_id = at_capture_stack(ctx, t, id >> 32);
+	t->stack_id = at_capture_stack(ctx, t, tgid);
 	return 0;
 }
 
@@ -160,12 +160,12 @@ static __always_inline void account_alloc(struct at_thread *t, struct at_proc_st
 SEC("uretprobe")
 int BPF_KRETPROBE(alloc_return, void *ret)
 {
-	__u64 id = bpf_get_current_pid_tgid(), addr = (__u64)ret;
-	__u32 tgid = id >> 32, tid = (__u32)id;
+	__u64 addr = (__u64)ret;
 	struct at_proc_stats *p;
 	struct at_thread *t;
+	__u32 tgid, tid;
 
-	t = at_thread_for(tgid);
+	t = at_thread_for(&tgid, &tid);
 	if (!t || !t->depth || --t->depth)
 		return 0;
 	p = at_proc_get(tgid);
@@ -200,12 +200,11 @@ int BPF_KRETPROBE(alloc_return, void *ret)
  * pointer in skip_free and stand aside. */
 static __always_inline int on_free(struct pt_regs *ctx, enum at_func f, __u64 ptr)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tgid = id >> 32;
 	struct at_proc_stats *p;
 	struct at_thread *t;
+	__u32 tgid, tid;
 
-	t = at_thread_for(tgid);
+	t = at_thread_for(&tgid, &tid);
 	if (!t)
 		return 0;
 	at_check_missed_return(t, PT_REGS_SP(ctx));
@@ -219,7 +218,7 @@ static __always_inline int on_free(struct pt_regs *ctx, enum at_func f, __u64 pt
 		return 0;
 	at_hist_add64(p->calls, f, AT_NR_FUNCS, 1);	/* f comes from a cookie: bounds the verifier sees */
 	if (ptr)
-		account_free(t, p, tgid, (__u32)id, ptr);
+		account_free(t, p, tgid, tid, ptr);
 	return 0;
 }
 

@@ -25,10 +25,10 @@ static __always_inline bool from_allocator(struct pt_regs *ctx, __u32 tgid, stru
 SEC("uprobe")
 int BPF_KPROBE(mmap_entry, void *addr, __u64 len, int prot, int flags)
 {
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u32 tgid, tid;
 	struct at_thread *t;
 
-	t = at_thread_for(tgid);
+	t = at_thread_for(&tgid, &tid);
 	if (!t)
 		return 0;
 	t->mmap_len = 0;
@@ -44,15 +44,16 @@ int BPF_KPROBE(mmap_entry, void *addr, __u64 len, int prot, int flags)
 SEC("uretprobe")
 int BPF_KRETPROBE(mmap_return, void *ret)
 {
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	struct at_block_key k = { .pid = tgid, .addr = (__u64)ret };
+	__u32 tgid, tid;
+	struct at_block_key k = { .addr = (__u64)ret };
 	struct at_mapping m;
 	struct at_proc_stats *p;
 	struct at_thread *t;
 
-	t = at_thread_for(tgid);
+	t = at_thread_for(&tgid, &tid);
 	if (!t || !t->mmap_len)
 		return 0;
+	k.pid = tgid;
 	k.pad = at_image_gen(t);
 	m.len = t->mmap_len;
 	m.ts_ns = bpf_ktime_get_ns();
@@ -75,16 +76,17 @@ int BPF_KRETPROBE(mmap_return, void *ret)
 SEC("uprobe")
 int BPF_KPROBE(munmap_entry, void *addr, __u64 len)
 {
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	struct at_block_key k = { .pid = tgid, .addr = (__u64)addr };
+	__u32 tgid, tid;
+	struct at_block_key k = { .addr = (__u64)addr };
 	struct at_mapping *m, rest;
 	struct at_proc_stats *p;
 	struct at_thread *t;
 	__u64 gone;
 
-	t = at_thread_for(tgid);
+	t = at_thread_for(&tgid, &tid);
 	if (!t || from_allocator(ctx, tgid, t))
 		return 0;
+	k.pid = tgid;
 	k.pad = at_image_gen(t);
 	p = at_proc_get(tgid);
 	if (!p)
