@@ -102,8 +102,9 @@ static __always_inline void account_free(struct at_thread *t, struct at_proc_sta
 	if (temp)
 		at_add(&p->temp_allocs, 1);
 	{
-		struct at_site_delta d = { .frees = 1, .free_bytes = size, .live_allocs = -1,
-					   .live_bytes = -(__s64)size, .temp_allocs = temp, .lt_bucket = lb };
+		struct at_site_delta d = { .c = { .frees = 1, .free_bytes = size, .live_allocs = -1,
+						 .live_bytes = -(__s64)size, .temp_allocs = temp },
+					   .lt_bucket = lb };
 
 		at_site_count(tgid, stack_id, &d);
 	}
@@ -112,7 +113,7 @@ static __always_inline void account_free(struct at_thread *t, struct at_proc_sta
 /* Undo the live contribution of a block whose free was never seen. */
 static __always_inline void forget_block(__u32 tgid, struct at_proc_stats *p, struct at_block *old)
 {
-	struct at_site_delta d = { .live_allocs = -1, .live_bytes = -(__s64)old->size,
+	struct at_site_delta d = { .c = { .live_allocs = -1, .live_bytes = -(__s64)old->size },
 				   .lt_bucket = AT_LT_BUCKETS };
 
 	at_add(&p->live_allocs, -1);
@@ -125,7 +126,7 @@ static __always_inline void account_alloc(struct at_thread *t, struct at_proc_st
 {
 	struct at_block_key k = { .pid = tgid, .pad = at_image_gen(t), .addr = addr };
 	struct at_block v = { .size = size, .ts_ns = bpf_ktime_get_ns(), .stack_id = t->stack_id, .tid = tid };
-	struct at_site_delta d = { .allocs = 1, .alloc_bytes = size, .lt_bucket = AT_LT_BUCKETS };
+	struct at_site_delta d = { .c = { .allocs = 1, .alloc_bytes = size }, .lt_bucket = AT_LT_BUCKETS };
 	struct at_block old;
 	bool tracked = true;
 	__u32 sb = at_bucket(size, AT_SIZE_BUCKETS);
@@ -149,10 +150,8 @@ static __always_inline void account_alloc(struct at_thread *t, struct at_proc_st
 	if (tracked) {
 		at_add(&p->live_allocs, 1);
 		at_add(&p->live_bytes, size);
-	}
-	if (tracked) {
-		d.live_allocs = 1;
-		d.live_bytes = size;
+		d.c.live_allocs = 1;
+		d.c.live_bytes = size;
 	}
 	at_site_count(tgid, t->stack_id, &d);
 }

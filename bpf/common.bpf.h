@@ -395,7 +395,7 @@ static __always_inline void at_site_touched(const struct at_site_key *k)
 
 /* What one event changes in a site's counters (at_site_count). */
 struct at_site_delta {
-	__s64 allocs, alloc_bytes, frees, free_bytes, live_allocs, live_bytes, temp_allocs;
+	struct at_site_counts c;
 	__u32 lt_bucket;	/* lifetime bucket to count a free in; AT_LT_BUCKETS: none */
 	__u32 pad;
 };

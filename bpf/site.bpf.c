@@ -52,20 +52,20 @@ __noinline int at_site_count(__u32 tgid, __u64 stack_id, const struct at_site_de
 
 	if (!s || !d)
 		return 0;
-	if (d->allocs)
-		at_add(&s->allocs, d->allocs);
-	if (d->alloc_bytes)
-		at_add(&s->alloc_bytes, d->alloc_bytes);
-	if (d->frees)
-		at_add(&s->frees, d->frees);
-	if (d->free_bytes)
-		at_add(&s->free_bytes, d->free_bytes);
-	if (d->live_allocs)
-		at_add(&s->live_allocs, d->live_allocs);
-	if (d->live_bytes)
-		at_add(&s->live_bytes, d->live_bytes);
-	if (d->temp_allocs)
-		at_add(&s->temp_allocs, d->temp_allocs);
+	if (d->c.allocs)
+		at_add(&s->c.allocs, d->c.allocs);
+	if (d->c.alloc_bytes)
+		at_add(&s->c.alloc_bytes, d->c.alloc_bytes);
+	if (d->c.frees)
+		at_add(&s->c.frees, d->c.frees);
+	if (d->c.free_bytes)
+		at_add(&s->c.free_bytes, d->c.free_bytes);
+	if (d->c.live_allocs)
+		at_add(&s->c.live_allocs, d->c.live_allocs);
+	if (d->c.live_bytes)
+		at_add(&s->c.live_bytes, d->c.live_bytes);
+	if (d->c.temp_allocs)
+		at_add(&s->c.temp_allocs, d->c.temp_allocs);
 	at_hist_add32(s->lifetime, d->lt_bucket, AT_LT_BUCKETS);
 	at_site_touched(&k);
 	return 0;

@@ -74,9 +74,9 @@ struct at_site_key {
 };
 _Static_assert(sizeof(struct at_site_key) == 16, "at_site_key layout");
 
-/* Per-site counters: map "sites" (a hash keyed by at_site_key) holds one per possible
- * CPU in each value, each CPU adding to its own (bpf/common.bpf.h). */
-struct at_site_stats {
+/* A site's counters: one CPU's (in struct at_site_stats), an event's change to them
+ * (the BPF side's struct at_site_delta), or summed over CPUs (userspace). */
+struct at_site_counts {
 	__u64 allocs;
 	__u64 alloc_bytes;
 	__u64 frees;
@@ -84,6 +84,25 @@ struct at_site_stats {
 	__s64 live_allocs;
 	__s64 live_bytes;
 	__u64 temp_allocs;
+};
+_Static_assert(sizeof(struct at_site_counts) == 7 * 8, "at_site_counts layout");
+
+/* d += s: one CPU's counters into a sum (the reader program and userspace alike). */
+static inline void at_site_counts_add(struct at_site_counts *d, const struct at_site_counts *s)
+{
+	d->allocs += s->allocs;
+	d->alloc_bytes += s->alloc_bytes;
+	d->frees += s->frees;
+	d->free_bytes += s->free_bytes;
+	d->live_allocs += s->live_allocs;
+	d->live_bytes += s->live_bytes;
+	d->temp_allocs += s->temp_allocs;
+}
+
+/* Per-site counters: map "sites" (a hash keyed by at_site_key) holds one per possible
+ * CPU in each value, each CPU adding to its own (bpf/common.bpf.h). */
+struct at_site_stats {
+	struct at_site_counts c;
 	__u32 lifetime[AT_LT_BUCKETS];
 	__u64 pad;
 };
@@ -98,18 +117,6 @@ static inline __u32 at_site_slot(__u32 pid, __u64 stack_id, __u32 mask)
 
 	return (__u32)(h >> 40) & mask;
 }
-
-/* A site's counters summed over CPUs, without its lifetime histogram. */
-struct at_site_counts {
-	__u64 allocs;
-	__u64 alloc_bytes;
-	__u64 frees;
-	__u64 free_bytes;
-	__s64 live_allocs;
-	__s64 live_bytes;
-	__u64 temp_allocs;
-};
-_Static_assert(sizeof(struct at_site_counts) == 7 * 8, "at_site_counts layout");
 
 /* One site for the reader program (bpf/reader/sites_read.bpf.c), in its mmapped
  * "reqs" array: the key in, the counters summed over CPUs out. */

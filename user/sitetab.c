@@ -81,15 +81,8 @@ void at_sitetab_fini(struct at_sitetab *t)
 static void sum_counts(struct at_site_counts *d, const struct at_site_stats *percpu, int ncpus)
 {
 	memset(d, 0, sizeof(*d));
-	for (int c = 0; c < ncpus; c++) {
-		d->allocs += percpu[c].allocs;
-		d->alloc_bytes += percpu[c].alloc_bytes;
-		d->frees += percpu[c].frees;
-		d->free_bytes += percpu[c].free_bytes;
-		d->live_allocs += percpu[c].live_allocs;
-		d->live_bytes += percpu[c].live_bytes;
-		d->temp_allocs += percpu[c].temp_allocs;
-	}
+	for (int c = 0; c < ncpus; c++)
+		at_site_counts_add(d, &percpu[c].c);
 }
 
 /* A process's reserved unknown site stays empty unless a map filled up: not listed. */

@@ -31,13 +31,7 @@ const volatile __u32 nr_cpus = 1;
 static void add(struct at_site_read *r, const struct at_site_stats *s)
 {
 	r->found = 1;
-	r->c.allocs += s->allocs;
-	r->c.alloc_bytes += s->alloc_bytes;
-	r->c.frees += s->frees;
-	r->c.free_bytes += s->free_bytes;
-	r->c.live_allocs += s->live_allocs;
-	r->c.live_bytes += s->live_bytes;
-	r->c.temp_allocs += s->temp_allocs;
+	at_site_counts_add(&r->c, &s->c);
 }
 
 static long read_one(__u32 i, void *ctx)

@@ -3,16 +3,6 @@
 #include "heapsites.h"
 #include <stdlib.h>
 
-static __u64 rng = 0x9E3779B97F4A7C15ULL;
-
-static __u64 next(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
-}
-
 enum { PIDS = 3, STACKS = 5000, BLOCKS = 200000 };
 
 static void test_tallies_match_naive(void)
@@ -27,12 +17,12 @@ static void test_tallies_match_naive(void)
 	int ok = 1;
 
 	for (size_t i = 0; i < BLOCKS; i++) {
-		int p = (int)(next() % PIDS), s = (int)(next() % STACKS);
+		int p = (int)(unit_rand() % PIDS), s = (int)(unit_rand() % STACKS);
 		struct at_heap_site *w = &want[p][s];
 		__u64 age;
 
 		k[i] = (struct at_block_key){ .pid = 100 + p, .addr = i * 16 };
-		b[i] = (struct at_block){ .size = next() % 512, .ts_ns = next() % (now + 1000), .stack_id = s * 0x1000193ULL };
+		b[i] = (struct at_block){ .size = unit_rand() % 512, .ts_ns = unit_rand() % (now + 1000), .stack_id = s * 0x1000193ULL };
 		age = now > b[i].ts_ns ? now - b[i].ts_ns : 0;	/* clock skew: a future block is age 0 */
 		listed += !w->pid;
 		w->pid = 100 + p;

@@ -3,16 +3,6 @@
 #include "radix.h"
 #include <stdlib.h>
 
-static __u64 rng = 0x2545F4914F6CDD1DULL;
-
-static __u64 next(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
-}
-
 static int by_key_then_val(const void *a, const void *b)
 {
 	const struct at_kv *x = a, *y = b;
@@ -30,7 +20,7 @@ static int sorts_like_qsort(size_t n, __u64 base, __u64 mask)
 	int ok = 1;
 
 	for (size_t i = 0; i < n; i++)
-		a[i] = b[i] = (struct at_kv){ base + (next() & mask), i };
+		a[i] = b[i] = (struct at_kv){ base + (unit_rand() & mask), i };
 	at_radix_sort(a, n);
 	for (size_t i = 1; i < n && ok; i++)
 		ok = a[i - 1].key <= a[i].key;

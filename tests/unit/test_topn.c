@@ -25,16 +25,6 @@ static int full_order(const void *a, const void *b)
 	return tie(x, y);
 }
 
-static __u64 rng = 88172645463325252ULL;
-
-static __u64 next(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
-}
-
 /* k best of n random items (values from a small range, so ties are common) */
 static int same_as_sort(size_t n, size_t k, __u64 range)
 {
@@ -44,7 +34,7 @@ static int same_as_sort(size_t n, size_t k, __u64 range)
 	int ok = 1;
 
 	for (size_t i = 0; i < n; i++)
-		it[i] = (struct item){ next() % range, (int)(i * 7919 % n) };	/* unique ids, shuffled */
+		it[i] = (struct item){ unit_rand() % range, (int)(i * 7919 % n) };	/* unique ids, shuffled */
 	memcpy(sorted, it, n * sizeof(*it));
 	qsort(sorted, n, sizeof(*it), full_order);
 	at_topn_init(&t, k, tie);
