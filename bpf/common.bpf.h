@@ -418,22 +418,18 @@ static __always_inline __u64 at_return_address(__u64 sp)
  * callers, by the unwind tables or frame pointers (bpf/unwind.bpf.c). Returns the number
  * of frames, 0 if not even the return address could be read. */
 extern int at_unwind(__u32 tgid, __u64 sp, __u64 bp, struct at_thread *t);
+/* The same from any instruction (a faulting one, --growth): ips[0] is ip itself, the walk
+ * starts from the registers there. */
+extern int at_unwind_regs(__u32 tgid, __u64 ip, __u64 sp, __u64 bp, struct at_thread *t);
 
-/* Capture the user stack at an allocator's entry: frames[0] is the return address at sp
- * (the direct caller); the caller's frame starts at sp + 8 with the registers as they
- * are. Returns the stack id (hash), 0 if unknown. */
-static __always_inline __u64 at_capture_stack(struct pt_regs *ctx, struct at_thread *t, __u32 tgid)
+/* The id (hash) of the stack in t->scratch, stored in map "stacks" if new; 0 if the map
+ * is full. */
+static __always_inline __u64 at_stack_commit(struct at_thread *t)
 {
 	__u64 h = 0xcbf29ce484222325ULL;
 	struct at_stack *st = &t->scratch;
-	__u32 n, i;
+	__u32 n = st->nr, i;
 
-	/* fills ips[0] (the return address at sp) and the callers */
-	if (!at_unwind(tgid, PT_REGS_SP(ctx), PT_REGS_FP(ctx), t)) {
-		at_drop(AT_DROP_STACK_FAILED);
-		return 0;
-	}
-	n = st->nr;
 	if (st->flags & AT_STACK_TRUNCATED)
 		at_drop(AT_DROP_STACK_TRUNCATED);
 	for (i = 0; i < AT_MAX_FRAMES; i++) {
@@ -455,6 +451,19 @@ static __always_inline __u64 at_capture_stack(struct pt_regs *ctx, struct at_thr
 	}
 	t->known_stacks[i] = h;
 	return h;
+}
+
+/* Capture the user stack at an allocator's entry: frames[0] is the return address at sp
+ * (the direct caller); the caller's frame starts at sp + 8 with the registers as they
+ * are. Returns the stack id (hash), 0 if unknown. */
+static __always_inline __u64 at_capture_stack(struct pt_regs *ctx, struct at_thread *t, __u32 tgid)
+{
+	/* fills ips[0] (the return address at sp) and the callers */
+	if (!at_unwind(tgid, PT_REGS_SP(ctx), PT_REGS_FP(ctx), t)) {
+		at_drop(AT_DROP_STACK_FAILED);
+		return 0;
+	}
+	return at_stack_commit(t);
 }
 
 /* Where the kernel sends hijacked returns: the uretprobe trampoline at the start of the

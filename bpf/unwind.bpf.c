@@ -285,10 +285,21 @@ static int at_unwind_step(__u32 i, void *ctx)
 	return 0;
 }
 
+/* The walk from the frame in u, ips[0] filled; the number of frames. */
+static __always_inline int at_unwind_walk(struct at_uw *u, struct at_thread *t, __u32 tgid)
+{
+	static const __u8 one = 1;
+
+	bpf_loop(stack_depth, at_unwind_step, u, 0);
+	u->st->nr = u->n;
+	if (u->stale && !bpf_map_lookup_elem(&unwind_stale, &tgid))
+		bpf_map_update_elem(&unwind_stale, &tgid, &one, BPF_ANY);
+	return u->n;
+}
+
 __noinline int at_unwind(__u32 tgid, __u64 sp, __u64 bp, struct at_thread *t)
 {
 	struct at_uw u = { .f = { .sp = sp, .bp = bp }, .n = 1, .tgid = tgid, .gen = at_unwind_gen };
-	static const __u8 one = 1;
 
 	if (!t)
 		return 0;
@@ -301,9 +312,23 @@ __noinline int at_unwind(__u32 tgid, __u64 sp, __u64 bp, struct at_thread *t)
 		return 0;
 	u.st->ips[0] = u.f.pc;
 	u.f.sp = sp + 8;	/* the caller's frame, as the call left it */
-	bpf_loop(stack_depth, at_unwind_step, &u, 0);
-	u.st->nr = u.n;
-	if (u.stale && !bpf_map_lookup_elem(&unwind_stale, &tgid))
-		bpf_map_update_elem(&unwind_stale, &tgid, &one, BPF_ANY);
-	return u.n;
+	return at_unwind_walk(&u, t, tgid);
+}
+
+/* From a faulting instruction: its rule is looked up at ip itself, which at_rule does for
+ * pc = ip + 1 (it looks up a return address's call at pc - 1), so the first byte of a
+ * function (a push growing the stack) still finds its own row. */
+__noinline int at_unwind_regs(__u32 tgid, __u64 ip, __u64 sp, __u64 bp, struct at_thread *t)
+{
+	struct at_uw u = { .f = { .pc = ip + 1, .sp = sp, .bp = bp }, .n = 1, .tgid = tgid, .gen = at_unwind_gen };
+
+	if (!t || !ip)
+		return 0;
+	u.st = &t->scratch;
+	u.w = &t->win;
+	u.rules = t->rules;
+	u.w->len = 0;
+	u.st->flags = 0;
+	u.st->ips[0] = ip;
+	return at_unwind_walk(&u, t, tgid);
 }

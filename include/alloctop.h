@@ -281,4 +281,33 @@ struct at_unwind_module {
 };
 _Static_assert(sizeof(struct at_unwind_module) == 8, "at_unwind_module layout");
 
+/* --growth (bpf/growth.bpf.c): memory growth without allocator probes. Per process, map
+ * "growth_procs" keyed by tgid. fault_pages: pages a page fault made resident (the
+ * process's anonymous-page count rose while the kernel handled it); brk_bytes: net change
+ * of the program break; mmap_bytes: net anonymous mmap/munmap/mremap bytes. rss[] is the
+ * kmem:rss_stat counter per member (file, anon, swap entries, shmem), in pages, as first
+ * seen (rss_base) and last seen (rss_now). */
+#define AT_RSS_MEMBERS 4
+struct at_growth_proc {
+	__u64 fault_pages;
+	__u64 fault_bytes;
+	__s64 brk_bytes;
+	__s64 mmap_bytes;
+	__s64 rss_base[AT_RSS_MEMBERS];
+	__s64 rss_now[AT_RSS_MEMBERS];
+	__u64 rss_seen;		/* bit m: rss_base[m] is set */
+};
+_Static_assert(sizeof(struct at_growth_proc) == 8 * (5 + 2 * AT_RSS_MEMBERS), "at_growth_proc layout");
+
+/* Per site (map "growth_sites", keyed like "sites"): what brk and anonymous mmap calls
+ * from that stack added (bytes, net of shrinking brk and mremap). Faults count in "sites"
+ * itself: allocs = pages, alloc_bytes = bytes. */
+struct at_growth_site {
+	__s64 brk_bytes;
+	__s64 mmap_bytes;
+	__u64 brk_calls;
+	__u64 mmap_calls;
+};
+_Static_assert(sizeof(struct at_growth_site) == 32, "at_growth_site layout");
+
 #endif /* ALLOCTOP_H */

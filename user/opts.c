@@ -35,7 +35,11 @@ static const char usage[] =
 "      --top N           hotspots per report (default 20)\n"
 "      --sort KEY        hotspot order: alloc-bytes (default), allocs, live-bytes,\n"
 "                        live-allocs, old-bytes (leak suspects)\n"
-"      --weight KEY      folded stacks weigh live-bytes (default), alloc-bytes or allocs\n"
+"      --weight KEY      folded stacks weigh live-bytes (default), alloc-bytes or allocs;\n"
+"                        with --growth fault-bytes (its default)\n"
+"      --growth          memory growth by stack with no allocator probe: page faults\n"
+"                        that make anonymous memory resident, brk and anonymous mmap,\n"
+"                        RSS; costs per page fault, not per allocation\n"
 "      --pprof-out FILE  write a gzipped pprof profile to FILE at each report (replaced\n"
 "                        atomically), besides -o; alone it means -o pprof\n"
 "      --lib PATH        probe this allocator file instead of the one the target uses\n"
@@ -60,7 +64,7 @@ static const char usage[] =
 "Exit status: 0 success (also after SIGINT/SIGTERM), 1 runtime failure, 2 usage error.\n";
 
 enum { OPT_TOP = 256, OPT_LIB, OPT_MIN_AGE, OPT_MAX_OVERHEAD, OPT_COMM, OPT_EXCLUDE, OPT_FOLLOW, OPT_SORT, OPT_MAX_LIVE, OPT_MAX_STACKS, OPT_MAX_PROCS, OPT_VERSION,
-       OPT_WEIGHT, OPT_PPROF_OUT, OPT_UNWIND, OPT_STACK_DEPTH, OPT_UNWIND_ROWS, OPT_BPF_STATS };
+       OPT_WEIGHT, OPT_PPROF_OUT, OPT_UNWIND, OPT_STACK_DEPTH, OPT_UNWIND_ROWS, OPT_BPF_STATS, OPT_GROWTH };
 
 static const struct option longopts[] = {
 	{ "pid", required_argument, 0, 'p' },
@@ -85,6 +89,7 @@ static const struct option longopts[] = {
 	{ "stack-depth", required_argument, 0, OPT_STACK_DEPTH },
 	{ "unwind-rows", required_argument, 0, OPT_UNWIND_ROWS },
 	{ "bpf-stats", no_argument, 0, OPT_BPF_STATS },
+	{ "growth", no_argument, 0, OPT_GROWTH },
 	{ "verbose", no_argument, 0, 'v' },
 	{ "help", no_argument, 0, 'h' },
 	{ "version", no_argument, 0, OPT_VERSION },
@@ -108,6 +113,7 @@ static const char *const weight_names[AT_NR_WEIGHTS] = {
 	[AT_WEIGHT_LIVE_BYTES] = "live-bytes",
 	[AT_WEIGHT_ALLOC_BYTES] = "alloc-bytes",
 	[AT_WEIGHT_ALLOCS] = "allocs",
+	[AT_WEIGHT_FAULT_BYTES] = "fault-bytes",
 };
 
 const char *at_weight_name(enum at_weight w)
@@ -172,9 +178,23 @@ static int check_out_dir(const char *path)
 	return rc;
 }
 
+/* --growth probes no allocator: what only allocator probes measure makes no sense with it. */
+static int check_growth(struct at_opts *o, bool weight_given)
+{
+	if (!o->growth)
+		return o->weight == AT_WEIGHT_FAULT_BYTES ? bad("--weight fault-bytes needs --growth%s", "") : -1;
+	if (o->max_overhead)
+		return bad("--growth probes no allocator: drop --max-overhead (its cost follows page faults)%s", "");
+	if (o->lib)
+		return bad("--growth probes no allocator: drop --lib%s", "");
+	if (!weight_given)
+		o->weight = AT_WEIGHT_FAULT_BYTES;
+	return -1;
+}
+
 int at_opts_parse(struct at_opts *o, int argc, char **argv)
 {
-	bool out_given = false, batch = false;
+	bool out_given = false, batch = false, weight_given = false;
 	double d;
 	char *end;
 	long v;
@@ -271,8 +291,10 @@ int at_opts_parse(struct at_opts *o, int argc, char **argv)
 			for (v = 0; v < AT_NR_WEIGHTS && strcmp(optarg, weight_names[v]); v++)
 				;
 			if (v == AT_NR_WEIGHTS)
-				return bad("--weight: unknown weight '%s' (live-bytes, alloc-bytes, allocs)", optarg);
+				return bad("--weight: unknown weight '%s' (live-bytes, alloc-bytes, allocs, fault-bytes)",
+					   optarg);
 			o->weight = (enum at_weight)v;
+			weight_given = true;
 			break;
 		case OPT_PPROF_OUT:
 			if (!*optarg || optarg[strlen(optarg) - 1] == '/')
@@ -312,6 +334,9 @@ int at_opts_parse(struct at_opts *o, int argc, char **argv)
 		case OPT_BPF_STATS:
 			o->bpf_stats = true;
 			break;
+		case OPT_GROWTH:
+			o->growth = true;
+			break;
 		case 'h':
 			fputs(usage, stdout);
 			return AT_EXIT_OK;
@@ -337,6 +362,8 @@ int at_opts_parse(struct at_opts *o, int argc, char **argv)
 		return bad("--max-overhead works with -p or a command, not with --follow or the census%s", "");
 	if (o->follow && !o->cmd && !o->nr_pids)
 		return bad("--follow needs targets: give -p PID or -- CMD%s", "");
+	if ((rc = check_growth(o, weight_given)) >= 0)
+		return rc;
 	if (o->pprof_out && !out_given) {
 		o->output = AT_OUT_PPROF;
 		out_given = true;

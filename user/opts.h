@@ -24,6 +24,7 @@ enum at_weight {
 	AT_WEIGHT_LIVE_BYTES,
 	AT_WEIGHT_ALLOC_BYTES,
 	AT_WEIGHT_ALLOCS,
+	AT_WEIGHT_FAULT_BYTES,	/* --growth: bytes page faults made resident */
 	AT_NR_WEIGHTS,
 };
 
@@ -51,6 +52,7 @@ struct at_opts {
 	bool bpf_stats;		/* --bpf-stats: kernel run-time statistics of the BPF programs */
 	enum at_weight weight;	/* --weight, for -o folded */
 	const char *pprof_out;	/* --pprof-out: a pprof profile written at each report */
+	bool growth;		/* --growth: page faults, brk and mmap by stack, no allocator probe */
 };
 
 /* Fills o from argv. Returns -1 to go on, or an exit status (0 after -h/--version). */

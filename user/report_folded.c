@@ -39,6 +39,7 @@ static __u64 weight(const struct at_site_view *sv, enum at_weight w)
 {
 	switch (w) {
 	case AT_WEIGHT_ALLOC_BYTES:
+	case AT_WEIGHT_FAULT_BYTES:	/* --growth: a site's alloc_bytes are its fault bytes */
 		return sv->s.alloc_bytes;
 	case AT_WEIGHT_ALLOCS:
 		return sv->s.allocs;

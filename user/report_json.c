@@ -1,4 +1,5 @@
 #include "report.h"
+#include "report_growth.h"
 #include "tracer.h"
 #include "unwind.h"
 #include "attach.h"
@@ -166,6 +167,8 @@ static json_object *process(const struct at_report_ctx *c, const struct at_proc_
 	ADD(o, "size_hist", size_hist(s));
 	ADD(o, "lifetime_hist", lifetime_hist(s->lifetime));
 	ADD(o, "fragmentation", hp ? fragmentation(hp) : NULL);
+	if (c->opts->growth)
+		ADD(o, "growth", at_growth_json_proc(c, p->pid));
 	return o;
 }
 
@@ -258,6 +261,8 @@ static json_object *hotspot(const struct at_report_ctx *c, const struct at_site_
 	ADD(o, "temp_allocs", ju64(s->temp_allocs));
 	ADD(o, "temp_share", json_object_new_double(s->allocs ? (double)s->temp_allocs / s->allocs : 0));
 	site_lifetimes(c, sv, o);
+	if (c->opts->growth)
+		at_growth_json_site(c, sv, o);
 	if (hs) {
 		ADD(o, "oldest_age_s", json_object_new_double(hs->oldest_ns / 1e9));
 		ADD(o, "old_allocs", ju64(hs->old_allocs));
@@ -292,6 +297,7 @@ int at_report_json(FILE *out, const struct at_report_ctx *c)
 	ADD(root, "elapsed_s", json_object_new_double(snap->mono - c->model->start_mono));
 	ADD(root, "interval_s", json_object_new_double(c->interval_s));
 	ADD(root, "final", json_object_new_boolean(c->final));
+	ADD(root, "mode", json_object_new_string(c->opts->growth ? "growth" : "allocations"));
 	ADD(root, "estimated", json_object_new_boolean(c->model->duty < 1));
 	ADD(root, "duty_cycle", json_object_new_double(c->model->duty));
 	ADD(root, "dropped", ju64(at_drops_total(snap)));

@@ -259,14 +259,21 @@ static int write_gz(const char *path, const void *data, size_t len)
 
 int at_report_pprof(const char *path, const struct at_report_ctx *c)
 {
-	static const char *const types[4][2] = {
+	static const char *const alloc_types[4][2] = {
 		{ "alloc_objects", "count" }, { "alloc_space", "bytes" },
 		{ "inuse_objects", "count" }, { "inuse_space", "bytes" },
 	};
+	/* --growth: the same counters are pages made resident and their bytes */
+	static const char *const growth_types[4][2] = {
+		{ "fault_pages", "count" }, { "fault_bytes", "bytes" },
+		{ "resident_pages", "count" }, { "resident_bytes", "bytes" },
+	};
+	const char *const (*types)[2] = c->opts->growth ? growth_types : alloc_types;
 	static const char *const by_weight[AT_NR_WEIGHTS] = {
 		[AT_WEIGHT_LIVE_BYTES] = "inuse_space",
 		[AT_WEIGHT_ALLOC_BYTES] = "alloc_space",
 		[AT_WEIGHT_ALLOCS] = "alloc_objects",
+		[AT_WEIGHT_FAULT_BYTES] = "fault_bytes",
 	};
 	const struct at_snapshot *snap = &c->model->cur;
 	struct builder b = { .c = c };

@@ -1,4 +1,5 @@
 #include "report.h"
+#include "report_growth.h"
 #include "attach.h"
 #include "hist.h"
 #include "util.h"
@@ -102,6 +103,10 @@ static void process(FILE *out, const struct at_report_ctx *c, const struct at_pr
 
 	fprintf(out, "%-8d %-16s %s\n", p->pid, clean(p->target ? p->target->comm : "?", cm, sizeof(cm)),
 		p->target && p->target->exited ? "(exited)" : "");
+	if (c->opts->growth) {
+		at_growth_text_proc(out, c, p);
+		return;
+	}
 	fprintf(out, "  allocs %llu (%s)  frees %llu (%s)  live %lld blocks, %s  untracked frees %llu  temporary %llu\n",
 		(unsigned long long)s->allocs, at_fmt_bytes(s->alloc_bytes, ab, sizeof(ab)),
 		(unsigned long long)s->frees, at_fmt_bytes(s->free_bytes, fb, sizeof(fb)),
@@ -135,7 +140,10 @@ static void hotspot(FILE *out, const struct at_report_ctx *c, size_t rank, const
 	const struct at_site_counts *s = &sv->s;
 	char ab[16], lb[16], med[16], fs[512];
 
-	fprintf(out, "#%-3zu pid %d  allocs %llu  bytes %s  live %lld (%s)  frees %llu  median life %s\n", rank, sv->pid,
+	if (c->opts->growth)
+		at_growth_text_site(out, c, rank, sv);
+	else
+		fprintf(out, "#%-3zu pid %d  allocs %llu  bytes %s  live %lld (%s)  frees %llu  median life %s\n", rank, sv->pid,
 		(unsigned long long)s->allocs, at_fmt_bytes(s->alloc_bytes, ab, sizeof(ab)), (long long)s->live_allocs,
 		at_fmt_bytes(s->live_bytes > 0 ? s->live_bytes : 0, lb, sizeof(lb)), (unsigned long long)s->frees,
 		median_life(c, sv, med, sizeof(med)));
@@ -198,6 +206,8 @@ int at_report_text(FILE *out, const struct at_report_ctx *c)
 	fprintf(out, "=== alloctop %s  elapsed %.1fs  interval %.2fs%s  dropped %llu\n", when,
 		snap->mono - c->model->start_mono, c->interval_s, c->final ? "  (final)" : "",
 		(unsigned long long)at_drops_total(snap));
+	if (c->opts->growth)
+		fprintf(out, "  GROWTH: hotspots are where page faults made memory resident (no allocator probes)\n");
 	if (c->model->duty < 1)
 		fprintf(out, "  ESTIMATES: allocations probed %.1f%% of the time (--max-overhead), counts scaled\n",
 			c->model->duty * 100);

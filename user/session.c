@@ -571,12 +571,14 @@ static void announce(struct at_session *s, bool tui)
 
 	for (int i = 0; i < s->model.nr_targets; i++)
 		n += !s->model.targets[i]->gone;
+	const char *what = s->o->growth ? " for memory growth (page faults, brk, mmap; no allocator probes)" : "";
+
 	if (s->mode == AT_MODE_CENSUS)
-		fprintf(stderr, "alloctop: attached system-wide (%d processes so far); %s\n", n,
+		fprintf(stderr, "alloctop: attached system-wide%s (%d processes so far); %s\n", what, n,
 			tui ? "q quits" : "Ctrl-C stops");
 	else
-		fprintf(stderr, "alloctop: attached to %d process%s%s; %s\n", n, n == 1 ? "" : "es",
-			s->mode == AT_MODE_FOLLOW ? " and their children" : "", tui ? "q quits" : "Ctrl-C stops");
+		fprintf(stderr, "alloctop: attached to %d process%s%s%s; %s\n", n, n == 1 ? "" : "es",
+			s->mode == AT_MODE_FOLLOW ? " and their children" : "", what, tui ? "q quits" : "Ctrl-C stops");
 }
 
 static void cleanup(struct at_session *s)
@@ -612,7 +614,7 @@ int at_session_run(const struct at_opts *o)
 		.lib = o->lib, .global = file_probes(&s), .follow = s.mode == AT_MODE_FOLLOW, .comm = o->comm,
 		.exclude = o->exclude, .nr_exclude = o->nr_exclude, .sampling = o->max_overhead > 0,
 		.unwind_fp = o->unwind_fp, .stack_depth = o->stack_depth, .unwind_rows = o->unwind_rows,
-		.bpf_stats = o->bpf_stats, .pids = o->pids, .nr_pids = s.mode == AT_MODE_PIDS ? o->nr_pids : 0,
+		.bpf_stats = o->bpf_stats, .growth = o->growth, .pids = o->pids, .nr_pids = s.mode == AT_MODE_PIDS ? o->nr_pids : 0,
 	};
 	bool final = false;
 	int rc = AT_EXIT_OK;

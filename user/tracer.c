@@ -1,6 +1,7 @@
 #include "tracer.h"
 #include "alloctop.skel.h"
 #include "bpfmap.h"
+#include "growth.h"
 #include "livemap.h"
 #include "unwind.h"
 #include "unwind_pre.h"
@@ -52,6 +53,7 @@ struct at_tracer {
 	struct at_unwinder *uw;		/* NULL with --unwind fp */
 	struct at_unwind_pre *pre;	/* the -p targets' tables, until uw takes them */
 	bool alloc_off;			/* --max-overhead: the allocation side is detached now */
+	struct bpf_link *growth_links[AT_GROWTH_LINKS];	/* --growth */
 };
 
 #define AT_UNWIND_MODULES 4096
@@ -178,7 +180,8 @@ struct at_tracer *at_tracer__new(const struct at_tracer_opts *opts)
 		goto fail;
 	}
 	t->skel->rodata->self_tgid = getpid();
-	t->skel->rodata->filter_followed = opts->global && opts->follow;
+	/* --growth probes the whole system: -p and a command trace the followed set */
+	t->skel->rodata->filter_followed = (opts->global && opts->follow) || (opts->growth && !opts->global);
 	t->skel->rodata->filter_excluded = opts->global && opts->nr_exclude > 0;
 	if (opts->global && opts->comm) {
 		t->skel->rodata->filter_comm = true;
@@ -186,6 +189,7 @@ struct at_tracer *at_tracer__new(const struct at_tracer_opts *opts)
 	}
 	size_maps(t->skel, opts);
 	size_unwind_maps(t, opts);
+	at_growth_prepare(t->skel, opts->growth, opts->max_procs, opts->max_stacks + opts->max_procs);
 	/* the kernel creates maps and verifies programs meanwhile: the tables are ready
 	 * by the time the targets are attached */
 	if (!opts->unwind_fp)
@@ -232,6 +236,8 @@ struct at_tracer *at_tracer__new(const struct at_tracer_opts *opts)
 	}
 	/* Kernel BPF statistics time every program run (two clock reads each, ~0.1x of
 	 * the uprobe floor on a KVM guest): only on request. Not fatal if refused. */
+	if (opts->growth && at_growth_attach(t->skel, t->growth_links, AT_GROWTH_LINKS))
+		goto fail;
 	if (opts->bpf_stats)
 		t->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
 	t->ec = at_elfcache_new();
@@ -479,6 +485,16 @@ static void destroy_marked(struct at_tracer *t, const bool *drop)
 	free(fds);
 }
 
+/* --growth: nothing to probe in the process; its events count once it is followed. */
+static int growth_add_pid(struct at_tracer *t, int pid)
+{
+	int err = at_tracer__follow(t, pid);
+
+	if (!err && t->uw)
+		at_unwinder__add_pid(t->uw, pid);
+	return err;
+}
+
 int at_tracer__attach_pid(struct at_tracer *t, int pid)
 {
 	struct at_plan plan;
@@ -486,6 +502,8 @@ int at_tracer__attach_pid(struct at_tracer *t, int pid)
 
 	if (find_target(t, pid))
 		return 0;
+	if (t->opts.growth)
+		return growth_add_pid(t, pid);
 	err = at_plan_make(t->ec, pid, t->opts.lib, &plan);
 	if (err)
 		return err;
@@ -544,6 +562,8 @@ int at_tracer__replan_pid(struct at_tracer *t, int pid)
 	struct at_plan plan;
 	int err;
 
+	if (t->opts.growth)
+		return growth_add_pid(t, pid);	/* the new program's mappings */
 	err = at_plan_make_quiet(t->ec, pid, t->opts.lib, &plan, true);
 	if (err)
 		return err;
@@ -586,8 +606,11 @@ static struct at_target_links *find_file(struct at_tracer *t, __u64 dev, __u64 i
 int at_tracer__attach_global(struct at_tracer *t, int pid, bool quiet)
 {
 	struct at_plan plan;
-	int err = at_plan_make_quiet(t->ec, pid, t->opts.lib, &plan, quiet);
+	int err;
 
+	if (t->opts.growth)
+		return 0;	/* every process's faults and calls are seen already */
+	err = at_plan_make_quiet(t->ec, pid, t->opts.lib, &plan, quiet);
 	if (err)
 		return err;
 	/* no unwind tables yet: its first stack flags it, and the next refresh reads its
@@ -806,7 +829,11 @@ void at_tracer__forget(struct at_tracer *t, const int *pids, int n, bool counter
 			__u32 k = set[i];
 
 			bpf_map__delete_elem(t->skel->maps.procs, &k, sizeof(k), 0);
+			bpf_map__delete_elem(t->skel->maps.growth_procs, &k, sizeof(k), 0);
 		}
+		if (t->opts.growth)
+			delete_pids(bpf_map__fd(t->skel->maps.growth_sites), sizeof(struct at_site_key),
+				    sizeof(struct at_growth_site), set, n);
 	}
 	free(set);
 }
@@ -849,6 +876,8 @@ void at_tracer__free(struct at_tracer *t)
 		close_parallel(all, (int)n);
 		for (size_t i = 0; i < AT_ARRAY_SIZE(t->proc_links); i++)
 			bpf_link__destroy(t->proc_links[i]);
+		for (size_t i = 0; i < AT_ARRAY_SIZE(t->growth_links); i++)
+			bpf_link__destroy(t->growth_links[i]);
 		at_debug("detached %zu uprobe links in %.3f s", n, at_now_mono() - t0);
 		free(all);
 		free(t->targets);
@@ -873,6 +902,8 @@ void at_tracer__map_fds(const struct at_tracer *t, struct at_map_fds *fds)
 	fds->site_news = bpf_map__fd(t->skel->maps.site_news);
 	fds->site_slots = t->skel->rodata->at_site_slot_mask + 1;
 	fds->site_news_lost = &t->skel->bss->at_site_news_lost;
+	fds->growth_procs = t->opts.growth ? bpf_map__fd(t->skel->maps.growth_procs) : -1;
+	fds->growth_sites = t->opts.growth ? bpf_map__fd(t->skel->maps.growth_sites) : -1;
 }
 
 void at_tracer__unwind_refresh(struct at_tracer *t)

@@ -23,6 +23,7 @@ struct at_tracer_opts {
 	__u32 stack_depth;	/* frames per stack, 1..AT_MAX_FRAMES */
 	__u32 unwind_rows;	/* capacity of the CFI row map */
 	bool bpf_stats;		/* turn on the kernel's BPF run-time statistics while loaded */
+	bool growth;		/* --growth: page faults, brk, mmap; no allocator probe at all */
 	const int *pids;	/* -p targets: their unwind tables compile while the programs load */
 	int nr_pids;
 };
@@ -77,6 +78,7 @@ struct at_map_fds {
 	int site_dirty, site_news;	/* changed sites (see at_site_slot), new sites' keys */
 	__u32 site_slots;
 	const volatile __u64 *site_news_lost;	/* new sites site_news had no room for */
+	int growth_procs, growth_sites;	/* --growth's counters (user/growth.h), else -1 */
 };
 void at_tracer__map_fds(const struct at_tracer *t, struct at_map_fds *fds);
 struct at_elfcache *at_tracer__elfcache(struct at_tracer *t);

@@ -1,0 +1,81 @@
+#include "growth.h"
+#include "alloctop.skel.h"
+#include "util.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+/* bpf/growth.bpf.c's programs, by their names' prefix */
+static bool is_growth_prog(const struct bpf_program *p)
+{
+	return !strncmp(bpf_program__name(p), "growth_", 7);
+}
+
+void at_growth_prepare(struct alloctop_bpf *skel, bool growth, __u32 max_procs, __u32 max_sites)
+{
+	struct bpf_program *p;
+
+	bpf_object__for_each_program(p, skel->obj) {
+		if (is_growth_prog(p))
+			bpf_program__set_autoload(p, growth);
+		else if (growth && bpf_program__type(p) == BPF_PROG_TYPE_KPROBE)
+			bpf_program__set_autoload(p, false);	/* the allocator uprobes */
+	}
+	/* unused maps stay one entry small */
+	bpf_map__set_max_entries(skel->maps.growth_procs, growth ? max_procs : 1);
+	bpf_map__set_max_entries(skel->maps.growth_sites, growth ? max_sites : 1);
+}
+
+int at_growth_attach(struct alloctop_bpf *skel, struct bpf_link **links, size_t max)
+{
+	struct bpf_program *p;
+	size_t n = 0;
+
+	bpf_object__for_each_program(p, skel->obj) {
+		if (!is_growth_prog(p))
+			continue;
+		if (n == max)
+			return -E2BIG;
+		links[n] = bpf_program__attach(p);
+		if (!links[n]) {
+			int err = -errno;
+
+			at_err("--growth: cannot attach %s (%s): it needs fentry on handle_mm_fault, the "
+			       "kmem:rss_stat and syscalls tracepoints (tracefs), as in Linux 6.2 or later",
+			       bpf_program__name(p), strerror(-err));
+			return err;
+		}
+		at_debug("--growth: attached %s (%s)", bpf_program__name(p), bpf_program__section_name(p));
+		n++;
+	}
+	return 0;
+}
+
+bool at_growth_proc_read(int fd, int pid, struct at_growth_proc *g)
+{
+	__u32 k = pid;
+
+	memset(g, 0, sizeof(*g));
+	return fd >= 0 && !bpf_map_lookup_elem(fd, &k, g);
+}
+
+bool at_growth_site_read(int fd, int pid, __u64 stack_id, struct at_growth_site *g)
+{
+	struct at_site_key k = { .pid = pid, .stack_id = stack_id };
+
+	memset(g, 0, sizeof(*g));
+	return fd >= 0 && !bpf_map_lookup_elem(fd, &k, g);
+}
+
+__s64 at_growth_rss_bytes(const struct at_growth_proc *g)
+{
+	static const int members[] = { 0 /* file */, 1 /* anon */, 3 /* shmem */ };
+	__s64 pages = 0;
+
+	for (size_t i = 0; i < AT_ARRAY_SIZE(members); i++)
+		pages += g->rss_now[members[i]] - g->rss_base[members[i]];
+	return pages * sysconf(_SC_PAGESIZE);
+}
