@@ -178,6 +178,13 @@ static __always_inline __u64 at_growth_stack(struct task_struct *task, __u32 *tg
 	t = at_thread_for(tgid, &tid);
 	if (!t || !regs)
 		return 0;
+	/* a process without unwind tables yet (system-wide): userspace reads them at its
+	 * next refresh; frame pointers meanwhile */
+	if (!bpf_map_lookup_elem(&unwind_procs, tgid) && !bpf_map_lookup_elem(&unwind_stale, tgid)) {
+		__u8 one = 1;
+
+		bpf_map_update_elem(&unwind_stale, tgid, &one, BPF_ANY);
+	}
 	if (!at_unwind_regs(*tgid, regs->ip, regs->sp, regs->bp, t)) {
 		at_drop(AT_DROP_STACK_FAILED);
 		return 0;
@@ -302,7 +309,6 @@ int BPF_PROG(growth_rss, struct mm_struct *mm, int member)
  * per site at the calling stack. */
 static __always_inline void at_growth_sys(struct task_struct *task, __u32 tgid, enum at_gsys sys, __s64 bytes)
 {
-	struct at_site_delta d = { .lt_bucket = AT_LT_BUCKETS };
 	struct at_site_key k = { .pid = tgid };
 	struct at_growth_site *gs, z = {};
 	struct at_growth_proc *g;
@@ -322,7 +328,6 @@ static __always_inline void at_growth_sys(struct task_struct *task, __u32 tgid, 
 	if (bytes <= 0)
 		return;	/* shrinking: the stack that grew it is not known here */
 	k.stack_id = at_growth_stack(task, &tgid);
-	at_site_count(tgid, k.stack_id, &d);	/* the site, listed with no faults yet */
 	gs = bpf_map_lookup_elem(&growth_sites, &k);
 	if (!gs) {
 		bpf_map_update_elem(&growth_sites, &k, &z, BPF_NOEXIST);
@@ -483,4 +488,18 @@ SEC("tracepoint/syscalls/sys_exit_mremap")
 int growth_mremap_exit(struct trace_event_raw_sys_exit *ctx)
 {
 	return at_growth_exit(AT_GSYS_MREMAP, ctx->ret);
+}
+
+/* exec gives the process a new address space: its RSS starts again from there */
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(growth_exec, struct task_struct *task)
+{
+	__u32 tgid = task->tgid;
+	struct at_growth_proc *g = bpf_map_lookup_elem(&growth_procs, &tgid);
+
+	if (!g || !task->mm)
+		return 0;
+	for (__u32 m = 0; m < AT_RSS_MEMBERS; m++)
+		g->rss_base[m] = g->rss_now[m] = at_rss_member(task->mm, m);
+	return 0;
 }

@@ -6,6 +6,7 @@
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <unistd.h>
 
 /* bpf/growth.bpf.c's programs, by their names' prefix */
@@ -29,11 +30,21 @@ void at_growth_prepare(struct alloctop_bpf *skel, bool growth, __u32 max_procs, 
 	bpf_map__set_max_entries(skel->maps.growth_sites, growth ? max_sites : 1);
 }
 
+/* The syscalls tracepoints are found through tracefs: mounted where it is missing. */
+static void mount_tracefs(void)
+{
+	if (!access("/sys/kernel/tracing/events", F_OK) || !access("/sys/kernel/debug/tracing/events", F_OK))
+		return;
+	if (mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, NULL))
+		at_debug("--growth: cannot mount tracefs on /sys/kernel/tracing: %s", strerror(errno));
+}
+
 int at_growth_attach(struct alloctop_bpf *skel, struct bpf_link **links, size_t max)
 {
 	struct bpf_program *p;
 	size_t n = 0;
 
+	mount_tracefs();
 	bpf_object__for_each_program(p, skel->obj) {
 		if (!is_growth_prog(p))
 			continue;

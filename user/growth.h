@@ -11,7 +11,7 @@
 struct alloctop_bpf;
 struct bpf_link;
 
-#define AT_GROWTH_LINKS 12
+#define AT_GROWTH_LINKS 16
 
 /* Before the load: with growth, only the growth and lifecycle programs load (no
  * uprobe program at all); without, the growth programs stay out. Sizes its maps. */

@@ -2,10 +2,13 @@
  * side. The site counters themselves are the model's: in growth mode a site's allocs are
  * the pages its faults made resident, alloc_bytes their bytes (bpf/growth.bpf.c). */
 #include "report_growth.h"
+#include "bpfmap.h"
 #include "growth.h"
 #include "hist.h"
+#include "util.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 
 #define ADD(o, k, v) json_object_object_add((o), (k), (v))
 
@@ -60,4 +63,95 @@ void at_growth_text_site(FILE *out, const struct at_report_ctx *c, size_t rank, 
 		(unsigned long long)sv->s.allocs, at_fmt_bytes(sv->s.alloc_bytes, fb, sizeof(fb)),
 		at_fmt_bytes(g.brk_bytes > 0 ? g.brk_bytes : 0, bb, sizeof(bb)),
 		at_fmt_bytes(g.mmap_bytes > 0 ? g.mmap_bytes : 0, mb, sizeof(mb)));
+}
+
+/* The brk and anonymous mmap calls by stack (map "growth_sites"), most bytes first: a new
+ * array the caller frees; *n entries (at most max, 0 = all). */
+struct call_site {
+	struct at_site_key k;
+	struct at_growth_site g;
+};
+
+static int by_bytes(const void *a, const void *b)
+{
+	const struct call_site *x = a, *y = b;
+	__s64 bx = x->g.brk_bytes + x->g.mmap_bytes, by = y->g.brk_bytes + y->g.mmap_bytes;
+
+	return bx < by ? 1 : bx > by ? -1 : (x->k.pid > y->k.pid) - (x->k.pid < y->k.pid);
+}
+
+static struct call_site *call_sites(const struct at_report_ctx *c, size_t max, size_t *n)
+{
+	struct at_site_key *keys = NULL;
+	struct at_growth_site *vals = NULL;
+	struct call_site *cs;
+
+	*n = 0;
+	if (at_map_read_all(c->model->fds.growth_sites, sizeof(*keys), sizeof(*vals), (void **)&keys, (void **)&vals,
+			    n))
+		*n = 0;
+	cs = at_xcalloc(*n ? *n : 1, sizeof(*cs));
+	for (size_t i = 0; i < *n; i++) {
+		cs[i].k = keys[i];
+		cs[i].g = vals[i];
+	}
+	free(keys);
+	free(vals);
+	qsort(cs, *n, sizeof(*cs), by_bytes);
+	if (max && *n > max)
+		*n = max;
+	return cs;
+}
+
+json_object *at_growth_json_calls(const struct at_report_ctx *c, at_growth_frames_fn frames)
+{
+	json_object *a = json_object_new_array();
+	size_t n;
+	struct call_site *cs = call_sites(c, (size_t)c->opts->top, &n);
+
+	for (size_t i = 0; i < n; i++) {
+		struct at_site_view sv = { .pid = cs[i].k.pid, .stack_id = cs[i].k.stack_id };
+		json_object *o = json_object_new_object();
+		char id[24];
+
+		snprintf(id, sizeof(id), "%016llx", (unsigned long long)sv.stack_id);
+		ADD(o, "pid", json_object_new_int(sv.pid));
+		ADD(o, "stack_id", json_object_new_string(id));
+		ADD(o, "frames", frames(c, &sv));
+		ADD(o, "brk_bytes", json_object_new_int64(cs[i].g.brk_bytes));
+		ADD(o, "brk_calls", json_object_new_uint64(cs[i].g.brk_calls));
+		ADD(o, "mmap_bytes", json_object_new_int64(cs[i].g.mmap_bytes));
+		ADD(o, "mmap_calls", json_object_new_uint64(cs[i].g.mmap_calls));
+		json_object_array_add(a, o);
+	}
+	free(cs);
+	return a;
+}
+
+void at_growth_text_calls(FILE *out, const struct at_report_ctx *c)
+{
+	size_t n;
+	struct call_site *cs = call_sites(c, (size_t)c->opts->top, &n);
+
+	if (n)
+		fprintf(out, "brk and anonymous mmap by stack (%zu):\n", n);
+	for (size_t i = 0; i < n; i++) {
+		const struct at_stack *st = at_model_stack(c->model, cs[i].k.stack_id);
+		char bb[16], mb[16], fs[256];
+
+		fprintf(out, "  pid %d  brk +%s (%llu calls)  mmap +%s (%llu calls)  at", cs[i].k.pid,
+			at_fmt_bytes(cs[i].g.brk_bytes > 0 ? cs[i].g.brk_bytes : 0, bb, sizeof(bb)),
+			(unsigned long long)cs[i].g.brk_calls,
+			at_fmt_bytes(cs[i].g.mmap_bytes > 0 ? cs[i].g.mmap_bytes : 0, mb, sizeof(mb)),
+			(unsigned long long)cs[i].g.mmap_calls);
+		/* the first frames that say where: the system call's wrapper, then its callers */
+		for (__u32 f = 0; st && f < st->nr && f < 4; f++) {
+			struct at_frame fr;
+
+			at_symbolize(c->sym, cs[i].k.pid, st->ips[f], &fr);
+			fprintf(out, "%s %s", f ? " <" : "", at_frame_str(&fr, fs, sizeof(fs)));
+		}
+		fputs(st ? "\n" : " [unknown stack]\n", out);
+	}
+	free(cs);
 }

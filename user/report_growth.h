@@ -14,4 +14,10 @@ void at_growth_json_site(const struct at_report_ctx *c, const struct at_site_vie
 void at_growth_text_proc(FILE *out, const struct at_report_ctx *c, const struct at_proc_view *p);
 void at_growth_text_site(FILE *out, const struct at_report_ctx *c, size_t rank, const struct at_site_view *sv);
 
+/* brk and anonymous mmap calls by stack, most bytes first (--top of them): JSON
+ * "growth_calls" (frames as the hotspots', by frames()) and the text report's list. */
+typedef json_object *(*at_growth_frames_fn)(const struct at_report_ctx *c, const struct at_site_view *sv);
+json_object *at_growth_json_calls(const struct at_report_ctx *c, at_growth_frames_fn frames);
+void at_growth_text_calls(FILE *out, const struct at_report_ctx *c);
+
 #endif

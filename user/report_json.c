@@ -313,6 +313,8 @@ int at_report_json(FILE *out, const struct at_report_ctx *c)
 		json_object_array_add(hot, hotspot(c, sites[i]));
 	free(sites);
 	ADD(root, "hotspots", hot);
+	if (c->opts->growth)
+		ADD(root, "growth_calls", at_growth_json_calls(c, frames));
 	ADD(root, "unwind", unwind(c));
 	ADD(root, "leak_suspects", leak_suspects(c));
 	ADD(root, "min_age_s", json_object_new_double(c->model->min_age_ns / 1e9));

@@ -485,11 +485,26 @@ static void destroy_marked(struct at_tracer *t, const bool *drop)
 	free(fds);
 }
 
-/* --growth: nothing to probe in the process; its events count once it is followed. */
+/* --growth: nothing to probe in the process; its events count once it is followed. A
+ * launched command (not a -p target) is followed from its exec, but its unwind tables
+ * are read only once its allocator library is mapped (-EAGAIN until then, the launcher
+ * asks again after each mmap), as exact mode attaches: its first stacks unwind whole. */
 static int growth_add_pid(struct at_tracer *t, int pid)
 {
 	int err = at_tracer__follow(t, pid);
+	bool listed = false;
+	struct at_plan plan;
 
+	for (int i = 0; i < t->opts.nr_pids; i++)
+		listed |= t->opts.pids[i] == pid;
+	if (!err && !listed && !t->opts.global) {
+		err = at_plan_make_quiet(t->ec, pid, NULL, &plan, true);
+		if (err == -EAGAIN)
+			return err;
+		if (!err)
+			at_plan_free(&plan);
+		err = 0;
+	}
 	if (!err && t->uw)
 		at_unwinder__add_pid(t->uw, pid);
 	return err;
