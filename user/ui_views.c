@@ -84,7 +84,9 @@ static void draw_title(struct at_ui *ui, int y)
 	int x;
 
 	strftime(when, sizeof(when), "%H:%M:%S", localtime(&now));
-	x = ui_put(y, 0, -1, ui_attr(ui, UA_TITLE), "alloctop");
+	/* --growth fills the allocation columns with page faults: say so where it shows */
+	x = ui_put(y, 0, -1, ui_attr(ui, UA_TITLE), "%s",
+		   ui->o->growth ? "alloctop --growth (allocs = pages faulted in, bytes = made resident)" : "alloctop");
 	x += ui_put(y, x, -1, 0, " - %s up %s, refresh %gs, ", when,
 		    hms(ui->m->cur.mono - ui->m->start_mono, up, sizeof(up)), ui->interval);
 	ui_put(y, x, -1, A_BOLD, "%s", ui->cum ? (ui->base_mono ? "totals since reset" : "totals since attach")
