@@ -122,22 +122,28 @@ NOIPA char *grow_brk(size_t *grown)
 	return p;
 }
 
-NOIPA char *map_touched(void)
+NOIPA char *map_anon(size_t pages)
 {
-	char *p = mmap(NULL, MMAP_PAGES * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *p = mmap(NULL, pages * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 	if (p == MAP_FAILED)
 		die("mmap");
+	return p;
+}
+
+NOIPA char *map_touched(void)
+{
+	char *p = map_anon(MMAP_PAGES);
+
 	no_thp(p, MMAP_PAGES * PAGE);
 	return p;
 }
 
 NOIPA char *map_never(void)
 {
-	char *p = mmap(NULL, NEVER_PAGES * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *p = map_anon(NEVER_PAGES);
 
-	if (p == MAP_FAILED)
-		die("mmap");
+	__asm__ volatile("" : "+r"(p));	/* no tail call: map_never stays on the stack */
 	return p;
 }
 
