@@ -295,7 +295,9 @@ int at_report_pprof(const char *path, const struct at_report_ctx *c)
 	}
 	period.type = str_id(&b, "space");
 	period.unit = str_id(&b, "bytes");
-	comment = str_id(&b, "alloctop: exact counts (not sampled), cumulative since attach; inuse = still allocated");
+	comment = str_id(&b, c->opts->growth ? "alloctop --growth: pages page faults made resident, by the faulting "
+				   "stack, cumulative since attach" : "alloctop: exact counts (not sampled), cumulative "
+				   "since attach; inuse = still allocated");
 	n = 0;	/* every site, in --sort order */
 	sites = at_model_top_sites(c->model, c->opts->sort, 0, &n);
 	for (size_t i = 0; i < n; i++)

@@ -1,6 +1,7 @@
 """alloctop --growth against tests/workloads/growth.c: page faults attributed to the
 function whose instruction faulted, exactly as many as the workload touched fresh pages;
 brk and anonymous mmap by calling stack; RSS growth; and not one allocator probe."""
+import gzip
 import json
 import os
 import re
@@ -137,11 +138,38 @@ def test_growth_no_allocator_probes_control():
         fail("exact mode: want uprobe_multi links and kprobe programs, got %s %s" % (links, sorted(set(progs))))
 
 
+def check_pprof(path, rep, truth):
+    """The profile's default sample type is fault_bytes; per leaf function its
+    fault_bytes are the workload's."""
+    import test_stacks     # its stdlib pprof decoder
+    prof = test_stacks._msg(gzip.decompress(path.read_bytes()), test_stacks.PROFILE)
+    st = prof["string_table"]
+    types = [st[t["type"]] for t in prof["sample_type"]]
+    if types != ["fault_pages", "fault_bytes", "resident_pages", "resident_bytes"] or \
+            st[prof["default_sample_type"]] != "fault_bytes":
+        fail("pprof sample types %s, default %s" % (types, st[prof["default_sample_type"]]))
+    funcs = {f["id"]: st[f["name"]] for f in prof["function"]}
+    leaf_of = {l["id"]: funcs.get(l["line"][0]["function_id"]) if l["line"] else None for l in prof["location"]}
+    got = {}
+    for smp in prof["sample"]:
+        leaf = leaf_of.get(smp["location_id"][0]) if smp["location_id"] else None
+        if leaf in TOUCH:
+            got[leaf] = got.get(leaf, 0) + smp["value"][1]
+    want = {fn: truth["fault_pages"][fn] * truth["page"] for fn in TOUCH}
+    if got != want:
+        fail("pprof fault_bytes per leaf %s, want %s" % (got, want))
+
+
 def growth_pid(nofp):
-    at, truth, fds = probes_while_running(["--growth"], nofp=nofp)
+    harness.SCRATCH.mkdir(parents=True, exist_ok=True)
+    pb = harness.SCRATCH / ("growth-%d.pb.gz" % os.getpid())
+    at, truth, fds = probes_while_running(["--growth", "--pprof-out", pb], nofp=nofp)
     label = "growth -p" + (" (nofp)" if nofp else "")
     check_no_allocator_probe(fds, label)
-    check_growth(at.final_report(), truth, truth["pid"], label)
+    rep = at.final_report()
+    check_growth(rep, truth, truth["pid"], label)
+    check_pprof(pb, rep, truth)
+    pb.unlink()
 
 
 def test_growth_pid():
@@ -247,3 +275,41 @@ def test_growth_usage_errors():
         if rc != 2 or what not in err:
             fail("alloctop %s: status %d, stderr %r; want 2 and a message naming %s"
                  % (" ".join(args), rc, err.strip(), what))
+
+
+def test_growth_dashboard():
+    """The dashboard in growth mode: its title says what the columns count, the faulting
+    functions are its sites with their exact page counts (totals view), q quits."""
+    import tempfile
+    import shutil
+    import test_tui
+    tmp = tempfile.mkdtemp(prefix="alloctop-growth-tui-")
+    w = pane = None
+    try:
+        w = harness.Workload("growth")
+        w.wait_ready()
+        pane = test_tui.Pane(140, 40, tmp)
+        pane.type("clear; cd %s && %s --growth -d 0.5 -p %d; echo EXIT=$?" % (harness.ROOT, harness.ALLOCTOP, w.pid))
+        pane.wait_for("alloctop --growth (allocs = pages faulted in", 30)
+        w.send("go")
+        w.read_truth()
+
+        def shown(s):
+            if "totals since attach" not in s:
+                return False
+            head = next((l for l in s.splitlines() if "SITE" in l), None)
+            rows = {l.split()[0]: l for l in s.splitlines() if l.split() and l.split()[0] in TOUCH}
+            return head and all(fn in rows and test_tui.cell(head, rows[fn], "ALLOCS") ==
+                                str(w.truth["fault_pages"][fn]) for fn in TOUCH)
+        pane.press("c", shown, 20)
+        pane.keys("q")
+        rc, s = pane.wait_exit()
+        if rc != 0:
+            fail("alloctop --growth dashboard exit status %d:\n%s" % (rc, s))
+        w.finish()
+    finally:
+        if pane:
+            pane.close()
+        if w:
+            harness.kill(w.proc)
+        shutil.rmtree(tmp, ignore_errors=True)
