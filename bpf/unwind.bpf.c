@@ -24,6 +24,8 @@ struct at_uw {
 	struct at_frame f;
 	__u32 n, gen;
 	bool stale;			/* a pc outside every known mapping */
+	bool ri_read;			/* ri holds the next pending uretprobe return */
+	__u64 ri;			/* struct return_instance * */
 };
 
 struct at_vma_range {
@@ -226,6 +228,31 @@ __noinline __u64 at_step(struct at_frame *f, struct at_stack_win *w, __u32 rule)
 	return (rule & 0xff) != AT_CFA_NONE ? at_step_cfi(f, w, rule) : at_step_fp(f, w);
 }
 
+/* A return address that a uretprobe (anyone's) replaced with its trampoline: the original,
+ * from the thread's pending returns, innermost first (chained ones, tail calls, share one
+ * slot); 0 if pc is not the trampoline. Only on a pc outside every module: no cost to the
+ * common path. */
+static __always_inline __u64 at_uretprobe_orig(struct at_uw *u, __u64 pc)
+{
+	struct return_instance *ri;
+	__u64 orig;
+
+	if (pc != at_uretprobe_trampoline())
+		return 0;
+	if (!u->ri_read) {
+		u->ri = (__u64)BPF_CORE_READ(bpf_get_current_task_btf(), utask, return_instances);
+		u->ri_read = true;
+	}
+	ri = (struct return_instance *)u->ri;
+	if (!ri)
+		return 0;
+	orig = BPF_CORE_READ(ri, orig_ret_vaddr);
+	for (int i = 0; i < 8 && ri && BPF_CORE_READ(ri, chained); i++)
+		ri = BPF_CORE_READ(ri, next);
+	u->ri = ri ? (__u64)BPF_CORE_READ(ri, next) : 0;
+	return orig;
+}
+
 /* The rule for pc, from the thread's cache or searched and cached; NULL: walk the frame
  * pointer (no table for this process yet, or a pc in no known mapping). */
 static __always_inline const struct at_uw_rule *at_rule(struct at_uw *u, __u64 pc)
@@ -244,6 +271,18 @@ static __always_inline const struct at_uw_rule *at_rule(struct at_uw *u, __u64 p
 	if (!proc)
 		return 0;
 	mi = at_find_map(proc, pc);
+	if (mi >= AT_UNWIND_MAPS) {
+		__u64 orig = at_uretprobe_orig(u, pc);
+		__u32 last = u->n - 1;
+
+		if (orig && last < AT_MAX_FRAMES) {
+			/* the frame is the original return address's; its rule is too */
+			u->st->ips[last] = orig;
+			u->f.pc = pc = orig;
+			mi = at_find_map(proc, pc);
+		}
+	}
+	asm volatile("" : "+r"(mi));	/* the check below bounds the very register that indexes */
 	if (mi >= AT_UNWIND_MAPS) {
 		u->stale = true;
 		return 0;

@@ -181,6 +181,29 @@ def test_growth_pid_nofp():
     growth_pid(True)
 
 
+def test_growth_under_uretprobes():
+    """Another tracer's return probes (here exact mode's, on mmap and malloc) replace
+    return addresses with the uretprobe trampoline: the stacks still name every caller."""
+    w, exact, grow = harness.Workload("growth"), None, None
+    try:
+        w.wait_ready()
+        exact = harness.Alloctop(harness.base_args([w.pid]))
+        exact.wait_attached()
+        grow = harness.Alloctop(["--growth"] + harness.base_args([w.pid]))
+        grow.wait_attached()
+        w.send("go")
+        w.read_truth()
+        grow.expect_ok(grow.stop())
+        exact.expect_ok(exact.stop())
+        w.finish()
+        check_growth(grow.final_report(), w.truth, w.pid, "growth beside exact mode")
+    finally:
+        harness.kill(w.proc)
+        for at in (exact, grow):
+            if at:
+                harness.kill(at.proc)
+
+
 def test_growth_launch():
     harness.SCRATCH.mkdir(parents=True, exist_ok=True)
     tf = harness.SCRATCH / ("growth-truth-%d.json" % os.getpid())
