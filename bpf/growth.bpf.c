@@ -299,9 +299,11 @@ int BPF_PROG(growth_rss, struct mm_struct *mm, int member)
 	gt->anon_before = now;
 	if (rise <= 0)
 		return 0;
-	/* other threads' faults on other CPUs may add a page or two meanwhile: a fault
-	 * adds one page, unless the rise says it mapped a large folio */
-	at_fault_count(task, tgid, rise < AT_BIG_STEP ? 1 : rise > AT_THP_PAGES ? AT_THP_PAGES : rise);
+	/* other threads' faults on other CPUs may add pages meanwhile: a fault adds one
+	 * page, unless the rise is a large folio's (a power of two from AT_BIG_STEP pages) */
+	if (rise < AT_BIG_STEP || (rise & (rise - 1)))
+		rise = 1;
+	at_fault_count(task, tgid, rise > AT_THP_PAGES ? AT_THP_PAGES : rise);
 	return 0;
 }
 

@@ -11,7 +11,7 @@ import harness
 from harness import fail
 
 NEEDS_ROOT = True
-TOUCH = ("touch_brk", "touch_mmap", "touch_partial")
+TOUCH = ("touch_brk", "touch_mmap", "touch_partial", "touch_huge")
 BPF_PROG_TYPE_KPROBE = 2        # uprobes are kprobe-type programs
 
 

@@ -6,6 +6,9 @@
  *   touch_mmap     every page of an anonymous mapping (map_touched);
  *   touch_partial  PARTIAL_PAGES pages of a large malloc'd block (big_malloc), whose
  *                  first page glibc's malloc already wrote (its chunk header);
+ *   touch_huge     every page of a 2 MiB-aligned anonymous region asking for a
+ *                  transparent huge page (MADV_HUGEPAGE): one fault makes all 512 pages
+ *                  resident if the kernel gives one, else 512 faults one each;
  *   map_never      an anonymous mapping never touched: no fault.
  * Protocol as the other workloads (tests/workloads/wl.h): "ready PID", wait for "go",
  * the measured phase, one line of JSON truth, wait for "exit". --nowait: no handshake
@@ -27,6 +30,7 @@
 #define BIG_BYTES (64UL << 20)
 #define PARTIAL_PAGES 700
 #define NEVER_PAGES 2000
+#define HUGE_PAGES 512		/* 2 MiB */
 
 static void die(const char *what)
 {
@@ -107,6 +111,7 @@ static void no_thp(char *p, size_t len)
 TOUCH_FN(touch_brk)
 TOUCH_FN(touch_mmap)
 TOUCH_FN(touch_partial)
+TOUCH_FN(touch_huge)
 
 /* heap grown with brk: BRK_PAGES whole fresh pages above the old break */
 NOIPA char *grow_brk(size_t *grown)
@@ -147,6 +152,17 @@ NOIPA char *map_never(void)
 	return p;
 }
 
+/* a 2 MiB-aligned region inside a mapping twice its size, THP asked for */
+NOIPA char *map_huge(void)
+{
+	char *p = map_anon(2 * HUGE_PAGES);
+	unsigned long huge = HUGE_PAGES * PAGE;
+
+	p = (char *)(((unsigned long)p + huge - 1) & ~(huge - 1));
+	madvise(p, huge, MADV_HUGEPAGE);	/* may fail (THP off): then 512 faults */
+	return p;
+}
+
 /* a block glibc serves with its own mmap; the pages after its first (which holds the
  * chunk header malloc wrote) are fresh */
 NOIPA char *big_malloc(void)
@@ -164,7 +180,7 @@ int main(int argc, char **argv)
 	int nowait = argc > 1 && !strcmp(argv[1], "--nowait");
 	const char *truth_file = argc > 3 && !strcmp(argv[2], "--truth") ? argv[3] : NULL;
 	char line[64], truth[1024];
-	char *brk_p, *map_p, *big, *never;
+	char *brk_p, *map_p, *big, *never, *huge;
 	long rss0, rss1;
 	size_t brk_grown;
 
@@ -183,14 +199,16 @@ int main(int argc, char **argv)
 	if (!big)
 		die("malloc");
 	touch_partial(page_up(big), PARTIAL_PAGES);
+	huge = map_huge();
+	touch_huge(huge, HUGE_PAGES);
 	never = map_never();
 	rss1 = rss_pages();
 	snprintf(truth, sizeof(truth),
 		 "{\"pid\": %d, \"page\": %lu, \"fault_pages\": {\"touch_brk\": %d, \"touch_mmap\": %d, "
-		 "\"touch_partial\": %d}, \"brk_bytes\": %zu, \"mmap_bytes\": {\"map_touched\": %lu, "
+		 "\"touch_partial\": %d, \"touch_huge\": %d}, \"brk_bytes\": %zu, \"mmap_bytes\": {\"map_touched\": %lu, "
 		 "\"map_never\": %lu}, \"big_bytes\": %lu, \"rss_before_pages\": %ld, \"rss_after_pages\": %ld, "
 		 "\"never_addr\": \"%p\"}\n",
-		 getpid(), PAGE, BRK_PAGES, MMAP_PAGES, PARTIAL_PAGES, brk_grown, MMAP_PAGES * PAGE,
+		 getpid(), PAGE, BRK_PAGES, MMAP_PAGES, PARTIAL_PAGES, HUGE_PAGES, brk_grown, MMAP_PAGES * PAGE,
 		 NEVER_PAGES * PAGE, BIG_BYTES, rss0, rss1, (void *)never);
 	if (truth_file) {
 		int fd = open(truth_file, O_WRONLY | O_CREAT | O_TRUNC, 0644);
