@@ -151,7 +151,10 @@ static __always_inline struct at_growth_proc *at_growth_proc_get(__u32 tgid, str
 		return g;
 	for (__u32 m = 0; m < AT_RSS_MEMBERS && mm; m++)
 		z.rss_base[m] = z.rss_now[m] = at_rss_member(mm, m);
-	z.rss_seen = mm ? (1 << AT_RSS_MEMBERS) - 1 : 0;
+	if (mm) {
+		z.brk_base = z.brk_now = mm->brk;
+		z.data_base = z.data_now = mm->data_vm;
+	}
 	bpf_map_update_elem(&growth_procs, &tgid, &z, BPF_NOEXIST);
 	return bpf_map_lookup_elem(&growth_procs, &tgid);
 }
@@ -288,8 +291,13 @@ int BPF_PROG(growth_rss, struct mm_struct *mm, int member)
 		return 0;	/* reclaim, or another process's memory */
 	now = at_rss_member(mm, m);
 	g = at_growth_proc_get(tgid, mm);
-	if (g && m < AT_RSS_MEMBERS)
+	if (g && m < AT_RSS_MEMBERS) {
 		g->rss_now[m] = now;
+		/* the break and the mappings, as of this event: a heap or mapping that grew
+		 * shows once something in the process touches memory */
+		g->brk_now = mm->brk;
+		g->data_now = mm->data_vm;
+	}
 	if (m != MM_ANONPAGES)
 		return 0;
 	gt = bpf_task_storage_get(&growth_threads, task, 0, 0);
@@ -317,8 +325,10 @@ static __always_inline void at_growth_sys(struct task_struct *task, __u32 tgid, 
 	struct at_proc_stats *p;
 
 	g = at_growth_proc_get(tgid, task->mm);
-	if (g)
-		at_add(sys == AT_GSYS_BRK ? &g->brk_bytes : &g->mmap_bytes, bytes);
+	if (g && task->mm) {
+		g->brk_now = task->mm->brk;
+		g->data_now = task->mm->data_vm;
+	}
 	p = at_proc_get(tgid);
 	if (p && sys != AT_GSYS_BRK) {
 		at_add(&p->mmap_live_bytes, bytes);
@@ -492,6 +502,34 @@ int growth_mremap_exit(struct trace_event_raw_sys_exit *ctx)
 	return at_growth_exit(AT_GSYS_MREMAP, ctx->ret);
 }
 
+extern struct task_struct *bpf_task_from_pid(s32 pid) __ksym;
+extern void bpf_task_release(struct task_struct *p) __ksym;
+
+static long at_growth_refresh_one(struct bpf_map *map, __u32 *tgid, struct at_growth_proc *g, void *ctx)
+{
+	struct task_struct *task = bpf_task_from_pid(*tgid);
+	struct mm_struct *mm;
+
+	if (!task)
+		return 0;	/* gone */
+	mm = BPF_CORE_READ(task, mm);
+	if (mm) {
+		g->brk_now = BPF_CORE_READ(mm, brk);
+		g->data_now = BPF_CORE_READ(mm, data_vm);
+	}
+	bpf_task_release(task);
+	return 0;
+}
+
+/* Run by userspace before each report (BPF_PROG_TEST_RUN): every traced process's break
+ * and mappings as of now, also for a process that mapped memory and touched none since. */
+SEC("syscall")
+int growth_refresh(void *ctx)
+{
+	bpf_for_each_map_elem(&growth_procs, at_growth_refresh_one, NULL, 0);
+	return 0;
+}
+
 /* exec gives the process a new address space: its RSS starts again from there */
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(growth_exec, struct task_struct *task)
@@ -503,5 +541,7 @@ int BPF_PROG(growth_exec, struct task_struct *task)
 		return 0;
 	for (__u32 m = 0; m < AT_RSS_MEMBERS; m++)
 		g->rss_base[m] = g->rss_now[m] = at_rss_member(task->mm, m);
+	g->brk_base = g->brk_now = task->mm->brk;
+	g->data_base = g->data_now = task->mm->data_vm;
 	return 0;
 }

@@ -283,24 +283,23 @@ _Static_assert(sizeof(struct at_unwind_module) == 8, "at_unwind_module layout");
 
 /* --growth (bpf/growth.bpf.c): memory growth without allocator probes. Per process, map
  * "growth_procs" keyed by tgid. fault_pages: pages a page fault made resident (the
- * process's anonymous-page count rose while the kernel handled it); brk_bytes: net change
- * of the program break; mmap_bytes: net anonymous mmap/munmap/mremap bytes. rss[] is the
- * kmem:rss_stat counter per member (file, anon, swap entries, shmem), in pages, as first
- * seen (rss_base) and last seen (rss_now). */
+ * process's anonymous-page count rose while the kernel handled it). The rest are the
+ * process's own figures as first seen (_base) and at its last event (_now): its program
+ * break (mm->brk), its private writable mappings (mm->data_vm, pages) and its RSS
+ * counters per member (file, anon, swap entries, shmem; pages, from kmem:rss_stat). */
 #define AT_RSS_MEMBERS 4
 struct at_growth_proc {
 	__u64 fault_pages;
 	__u64 fault_bytes;
-	__s64 brk_bytes;
-	__s64 mmap_bytes;
+	__u64 brk_base, brk_now;
+	__u64 data_base, data_now;
 	__s64 rss_base[AT_RSS_MEMBERS];
 	__s64 rss_now[AT_RSS_MEMBERS];
-	__u64 rss_seen;		/* bit m: rss_base[m] is set */
 };
-_Static_assert(sizeof(struct at_growth_proc) == 8 * (5 + 2 * AT_RSS_MEMBERS), "at_growth_proc layout");
+_Static_assert(sizeof(struct at_growth_proc) == 8 * (6 + 2 * AT_RSS_MEMBERS), "at_growth_proc layout");
 
-/* Per site (map "growth_sites", keyed like "sites"): what brk and anonymous mmap calls
- * from that stack added (bytes, net of shrinking brk and mremap). Faults count in "sites"
+/* Per site (map "growth_sites", keyed like "sites"), with --growth-calls: what brk and
+ * anonymous mmap calls from that stack added (bytes; mremap growth counts as mmap). Faults count in "sites"
  * itself: allocs = pages, alloc_bytes = bytes. */
 struct at_growth_site {
 	__s64 brk_bytes;

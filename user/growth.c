@@ -15,13 +15,20 @@ static bool is_growth_prog(const struct bpf_program *p)
 	return !strncmp(bpf_program__name(p), "growth_", 7);
 }
 
-void at_growth_prepare(struct alloctop_bpf *skel, bool growth, __u32 max_procs, __u32 max_sites)
+/* Its system call programs: any syscall tracepoint sends every system call of every
+ * process through the kernel's slow path while attached, hence only on request. */
+static bool is_syscall_prog(const struct bpf_program *p)
+{
+	return !strncmp(bpf_program__section_name(p), "tracepoint/syscalls/", 20);
+}
+
+void at_growth_prepare(struct alloctop_bpf *skel, bool growth, bool calls, __u32 max_procs, __u32 max_sites)
 {
 	struct bpf_program *p;
 
 	bpf_object__for_each_program(p, skel->obj) {
 		if (is_growth_prog(p))
-			bpf_program__set_autoload(p, growth);
+			bpf_program__set_autoload(p, growth && (calls || !is_syscall_prog(p)));
 		else if (growth && bpf_program__type(p) == BPF_PROG_TYPE_KPROBE)
 			bpf_program__set_autoload(p, false);	/* the allocator uprobes */
 	}
@@ -46,23 +53,30 @@ int at_growth_attach(struct alloctop_bpf *skel, struct bpf_link **links, size_t 
 
 	mount_tracefs();
 	bpf_object__for_each_program(p, skel->obj) {
-		if (!is_growth_prog(p))
-			continue;
+		if (!is_growth_prog(p) || !bpf_program__autoload(p) || bpf_program__type(p) == BPF_PROG_TYPE_SYSCALL)
+			continue;	/* growth_refresh runs on demand */
 		if (n == max)
 			return -E2BIG;
 		links[n] = bpf_program__attach(p);
 		if (!links[n]) {
 			int err = -errno;
 
-			at_err("--growth: cannot attach %s (%s): it needs fentry on handle_mm_fault, the "
-			       "kmem:rss_stat and syscalls tracepoints (tracefs), as in Linux 6.2 or later",
-			       bpf_program__name(p), strerror(-err));
+			at_err("--growth: cannot attach %s (%s): it needs the exceptions:page_fault_* and "
+			       "kmem:rss_stat tracepoints with BTF (and for --growth-calls the syscalls ones, "
+			       "through tracefs), as in Linux 6.2 or later", bpf_program__name(p), strerror(-err));
 			return err;
 		}
 		at_debug("--growth: attached %s (%s)", bpf_program__name(p), bpf_program__section_name(p));
 		n++;
 	}
 	return 0;
+}
+
+int at_growth_refresh(struct alloctop_bpf *skel)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, run);
+
+	return bpf_prog_test_run_opts(bpf_program__fd(skel->progs.growth_refresh), &run) ? -errno : 0;
 }
 
 bool at_growth_proc_read(int fd, int pid, struct at_growth_proc *g)
@@ -79,6 +93,16 @@ bool at_growth_site_read(int fd, int pid, __u64 stack_id, struct at_growth_site 
 
 	memset(g, 0, sizeof(*g));
 	return fd >= 0 && !bpf_map_lookup_elem(fd, &k, g);
+}
+
+__s64 at_growth_brk_bytes(const struct at_growth_proc *g)
+{
+	return (__s64)(g->brk_now - g->brk_base);
+}
+
+__s64 at_growth_mmap_bytes(const struct at_growth_proc *g)
+{
+	return (__s64)(g->data_now - g->data_base) * sysconf(_SC_PAGESIZE) - at_growth_brk_bytes(g);
 }
 
 __s64 at_growth_rss_bytes(const struct at_growth_proc *g)

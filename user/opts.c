@@ -40,6 +40,8 @@ static const char usage[] =
 "      --growth          memory growth by stack with no allocator probe: page faults\n"
 "                        that make anonymous memory resident, brk and anonymous mmap,\n"
 "                        RSS; costs per page fault, not per allocation\n"
+"      --growth-calls    --growth, and brk and anonymous mmap calls by stack (syscall\n"
+"                        tracepoints: every system call on the machine pays ~0.1 us)\n"
 "      --pprof-out FILE  write a gzipped pprof profile to FILE at each report (replaced\n"
 "                        atomically), besides -o; alone it means -o pprof\n"
 "      --lib PATH        probe this allocator file instead of the one the target uses\n"
@@ -64,7 +66,7 @@ static const char usage[] =
 "Exit status: 0 success (also after SIGINT/SIGTERM), 1 runtime failure, 2 usage error.\n";
 
 enum { OPT_TOP = 256, OPT_LIB, OPT_MIN_AGE, OPT_MAX_OVERHEAD, OPT_COMM, OPT_EXCLUDE, OPT_FOLLOW, OPT_SORT, OPT_MAX_LIVE, OPT_MAX_STACKS, OPT_MAX_PROCS, OPT_VERSION,
-       OPT_WEIGHT, OPT_PPROF_OUT, OPT_UNWIND, OPT_STACK_DEPTH, OPT_UNWIND_ROWS, OPT_BPF_STATS, OPT_GROWTH };
+       OPT_WEIGHT, OPT_PPROF_OUT, OPT_UNWIND, OPT_STACK_DEPTH, OPT_UNWIND_ROWS, OPT_BPF_STATS, OPT_GROWTH, OPT_GROWTH_CALLS };
 
 static const struct option longopts[] = {
 	{ "pid", required_argument, 0, 'p' },
@@ -90,6 +92,7 @@ static const struct option longopts[] = {
 	{ "unwind-rows", required_argument, 0, OPT_UNWIND_ROWS },
 	{ "bpf-stats", no_argument, 0, OPT_BPF_STATS },
 	{ "growth", no_argument, 0, OPT_GROWTH },
+	{ "growth-calls", no_argument, 0, OPT_GROWTH_CALLS },
 	{ "verbose", no_argument, 0, 'v' },
 	{ "help", no_argument, 0, 'h' },
 	{ "version", no_argument, 0, OPT_VERSION },
@@ -334,6 +337,9 @@ int at_opts_parse(struct at_opts *o, int argc, char **argv)
 		case OPT_BPF_STATS:
 			o->bpf_stats = true;
 			break;
+		case OPT_GROWTH_CALLS:
+			o->growth_calls = true;
+			/* fall through */
 		case OPT_GROWTH:
 			o->growth = true;
 			break;

@@ -20,8 +20,8 @@ json_object *at_growth_json_proc(const struct at_report_ctx *c, int pid)
 	at_growth_proc_read(c->model->fds.growth_procs, pid, &g);
 	ADD(o, "fault_pages", json_object_new_uint64(g.fault_pages));
 	ADD(o, "fault_bytes", json_object_new_uint64(g.fault_bytes));
-	ADD(o, "brk_bytes", json_object_new_int64(g.brk_bytes));
-	ADD(o, "mmap_bytes", json_object_new_int64(g.mmap_bytes));
+	ADD(o, "brk_bytes", json_object_new_int64(at_growth_brk_bytes(&g)));
+	ADD(o, "mmap_bytes", json_object_new_int64(at_growth_mmap_bytes(&g)));
 	ADD(o, "rss_bytes", json_object_new_int64(at_growth_rss_bytes(&g)));
 	return o;
 }
@@ -41,15 +41,16 @@ void at_growth_text_proc(FILE *out, const struct at_report_ctx *c, const struct 
 {
 	char fb[16], bb[16], mb[16], rb[16];
 	struct at_growth_proc g;
-	__s64 rss;
+	__s64 rss, brk, mm;
 
 	at_growth_proc_read(c->model->fds.growth_procs, p->pid, &g);
 	rss = at_growth_rss_bytes(&g);
-	fprintf(out, "  growth: faults %llu pages (%s)  brk %s%s  anon mmap %s%s  rss %s%s\n",
-		(unsigned long long)g.fault_pages, at_fmt_bytes(g.fault_bytes, fb, sizeof(fb)),
-		g.brk_bytes < 0 ? "-" : "+", at_fmt_bytes(g.brk_bytes < 0 ? -g.brk_bytes : g.brk_bytes, bb, sizeof(bb)),
-		g.mmap_bytes < 0 ? "-" : "+",
-		at_fmt_bytes(g.mmap_bytes < 0 ? -g.mmap_bytes : g.mmap_bytes, mb, sizeof(mb)), rss < 0 ? "-" : "+",
+	brk = at_growth_brk_bytes(&g);
+	mm = at_growth_mmap_bytes(&g);
+	fprintf(out, "  growth: faults %llu pages (%s)  brk %s%s  mappings %s%s  rss %s%s\n",
+		(unsigned long long)g.fault_pages, at_fmt_bytes(g.fault_bytes, fb, sizeof(fb)), brk < 0 ? "-" : "+",
+		at_fmt_bytes(brk < 0 ? -brk : brk, bb, sizeof(bb)), mm < 0 ? "-" : "+",
+		at_fmt_bytes(mm < 0 ? -mm : mm, mb, sizeof(mb)), rss < 0 ? "-" : "+",
 		at_fmt_bytes(rss < 0 ? -rss : rss, rb, sizeof(rb)));
 }
 

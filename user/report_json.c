@@ -313,7 +313,7 @@ int at_report_json(FILE *out, const struct at_report_ctx *c)
 		json_object_array_add(hot, hotspot(c, sites[i]));
 	free(sites);
 	ADD(root, "hotspots", hot);
-	if (c->opts->growth)
+	if (c->opts->growth_calls)
 		ADD(root, "growth_calls", at_growth_json_calls(c, frames));
 	ADD(root, "unwind", unwind(c));
 	ADD(root, "leak_suspects", leak_suspects(c));

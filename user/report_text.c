@@ -226,7 +226,7 @@ int at_report_text(FILE *out, const struct at_report_ctx *c)
 	for (size_t i = 0; i < n; i++)
 		hotspot(out, c, i + 1, sites[i]);
 	free(sites);
-	if (c->opts->growth)
+	if (c->opts->growth_calls)
 		at_growth_text_calls(out, c);
 	leak_suspects(out, c);
 	fputc('\n', out);

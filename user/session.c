@@ -415,6 +415,7 @@ static int report(struct at_session *s, bool final)
 	handle_execs(s);	/* before exits: a process that exec'd, then exited, ends with its last image */
 	handle_exits(s);
 	at_tracer__unwind_refresh(s->tracer);
+	at_tracer__growth_refresh(s->tracer);
 	if (s->o->max_overhead) {
 		double on = s->smp.on_total + (s->smp.on ? now - s->smp.on_since : 0);
 
@@ -614,7 +615,8 @@ int at_session_run(const struct at_opts *o)
 		.lib = o->lib, .global = file_probes(&s), .follow = s.mode == AT_MODE_FOLLOW, .comm = o->comm,
 		.exclude = o->exclude, .nr_exclude = o->nr_exclude, .sampling = o->max_overhead > 0,
 		.unwind_fp = o->unwind_fp, .stack_depth = o->stack_depth, .unwind_rows = o->unwind_rows,
-		.bpf_stats = o->bpf_stats, .growth = o->growth, .pids = o->pids, .nr_pids = s.mode == AT_MODE_PIDS ? o->nr_pids : 0,
+		.bpf_stats = o->bpf_stats, .growth = o->growth,
+		.growth_calls = o->growth_calls, .pids = o->pids, .nr_pids = s.mode == AT_MODE_PIDS ? o->nr_pids : 0,
 	};
 	bool final = false;
 	int rc = AT_EXIT_OK;

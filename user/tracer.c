@@ -189,7 +189,8 @@ struct at_tracer *at_tracer__new(const struct at_tracer_opts *opts)
 	}
 	size_maps(t->skel, opts);
 	size_unwind_maps(t, opts);
-	at_growth_prepare(t->skel, opts->growth, opts->max_procs, opts->max_stacks + opts->max_procs);
+	at_growth_prepare(t->skel, opts->growth, opts->growth_calls, opts->max_procs,
+			  opts->max_stacks + opts->max_procs);
 	/* the kernel creates maps and verifies programs meanwhile: the tables are ready
 	 * by the time the targets are attached */
 	if (!opts->unwind_fp)
@@ -925,6 +926,14 @@ void at_tracer__unwind_refresh(struct at_tracer *t)
 {
 	if (t->uw)
 		at_unwinder__refresh(t->uw);
+}
+
+void at_tracer__growth_refresh(struct at_tracer *t)
+{
+	int err = t->opts.growth ? at_growth_refresh(t->skel) : 0;
+
+	if (err)
+		at_debug("--growth: cannot read the processes' mappings: %s", strerror(-err));
 }
 
 size_t at_tracer__unwind_modules(const struct at_tracer *t, const struct at_unwind_info **mods)

@@ -24,6 +24,7 @@ struct at_tracer_opts {
 	__u32 unwind_rows;	/* capacity of the CFI row map */
 	bool bpf_stats;		/* turn on the kernel's BPF run-time statistics while loaded */
 	bool growth;		/* --growth: page faults, brk, mmap; no allocator probe at all */
+	bool growth_calls;	/* --growth-calls: brk and mmap calls by stack (syscall tracepoints) */
 	const int *pids;	/* -p targets: their unwind tables compile while the programs load */
 	int nr_pids;
 };
@@ -69,6 +70,8 @@ void at_tracer__free(struct at_tracer *t);
 /* Unwinding: re-reads the mappings of processes whose stacks left every known one, and
  * lists the modules seen with where their stacks come from (0 modules with --unwind fp). */
 void at_tracer__unwind_refresh(struct at_tracer *t);
+/* --growth: the processes' break and mappings as of now, for the next report. */
+void at_tracer__growth_refresh(struct at_tracer *t);
 struct at_unwind_info;
 size_t at_tracer__unwind_modules(const struct at_tracer *t, const struct at_unwind_info **mods);
 

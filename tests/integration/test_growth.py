@@ -59,9 +59,10 @@ def probes_while_running(args, wl_name="growth", nofp=False):
             harness.kill(at.proc)
 
 
-def check_growth(rep, truth, pid, label, whole=False):
+def check_growth(rep, truth, pid, label, whole=False, calls=False):
     """whole: alloctop saw the process from its exec (a launched command): its RSS growth
-    is the workload's final RSS, and includes what was not a fault (files mapped)."""
+    is the workload's final RSS, and includes what was not a fault (files mapped).
+    calls: --growth-calls, the brk and mmap calls by stack are listed."""
     problems = []
     proc = harness.find_process(rep, pid)
     g = proc.get("growth")
@@ -88,20 +89,10 @@ def check_growth(rep, truth, pid, label, whole=False):
     never = [syms(h)[:4] for h in hs if "map_never" in syms(h)]
     if never:
         problems.append("faults at the never-touched mapping: %s" % never)
-    # brk and mmap by the stack of the call
-    calls = [c for c in rep.get("growth_calls", []) if c["pid"] == pid]
-
-    def call_bytes(fn, key):
-        return sum(c[key] for c in calls if fn in syms(c))
-
-    for fn, key, want in (("grow_brk", "brk_bytes", truth["brk_bytes"]),
-                          ("map_touched", "mmap_bytes", truth["mmap_bytes"]["map_touched"]),
-                          ("map_never", "mmap_bytes", truth["mmap_bytes"]["map_never"])):
-        if call_bytes(fn, key) != want:
-            problems.append("%s: %s %d, want %d" % (fn, key, call_bytes(fn, key), want))
-    if call_bytes("big_malloc", "mmap_bytes") < truth["big_bytes"]:
-        problems.append("big_malloc: mmap_bytes %d, want at least %d"
-                        % (call_bytes("big_malloc", "mmap_bytes"), truth["big_bytes"]))
+    if calls:
+        problems += check_calls(rep, truth, pid)
+    elif "growth_calls" in rep:
+        problems.append("growth_calls listed without --growth-calls")
     touched = sum(truth["fault_pages"].values())
     if g.get("fault_pages", 0) < touched or g.get("fault_bytes") != g.get("fault_pages", 0) * page:
         problems.append("process fault_pages %r (bytes %r), want at least %d" % (g.get("fault_pages"),
@@ -121,12 +112,34 @@ def check_growth(rep, truth, pid, label, whole=False):
         fail("%s:\n    %s" % (label, "\n    ".join(problems)))
 
 
-def check_no_allocator_probe(fds, label):
+def check_calls(rep, truth, pid):
+    """--growth-calls: brk and mmap by the stack of the call, exactly what was asked."""
+    problems = []
+    calls = [c for c in rep.get("growth_calls", []) if c["pid"] == pid]
+
+    def call_bytes(fn, key):
+        return sum(c[key] for c in calls if fn in syms(c))
+
+    for fn, key, want in (("grow_brk", "brk_bytes", truth["brk_bytes"]),
+                          ("map_touched", "mmap_bytes", truth["mmap_bytes"]["map_touched"]),
+                          ("map_never", "mmap_bytes", truth["mmap_bytes"]["map_never"])):
+        if call_bytes(fn, key) != want:
+            problems.append("%s: %s %d, want %d" % (fn, key, call_bytes(fn, key), want))
+    if call_bytes("big_malloc", "mmap_bytes") < truth["big_bytes"]:
+        problems.append("big_malloc: mmap_bytes %d, want at least %d"
+                        % (call_bytes("big_malloc", "mmap_bytes"), truth["big_bytes"]))
+    return problems
+
+
+def check_no_allocator_probe(fds, label, calls=False):
     progs, links = fds
     if BPF_PROG_TYPE_KPROBE in progs or any("uprobe" in l or "kprobe" in l for l in links):
         fail("%s: allocator probes attached: prog types %s, links %s" % (label, sorted(set(progs)), links))
     if not links:
         fail("%s: alloctop holds no BPF link at all (prog types %s)" % (label, sorted(set(progs))))
+    # syscall tracepoints (perf_event links) slow every system call: only with --growth-calls
+    if ("perf" in links) != calls:
+        fail("%s: links %s: syscall tracepoints %s" % (label, links, "missing" if calls else "attached"))
 
 
 def test_growth_no_allocator_probes_control():
@@ -160,25 +173,27 @@ def check_pprof(path, rep, truth):
         fail("pprof fault_bytes per leaf %s, want %s" % (got, want))
 
 
-def growth_pid(nofp):
+def growth_pid(nofp, calls):
     harness.SCRATCH.mkdir(parents=True, exist_ok=True)
     pb = harness.SCRATCH / ("growth-%d.pb.gz" % os.getpid())
-    at, truth, fds = probes_while_running(["--growth", "--pprof-out", pb], nofp=nofp)
-    label = "growth -p" + (" (nofp)" if nofp else "")
-    check_no_allocator_probe(fds, label)
+    at, truth, fds = probes_while_running(["--growth-calls" if calls else "--growth", "--pprof-out", pb],
+                                          nofp=nofp)
+    label = "growth -p" + (" (nofp)" if nofp else "") + (" --growth-calls" if calls else "")
+    check_no_allocator_probe(fds, label, calls)
     rep = at.final_report()
-    check_growth(rep, truth, truth["pid"], label)
+    check_growth(rep, truth, truth["pid"], label, calls=calls)
     check_pprof(pb, rep, truth)
     pb.unlink()
 
 
 def test_growth_pid():
-    growth_pid(False)
+    growth_pid(False, False)
 
 
-def test_growth_pid_nofp():
-    """-O2 without frame pointers: stacks from the .eh_frame unwinder at the fault."""
-    growth_pid(True)
+def test_growth_pid_nofp_calls():
+    """-O2 without frame pointers: stacks from the .eh_frame unwinder at the fault and at
+    the system calls."""
+    growth_pid(True, True)
 
 
 def test_growth_under_uretprobes():
@@ -189,14 +204,14 @@ def test_growth_under_uretprobes():
         w.wait_ready()
         exact = harness.Alloctop(harness.base_args([w.pid]))
         exact.wait_attached()
-        grow = harness.Alloctop(["--growth"] + harness.base_args([w.pid]))
+        grow = harness.Alloctop(["--growth-calls"] + harness.base_args([w.pid]))
         grow.wait_attached()
         w.send("go")
         w.read_truth()
         grow.expect_ok(grow.stop())
         exact.expect_ok(exact.stop())
         w.finish()
-        check_growth(grow.final_report(), w.truth, w.pid, "growth beside exact mode")
+        check_growth(grow.final_report(), w.truth, w.pid, "growth beside exact mode", calls=True)
     finally:
         harness.kill(w.proc)
         for at in (exact, grow):
@@ -209,14 +224,14 @@ def test_growth_launch():
     tf = harness.SCRATCH / ("growth-truth-%d.json" % os.getpid())
     if tf.exists():
         tf.unlink()
-    at = harness.Alloctop(["--growth", "-b", "-o", "json", "-d", "1", "--top", "100000", "--",
+    at = harness.Alloctop(["--growth-calls", "-b", "-o", "json", "-d", "1", "--top", "100000", "--",
                            harness.workload_path("growth"), "--nowait", "--truth", tf])
     try:
         at.expect_ok(at.wait(60))
         if not tf.exists():
             fail("the workload wrote no truth file; alloctop stderr:\n" + at.err.tail())
         truth = json.loads(tf.read_text())
-        check_growth(at.final_report(), truth, truth["pid"], "growth -- CMD", whole=True)
+        check_growth(at.final_report(), truth, truth["pid"], "growth -- CMD", whole=True, calls=True)
     finally:
         harness.kill(at.proc)
         if tf.exists():
