@@ -48,6 +48,19 @@ fi
 
 tmp=$(mktemp -d /tmp/alloctop-srvbench.XXXXXX)
 mkdir -p "$(dirname "$OUT")"
+# The servers run on private copies of libc and jemalloc (LD_LIBRARY_PATH, checked in
+# /proc/PID/maps). uprobes belong to a file: on this shared machine other alloctop runs
+# probe the system libc, and bcc cannot put its uprobe where one with another
+# ref_ctr_offset already is ("cannot attach uprobe, Invalid argument"; dmesg says
+# "ref_ctr_offset mismatch"), so memleak-bpfcc could not attach at all.
+LIBDIR=$tmp/lib
+mkdir -p "$LIBDIR"
+PRIVLIBS=()
+for f in libc.so.6 libjemalloc.so.2; do
+	src=$(ldconfig -p | awk -v n="$f" '$1 == n && /x86-64|AArch64|64bit/ {print $NF; exit}')
+	[[ -n $src ]] || src=$(ldconfig -p | awk -v n="$f" '$1 == n {print $NF; exit}')
+	[[ -r $src ]] && cp "$src" "$LIBDIR/$f" && PRIVLIBS+=("$f")
+done
 STARTED=()	# every background PID, ended on exit
 cleanup() {
 	local p
@@ -119,7 +132,7 @@ start_redis() {
 	local d=$tmp/redis
 	mkdir -p "$d"
 	SRV_PORT=$("${PY[@]}" port)
-	bg redis-server --port "$SRV_PORT" --bind 127.0.0.1 --protected-mode yes --save '' \
+	LD_LIBRARY_PATH=$LIBDIR bg redis-server --port "$SRV_PORT" --bind 127.0.0.1 --protected-mode yes --save '' \
 		--appendonly no --daemonize no --dir "$d" --logfile "$d/redis.log" --databases 1
 	SRV_PID=$BG
 	"${PY[@]}" wait-port "$SRV_PORT" 20 && redis-cli -p "$SRV_PORT" ping 2>/dev/null | grep -q PONG
@@ -150,9 +163,19 @@ start_nginx() {
 		  server { listen 127.0.0.1:$SRV_PORT; root $d/www; }
 		}
 	EOF
-	bg nginx -p "$d" -c "$d/nginx.conf" -e "$d/error.log"
+	LD_LIBRARY_PATH=$LIBDIR bg nginx -p "$d" -c "$d/nginx.conf" -e "$d/error.log"
 	SRV_PID=$BG
 	"${PY[@]}" wait-port "$SRV_PORT" 20
+}
+# private_libs: the server maps the private copies of the libraries it uses, no others
+private_libs() {
+	local f bad=''
+	for f in "${PRIVLIBS[@]}"; do
+		grep -q "/${f}\$" "/proc/$SRV_PID/maps" || continue
+		grep -q " $LIBDIR/$f\$" "/proc/$SRV_PID/maps" && ! grep -v " $LIBDIR/$f\$" "/proc/$SRV_PID/maps" | grep -q "/$f\$" ||
+			bad+=" $f"
+	done
+	[[ -z $bad ]] || { log "the server does not run on the private copies of:$bad"; return 1; }
 }
 stop_server() {
 	kill -TERM "$1" 2>/dev/null
@@ -190,7 +213,7 @@ declare -A LABEL=(
 	[mo1]="\`alloctop -p PID -b --max-overhead 1\`"
 	[growth]="\`alloctop -p PID -b --growth\`"
 	[census]="\`alloctop -b -n 5\` census (no \`-p\`) while the benchmark runs"
-	[memleak]="memleak-bpfcc \`-p PID\`"
+	[memleak]="memleak-bpfcc \`-p PID -O ALLOCATOR\`"
 )
 declare -A SKIP=() NOTE=() MLARGS=()
 ATJSON=(-o json --top 1000)	# every site in the JSON, for the estimate comparison
@@ -307,50 +330,37 @@ if [[ -z ${SKIP[memleak]:-} && ! -e /lib/modules/$(uname -r)/build/include/linux
 	# (bench/README.md, "memleak-bpfcc on this kernel")
 	hdr=$(ls -d /usr/src/linux-headers-*-"$(dpkg --print-architecture)" 2>/dev/null | sort -V | tail -n 1)
 	if [[ -n $hdr ]]; then
-		KH=$tmp/$(basename "$hdr")
-		mkdir -p "$KH"
-		[[ -d ${hdr%-*}-common ]] && cp -rs "${hdr%-*}-common/." "$KH/"
-		cp -rsf "$hdr/." "$KH/"
+		# a tree of symlinks, made once (tens of seconds on a loaded machine) and kept
+		KH=$PWD/build/bench/bcc-$(basename "$hdr")
+		if [[ ! -e $KH/.done ]]; then
+			rm -rf "$KH" && mkdir -p "$KH"
+			[[ -d ${hdr%-*}-common ]] && { bg cp -rs "${hdr%-*}-common/." "$KH/"; wait "$BG"; }
+			bg cp -rsf "$hdr/." "$KH/" && wait "$BG" && touch "$KH/.done"
+		fi
 	else
 		SKIP[memleak]="not available: no kernel headers for bcc (ALLOCTOP_BENCH_DEPS=1 installs linux-headers)"
 	fi
 fi
 
-# memleak_args SERVER: memleak-bpfcc's arguments for the server, tried once: -O the
-# allocator file alloctop probes when that is not libc (memleak's default), else its
-# default. Sets MLARGS and MLNOTE, or MLSKIP with what memleak said.
+# memleak_args SERVER: memleak-bpfcc's -O for the server: the allocator file alloctop
+# probes (memleak's default, libc by name, is the system file, not the server's private
+# copy). memleak cannot probe jemalloc (it finds no mmap there): then the private libc,
+# with a note. Sets MLARGS and MLNOTE, or MLSKIP with what memleak said.
 declare -A MLSKIP=() MLNOTE=()
 memleak_args() {
-	local srv=$1 lib=${SITE[$1]%% *} out=$tmp/ml-probe-$1 said=''
-	MLARGS[$srv]=''
-	if [[ -n $lib && $lib != */libc.so.6 ]]; then
-		MLARGS[$srv]="-O $lib"
-		start_tracer memleak "$srv" "$out" && { stop "$TR_PID"; return 0; }
-		said="with \`-O $lib\` (its allocator) it stops with \"$TR_ERR\""
-		MLARGS[$srv]=''
-	fi
-	if start_tracer memleak "$srv" "$out"; then
-		stop "$TR_PID"
-		[[ -n $said ]] && MLNOTE[$srv]="$said; this row is its default, which probes libc, and $srv allocates through $(basename "$lib")"
-		return 0
-	fi
-	local def=$TR_ERR
-	# libc by name failed (seen here: "cannot attach uprobe, Invalid argument"): by path
-	if [[ $lib == */libc.so.6 ]]; then
-		MLARGS[$srv]="-O $lib"
-		if start_tracer memleak "$srv" "$out"; then
-			stop "$TR_PID"
-			MLNOTE[$srv]="\`-p PID\` alone stopped with \"$def\"; this row ran with \`-O $lib\`"
-			return 0
-		fi
-	fi
-	MLSKIP[$srv]="cannot trace it: ${said:+$said; }\`-p PID\` (libc) stops with \"$def\""
+	local srv=$1 lib=${SITE[$1]%% *} out=$tmp/ml-probe-$1
+	MLARGS[$srv]="-O $lib"
+	[[ -n $lib ]] || { MLSKIP[$srv]="not run: alloctop -v named no malloc probe site"; return; }
+	[[ $lib == */libc.so.6 ]] && return 0
+	start_tracer memleak "$srv" "$out" && { stop "$TR_PID"; return 0; }
+	MLNOTE[$srv]="with \`-O $lib\` (its allocator) memleak-bpfcc stops with \"$TR_ERR\"; this row probes the libc it maps (\`-O $LIBDIR/libc.so.6\`, memleak's default library), which $srv does not allocate from"
+	MLARGS[$srv]="-O $LIBDIR/libc.so.6"
 }
 
 START=$EPOCHREALTIME
 for srv in "${SERVERS[@]}"; do
 	log "$srv: starting"
-	if ! "start_$srv"; then
+	if ! "start_$srv" || ! private_libs; then
 		log "$srv did not start: $(tail -n 2 "$tmp/$srv"/*.log 2>/dev/null)"
 		exit 1
 	fi
@@ -448,8 +458,10 @@ report() {
 	[[ " ${SERVERS[*]} " == *" redis "* ]] &&
 		echo "| redis: default census >= 0.98x | $(ratio_of redis census) | $(verdict "$(ratio_of redis census)" 0.98) |"
 	echo
-	echo "Whole run: ${TOTAL_S} s. Command: \`$(env | grep -E '^SERVER_' | sort | tr '\n' ' ')make bench-server\`."
+	echo "Whole run: ${TOTAL_S} s. Command: \`$(env | grep -E '^SERVER_' | sort | sed "s/=\(.*\)/='\1'/" | tr '\n' ' ')make bench-server\`."
+	echo "PRIVATE/: the servers' private copies of libc and jemalloc (bench/README.md, Servers)."
 }
 
-report | tee "$OUT"
+# the private copies' directory changes every run: PRIVATE/ in the tables
+report | sed "s#$LIBDIR/#PRIVATE/#g" | tee "$OUT"
 log "saved in $OUT"

@@ -119,14 +119,14 @@ def site_key(h):
 
 
 def site_name(key):
-    # the allocating function and two callers: a wrapper such as zmalloc names no site alone
-    named = [f"{sym}+{off}" for _, sym, off in key if sym][:3]
+    # the allocating function and three callers: a wrapper such as zmalloc names no site alone
+    named = [f"{sym}+{off}" for _, sym, off in key if sym][:4]
     return " < ".join(named) or "?"
 
 
 def pool(listfile, pid):
     """Sums over a mode's runs: requests, allocs, bytes, and per-site allocs and bytes."""
-    tot = {"runs": 0, "req": 0, "allocs": 0, "bytes": 0, "sites": {}, "estimated": False}
+    tot = {"runs": 0, "req": 0, "allocs": 0, "bytes": 0, "sites": {}, "estimated": False, "samples": None}
     for line in open(listfile):
         parts = line.split()
         if len(parts) != 2:
@@ -147,6 +147,8 @@ def pool(listfile, pid):
                 continue
             s = tot["sites"].setdefault(site_key(h), [0, 0])
             s[0] += h.get("allocs", 0)
+            if "samples" in h:  # events actually seen behind an estimate
+                tot["samples"] = (tot["samples"] or 0) + h["samples"]
             s[1] += h.get("alloc_bytes", 0)
     return tot
 
@@ -184,8 +186,12 @@ def cmd_estimate(pid, exact_list, mo_list, label):
     worst = max((abs(d) for d in diffs), default=0.0)
     print(f"| site shares of allocations within 15% (relative) | | | {within} of {len(big)} (worst {worst:.1f}%) |")
     print()
-    print(f"Runs pooled: exact {ex['runs']} ({ex['req']} requests), {label} {mo['runs']} ({mo['req']} requests)"
-          f"{'' if mo['estimated'] else f'; {label} reports did not say estimated'}.")
+    notes = [f"Runs pooled: exact {ex['runs']} ({ex['req']} requests), {label} {mo['runs']} ({mo['req']} requests)"]
+    if not mo["estimated"]:
+        notes.append(f"{label} reports did not say estimated")
+    if mo["samples"] is not None:
+        notes.append(f"{label} hotspots saw {mo['samples']} events (samples)")
+    print("; ".join(notes) + ".")
     if rows:
         print()
         print(f"| site (allocation stack: innermost named frames) | share exact | share {label} | difference |")
