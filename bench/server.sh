@@ -264,16 +264,26 @@ start_tracer() {
 	return 1
 }
 
-# malloc's probe site in the server (alloctop -v), to see that untraced runs are
-# untraced: another helper's system-wide tracer would put a breakpoint there
-probe_site() {
-	timeout 60 "$AT" -v -p "$SRV_PID" -b -n 1 -d 0.1 2>&1 >/dev/null |
-		sed -n 's/.*pid [0-9]*: malloc at \(.*\)+\(0x[0-9a-f]*\), probe at +\([0-9]*\).*/\1 \2 \3/p' | head -n 1
+# alloctop's probe sites in the server (alloctop -v: "NAME at PATH+OFF, probe at +K"), to
+# see that untraced runs are untraced: another tracer on the machine (a system-wide
+# alloctop elsewhere probes every process's allocator) puts a breakpoint (0xcc) at
+# PATH+OFF+K. Sets SITE (malloc's "PATH OFF") and SITES ("PATH:OFF ..." for malloc, free
+# and munmap: a windowed tracer may have detached malloc's probe at one moment).
+probe_sites() {
+	local name path off k
+	SITE[$1]='' SITES[$1]=''
+	while read -r name path off k; do
+		off=$(printf '0x%x' $((off + k)))
+		[[ $name == malloc && -z ${SITE[$1]} ]] && SITE[$1]="$path $off"
+		SITES[$1]+="$path:$off "
+	done < <(timeout 60 "$AT" -v -p "$SRV_PID" -b -n 1 -d 0.1 2>&1 >/dev/null |
+		sed -n 's/.*pid [0-9]*: \(malloc\|free\|munmap\) at \(.*\)+\(0x[0-9a-f]*\), probe at +\([0-9]*\).*/\1 \2 \3 \4/p')
 }
-site_byte() { [[ -n ${SITE[$1]:-} ]] && "${PY[@]}" textbyte "$SRV_PID" ${SITE[$1]} 2>/dev/null; }
+# site_bytes SERVER: the bytes at those sites now
+site_bytes() { [[ -n ${SITES[$1]:-} ]] && "${PY[@]}" textbyte "$SRV_PID" ${SITES[$1]} 2>/dev/null; }
 
 # --- one run: sets RUN_RES to its rps (empty if it failed or was left out) ---------------------------------------------------------------------------
-declare -A RPS=() RATIO=() FAILS=() USECS=() SITE=() STOPS=() ESTLIST=()
+declare -A RPS=() RATIO=() FAILS=() NFAIL=() USECS=() SITE=() SITES=() STOPS=() ESTLIST=()
 DISCARDED=()
 LAST_U=''	# the untraced rps just before, for the paired ratio
 
@@ -282,13 +292,14 @@ run_one() {
 	RUN_RES=''
 	start_tracer "$mode" "$srv" "$out.tr" || {
 		FAILS[$srv $mode]=$TR_ERR
+		NFAIL[$srv $mode]=$((${NFAIL[$srv $mode]:-0} + 1))
 		log "$srv $mode: tracer did not start: $TR_ERR"
 		return 1
 	}
-	[[ $mode == untraced ]] && b0=$(site_byte "$srv")
+	[[ $mode == untraced ]] && b0=$(site_bytes "$srv")
 	t0=$EPOCHREALTIME
 	load "$srv" "$out.load"
-	[[ $mode == untraced ]] && b1=$(site_byte "$srv")
+	[[ $mode == untraced ]] && b1=$(site_bytes "$srv")
 	[[ $mode == untraced ]] && USECS[$srv]+="$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN {print b - a}') "
 	if [[ -n $TR_PID ]]; then
 		[[ $mode == census ]] && ! kill -0 "$TR_PID" 2>/dev/null && NOTE[census]="the census ended before the benchmark in some runs (its -n 5 -d $CENSUS_D window was too short)"
@@ -303,11 +314,12 @@ run_one() {
 	kill -0 "$SRV_PID" 2>/dev/null || { log "$srv died during the $mode run"; exit 1; }
 	if [[ -z $LOAD_RPS ]]; then
 		FAILS[$srv $mode]=$LOAD_ERR
+		NFAIL[$srv $mode]=$((${NFAIL[$srv $mode]:-0} + 1))
 		log "$srv $mode: $LOAD_ERR"
 		return 1
 	fi
-	if [[ $b0 == cc || $b1 == cc ]]; then
-		DISCARDED+=("$srv untraced, round $r: malloc's probe site held a breakpoint (another tracer on the machine): $LOAD_RPS rps left out")
+	if [[ " $b0 $b1 " == *" cc "* ]]; then
+		DISCARDED+=("$srv untraced, before row ${r#*.} of round ${r%%.*}: an allocator probe site held a breakpoint (another tracer on the machine; bytes before: $b0, after: $b1): $LOAD_RPS rps left out")
 		LAST_U=''
 		return 1
 	fi
@@ -364,8 +376,8 @@ for srv in "${SERVERS[@]}"; do
 		log "$srv did not start: $(tail -n 2 "$tmp/$srv"/*.log 2>/dev/null)"
 		exit 1
 	fi
-	SITE[$srv]=$(probe_site)
-	log "$srv: pid $SRV_PID, port $SRV_PORT, malloc probe site ${SITE[$srv]:-unknown}"
+	probe_sites "$srv"
+	log "$srv: pid $SRV_PID, port $SRV_PORT, probe sites checked in untraced runs: ${SITES[$srv]:-none found}"
 	[[ -z ${SKIP[memleak]:-} && " ${ROWS[*]} " == *" memleak "* ]] && memleak_args "$srv"
 	for ((r = 1; r <= RUNS; r++)); do
 		line="$srv round $r/$RUNS (rps):"
@@ -429,6 +441,11 @@ report() {
 	for m in "${ROWS[@]}"; do
 		[[ -n ${STOPS[$m]:-} ]] || continue
 		echo "- ${LABEL[$m]}: stopped by $(tr ' ' '\n' <<<"${STOPS[$m]}" | grep . | sort | uniq -c | awk '{printf "%s%s ×%s", (NR > 1) ? ", " : "", $2, $1}')."
+	done
+	for srv in "${SERVERS[@]}"; do
+		for m in untraced "${ROWS[@]}"; do
+			[[ -n ${NFAIL[$srv $m]:-} ]] && echo "- $srv, ${LABEL[$m]}: ${NFAIL[$srv $m]} of its runs failed, the last with \"${FAILS[$srv $m]}\"."
+		done
 	done
 	((${#DISCARDED[@]})) && printf -- '- Left out: %s\n' "${DISCARDED[@]}"
 	[[ -n $KH ]] && echo "- memleak-bpfcc ran with BCC_KERNEL_SOURCE at Debian's $(basename "$KH") headers."

@@ -6,7 +6,7 @@ a probe site, and the estimate comparison (alloctop exact vs --max-overhead JSON
   wait-port PORT SECS          exit 0 once 127.0.0.1:PORT accepts, 1 after SECS
   sigint-exec CMD ARGS...      exec CMD with SIGINT at its default (a script's background
                                jobs inherit SIG_IGN; Python tools then ignore Ctrl-C)
-  textbyte PID PATH OFF        the byte at file offset OFF of PATH in PID's memory (hex)
+  textbyte PID PATH:OFF...     the byte at each file offset OFF of PATH in PID's memory (hex)
   redis FILE                   redis-benchmark --csv output: "RPS REQUESTS" (all tests)
   wrk FILE                     wrk output: "RPS REQUESTS ERRORS"
   final FILE                   exit 0 if FILE's last JSON line is a final report
@@ -46,21 +46,26 @@ def cmd_sigint_exec(argv):
     os.execvp(argv[0], argv)
 
 
-def cmd_textbyte(pid, path, off):
-    off = int(off, 0)
-    with open(f"/proc/{pid}/maps") as maps:
-        for line in maps:
-            f = line.split()
-            if len(f) < 6 or f[5] != path:
-                continue
-            lo, hi = (int(x, 16) for x in f[0].split("-"))
-            moff = int(f[2], 16)
-            if moff <= off < moff + hi - lo:
-                with open(f"/proc/{pid}/mem", "rb") as mem:
+def cmd_textbyte(pid, *sites):
+    """The byte at each PATH:OFF (a file offset) as PID's memory holds it, hex, "-" if unmapped."""
+    maps = [line.split() for line in open(f"/proc/{pid}/maps")]
+    out = []
+    with open(f"/proc/{pid}/mem", "rb") as mem:
+        for site in sites:
+            path, off = site.rsplit(":", 1)
+            off, byte = int(off, 0), "-"
+            for f in maps:
+                if len(f) < 6 or f[5] != path:
+                    continue
+                lo, hi = (int(x, 16) for x in f[0].split("-"))
+                moff = int(f[2], 16)
+                if moff <= off < moff + hi - lo:
                     mem.seek(lo + off - moff)
-                    print(mem.read(1).hex())
-                return 0
-    return 1
+                    byte = mem.read(1).hex()
+                    break
+            out.append(byte)
+    print(" ".join(out))
+    return 0
 
 
 def cmd_redis(path):
