@@ -22,6 +22,7 @@
 # `alloctop --help` lists it; memleak-bpfcc when installed (ALLOCTOP_BENCH_DEPS=1).
 set -uo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 
 RUNS=${SERVER_RUNS:-5}
 REDIS_N=${SERVER_REDIS_N:-10000}
@@ -71,25 +72,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
-# wait_exit PID SECS: 0 once PID (a child) has exited, 1 if it has not in time
-wait_exit() {
-	local i
-	for ((i = 0; i < $2 * 20; i++)); do
-		kill -0 "$1" 2>/dev/null || { wait "$1" 2>/dev/null; return 0; }
-		sleep 0.05
-	done
-	return 1
-}
-# wait_for FILE PATTERN SECS [PID]: until FILE has a line matching PATTERN (1 if PID dies)
-wait_for() {
-	local i
-	for ((i = 0; i < $3 * 20; i++)); do
-		grep -q -- "$2" "$1" 2>/dev/null && return 0
-		[[ -n ${4:-} ]] && ! kill -0 "$4" 2>/dev/null && return 1
-		sleep 0.05
-	done
-	return 1
-}
 # stop PID: SIGINT (alloctop's clean stop: detach, final report), SIGTERM after 20 s,
 # SIGKILL after 10 more. STOP_HOW says which ended it.
 stop() {
@@ -113,16 +95,6 @@ bg() {
 }
 
 # --- statistics ------------------------------------------------------------------------
-# stat_of "v1 v2 ...": "median min max n"
-stat_of() {
-	printf '%s\n' $1 | grep . | sort -g | awk '{v[NR] = $1}
-		END {
-			if (NR == 0) { print "- - - 0"; exit }
-			m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-			printf "%.4g %.4g %.4g %d\n", m, v[1], v[NR], NR
-		}'
-}
-med() { set -- $(stat_of "$1"); echo "$1"; }
 fmt_rps() { awk -v v="$1" 'BEGIN {if (v == "-" || v == "") print "-"; else printf "%\047.0f", v}'; }
 
 # --- servers ---------------------------------------------------------------------------
@@ -234,7 +206,7 @@ start_tracer() {
 		bg "$AT" -p "$SRV_PID" -b "${ATJSON[@]}" "${extra[@]}" >"$out" 2>"$out.err"
 		;;
 	census)
-		d=${SERVER_CENSUS_D:-$(awk -v u="$(med "${USECS[$srv]:-1}")" 'BEGIN {d = int(12 * u / 5 + 0.999); print (d < 1) ? 1 : d}')}
+		d=${SERVER_CENSUS_D:-$(awk -v u="$(med "${USECS[$srv]:-1}" '%.4g')" 'BEGIN {d = int(12 * u / 5 + 0.999); print (d < 1) ? 1 : d}')}
 		CENSUS_D=$d
 		bg "$AT" -b -n 5 -d "$d" >"$out" 2>"$out.err"
 		;;
@@ -408,11 +380,11 @@ cells() {
 	local s=''
 	[[ $m != untraced ]] && ((n < RUNS)) && s=" ($n runs)"
 	[[ $m == memleak && -n ${MLNOTE[$srv]:-} ]] && s+=" (see below)"
-	if [[ $m == untraced ]]; then rmd=1.00; else rmd=$(awk -v v="$(med "${RATIO[$srv $m]:-}")" 'BEGIN {if (v == "-") print "-"; else printf "%.2f", v}'); fi
+	if [[ $m == untraced ]]; then rmd=1.00; else rmd=$(awk -v v="$(med "${RATIO[$srv $m]:-}" '%.4g')" 'BEGIN {if (v == "-") print "-"; else printf "%.2f", v}'); fi
 	echo "$(fmt_rps "$md") ($(fmt_rps "$mn")–$(fmt_rps "$mx"))$s | **${rmd}x**"
 }
 # ratio_of SERVER MODE: the median paired ratio, or "-"
-ratio_of() { [[ -n ${RATIO[$1 $2]:-} ]] && printf '%.2f' "$(med "${RATIO[$1 $2]}")" || echo -; }
+ratio_of() { [[ -n ${RATIO[$1 $2]:-} ]] && printf '%.2f' "$(med "${RATIO[$1 $2]}" '%.4g')" || echo -; }
 verdict() {
 	awk -v v="$1" -v t="$2" 'BEGIN {if (v == "-" || v == "") print "not measured"; else if (v >= t) print "met"; else print "**NOT met**"}'
 }
