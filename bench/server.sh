@@ -239,8 +239,9 @@ start_tracer() {
 # alloctop's probe sites in the server (alloctop -v: "NAME at PATH+OFF, probe at +K"), to
 # see that untraced runs are untraced: another tracer on the machine (a system-wide
 # alloctop elsewhere probes every process's allocator) puts a breakpoint (0xcc) at
-# PATH+OFF+K. Sets SITE (malloc's "PATH OFF") and SITES ("PATH:OFF ..." for malloc, free
-# and munmap: a windowed tracer may have detached malloc's probe at one moment).
+# PATH+OFF+K. Sets SITE (malloc's "PATH OFF") and SITES ("PATH:OFF ..." for malloc and
+# free, the calls a server makes per request: a windowed tracer may have detached one of
+# them at one moment; a probe on munmap alone costs a server next to nothing).
 probe_sites() {
 	local name path off k
 	SITE[$1]='' SITES[$1]=''
@@ -249,7 +250,7 @@ probe_sites() {
 		[[ $name == malloc && -z ${SITE[$1]} ]] && SITE[$1]="$path $off"
 		SITES[$1]+="$path:$off "
 	done < <(timeout 60 "$AT" -v -p "$SRV_PID" -b -n 1 -d 0.1 2>&1 >/dev/null |
-		sed -n 's/.*pid [0-9]*: \(malloc\|free\|munmap\) at \(.*\)+\(0x[0-9a-f]*\), probe at +\([0-9]*\).*/\1 \2 \3 \4/p')
+		sed -n 's/.*pid [0-9]*: \(malloc\|free\) at \(.*\)+\(0x[0-9a-f]*\), probe at +\([0-9]*\).*/\1 \2 \3 \4/p')
 }
 # site_bytes SERVER: the bytes at those sites now
 site_bytes() { [[ -n ${SITES[$1]:-} ]] && "${PY[@]}" textbyte "$SRV_PID" ${SITES[$1]} 2>/dev/null; }
