@@ -378,8 +378,10 @@ cells() {
 	if [[ $m == memleak && -n ${MLSKIP[$srv]:-} ]]; then echo "${MLSKIP[$srv]} | "; return; fi
 	read -r md mn mx n <<<"$(stat_of "${RPS[$srv $m]:-}")"
 	if ((n == 0)); then echo "no run succeeded: ${FAILS[$srv $m]:-?} | "; return; fi
-	local s=''
+	local s='' np
+	np=$(wc -w <<<"${RATIO[$srv $m]:-}")
 	[[ $m != untraced ]] && ((n < RUNS)) && s=" ($n runs)"
+	[[ $m != untraced ]] && ((np < RUNS)) && s+=" ($np pairs)"
 	[[ $m == memleak && -n ${MLNOTE[$srv]:-} ]] && s+=" (see below)"
 	if [[ $m == untraced ]]; then rmd=1.00; else rmd=$(awk -v v="$(med "${RATIO[$srv $m]:-}" '%.4g')" 'BEGIN {if (v == "-") print "-"; else printf "%.2f", v}'); fi
 	echo "$(fmt_rps "$md") ($(fmt_rps "$mn")–$(fmt_rps "$mx"))$s | **${rmd}x**"
@@ -399,7 +401,8 @@ report() {
 	echo "$(nginx -v 2>&1 | sed 's/.*: //') (\`master_process off\`: one process serving a 4 KiB static file) under \`wrk -t1 -c20 -d${WRK_SECS}s\`;"
 	echo "both on 127.0.0.1. $RUNS rounds; in each, every traced run right after an untraced run of its"
 	echo "own. Requests per second: median (min–max) of the runs; ×: median over the rounds of traced"
-	echo "/ the untraced run just before it. alloctop rows also print \`-o json --top 1000\` each second."
+	echo "/ the untraced run just before it (\"(k pairs)\": fewer, where that untraced run was left out or"
+	echo "failed). alloctop rows also print \`-o json --top 1000\` each second."
 	echo
 	for srv in "${SERVERS[@]}"; do hdr+=" $srv rps | $srv × |"; sep+='--:|--:|'; done
 	echo "$hdr"
