@@ -33,7 +33,7 @@ FRAG_BIN := $(patsubst tests/frag/%.c,$(O)/frag/%,$(wildcard tests/frag/*.c))
 ALLOC_BIN := $(O)/allocators/mix $(O)/allocators/mix-static $(O)/allocators/cxx
 BENCH_BIN := $(O)/bench/floor $(O)/bench/functime $(O)/bench/live $(O)/bench/cpumon
 
-.PHONY: all deps run test test-unit test-integration bench clean stacks
+.PHONY: all deps run test test-unit test-integration bench bench-server clean stacks
 all: alloctop $(UNIT_BIN) $(WORK_BIN) $(TOOL_BIN) $(FRAG_BIN) $(ALLOC_BIN) $(BENCH_BIN)
 
 deps:
@@ -211,6 +211,12 @@ test: deps all stacks
 bench: deps all
 	@bash bench/run.sh
 	@bash bench/unwind.sh
+	@bash bench/server.sh
+
+# redis-server and nginx under load, untraced and traced (bench/server.sh; its servers
+# and load generators come with ALLOCTOP_BENCH_DEPS=1)
+bench-server: deps alloctop
+	@bash bench/server.sh
 
 clean:
 	rm -rf $(O) alloctop
