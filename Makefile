@@ -74,7 +74,9 @@ $(O)/pprof/profile.pb-c.o: $(O)/pprof/profile.pb-c.c $(O)/pprof/profile.pb-c.h
 	$(CC) $(CFLAGS) -I$(O)/pprof -c $< -o $@
 $(O)/user/report/report_pprof.o: $(O)/pprof/profile.pb-c.h
 
+# rebuilt whole: a member of a moved or removed source must not linger
 $(O)/liballoctop.a: $(LIB_OBJ)
+	rm -f $@
 	$(AR) rcs $@ $^
 
 alloctop: $(O)/user/app/main.o $(O)/liballoctop.a

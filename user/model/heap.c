@@ -1,6 +1,6 @@
 #include "model/heap.h"
 #include "alloctop.h"
-#include "probe/attach.h"
+#include "binary/allocator.h"
 #include "lib/bigbuf.h"
 #include "model/heapsites.h"
 #include "kernel/livemap.h"

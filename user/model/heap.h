@@ -9,18 +9,11 @@
 #include "binary/elfcache.h"
 #include "model/frag.h"
 #include "lib/hash.h"
+#include "model/heapsites.h"
 
 struct at_heap_proc {
 	struct at_frag frag;
 	bool glibc;		/* chunk headers counted in the footprint */
-};
-
-struct at_heap_site {
-	int pid;
-	__u64 stack_id;
-	__u64 old_allocs;	/* live blocks older than min_age */
-	__u64 old_bytes;
-	__u64 oldest_ns;	/* age of the oldest live block */
 };
 
 struct at_heap {

@@ -7,7 +7,15 @@
 
 #include <stddef.h>
 #include "alloctop.h"
-#include "model/heap.h"
+
+/* One site's tally, as the heap pass reports it. */
+struct at_heap_site {
+	int pid;
+	__u64 stack_id;
+	__u64 old_allocs;	/* live blocks older than min_age */
+	__u64 old_bytes;
+	__u64 oldest_ns;	/* age of the oldest live block */
+};
 
 struct at_heap_tally {
 	struct at_heap_site *slots;	/* pid 0 = empty (pid 0 is never traced) */

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include "alloctop.h"
 #include "lib/hash.h"
+#include "lib/names.h"
 #include "model/heap.h"
 #include "lib/opts.h"
 #include "kernel/sitetab.h"
@@ -109,8 +110,5 @@ const struct at_site_view *at_snapshot_site(const struct at_snapshot *s, int pid
 const struct at_proc_view *at_snapshot_proc(const struct at_snapshot *s, int pid);
 int at_proc_cmp(const void *a, const void *b);	/* at_proc_views by pid */
 __u64 at_drops_total(const struct at_snapshot *s);
-const char *at_drop_name(enum at_drop d);
-/* Whether the counter counts events lost (in "dropped"); stack_truncated does not. */
-bool at_drop_is_loss(enum at_drop d);
 
 #endif

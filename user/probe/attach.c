@@ -1,6 +1,8 @@
 #include "probe/attach.h"
 #include "probe/probesite.h"
+#include "binary/allocator.h"
 #include "binary/procmaps.h"
+#include "lib/names.h"
 #include "lib/util.h"
 
 #include <errno.h>
@@ -9,15 +11,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static const char *const func_names[AT_NR_FUNCS] = {
-	[AT_MALLOC] = "malloc", [AT_CALLOC] = "calloc", [AT_REALLOC] = "realloc",
-	[AT_REALLOCARRAY] = "reallocarray", [AT_FREE] = "free",
-	[AT_POSIX_MEMALIGN] = "posix_memalign", [AT_ALIGNED_ALLOC] = "aligned_alloc",
-	[AT_MEMALIGN] = "memalign", [AT_VALLOC] = "valloc", [AT_PVALLOC] = "pvalloc",
-	[AT_MMAP] = "mmap", [AT_MUNMAP] = "munmap",
-	[AT_NEW] = "new", [AT_NEW_ARRAY] = "new_array", [AT_DELETE] = "delete", [AT_DELETE_ARRAY] = "delete_array",
-};
 
 /* Where each function is looked for, and under which symbols. */
 enum at_group { AT_GROUP_ALLOC, AT_GROUP_MMAP, AT_GROUP_CXX };
@@ -62,87 +55,6 @@ static const struct {
 	{ AT_DELETE_ARRAY, AT_GROUP_CXX, "_ZdaPvSt11align_val_tRKSt9nothrow_t" },
 };
 
-const char *at_func_name(enum at_func f)
-{
-	return f < AT_NR_FUNCS ? func_names[f] : "?";
-}
-
-static bool defines_allocator(const struct at_elf *e)
-{
-	return e && at_elf_func(e, "malloc") && at_elf_func(e, "free");
-}
-
-static const char *base(const char *p)
-{
-	const char *s = strrchr(p, '/');
-
-	return s ? s + 1 : p;
-}
-
-static bool is_libc(const char *p)
-{
-	return !strncmp(base(p), "libc.so", 7) || !strncmp(base(p), "libc-", 5);
-}
-
-static bool is_loader(const char *p)
-{
-	return !strncmp(base(p), "ld-linux", 8) || !strncmp(base(p), "ld.so", 5) || !strncmp(base(p), "ld-musl", 7);
-}
-
-/* The exec mapping of the main executable: /proc/PID/exe names its inode. */
-static bool is_exe(int pid, const struct at_vma *v)
-{
-	char path[64];
-	struct stat st;
-
-	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
-	return !stat(path, &st) && st.st_ino == v->ino && st.st_dev == v->dev;
-}
-
-/* Picks the file that serves malloc the way the dynamic linker resolves it: the
- * executable if it defines malloc (static or custom), else a preloaded or linked
- * allocator library, else libc. */
-static const struct at_vma *pick_allocator(struct at_elfcache *ec, int pid, const struct at_maps *m,
-					   const struct at_elf **elf)
-{
-	const struct at_vma *libc = NULL, *exe = NULL;
-	const struct at_elf *libc_elf = NULL;
-
-	for (size_t i = 0; i < m->n; i++) {
-		const struct at_vma *v = &m->v[i];
-		const struct at_elf *e;
-
-		if (!v->exec || !at_vma_is_file(v) || is_loader(v->path))
-			continue;
-		if (!exe && is_exe(pid, v)) {
-			exe = v;
-			if (defines_allocator(*elf = at_elfcache_get(ec, pid, v)))
-				return v;
-			continue;
-		}
-		e = at_elfcache_get(ec, pid, v);
-		if (!defines_allocator(e))
-			continue;
-		if (is_libc(v->path)) {
-			libc = v;
-			libc_elf = e;
-			continue;
-		}
-		*elf = e;
-		return v;
-	}
-	*elf = libc_elf;
-	return libc;
-}
-
-bool at_uses_glibc_malloc(struct at_elfcache *ec, int pid, const struct at_maps *m)
-{
-	const struct at_elf *e;
-	const struct at_vma *v = pick_allocator(ec, pid, m, &e);
-
-	return v && is_libc(v->path);
-}
-
 /* The module holding the application's mmap/munmap: the allocator's file if it has
  * them (static binaries, libc), else libc. */
 static const struct at_vma *pick_mmap(struct at_elfcache *ec, int pid, const struct at_maps *m,
@@ -154,7 +66,7 @@ static const struct at_vma *pick_mmap(struct at_elfcache *ec, int pid, const str
 		const struct at_vma *v = &m->v[i];
 		const struct at_elf *e;
 
-		if (!v->exec || !at_vma_is_file(v) || !is_libc(v->path))
+		if (!v->exec || !at_vma_is_file(v) || !at_path_is_libc(v->path))
 			continue;
 		e = at_elfcache_get(ec, pid, v);
 		if (e && at_elf_func(e, "mmap") && at_elf_func(e, "munmap"))
@@ -178,12 +90,12 @@ static const struct at_vma *pick_cxx(struct at_elfcache *ec, int pid, const stru
 		const struct at_vma *v = &m->v[i];
 		const struct at_elf *e;
 
-		if (!v->exec || !at_vma_is_file(v) || is_loader(v->path) || is_libc(v->path))
+		if (!v->exec || !at_vma_is_file(v) || at_path_is_loader(v->path) || at_path_is_libc(v->path))
 			continue;
 		e = at_elfcache_get(ec, pid, v);
 		if (!e || !at_elf_func(e, "_Znwm"))
 			continue;
-		if (is_exe(pid, v)) {
+		if (at_vma_is_exe(pid, v)) {
 			*elf = e;
 			return v;
 		}
@@ -243,7 +155,7 @@ static int add_probes(struct at_plan *plan, int file, const struct at_elf *e, en
 			if (plan->probes[alias_of(plan, p)].func != f)
 				plan->aliased |= 1U << f | 1U << plan->probes[alias_of(plan, p)].func;
 			at_debug("pid %d: %s is an alias of %s", plan->pid, probe_syms[i].sym,
-				 func_names[plan->probes[alias_of(plan, p)].func]);
+				 at_func_name(plan->probes[alias_of(plan, p)].func));
 			continue;
 		}
 		plan->nr_probes++;
@@ -290,7 +202,7 @@ int at_plan_make_quiet(struct at_elfcache *ec, int pid, const char *lib, struct 
 	}
 	if (lib) {
 		elf = at_elfcache_get_path(ec, lib);
-		if (!defines_allocator(elf)) {
+		if (!at_elf_defines_allocator(elf)) {
 			PLAN_ERR("--lib %s: %s", lib, elf ? "no malloc and free symbols in it (is it an allocator library?)"
 							: "not an ELF file (give an allocator library such as libc.so.6)");
 			err = -EINVAL;
@@ -303,7 +215,7 @@ int at_plan_make_quiet(struct at_elfcache *ec, int pid, const char *lib, struct 
 				alloc = &m.v[i];
 		}
 	} else {
-		alloc = pick_allocator(ec, pid, &m, &elf);
+		alloc = at_allocator_pick(ec, pid, &m, &elf);
 		if (!alloc) {
 			err = -EAGAIN;
 			goto out;
@@ -316,7 +228,7 @@ int at_plan_make_quiet(struct at_elfcache *ec, int pid, const char *lib, struct 
 	add_probes(plan, 0, elf, AT_GROUP_ALLOC);
 	/* calls from the allocator's own text are not the application's mmaps; a static
 	 * binary is one module, so there only nesting tells */
-	if (alloc && !is_exe(pid, alloc))
+	if (alloc && !at_vma_is_exe(pid, alloc))
 		text_range(&m, alloc, &plan->text);
 	mm = pick_mmap(ec, pid, &m, elf, lib ? NULL : alloc);
 	if (mm && mm == alloc && !lib) {
@@ -354,7 +266,7 @@ static void alias_reloc(void *ctx, const char *name, __u64 slot)
 	struct alias_ctx *a = ctx;
 
 	for (int f = 0; f < AT_NR_FUNCS; f++)
-		if ((a->plan->aliased & 1U << f) && !strcmp(name, func_names[f]))
+		if ((a->plan->aliased & 1U << f) && !strcmp(name, at_func_name(f)))
 			a->add(a->ctx, a->bias + slot, f);
 }
 

@@ -44,8 +44,5 @@ int at_plan_make(struct at_elfcache *ec, int pid, const char *lib, struct at_pla
 /* The same; quiet prints nothing (a census skips processes it cannot trace). */
 int at_plan_make_quiet(struct at_elfcache *ec, int pid, const char *lib, struct at_plan *plan, bool quiet);
 void at_plan_free(struct at_plan *plan);
-/* Does glibc's malloc serve this process (so its chunk layout is known)? */
-bool at_uses_glibc_malloc(struct at_elfcache *ec, int pid, const struct at_maps *m);
-const char *at_func_name(enum at_func f);
 
 #endif

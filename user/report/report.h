@@ -7,6 +7,7 @@
 #include "model/model.h"
 #include "lib/opts.h"
 #include "symbolize/symbolize.h"
+#include "lib/utf8.h"
 
 struct at_report_ctx {
 	struct at_model *model;
@@ -27,8 +28,5 @@ int at_report_folded(FILE *out, const struct at_report_ctx *c);
 /* A gzipped pprof profile of every site written to path (through path.tmp, renamed
  * over it); -1 with a message on stderr when it cannot be written. */
 int at_report_pprof(const char *path, const struct at_report_ctx *c);
-
-/* Copies s into buf as valid UTF-8 (invalid bytes become U+FFFD), for JSON output. */
-const char *at_utf8_clean(const char *s, char *buf, size_t sz);
 
 #endif

@@ -1,5 +1,5 @@
 #include "report/report.h"
-#include "probe/attach.h"
+#include "lib/names.h"
 #include "lib/hist.h"
 #include "lib/util.h"
 

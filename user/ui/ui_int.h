@@ -143,7 +143,7 @@ const char *ui_basename(const char *path);
 const char *ui_count(double v, int width, char *buf, size_t sz);
 const char *ui_rate(double v, char *buf, size_t sz);
 
-/* ui_views.c: the frame, the tables, the help, and small drawing helpers */
+/* ui_draw.c: small drawing helpers */
 enum ui_role { UA_NORMAL, UA_TITLE, UA_LABEL, UA_WARN, UA_BAR, UA_BAR2, UA_HEAD, UA_SEL, UA_DIM, UA_TAB };
 unsigned int ui_attr(const struct at_ui *ui, enum ui_role r);	/* curses attributes */
 /* Text at (y, x) cut to w columns (w < 0: to the right edge); returns the columns used. */
@@ -151,6 +151,7 @@ int ui_put(int y, int x, int w, unsigned int attr, const char *fmt, ...) __attri
 void ui_fill(int y, unsigned int attr);		/* the whole line in attr */
 const char *ui_window(const struct at_ui *ui, char *buf, size_t sz);	/* "last 1.0s", "since attach" */
 
+/* ui_views.c: the frame, the tables, the help */
 void ui_draw_frame(struct at_ui *ui);
 void ui_draw_table(struct at_ui *ui, enum ui_table_id t, int y0, int h);
 void ui_draw_help(struct at_ui *ui);
