@@ -5,8 +5,8 @@ A file in user/LAYER/ may include headers of its own folder and of the layers li
 before it below, never one of a layer above or beside it. Headers are written with
 their folder ("lib/util.h"). Also fails on a cycle between modules (a module is a .c
 and its .h): an include cycle from the sources, and a call cycle from the objects'
-symbols when build/user holds them. --sizes also fails on a file over 600 lines or a
-function over 80. Ends with "layers: N passed, N failed".
+symbols when build/user holds them. Also fails on a file of user/ or bpf/ over 600 lines
+or a function over 80. Ends with "layers: N passed, N failed".
 """
 import os
 import re
@@ -159,24 +159,27 @@ def check_sizes():
             lines = f.read().split("\n")
         if len(lines) - 1 > MAX_FILE_LINES:
             problems.append(f"{rel}: {len(lines) - 1} lines (over {MAX_FILE_LINES})")
-        start = name = None
+        sig = name = None       # a signature's first line, until its body opens
+        start = None            # the function's first line, while in its body
         for i, line in enumerate(lines):
-            if start is None and re.match(r"^[A-Za-z_].*\(", line) and not line.rstrip().endswith(";"):
-                start, name = i, re.findall(r"([A-Za-z_]\w*)\s*\(", line)
-                name = name[0] if name else "?"
+            if start is None and sig is None and re.match(r"^[A-Za-z_].*\(", line):
+                sig = i
+                name = (re.findall(r"([A-Za-z_]\w*)\s*\(", line) or ["?"])[0]
+            if start is None and sig is not None:
+                if line.startswith("{"):
+                    start, sig = sig, None
+                elif line.rstrip().endswith((";", "}")) or not line.strip():
+                    sig = None      # a declaration, not a definition
             elif start is not None and line.startswith("}"):
                 n = i - start + 1
                 if n > MAX_FUNC_LINES:
                     problems.append(f"{rel}:{start + 1}: {name}() is {n} lines (over {MAX_FUNC_LINES})")
                 start = None
-            elif start is not None and line.rstrip().endswith(";") and i == start:
-                start = None
 
 
 check_includes()
 check_calls()
-if "--sizes" in sys.argv:
-    check_sizes()
+check_sizes()
 for p in problems:
     print("FAIL " + p)
 print(f"layers: {checks} includes checked, {len(problems)} problems")

@@ -1,6 +1,7 @@
 #include "kernel/tracer.h"
 #include "alloctop.skel.h"
 #include "kernel/bpfmap.h"
+#include "kernel/links.h"
 #include "kernel/livemap.h"
 #include "unwind/unwind.h"
 #include "unwind/unwind_pre.h"
@@ -11,7 +12,6 @@
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <linux/capability.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -21,37 +21,15 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#define AT_LINKS_PER_PID (2 * AT_MAX_PROBES)
-
-/* Links of one per-PID attachment (pid > 0) or of one file probed for all (pid == -1). */
-struct at_target_links {
-	int pid;
-	__u64 dev, ino;
-	int nr;
-	int fds[AT_LINKS_PER_PID];	/* uprobe_multi link fds: the always-on side */
-	int nr_alloc;
-	int alloc_fds[AT_LINKS_PER_PID];	/* the allocation side (--max-overhead toggles it) */
-	bool alloc_ret[AT_LINKS_PER_PID];	/* which of those are return probes */
-	struct at_plan plan;		/* kept open to re-attach the allocation side */
-	int bpf_pid;
-};
-
-/* Which probes an attach covers: with --max-overhead the allocation side (malloc
- * family and new entries, their returns) comes and goes, while frees, deletes and
- * mmap/munmap stay so that sampled blocks keep exact lifetimes and live bytes. */
-enum at_side { AT_SIDE_ALL, AT_SIDE_ALLOC, AT_SIDE_KEEP };
-
 struct at_tracer {
 	struct alloctop_bpf *skel;
 	struct at_tracer_opts opts;
 	struct at_elfcache *ec;
-	struct at_target_links *targets;
-	size_t nr_targets;
+	struct at_links *links;
 	int stats_fd;
 	struct bpf_link *proc_links[3];
 	struct at_unwinder *uw;		/* NULL with --unwind fp */
 	struct at_unwind_pre *pre;	/* the -p targets' tables, until uw takes them */
-	bool alloc_off;			/* --max-overhead: the allocation side is detached now */
 };
 
 #define AT_UNWIND_MODULES 4096
@@ -160,59 +138,44 @@ static void size_maps(struct alloctop_bpf *skel, const struct at_tracer_opts *op
 	 * starting together lost entries), and a lost entry is a wrong count. */
 }
 
-struct at_tracer *at_tracer__new(const struct at_tracer_opts *opts)
+/* What the programs filter on, fixed at load time. */
+static void configure(struct alloctop_bpf *skel, const struct at_tracer_opts *opts)
 {
-	struct at_tracer *t;
-	double t0;
-	int err;
-
-	if (!check_system())
-		return NULL;
-	libbpf_set_print(libbpf_print);
-	t = at_xcalloc(1, sizeof(*t));
-	memcpy(&t->opts, opts, opts->sz < sizeof(t->opts) ? opts->sz : sizeof(t->opts));
-	t->stats_fd = -1;
-	t->skel = alloctop_bpf__open();
-	if (!t->skel) {
-		at_err("cannot open the BPF object: %s", strerror(errno));
-		goto fail;
-	}
-	t->skel->rodata->self_tgid = getpid();
-	t->skel->rodata->filter_followed = opts->global && opts->follow;
-	t->skel->rodata->filter_excluded = opts->global && opts->nr_exclude > 0;
+	skel->rodata->self_tgid = getpid();
+	skel->rodata->filter_followed = opts->global && opts->follow;
+	skel->rodata->filter_excluded = opts->global && opts->nr_exclude > 0;
 	if (opts->global && opts->comm) {
-		t->skel->rodata->filter_comm = true;
-		strncpy((char *)t->skel->rodata->comm_filter, opts->comm, sizeof(t->skel->rodata->comm_filter) - 1);
+		skel->rodata->filter_comm = true;
+		strncpy((char *)skel->rodata->comm_filter, opts->comm, sizeof(skel->rodata->comm_filter) - 1);
 	}
-	size_maps(t->skel, opts);
-	size_unwind_maps(t, opts);
-	/* the kernel creates maps and verifies programs meanwhile: the tables are ready
-	 * by the time the targets are attached */
-	if (!opts->unwind_fp)
-		t->pre = at_unwind_pre_start(opts->pids, opts->nr_pids);
-	{
-		struct bpf_program *p;
+}
 
-		bpf_object__for_each_program(p, t->skel->obj)
-			if (bpf_program__type(p) == BPF_PROG_TYPE_KPROBE)
-				bpf_program__set_expected_attach_type(p, AT_TRACE_UPROBE_MULTI);
-	}
-	t0 = at_now_mono();
-	err = alloctop_bpf__load(t->skel);
+/* Creates the maps and verifies the programs; 0, or -1 after a one-line error. */
+static int load(struct at_tracer *t)
+{
+	double t0 = at_now_mono();
+	int err = alloctop_bpf__load(t->skel);
+
 	at_debug("BPF object loaded (maps created, programs verified) in %.0f ms", (at_now_mono() - t0) * 1e3);
-	if (err) {
-		if (err == -EACCES && geteuid() == 0)
-			/* root was refused by the verifier, not for want of privilege */
-			at_err("the kernel's verifier rejected a BPF program (%s): run with -v for its log "
-			       "and report it with your kernel version (uname -r)", strerror(-err));
-		else if (err == -EPERM || err == -EACCES)
-			at_err("the kernel refused to load BPF programs (%s): run as root with BPF enabled "
-			       "(kernel.unprivileged_bpf_disabled does not matter for root)", strerror(-err));
-		else
-			at_err("loading the BPF programs failed: %s (run with -v for the verifier's log)",
-			       strerror(-err));
-		goto fail;
-	}
+	if (!err)
+		return 0;
+	if (err == -EACCES && geteuid() == 0)
+		/* root was refused by the verifier, not for want of privilege */
+		at_err("the kernel's verifier rejected a BPF program (%s): run with -v for its log "
+		       "and report it with your kernel version (uname -r)", strerror(-err));
+	else if (err == -EPERM || err == -EACCES)
+		at_err("the kernel refused to load BPF programs (%s): run as root with BPF enabled "
+		       "(kernel.unprivileged_bpf_disabled does not matter for root)", strerror(-err));
+	else
+		at_err("loading the BPF programs failed: %s (run with -v for the verifier's log)",
+		       strerror(-err));
+	return -1;
+}
+
+/* The excluded set and the process exit/exec (and fork) tracepoints; 0, or -1 after a
+ * one-line error. */
+static int attach_proc_hooks(struct at_tracer *t, const struct at_tracer_opts *opts)
+{
 	for (int i = 0; i < opts->nr_exclude && opts->global; i++) {
 		__u32 k = opts->exclude[i];
 		__u8 one = 1;
@@ -228,8 +191,44 @@ struct at_tracer *at_tracer__new(const struct at_tracer_opts *opts)
 	if (!t->proc_links[0] || !t->proc_links[1] || (opts->global && !t->proc_links[2])) {
 		at_err("cannot attach to the sched_process_exit/fork tracepoints: %s (kernel without BTF "
 		       "tracepoints?)", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+struct at_tracer *at_tracer__new(const struct at_tracer_opts *opts)
+{
+	struct at_tracer *t;
+
+	if (!check_system())
+		return NULL;
+	libbpf_set_print(libbpf_print);
+	t = at_xcalloc(1, sizeof(*t));
+	memcpy(&t->opts, opts, opts->sz < sizeof(t->opts) ? opts->sz : sizeof(t->opts));
+	t->stats_fd = -1;
+	t->skel = alloctop_bpf__open();
+	if (!t->skel) {
+		at_err("cannot open the BPF object: %s", strerror(errno));
 		goto fail;
 	}
+	configure(t->skel, opts);
+	size_maps(t->skel, opts);
+	size_unwind_maps(t, opts);
+	/* the kernel creates maps and verifies programs meanwhile: the tables are ready
+	 * by the time the targets are attached */
+	if (!opts->unwind_fp)
+		t->pre = at_unwind_pre_start(opts->pids, opts->nr_pids);
+	{
+		struct bpf_program *p;
+
+		bpf_object__for_each_program(p, t->skel->obj)
+			if (bpf_program__type(p) == BPF_PROG_TYPE_KPROBE)
+				bpf_program__set_expected_attach_type(p, AT_TRACE_UPROBE_MULTI);
+	}
+	if (load(t))
+		goto fail;
+	if (attach_proc_hooks(t, opts))
+		goto fail;
 	/* Kernel BPF statistics time every program run (two clock reads each, ~0.1x of
 	 * the uprobe floor on a KVM guest): only on request. Not fatal if refused. */
 	if (opts->bpf_stats)
@@ -240,413 +239,52 @@ struct at_tracer *at_tracer__new(const struct at_tracer_opts *opts)
 	at_unwind_pre_wait(t->pre);
 	if (unwinder_new(t))
 		goto fail;
+	{
+		struct at_links_opts lo = { .sz = sizeof(lo), .skel = t->skel, .ec = t->ec, .lib = opts->lib,
+					    .sampling = opts->sampling };
+
+		t->links = at_links__new(&lo);
+	}
 	return t;
 fail:
 	at_tracer__free(t);
 	return NULL;
 }
 
-/* The entry program of function f; the attach cookie tells it which function it is in. */
-static struct bpf_program *entry_prog(struct alloctop_bpf *s, enum at_func f)
-{
-	switch (f) {
-	case AT_FREE:
-	case AT_DELETE:
-	case AT_DELETE_ARRAY:
-		return s->progs.free_entry;
-	case AT_MMAP:
-		return s->progs.mmap_entry;
-	case AT_MUNMAP:
-		return s->progs.munmap_entry;
-	default:
-		return f < AT_NR_FUNCS ? s->progs.alloc_entry : NULL;
-	}
-}
-
-static struct at_target_links *find_target(struct at_tracer *t, int pid)
-{
-	for (size_t i = 0; i < t->nr_targets; i++)
-		if (t->targets[i].pid == pid)
-			return &t->targets[i];
-	return NULL;
-}
-
-static int attach_multi(struct at_target_links *tl, struct bpf_program *prog, int pid, const char *path,
-			const unsigned long *offs, const __u64 *cookies, __u32 cnt, bool ret, bool alloc_side)
-{
-	int fd;
-
-	if (!cnt)
-		return 0;
-	if (tl->nr == AT_LINKS_PER_PID || tl->nr_alloc == AT_LINKS_PER_PID)
-		return -E2BIG;
-	fd = at_uprobe_multi_link(bpf_program__fd(prog), path, offs, cookies, cnt, pid, ret);
-	if (fd < 0)
-		return fd;
-	if (alloc_side) {
-		tl->alloc_ret[tl->nr_alloc] = ret;
-		tl->alloc_fds[tl->nr_alloc++] = fd;
-	} else
-		tl->fds[tl->nr++] = fd;
-	return 0;
-}
-
-struct alias_add {
-	struct at_tracer *t;
-	int pid;
-};
-
-static void add_alias_slot(void *ctx, __u64 slot, enum at_func f)
-{
-	struct alias_add *a = ctx;
-	struct at_block_key k = { .pid = a->pid, .addr = slot };
-	__u32 v = f;
-
-	bpf_map__update_elem(a->t->skel->maps.alias_got, &k, sizeof(k), &v, sizeof(v), BPF_ANY);
-}
-
-static struct at_target_links *new_links(struct at_tracer *t, int pid, __u64 dev, __u64 ino)
-{
-	struct at_target_links *tl;
-
-	t->targets = at_xrealloc(t->targets, t->nr_targets + 1, sizeof(*t->targets));
-	tl = &t->targets[t->nr_targets++];
-	memset(tl, 0, sizeof(*tl));
-	tl->pid = pid;
-	tl->dev = dev;
-	tl->ino = ino;
-	for (int i = 0; i < AT_PLAN_FILES; i++)
-		tl->plan.files[i].fd = -1;
-	return tl;
-}
-
-static void *close_fd(void *fd)
-{
-	close((int)(intptr_t)fd);
-	return NULL;
-}
-
-/* Releasing a uprobe link waits for an RCU grace period (~0.1 s here); closed from
- * parallel threads the waits overlap, so detaching takes about one grace period. */
-static void close_parallel(const int *fds, int n)
-{
-	pthread_t th[n > 0 ? n : 1];
-	bool started[n > 0 ? n : 1];
-
-	for (int i = 0; i < n; i++)
-		started[i] = !pthread_create(&th[i], NULL, close_fd, (void *)(intptr_t)fds[i]);
-	for (int i = 0; i < n; i++) {
-		if (started[i])
-			pthread_join(th[i], NULL);
-		else
-			close(fds[i]);
-	}
-}
-
-static void destroy_links(struct at_tracer *t, struct at_target_links *tl)
-{
-	close_parallel(tl->fds, tl->nr);
-	close_parallel(tl->alloc_fds, tl->nr_alloc);
-	at_plan_free(&tl->plan);
-	*tl = t->targets[--t->nr_targets];
-}
-
-/* Attaches the probes of plan that live in plan file `file` into tl: one link per
- * program, with every offset that program serves in the file. */
-static bool alloc_side(const struct at_tracer *t, struct bpf_program *prog)
-{
-	return prog == t->skel->progs.alloc_return || prog == t->skel->progs.alloc_entry;
-}
-
-static int attach_file(struct at_tracer *t, struct at_target_links *tl, const struct at_plan *plan, int file,
-		       int bpf_pid, bool quiet, enum at_side side)
-{
-	struct bpf_program *progs[AT_MAX_PROBES + 2];
-	unsigned long offs[AT_MAX_PROBES];
-	__u64 cookies[AT_MAX_PROBES];
-	bool rets[AT_MAX_PROBES + 2];
-	int nprogs = 0, err = 0;
-	char path[64];
-
-	/* the kernel resolves the probed inode through our fd: no path race */
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", plan->files[file].fd);
-	/* the distinct programs this file needs, return probes first: a call entering in
-	 * between would otherwise never see its return and count as a missed return */
-	for (int pass = 0; pass < 2; pass++)
-		for (int i = 0; i < plan->nr_probes; i++) {
-			const struct at_probe *p = &plan->probes[i];
-			struct bpf_program *prog;
-			bool seen = false;
-
-			if (p->file != file || (pass == 0 && !p->has_ret))
-				continue;
-			prog = pass == 1 ? entry_prog(t->skel, p->func)
-			       : p->func == AT_MMAP ? t->skel->progs.mmap_return : t->skel->progs.alloc_return;
-			for (int k = 0; k < nprogs; k++)
-				seen |= progs[k] == prog && rets[k] == (pass == 0);
-			if (!seen) {
-				progs[nprogs] = prog;
-				rets[nprogs++] = pass == 0;
-			}
-		}
-	for (int k = 0; k < nprogs && !err; k++) {
-		bool is_alloc = t->opts.sampling && alloc_side(t, progs[k]);
-		__u32 cnt = 0;
-
-		if ((side == AT_SIDE_ALLOC && !is_alloc) || (side == AT_SIDE_KEEP && is_alloc))
-			continue;
-		for (int i = 0; i < plan->nr_probes; i++) {
-			const struct at_probe *p = &plan->probes[i];
-
-			if (p->file != file)
-				continue;
-			if (rets[k] && p->has_ret &&
-			    progs[k] == (p->func == AT_MMAP ? t->skel->progs.mmap_return : t->skel->progs.alloc_return)) {
-				cookies[cnt] = p->func;
-				offs[cnt++] = p->ret_off;
-			} else if (!rets[k] && progs[k] == entry_prog(t->skel, p->func)) {
-				cookies[cnt] = p->func;
-				offs[cnt++] = p->entry_off;
-			}
-		}
-		err = attach_multi(tl, progs[k], bpf_pid, path, offs, cookies, cnt, rets[k], is_alloc);
-		if (err && !quiet)
-			at_err("cannot probe %s in %s for process %d: %s%s", bpf_program__name(progs[k]),
-			       plan->files[file].path, plan->pid, strerror(-err),
-			       err == -ESRCH ? " (the process exited)" : err == -EINVAL ?
-			       " (uprobe_multi needs Linux 6.6 or later)" : "");
-	}
-	return err;
-}
-
-/* Per-process facts the probes need, whichever way they are attached. */
-static void set_process_info(struct at_tracer *t, const struct at_plan *plan)
-{
-	struct alias_add aa = { .t = t, .pid = plan->pid };
-	__u32 key = plan->pid;
-
-	if (plan->text.hi)
-		bpf_map__update_elem(t->skel->maps.alloc_text, &key, sizeof(key), &plan->text, sizeof(plan->text),
-				     BPF_ANY);
-	at_plan_alias_slots(t->ec, plan, add_alias_slot, &aa);
-}
-
-/* One link set per (pid, file), holding that file's descriptor (moved out of plan), so
- * that an exec that changes some of a process's files keeps the links of the others. */
-static int attach_pid_file(struct at_tracer *t, struct at_plan *plan, int f, bool quiet)
-{
-	struct at_target_links *tl;
-	struct stat st;
-
-	if (fstat(plan->files[f].fd, &st))
-		return -errno;
-	tl = new_links(t, plan->pid, st.st_dev, st.st_ino);
-	tl->plan = *plan;
-	for (int i = 0; i < AT_PLAN_FILES; i++)
-		if (i != f)
-			tl->plan.files[i].fd = -1;
-	plan->files[f].fd = -1;
-	tl->bpf_pid = plan->pid;
-	return attach_file(t, tl, &tl->plan, f, plan->pid, quiet, t->alloc_off ? AT_SIDE_KEEP : AT_SIDE_ALL);
-}
-
-/* Closes the links of every marked link set at once (see close_parallel). */
-static void destroy_marked(struct at_tracer *t, const bool *drop)
-{
-	size_t n = 0, k = 0;
-	int *fds;
-
-	for (size_t i = 0; i < t->nr_targets; i++)
-		if (drop[i])
-			n += t->targets[i].nr + t->targets[i].nr_alloc;
-	fds = at_xcalloc(n ? n : 1, sizeof(*fds));
-	n = 0;
-	for (size_t i = 0; i < t->nr_targets; i++) {
-		struct at_target_links *tl = &t->targets[i];
-
-		if (!drop[i]) {
-			t->targets[k++] = *tl;
-			continue;
-		}
-		for (int j = 0; j < tl->nr; j++)
-			fds[n++] = tl->fds[j];
-		for (int j = 0; j < tl->nr_alloc; j++)
-			fds[n++] = tl->alloc_fds[j];
-		at_plan_free(&tl->plan);
-	}
-	t->nr_targets = k;
-	close_parallel(fds, (int)n);
-	free(fds);
-}
-
 int at_tracer__attach_pid(struct at_tracer *t, int pid)
 {
-	struct at_plan plan;
-	int err = 0;
+	int err;
 
-	if (find_target(t, pid))
+	if (at_links__has_pid(t->links, pid))
 		return 0;
-	err = at_plan_make(t->ec, pid, t->opts.lib, &plan);
-	if (err)
-		return err;
-	set_process_info(t, &plan);
-	for (int f = 0; f < AT_PLAN_FILES && !err; f++)
-		if (plan.files[f].fd >= 0)
-			err = attach_pid_file(t, &plan, f, false);
-	at_plan_free(&plan);
-	if (err)
-		at_tracer__detach_pid(t, pid);
-	else if (t->uw)
+	err = at_links__attach_pid(t->links, pid);
+	if (!err && t->uw)
 		at_unwinder__add_pid(t->uw, pid);	/* until it has, stacks use frame pointers */
 	return err;
 }
 
-/* The probes plan a puts in its file fa are those plan b puts in fb. */
-static bool same_probes(const struct at_plan *a, int fa, const struct at_plan *b, int fb)
-{
-	int i = 0, j = 0;
-
-	for (;; i++, j++) {
-		while (i < a->nr_probes && a->probes[i].file != fa)
-			i++;
-		while (j < b->nr_probes && b->probes[j].file != fb)
-			j++;
-		if (i == a->nr_probes || j == b->nr_probes)
-			return i == a->nr_probes && j == b->nr_probes;
-		if (a->probes[i].func != b->probes[j].func || a->probes[i].entry_off != b->probes[j].entry_off ||
-		    a->probes[i].ret_off != b->probes[j].ret_off || a->probes[i].has_ret != b->probes[j].has_ret)
-			return false;
-	}
-}
-
-/* The file of plan that link set tl already probes exactly as plan wants, or -1. */
-static int kept_file(const struct at_target_links *tl, const struct at_plan *plan, const bool *taken)
-{
-	int own = -1;
-
-	for (int i = 0; i < AT_PLAN_FILES; i++)
-		if (tl->plan.files[i].fd >= 0)
-			own = i;
-	for (int f = 0; own >= 0 && f < AT_PLAN_FILES; f++) {
-		struct stat st;
-
-		if (taken[f] || plan->files[f].fd < 0 || fstat(plan->files[f].fd, &st))
-			continue;
-		if (st.st_dev == tl->dev && st.st_ino == tl->ino && same_probes(&tl->plan, own, plan, f))
-			return f;
-	}
-	return -1;
-}
-
 int at_tracer__replan_pid(struct at_tracer *t, int pid)
 {
-	bool taken[AT_PLAN_FILES] = {}, *drop;
-	struct at_plan plan;
-	int err;
+	int err = at_links__replan_pid(t->links, pid);
 
-	err = at_plan_make_quiet(t->ec, pid, t->opts.lib, &plan, true);
-	if (err)
-		return err;
-	set_process_info(t, &plan);
-	/* links on files the new program maps the same way stay, so calls into them are
-	 * never missed nor doubled; the others go before their replacements come */
-	drop = at_xcalloc(t->nr_targets ? t->nr_targets : 1, sizeof(*drop));
-	for (size_t i = 0; i < t->nr_targets; i++) {
-		int f;
-
-		if (t->targets[i].pid != pid)
-			continue;
-		f = kept_file(&t->targets[i], &plan, taken);
-		if (f >= 0)
-			taken[f] = true;
-		else
-			drop[i] = true;
-	}
-	destroy_marked(t, drop);
-	free(drop);
-	for (int f = 0; f < AT_PLAN_FILES && !err; f++)
-		if (plan.files[f].fd >= 0 && !taken[f])
-			err = attach_pid_file(t, &plan, f, true);
-	at_plan_free(&plan);
-	if (err)
-		at_tracer__detach_pid(t, pid);
-	else if (t->uw)
+	if (!err && t->uw)
 		at_unwinder__add_pid(t->uw, pid);	/* the new program's mappings */
 	return err;
 }
 
-static struct at_target_links *find_file(struct at_tracer *t, __u64 dev, __u64 ino)
+void at_tracer__detach_pid(struct at_tracer *t, int pid)
 {
-	for (size_t i = 0; i < t->nr_targets; i++)
-		if (t->targets[i].pid == -1 && t->targets[i].dev == dev && t->targets[i].ino == ino)
-			return &t->targets[i];
-	return NULL;
+	at_links__detach_pid(t->links, pid);
 }
 
 int at_tracer__attach_global(struct at_tracer *t, int pid, bool quiet)
 {
-	struct at_plan plan;
-	int err = at_plan_make_quiet(t->ec, pid, t->opts.lib, &plan, quiet);
-
-	if (err)
-		return err;
-	/* no unwind tables yet: its first stack flags it, and the next refresh reads its
-	 * mappings, so a census only pays for the processes that allocate */
-	set_process_info(t, &plan);
-	for (int f = 0; f < AT_PLAN_FILES && !err; f++) {
-		struct at_target_links *tl;
-		struct stat st;
-
-		if (plan.files[f].fd < 0 || fstat(plan.files[f].fd, &st) || find_file(t, st.st_dev, st.st_ino))
-			continue;
-		tl = new_links(t, -1, st.st_dev, st.st_ino);
-		err = attach_file(t, tl, &plan, f, -1, quiet, AT_SIDE_ALL);
-		if (err)
-			destroy_links(t, tl);
-		else
-			at_debug("probing %s for every process", plan.files[f].path);
-	}
-	at_plan_free(&plan);
-	return err;
+	return at_links__attach_global(t->links, pid, quiet);
 }
 
 int at_tracer__sample(struct at_tracer *t, bool on)
 {
-	int err = 0;
-
-	/* A call cut by the switch leaves nesting behind: a new epoch makes the probes
-	 * forget it. Bumped before attaching and after detaching, so that no call can
-	 * enter under the new epoch while its return probe is going away. */
-	if (on)
-		t->skel->bss->at_epoch++;
-	t->alloc_off = !on;
-	for (size_t i = 0; i < t->nr_targets; i++) {
-		struct at_target_links *tl = &t->targets[i];
-
-		if (tl->pid <= 0)
-			continue;
-		if (!on) {
-			/* entries before returns: no call may enter once its return is gone */
-			int fds[AT_LINKS_PER_PID], n = 0;
-
-			for (int pass = 0; pass < 2; pass++, n = 0) {
-				for (int k = 0; k < tl->nr_alloc; k++)
-					if (tl->alloc_ret[k] == (pass == 1))
-						fds[n++] = tl->alloc_fds[k];
-				close_parallel(fds, n);
-			}
-			tl->nr_alloc = 0;
-			continue;
-		}
-		if (tl->nr_alloc)
-			continue;
-		for (int f = 0; f < AT_PLAN_FILES && !err; f++)
-			if (tl->plan.files[f].fd >= 0)
-				err = attach_file(t, tl, &tl->plan, f, tl->bpf_pid, true, AT_SIDE_ALLOC);
-	}
-	if (!on)
-		t->skel->bss->at_epoch++;
-	return err;
+	return at_links__sample(t->links, on);
 }
 
 void at_tracer__seed_proc(struct at_tracer *t, int pid)
@@ -690,19 +328,6 @@ static int drain_pids(int fd, int *pids, void *recs, size_t rec_sz, int max)
 int at_tracer__drain_exited(struct at_tracer *t, int *pids, struct at_exit_rec *info, int max)
 {
 	return drain_pids(bpf_map__fd(t->skel->maps.exited), pids, info, sizeof(*info), max);
-}
-
-void at_tracer__detach_pid(struct at_tracer *t, int pid)
-{
-	bool *drop;
-
-	if (pid <= 0 || !find_target(t, pid))
-		return;
-	drop = at_xcalloc(t->nr_targets, sizeof(*drop));
-	for (size_t i = 0; i < t->nr_targets; i++)
-		drop[i] = t->targets[i].pid == pid;
-	destroy_marked(t, drop);
-	free(drop);
 }
 
 int at_tracer__drain_execs(struct at_tracer *t, int *pids, struct at_exec_rec *info, int max)
@@ -829,30 +454,9 @@ void at_tracer__free(struct at_tracer *t)
 {
 	if (!t)
 		return;
-	{
-		/* every link of every target at once, see close_parallel */
-		double t0 = at_now_mono();
-		size_t n = 0;
-		int *all;
-
-		for (size_t i = 0; i < t->nr_targets; i++)
-			n += t->targets[i].nr + t->targets[i].nr_alloc;
-		all = at_xcalloc(n, sizeof(*all));
-		n = 0;
-		for (size_t i = 0; i < t->nr_targets; i++) {
-			for (int k = 0; k < t->targets[i].nr; k++)
-				all[n++] = t->targets[i].fds[k];
-			for (int k = 0; k < t->targets[i].nr_alloc; k++)
-				all[n++] = t->targets[i].alloc_fds[k];
-			at_plan_free(&t->targets[i].plan);
-		}
-		close_parallel(all, (int)n);
-		for (size_t i = 0; i < AT_ARRAY_SIZE(t->proc_links); i++)
-			bpf_link__destroy(t->proc_links[i]);
-		at_debug("detached %zu uprobe links in %.3f s", n, at_now_mono() - t0);
-		free(all);
-		free(t->targets);
-	}
+	at_links__free(t->links);
+	for (size_t i = 0; i < AT_ARRAY_SIZE(t->proc_links); i++)
+		bpf_link__destroy(t->proc_links[i]);
 	at_unwinder__free(t->uw);
 	at_unwind_pre_free(t->pre);
 	alloctop_bpf__destroy(t->skel);

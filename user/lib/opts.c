@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,80 +16,26 @@
 #define AT_VERSION "0.1.0"
 #endif
 
-static const char usage[] =
-"Usage: alloctop [OPTIONS] [-p PID[,PID...]]\n"
-"       alloctop [OPTIONS] -- CMD [ARGS...]\n"
-"Trace allocations (malloc family, free, application mmap/munmap) of running\n"
-"processes or of a command alloctop starts, with exact counts, stacks and histograms.\n"
-"\n"
-"  -p, --pid PID[,PID]   attach to running processes (repeatable); without -p and\n"
-"                        without a command, trace every process (system-wide)\n"
-"      --follow          also trace the children the targets fork and what they exec\n"
-"      --comm NAME       system-wide: only processes named NAME\n"
-"      --exclude PID[,PID] system-wide: never these processes\n"
-"  -b, --batch           print a report each interval instead of the dashboard\n"
-"  -o, --output FMT      batch format: text (default), json (one document per line),\n"
-"                        folded (flame-graph stacks, printed once, at the final report)\n"
-"                        or pprof (the --pprof-out file only)\n"
-"  -d, --interval SECS   report interval, fractions allowed (default 1)\n"
-"  -n, --count N         exit after N reports\n"
-"      --top N           hotspots per report (default 20)\n"
-"      --sort KEY        hotspot order: alloc-bytes (default), allocs, live-bytes,\n"
-"                        live-allocs, old-bytes (leak suspects)\n"
-"      --weight KEY      folded stacks weigh live-bytes (default), alloc-bytes or allocs\n"
-"      --pprof-out FILE  write a gzipped pprof profile to FILE at each report (replaced\n"
-"                        atomically), besides -o; alone it means -o pprof\n"
-"      --lib PATH        probe this allocator file instead of the one the target uses\n"
-"      --min-age SECS    live blocks older than this are leak suspects (default 60)\n"
-"      --max-overhead PCT  keep the targets' slowdown under PCT% by probing allocations\n"
-"                        only part of the time; counts become scaled estimates\n"
-"      --max-live N      slots for live blocks in the kernel (default 2097152); a\n"
-"                        table fuller than about 70% starts refusing some blocks\n"
-"      --max-stacks N    distinct stacks and sites kept (default 131072)\n"
-"      --max-procs N     processes tracked (default 1024)\n"
-"      --unwind MODE     stacks from cfi (.eh_frame tables, frame pointers where a\n"
-"                        module has none; default) or fp (frame pointers only)\n"
-"      --stack-depth N   frames kept per stack, 1 to 64 (default 64); deeper stacks are\n"
-"                        cut and counted as truncated\n"
-"      --unwind-rows N   capacity of the unwind tables, rows (default 2097152, 8 bytes each)\n"
-"      --bpf-stats       time alloctop's BPF programs (kernel BPF statistics, for the\n"
-"                        dashboard's cost line and bpftool); slows every probe hit\n"
-"  -v, --verbose         say what is probed where\n"
-"  -h, --help            this help\n"
-"      --version         print the version\n"
-"\n"
-"Exit status: 0 success (also after SIGINT/SIGTERM), 1 runtime failure, 2 usage error.\n";
+/* One table gives getopt its options, checks each value and writes --help. */
+struct parse {
+	struct at_opts *o;
+	bool batch, out_given;
+};
 
-enum { OPT_TOP = 256, OPT_LIB, OPT_MIN_AGE, OPT_MAX_OVERHEAD, OPT_COMM, OPT_EXCLUDE, OPT_FOLLOW, OPT_SORT, OPT_MAX_LIVE, OPT_MAX_STACKS, OPT_MAX_PROCS, OPT_VERSION,
-       OPT_WEIGHT, OPT_PPROF_OUT, OPT_UNWIND, OPT_STACK_DEPTH, OPT_UNWIND_ROWS, OPT_BPF_STATS };
+struct opt_def;
+typedef int (*opt_set)(struct parse *p, const struct opt_def *d, const char *arg);
 
-static const struct option longopts[] = {
-	{ "pid", required_argument, 0, 'p' },
-	{ "batch", no_argument, 0, 'b' },
-	{ "output", required_argument, 0, 'o' },
-	{ "interval", required_argument, 0, 'd' },
-	{ "count", required_argument, 0, 'n' },
-	{ "top", required_argument, 0, OPT_TOP },
-	{ "sort", required_argument, 0, OPT_SORT },
-	{ "weight", required_argument, 0, OPT_WEIGHT },
-	{ "pprof-out", required_argument, 0, OPT_PPROF_OUT },
-	{ "lib", required_argument, 0, OPT_LIB },
-	{ "min-age", required_argument, 0, OPT_MIN_AGE },
-	{ "max-overhead", required_argument, 0, OPT_MAX_OVERHEAD },
-	{ "comm", required_argument, 0, OPT_COMM },
-	{ "exclude", required_argument, 0, OPT_EXCLUDE },
-	{ "follow", no_argument, 0, OPT_FOLLOW },
-	{ "max-live", required_argument, 0, OPT_MAX_LIVE },
-	{ "max-stacks", required_argument, 0, OPT_MAX_STACKS },
-	{ "max-procs", required_argument, 0, OPT_MAX_PROCS },
-	{ "unwind", required_argument, 0, OPT_UNWIND },
-	{ "stack-depth", required_argument, 0, OPT_STACK_DEPTH },
-	{ "unwind-rows", required_argument, 0, OPT_UNWIND_ROWS },
-	{ "bpf-stats", no_argument, 0, OPT_BPF_STATS },
-	{ "verbose", no_argument, 0, 'v' },
-	{ "help", no_argument, 0, 'h' },
-	{ "version", no_argument, 0, OPT_VERSION },
-	{ 0 },
+struct opt_def {
+	const char *name;	/* --name */
+	int key;		/* its short letter, or a number past them */
+	const char *arg;	/* the value's name in --help; NULL: takes none */
+	const char *help;	/* lines of --help, '\n' between them */
+	opt_set set;		/* checks the value and stores it; -1 to go on, else an exit status */
+	size_t field;		/* offsetof(struct at_opts, ...) it sets */
+	double lo, hi;		/* numbers: the range allowed */
+	const char *err;	/* why a value is refused ("%s" is the value) */
+	const char *const *names;	/* choices, indexed by their value */
+	int nr_names;
 };
 
 static const char *const sort_names[AT_NR_SORTS] = {
@@ -172,12 +119,334 @@ static int check_out_dir(const char *path)
 	return rc;
 }
 
+#define FIELD(p, d, type) ((type *)((char *)(p)->o + (d)->field))
+
+static int set_flag(struct parse *p, const struct opt_def *d, const char *arg)
+{
+	(void)arg;
+	*FIELD(p, d, bool) = true;
+	return -1;
+}
+
+static int set_batch(struct parse *p, const struct opt_def *d, const char *arg)
+{
+	(void)d, (void)arg;
+	p->batch = true;
+	return -1;
+}
+
+/* Whole numbers in [lo, hi], stored as the field's type. hi past what a long holds
+ * (LONG_MAX rounds up as a double) means no bound. */
+static bool in_range(const struct opt_def *d, const char *arg, long *v)
+{
+	return parse_long(arg, (long)d->lo, d->hi >= (double)LONG_MAX ? LONG_MAX : (long)d->hi, v);
+}
+
+static int set_long(struct parse *p, const struct opt_def *d, const char *arg)
+{
+	long v;
+
+	if (!in_range(d, arg, &v))
+		return bad(d->err, arg);
+	*FIELD(p, d, long) = v;
+	return -1;
+}
+
+static int set_int(struct parse *p, const struct opt_def *d, const char *arg)
+{
+	long v;
+
+	if (!in_range(d, arg, &v))
+		return bad(d->err, arg);
+	*FIELD(p, d, int) = (int)v;
+	return -1;
+}
+
+static int set_u32(struct parse *p, const struct opt_def *d, const char *arg)
+{
+	long v;
+
+	if (!in_range(d, arg, &v))
+		return bad(d->err, arg);
+	*FIELD(p, d, __u32) = (__u32)v;
+	return -1;
+}
+
+/* Finite numbers in [lo, hi]. */
+static int set_double(struct parse *p, const struct opt_def *d, const char *arg)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(arg, &end);
+	if (errno || end == arg || *end || !isfinite(v) || v < d->lo || v > d->hi)
+		return bad(d->err, arg);
+	*FIELD(p, d, double) = v;
+	return -1;
+}
+
+/* --max-overhead: above 0 and below 100, both ends open. */
+static int set_percent(struct parse *p, const struct opt_def *d, const char *arg)
+{
+	int rc = set_double(p, d, arg);
+
+	if (rc < 0 && (p->o->max_overhead <= 0 || p->o->max_overhead >= 100))
+		return bad(d->err, arg);
+	return rc;
+}
+
+/* One of names, stored as its index (an enum). */
+static int set_choice(struct parse *p, const struct opt_def *d, const char *arg)
+{
+	for (int i = 0; i < d->nr_names; i++)
+		if (d->names[i] && !strcmp(arg, d->names[i])) {
+			*FIELD(p, d, int) = i;
+			return -1;
+		}
+	return bad(d->err, arg);
+}
+
+static int set_output(struct parse *p, const struct opt_def *d, const char *arg)
+{
+	p->out_given = true;
+	return set_choice(p, d, arg);
+}
+
+static int set_unwind(struct parse *p, const struct opt_def *d, const char *arg)
+{
+	if (strcmp(arg, "cfi") && strcmp(arg, "fp"))
+		return bad(d->err, arg);
+	p->o->unwind_fp = !strcmp(arg, "fp");
+	return -1;
+}
+
+static int set_pids(struct parse *p, const struct opt_def *d, const char *arg)
+{
+	if (d->key == 'p')
+		return parse_pids(p->o->pids, &p->o->nr_pids, "-p", arg);
+	return parse_pids(p->o->exclude, &p->o->nr_exclude, "--exclude", arg);
+}
+
+static int set_comm(struct parse *p, const struct opt_def *d, const char *arg)
+{
+	if (!*arg || strlen(arg) > 15)
+		return bad(d->err, arg);
+	p->o->comm = arg;
+	return -1;
+}
+
+static int set_pprof_out(struct parse *p, const struct opt_def *d, const char *arg)
+{
+	if (!*arg || arg[strlen(arg) - 1] == '/')
+		return bad(d->err, arg);
+	p->o->pprof_out = arg;
+	return -1;
+}
+
+static int set_lib(struct parse *p, const struct opt_def *d, const char *arg)
+{
+	if (access(arg, R_OK))
+		return bad(d->err, arg);
+	p->o->lib = arg;
+	return -1;
+}
+
+static int show_help(struct parse *p, const struct opt_def *d, const char *arg);
+
+static int show_version(struct parse *p, const struct opt_def *d, const char *arg)
+{
+	(void)p, (void)d, (void)arg;
+	printf("alloctop %s\n", AT_VERSION);
+	return AT_EXIT_OK;
+}
+
+static const char *const output_names[] = {
+	[AT_OUT_TEXT] = "text", [AT_OUT_JSON] = "json", [AT_OUT_FOLDED] = "folded", [AT_OUT_PPROF] = "pprof",
+};
+
+enum { OPT_TOP = 256, OPT_LIB, OPT_MIN_AGE, OPT_MAX_OVERHEAD, OPT_COMM, OPT_EXCLUDE, OPT_FOLLOW, OPT_SORT,
+       OPT_MAX_LIVE, OPT_MAX_STACKS, OPT_MAX_PROCS, OPT_VERSION, OPT_WEIGHT, OPT_PPROF_OUT, OPT_UNWIND,
+       OPT_STACK_DEPTH, OPT_UNWIND_ROWS, OPT_BPF_STATS };
+
+#define F(x) offsetof(struct at_opts, x)
+#define MAX_ERR "--max-*: '%s' is not a number between 16 and 268435456"
+
+static const struct opt_def opt_defs[] = {
+	{ .name = "pid", .key = 'p', .arg = "PID[,PID]", .set = set_pids,
+	  .help = "attach to running processes (repeatable); without -p and\n"
+		  "without a command, trace every process (system-wide)" },
+	{ .name = "follow", .key = OPT_FOLLOW, .set = set_flag, .field = F(follow),
+	  .help = "also trace the children the targets fork and what they exec" },
+	{ .name = "comm", .key = OPT_COMM, .arg = "NAME", .set = set_comm,
+	  .help = "system-wide: only processes named NAME",
+	  .err = "--comm: '%s' is not a process name (1 to 15 characters, as in /proc/PID/comm)" },
+	{ .name = "exclude", .key = OPT_EXCLUDE, .arg = "PID[,PID]", .set = set_pids,
+	  .help = "system-wide: never these processes" },
+	{ .name = "batch", .key = 'b', .set = set_batch,
+	  .help = "print a report each interval instead of the dashboard" },
+	{ .name = "output", .key = 'o', .arg = "FMT", .set = set_output, .field = F(output),
+	  .names = output_names, .nr_names = AT_ARRAY_SIZE(output_names),
+	  .help = "batch format: text (default), json (one document per line),\n"
+		  "folded (flame-graph stacks, printed once, at the final report)\n"
+		  "or pprof (the --pprof-out file only)",
+	  .err = "-o: unknown output format '%s' (use text or json, or folded or pprof for profiles)" },
+	{ .name = "interval", .key = 'd', .arg = "SECS", .set = set_double, .field = F(interval),
+	  .lo = 0.01, .hi = 86400,
+	  .help = "report interval, fractions allowed (default 1)",
+	  .err = "-d: '%s' is not an interval between 0.01 and 86400 seconds" },
+	{ .name = "count", .key = 'n', .arg = "N", .set = set_long, .field = F(count), .lo = 1, .hi = LONG_MAX,
+	  .help = "exit after N reports",
+	  .err = "-n: '%s' is not a positive number of reports" },
+	{ .name = "top", .key = OPT_TOP, .arg = "N", .set = set_int, .field = F(top), .lo = 1, .hi = 10000000,
+	  .help = "hotspots per report (default 20)",
+	  .err = "--top: '%s' is not a positive number" },
+	{ .name = "sort", .key = OPT_SORT, .arg = "KEY", .set = set_choice, .field = F(sort),
+	  .names = sort_names, .nr_names = AT_NR_SORTS,
+	  .help = "hotspot order: alloc-bytes (default), allocs, live-bytes,\n"
+		  "live-allocs, old-bytes (leak suspects)",
+	  .err = "--sort: unknown key '%s' (alloc-bytes, allocs, live-bytes, live-allocs, old-bytes)" },
+	{ .name = "weight", .key = OPT_WEIGHT, .arg = "KEY", .set = set_choice, .field = F(weight),
+	  .names = weight_names, .nr_names = AT_NR_WEIGHTS,
+	  .help = "folded stacks weigh live-bytes (default), alloc-bytes or allocs",
+	  .err = "--weight: unknown weight '%s' (live-bytes, alloc-bytes, allocs)" },
+	{ .name = "pprof-out", .key = OPT_PPROF_OUT, .arg = "FILE", .set = set_pprof_out,
+	  .help = "write a gzipped pprof profile to FILE at each report (replaced\n"
+		  "atomically), besides -o; alone it means -o pprof",
+	  .err = "--pprof-out: '%s' is not a file name" },
+	{ .name = "lib", .key = OPT_LIB, .arg = "PATH", .set = set_lib,
+	  .help = "probe this allocator file instead of the one the target uses",
+	  .err = "--lib: cannot read '%s' (give the path of an allocator library)" },
+	{ .name = "min-age", .key = OPT_MIN_AGE, .arg = "SECS", .set = set_double, .field = F(min_age),
+	  .lo = 0, .hi = 1e7,
+	  .help = "live blocks older than this are leak suspects (default 60)",
+	  .err = "--min-age: '%s' is not a number of seconds (0 or more)" },
+	{ .name = "max-overhead", .key = OPT_MAX_OVERHEAD, .arg = "PCT", .set = set_percent,
+	  .field = F(max_overhead), .lo = 0, .hi = 100,
+	  .help = "keep the targets' slowdown under PCT% by probing allocations\n"
+		  "only part of the time; counts become scaled estimates",
+	  .err = "--max-overhead: '%s' is not a percentage above 0 and below 100" },
+	{ .name = "max-live", .key = OPT_MAX_LIVE, .arg = "N", .set = set_u32, .field = F(max_live),
+	  .lo = 16, .hi = 1L << 28, .err = MAX_ERR,
+	  .help = "slots for live blocks in the kernel (default 2097152); a\n"
+		  "table fuller than about 70% starts refusing some blocks" },
+	{ .name = "max-stacks", .key = OPT_MAX_STACKS, .arg = "N", .set = set_u32, .field = F(max_stacks),
+	  .lo = 16, .hi = 1L << 28, .err = MAX_ERR,
+	  .help = "distinct stacks and sites kept (default 131072)" },
+	{ .name = "max-procs", .key = OPT_MAX_PROCS, .arg = "N", .set = set_u32, .field = F(max_procs),
+	  .lo = 16, .hi = 1L << 28, .err = MAX_ERR,
+	  .help = "processes tracked (default 1024)" },
+	{ .name = "unwind", .key = OPT_UNWIND, .arg = "MODE", .set = set_unwind,
+	  .help = "stacks from cfi (.eh_frame tables, frame pointers where a\n"
+		  "module has none; default) or fp (frame pointers only)",
+	  .err = "--unwind: unknown mode '%s' (cfi or fp)" },
+	{ .name = "stack-depth", .key = OPT_STACK_DEPTH, .arg = "N", .set = set_u32, .field = F(stack_depth),
+	  .lo = 1, .hi = AT_MAX_FRAMES,
+	  .help = "frames kept per stack, 1 to 64 (default 64); deeper stacks are\n"
+		  "cut and counted as truncated",
+	  .err = "--stack-depth: '%s' is not a number between 1 and 64" },
+	{ .name = "unwind-rows", .key = OPT_UNWIND_ROWS, .arg = "N", .set = set_u32, .field = F(unwind_rows),
+	  .lo = 1024, .hi = 1L << 26,
+	  .help = "capacity of the unwind tables, rows (default 2097152, 8 bytes each)",
+	  .err = "--unwind-rows: '%s' is not a number between 1024 and 67108864" },
+	{ .name = "bpf-stats", .key = OPT_BPF_STATS, .set = set_flag, .field = F(bpf_stats),
+	  .help = "time alloctop's BPF programs (kernel BPF statistics, for the\n"
+		  "dashboard's cost line and bpftool); slows every probe hit" },
+	{ .name = "verbose", .key = 'v', .set = set_flag, .field = F(verbose), .help = "say what is probed where" },
+	{ .name = "help", .key = 'h', .set = show_help, .help = "this help" },
+	{ .name = "version", .key = OPT_VERSION, .set = show_version, .help = "print the version" },
+};
+
+static const char usage_head[] =
+"Usage: alloctop [OPTIONS] [-p PID[,PID...]]\n"
+"       alloctop [OPTIONS] -- CMD [ARGS...]\n"
+"Trace allocations (malloc family, free, application mmap/munmap) of running\n"
+"processes or of a command alloctop starts, with exact counts, stacks and histograms.\n"
+"\n";
+static const char usage_tail[] =
+"\n"
+"Exit status: 0 success (also after SIGINT/SIGTERM), 1 runtime failure, 2 usage error.\n";
+
+#define HELP_COL 24	/* where the help text starts */
+
+static int show_help(struct parse *p, const struct opt_def *d, const char *arg)
+{
+	(void)p, (void)d, (void)arg;
+	fputs(usage_head, stdout);
+	for (size_t i = 0; i < AT_ARRAY_SIZE(opt_defs); i++) {
+		const struct opt_def *o = &opt_defs[i];
+		const char *h = o->help;
+		int n;
+
+		if (o->key < 256)
+			n = printf("  -%c, --%s", o->key, o->name);
+		else
+			n = printf("      --%s", o->name);
+		if (o->arg)
+			n += printf(" %s", o->arg);
+		n += printf("%*s", n < HELP_COL ? HELP_COL - n : 1, "");
+		for (const char *nl; (nl = strchr(h, '\n')); h = nl + 1)
+			printf("%.*s\n%*s", (int)(nl - h), h, HELP_COL, "");
+		printf("%s\n", h);
+	}
+	fputs(usage_tail, stdout);
+	return AT_EXIT_OK;
+}
+
+/* getopt's view of the table. */
+static void getopt_table(struct option *longopts, char *shortopts)
+{
+	size_t k = 0;
+
+	shortopts[k++] = '+';
+	shortopts[k++] = ':';
+	for (size_t i = 0; i < AT_ARRAY_SIZE(opt_defs); i++) {
+		const struct opt_def *d = &opt_defs[i];
+
+		longopts[i] = (struct option){ d->name, d->arg ? required_argument : no_argument, 0, d->key };
+		if (d->key < 256) {
+			shortopts[k++] = (char)d->key;
+			if (d->arg)
+				shortopts[k++] = ':';
+		}
+	}
+	longopts[AT_ARRAY_SIZE(opt_defs)] = (struct option){ 0 };
+	shortopts[k] = 0;
+}
+
+/* What options cannot do together, and what follows from them; -1 or an exit status. */
+static int check_combined(struct parse *p)
+{
+	struct at_opts *o = p->o;
+	int rc;
+
+	if (o->cmd && o->nr_pids)
+		return bad("-p and a command (-- CMD) cannot be combined%s", "");
+	if ((o->comm || o->nr_exclude) && (o->cmd || o->nr_pids))
+		return bad("--comm and --exclude filter the system-wide census: drop -p and the command%s", "");
+	if (o->max_overhead && (o->follow || (!o->cmd && !o->nr_pids)))
+		return bad("--max-overhead works with -p or a command, not with --follow or the census%s", "");
+	if (o->follow && !o->cmd && !o->nr_pids)
+		return bad("--follow needs targets: give -p PID or -- CMD%s", "");
+	if (o->pprof_out && !p->out_given) {
+		o->output = AT_OUT_PPROF;
+		p->out_given = true;
+	}
+	if (o->output == AT_OUT_PPROF && !o->pprof_out)
+		return bad("-o pprof: give the file to write with --pprof-out FILE%s", "");
+	if (o->pprof_out && (rc = check_out_dir(o->pprof_out)) >= 0)
+		return rc;
+	/* The dashboard needs a terminal; -b, -o or a pipe mean batch. */
+	if (!p->batch && !p->out_given && isatty(STDOUT_FILENO))
+		o->output = AT_OUT_TUI;
+	return -1;
+}
+
 int at_opts_parse(struct at_opts *o, int argc, char **argv)
 {
-	bool out_given = false, batch = false;
-	double d;
-	char *end;
-	long v;
+	struct option longopts[AT_ARRAY_SIZE(opt_defs) + 1];
+	char shortopts[2 + 2 * AT_ARRAY_SIZE(opt_defs) + 1];
+	struct parse p = { .o = o };
 	int c, rc;
 
 	memset(o, 0, sizeof(*o));
@@ -191,162 +460,25 @@ int at_opts_parse(struct at_opts *o, int argc, char **argv)
 	o->unwind_rows = 1 << 21;
 	o->output = AT_OUT_TEXT;
 
+	getopt_table(longopts, shortopts);
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:p:bo:d:n:vh", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'p':
-			if ((rc = parse_pids(o->pids, &o->nr_pids, "-p", optarg)) >= 0)
-				return rc;
-			break;
-		case OPT_EXCLUDE:
-			if ((rc = parse_pids(o->exclude, &o->nr_exclude, "--exclude", optarg)) >= 0)
-				return rc;
-			break;
-		case OPT_COMM:
-			if (!*optarg || strlen(optarg) > 15)
-				return bad("--comm: '%s' is not a process name (1 to 15 characters, as in /proc/PID/comm)",
-					   optarg);
-			o->comm = optarg;
-			break;
-		case OPT_FOLLOW:
-			o->follow = true;
-			break;
-		case 'b':
-			batch = true;
-			break;
-		case 'o':
-			if (!strcmp(optarg, "text"))
-				o->output = AT_OUT_TEXT;
-			else if (!strcmp(optarg, "json"))
-				o->output = AT_OUT_JSON;
-			else if (!strcmp(optarg, "folded"))
-				o->output = AT_OUT_FOLDED;
-			else if (!strcmp(optarg, "pprof"))
-				o->output = AT_OUT_PPROF;
-			else
-				return bad("-o: unknown output format '%s' (use text or json, or folded or pprof for "
-					   "profiles)", optarg);
-			out_given = true;
-			break;
-		case 'd':
-			errno = 0;
-			d = strtod(optarg, &end);
-			if (errno || end == optarg || *end || !isfinite(d) || d < 0.01 || d > 86400)
-				return bad("-d: '%s' is not an interval between 0.01 and 86400 seconds", optarg);
-			o->interval = d;
-			break;
-		case OPT_MAX_OVERHEAD:
-			errno = 0;
-			d = strtod(optarg, &end);
-			if (errno || end == optarg || *end || !isfinite(d) || d <= 0 || d >= 100)
-				return bad("--max-overhead: '%s' is not a percentage above 0 and below 100", optarg);
-			o->max_overhead = d;
-			break;
-		case OPT_MIN_AGE:
-			errno = 0;
-			d = strtod(optarg, &end);
-			if (errno || end == optarg || *end || !isfinite(d) || d < 0 || d > 1e7)
-				return bad("--min-age: '%s' is not a number of seconds (0 or more)", optarg);
-			o->min_age = d;
-			break;
-		case 'n':
-			if (!parse_long(optarg, 1, LONG_MAX, &v))
-				return bad("-n: '%s' is not a positive number of reports", optarg);
-			o->count = v;
-			break;
-		case OPT_TOP:
-			if (!parse_long(optarg, 1, 10000000, &v))
-				return bad("--top: '%s' is not a positive number", optarg);
-			o->top = (int)v;
-			break;
-		case OPT_SORT:
-			for (v = 0; v < AT_NR_SORTS && strcmp(optarg, sort_names[v]); v++)
-				;
-			if (v == AT_NR_SORTS)
-				return bad("--sort: unknown key '%s' (alloc-bytes, allocs, live-bytes, live-allocs, "
-					   "old-bytes)", optarg);
-			o->sort = (enum at_sort)v;
-			break;
-		case OPT_WEIGHT:
-			for (v = 0; v < AT_NR_WEIGHTS && strcmp(optarg, weight_names[v]); v++)
-				;
-			if (v == AT_NR_WEIGHTS)
-				return bad("--weight: unknown weight '%s' (live-bytes, alloc-bytes, allocs)", optarg);
-			o->weight = (enum at_weight)v;
-			break;
-		case OPT_PPROF_OUT:
-			if (!*optarg || optarg[strlen(optarg) - 1] == '/')
-				return bad("--pprof-out: '%s' is not a file name", optarg);
-			o->pprof_out = optarg;
-			break;
-		case OPT_LIB:
-			if (access(optarg, R_OK))
-				return bad("--lib: cannot read '%s' (give the path of an allocator library)", optarg);
-			o->lib = optarg;
-			break;
-		case OPT_MAX_LIVE:
-		case OPT_MAX_STACKS:
-		case OPT_MAX_PROCS:
-			if (!parse_long(optarg, 16, 1L << 28, &v))
-				return bad("--max-*: '%s' is not a number between 16 and 268435456", optarg);
-			*(c == OPT_MAX_LIVE ? &o->max_live : c == OPT_MAX_STACKS ? &o->max_stacks : &o->max_procs) = v;
-			break;
-		case OPT_UNWIND:
-			if (strcmp(optarg, "cfi") && strcmp(optarg, "fp"))
-				return bad("--unwind: unknown mode '%s' (cfi or fp)", optarg);
-			o->unwind_fp = !strcmp(optarg, "fp");
-			break;
-		case OPT_STACK_DEPTH:
-			if (!parse_long(optarg, 1, AT_MAX_FRAMES, &v))
-				return bad("--stack-depth: '%s' is not a number between 1 and 64", optarg);
-			o->stack_depth = (__u32)v;
-			break;
-		case OPT_UNWIND_ROWS:
-			if (!parse_long(optarg, 1024, 1L << 26, &v))
-				return bad("--unwind-rows: '%s' is not a number between 1024 and 67108864", optarg);
-			o->unwind_rows = (__u32)v;
-			break;
-		case 'v':
-			o->verbose = true;
-			break;
-		case OPT_BPF_STATS:
-			o->bpf_stats = true;
-			break;
-		case 'h':
-			fputs(usage, stdout);
-			return AT_EXIT_OK;
-		case OPT_VERSION:
-			printf("alloctop %s\n", AT_VERSION);
-			return AT_EXIT_OK;
-		case ':':
+	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+		const struct opt_def *d = NULL;
+
+		for (size_t i = 0; i < AT_ARRAY_SIZE(opt_defs) && !d; i++)
+			if (opt_defs[i].key == c)
+				d = &opt_defs[i];
+		if (c == ':')
 			return bad("option '%s' needs a value", argv[optind - 1]);
-		default:
+		if (!d)
 			return bad("unknown option '%s'", argv[optind - 1]);
-		}
+		if ((rc = d->set(&p, d, optarg)) >= 0)
+			return rc;
 	}
 	if (optind < argc) {
 		if (strcmp(argv[optind - 1], "--"))
 			return bad("unexpected argument '%s' (a command to run goes after --)", argv[optind]);
 		o->cmd = &argv[optind];
 	}
-	if (o->cmd && o->nr_pids)
-		return bad("-p and a command (-- CMD) cannot be combined%s", "");
-	if ((o->comm || o->nr_exclude) && (o->cmd || o->nr_pids))
-		return bad("--comm and --exclude filter the system-wide census: drop -p and the command%s", "");
-	if (o->max_overhead && (o->follow || (!o->cmd && !o->nr_pids)))
-		return bad("--max-overhead works with -p or a command, not with --follow or the census%s", "");
-	if (o->follow && !o->cmd && !o->nr_pids)
-		return bad("--follow needs targets: give -p PID or -- CMD%s", "");
-	if (o->pprof_out && !out_given) {
-		o->output = AT_OUT_PPROF;
-		out_given = true;
-	}
-	if (o->output == AT_OUT_PPROF && !o->pprof_out)
-		return bad("-o pprof: give the file to write with --pprof-out FILE%s", "");
-	if (o->pprof_out && (rc = check_out_dir(o->pprof_out)) >= 0)
-		return rc;
-	/* The dashboard needs a terminal; -b, -o or a pipe mean batch. */
-	if (!batch && !out_given && isatty(STDOUT_FILENO))
-		o->output = AT_OUT_TUI;
-	return -1;
+	return check_combined(&p);
 }
