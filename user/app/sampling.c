@@ -28,13 +28,13 @@ static double targets_cpu(struct at_sampler *s)
 {
 	double ticks = sysconf(_SC_CLK_TCK), sum = 0;
 
-	for (int i = 0; i < s->m->nr_targets; i++) {
+	for (int i = 0; i < at_model_nr_targets(s->m); i++) {
 		unsigned long long ut, st;
 		char path[64], buf[1024], *p;
 
-		if (s->m->targets[i]->exited || s->m->targets[i]->gone)
+		if (at_model_target_at(s->m, i)->exited || at_model_target_at(s->m, i)->gone)
 			continue;
-		snprintf(path, sizeof(path), "/proc/%d/stat", s->m->targets[i]->pid);
+		snprintf(path, sizeof(path), "/proc/%d/stat", at_model_target_at(s->m, i)->pid);
 		if (at_read_small(path, buf, sizeof(buf)) || !(p = strrchr(buf, ')')))
 			continue;
 		/* after the comm: state ppid pgrp session tty tpgid flags minflt cminflt majflt
@@ -64,11 +64,13 @@ static double next_duty(struct at_sampler *s, double now)
 {
 	double period = now - s->period_start, cpu = targets_cpu(s);
 	double dcpu = cpu - s->cpu_mark, a, f, budget, d;
+	__u64 allocs, frees;
 
 	if (period <= 0 || s->on_in_period <= 0)
 		return AT_MIN_DUTY;
-	a = (s->m->raw_allocs - s->allocs_mark) / s->on_in_period;
-	f = (s->m->raw_frees - s->frees_mark) / period;
+	at_model_raw_counts(s->m, &allocs, &frees);
+	a = (allocs - s->allocs_mark) / s->on_in_period;
+	f = (frees - s->frees_mark) / period;
 	budget = s->o.max_overhead / 100 * dcpu / period * 1e9;
 	d = a > 0 ? (budget - f * AT_COST_FREE_NS) / (a * AT_COST_ALLOC_NS) : 1;
 	s->cpu_mark = cpu;
@@ -80,8 +82,7 @@ void at_sampler__tick(struct at_sampler *s)
 	double now = at_now_mono(), d = next_duty(s, now);
 	struct itimerspec its = {};
 
-	s->allocs_mark = s->m->raw_allocs;
-	s->frees_mark = s->m->raw_frees;
+	at_model_raw_counts(s->m, &s->allocs_mark, &s->frees_mark);
 	s->period_start = now;
 	s->on_in_period = 0;
 	if (!s->on) {

@@ -21,7 +21,7 @@
 struct at_session {
 	const struct at_opts *o;
 	struct at_tracer *tracer;
-	struct at_model model;
+	struct at_model *model;
 	struct at_symbolizer *sym;
 	struct at_targets *targets;	/* attach, exec, exit, forget */
 	struct at_sampler *smp;		/* --max-overhead: allocation probes on part of each interval */
@@ -74,16 +74,16 @@ static bool needs_heap(const struct at_opts *o)
 /* Refreshes the model and emits one report; -1 if the output is gone. */
 static int report(struct at_session *s, bool final)
 {
-	struct at_report_ctx c = { .model = &s->model, .sym = s->sym, .opts = s->o, .final = final };
+	struct at_report_ctx c = { .model = s->model, .sym = s->sym, .opts = s->o, .final = final };
 	double now = at_now_mono();
 	int err;
 
 	at_targets__update(s->targets);
 	at_tracer__unwind_refresh(s->tracer);
 	if (s->smp)
-		s->model.duty = at_sampler__duty(s->smp, now);
-	s->model.needs.heap = s->ui ? at_ui_wants_heap(s->ui) : needs_heap(s->o);
-	err = at_model_refresh(&s->model, final);
+		at_model_set_duty(s->model, at_sampler__duty(s->smp, now));
+	at_model_needs(s->model)->heap = s->ui ? at_ui_wants_heap(s->ui) : needs_heap(s->o);
+	err = at_model_refresh(s->model, final);
 	if (err) {
 		at_err("reading the kernel maps failed: %s", strerror(-err));
 		return -1;
@@ -190,8 +190,8 @@ static void announce(struct at_session *s, bool tui)
 {
 	int n = 0;
 
-	for (int i = 0; i < s->model.nr_targets; i++)
-		n += !s->model.targets[i]->gone;
+	for (int i = 0; i < at_model_nr_targets(s->model); i++)
+		n += !at_model_target_at(s->model, i)->gone;
 	if (at_targets__mode(s->targets) == AT_MODE_CENSUS)
 		fprintf(stderr, "alloctop: attached system-wide (%d processes so far); %s\n", n,
 			tui ? "q quits" : "Ctrl-C stops");
@@ -205,7 +205,7 @@ static void cleanup(struct at_session *s)
 	at_ui_free(s->ui);
 	at_targets__free(s->targets);
 	at_symbolizer_free(s->sym);
-	at_model_fini(&s->model);
+	at_model_free(s->model);
 	at_tracer__free(s->tracer);
 	at_sampler__free(s->smp);
 	if (s->sfd >= 0)
@@ -238,16 +238,16 @@ int at_session_run(const struct at_opts *o)
 		cleanup(&s);
 		return AT_EXIT_FAIL;
 	}
-	if ((rc = at_model_init(&s.model, s.tracer))) {
+	if ((rc = at_model_new(s.tracer, &s.model))) {
 		at_err("cannot map the BPF site maps: %s", strerror(-rc));
 		cleanup(&s);
 		return AT_EXIT_FAIL;
 	}
-	s.model.min_age_ns = (__u64)(o->min_age * 1e9);
-	s.model.needs.prev_sites = o->output == AT_OUT_TUI;	/* the dashboard's rates */
+	at_model_set_min_age(s.model, o->min_age);
+	at_model_needs(s.model)->prev_sites = o->output == AT_OUT_TUI;	/* the dashboard's rates */
 	s.sym = at_symbolizer_new(at_tracer__elfcache(s.tracer));
 	{
-		struct at_targets_opts to = { .sz = sizeof(to), .o = o, .tracer = s.tracer, .model = &s.model,
+		struct at_targets_opts to = { .sz = sizeof(to), .o = o, .tracer = s.tracer, .model = s.model,
 					      .sym = s.sym };
 
 		s.targets = at_targets__new(&to);
@@ -257,9 +257,10 @@ int at_session_run(const struct at_opts *o)
 	if (!rc)
 		rc = at_targets__attach(s.targets);
 	if (!rc) {
-		s.model.start_mono = s.last_report = at_now_mono();
+		s.last_report = at_now_mono();
+		at_model_set_start(s.model, s.last_report);
 		if (o->max_overhead) {
-			struct at_sampler_opts so = { .sz = sizeof(so), .tracer = s.tracer, .model = &s.model,
+			struct at_sampler_opts so = { .sz = sizeof(so), .tracer = s.tracer, .model = s.model,
 						      .max_overhead = o->max_overhead, .interval = o->interval };
 
 			s.smp = at_sampler__new(&so);

@@ -161,13 +161,14 @@ static void destroy_links(struct at_links *ls, struct at_target_links *tl)
 	*tl = ls->sets[--ls->nr_sets];
 }
 
-/* Attaches the probes of plan that live in plan file `file` into tl: one link per
- * program, with every offset that program serves in the file. */
+/* Whether prog is on the allocation side, which --max-overhead attaches and detaches. */
 static bool alloc_side(const struct at_links *ls, struct bpf_program *prog)
 {
 	return prog == ls->skel->progs.alloc_return || prog == ls->skel->progs.alloc_entry;
 }
 
+/* Attaches the probes of plan that live in plan file `file` into tl: one link per
+ * program, with every offset that program serves in the file. */
 static int attach_file(struct at_links *ls, struct at_target_links *tl, const struct at_plan *plan, int file,
 		       int bpf_pid, bool quiet, enum at_side side)
 {

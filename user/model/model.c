@@ -1,4 +1,4 @@
-#include "model/model.h"
+#include "model/model_int.h"
 #include "kernel/bpfmap.h"
 #include "lib/util.h"
 
@@ -14,7 +14,7 @@
  * cheap it runs at most every this many times its own duration, about 0.5% of a core. */
 #define AT_HEAP_PERIOD_FACTOR 200
 
-int at_model_init(struct at_model *m, struct at_tracer *t)
+static int model_init(struct at_model *m, struct at_tracer *t)
 {
 	memset(m, 0, sizeof(*m));
 	m->tracer = t;
@@ -27,7 +27,7 @@ int at_model_init(struct at_model *m, struct at_tracer *t)
 	return at_sitetab_init(&m->tab, &m->fds, m->ncpus);
 }
 
-void at_model_fini(struct at_model *m)
+static void model_fini(struct at_model *m)
 {
 	free(m->cur.procs);
 	free(m->prev.procs);
@@ -262,4 +262,26 @@ int at_model_refresh(struct at_model *m, bool final)
 	m->gen++;
 	at_model_trim_caches(m);
 	return 0;
+}
+
+int at_model_new(struct at_tracer *t, struct at_model **out)
+{
+	struct at_model *m = at_xcalloc(1, sizeof(*m));
+	int err = model_init(m, t);
+
+	if (err) {
+		model_fini(m);
+		free(m);
+		return err;
+	}
+	*out = m;
+	return 0;
+}
+
+void at_model_free(struct at_model *m)
+{
+	if (!m)
+		return;
+	model_fini(m);
+	free(m);
 }

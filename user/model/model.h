@@ -11,7 +11,6 @@
 #include "model/heap.h"
 #include "lib/opts.h"
 #include "kernel/sitetab.h"
-#include "kernel/tracer.h"
 
 struct at_target {
 	int pid;
@@ -44,31 +43,34 @@ struct at_model_needs {
 	bool heap;			/* the heap pass (fragmentation, leak suspects) */
 };
 
-struct at_model {
-	struct at_map_fds fds;
-	struct at_tracer *tracer;
-	double start_mono;
-	struct at_hash by_pid;		/* pid -> struct at_target (stable; freed at fini) */
-	struct at_target **targets;	/* in order of arrival, gone ones included */
-	int nr_targets, cap_targets;
-	struct at_snapshot cur, prev;	/* prev has sites only with needs.prev_sites */
-	struct at_sitetab tab;		/* the kernel's sites, read incrementally */
-	struct at_site_view *site_buf[2];	/* [0] prev's copy, [1] cur's scaled copy */
-	size_t site_cap[2];
-	struct at_hash stacks;		/* stack_id -> struct at_stack, bounded */
-	struct at_hash lives;		/* (pid, stack_id) -> lifetimes read (see .c) */
-	__u64 gen;			/* refreshes so far */
-	struct at_model_needs needs;
-	int ncpus;
-	struct at_heap heap;		/* fragmentation and leak suspects, see heap.h */
-	__u64 min_age_ns;		/* live blocks older than this are leak suspects */
-	double duty;			/* share of time allocations were probed; 1 = exact */
-	__u64 raw_allocs, raw_frees;	/* sums over processes before scaling by 1/duty */
-};
+struct at_model;		/* opaque: read through the functions below */
+struct at_tracer;
+struct at_unwind_info;
 
-/* 0 or -errno. */
-int at_model_init(struct at_model *m, struct at_tracer *t);
-void at_model_fini(struct at_model *m);
+
+/* A model of what t measures in *out; 0 or -errno. */
+int at_model_new(struct at_tracer *t, struct at_model **out);
+void at_model_free(struct at_model *m);	/* NULL is fine */
+/* Set by the session (and the dashboard's needs through it). */
+struct at_model_needs *at_model_needs(struct at_model *m);
+void at_model_set_min_age(struct at_model *m, double seconds);
+void at_model_set_start(struct at_model *m, double mono);	/* when tracing started */
+void at_model_set_duty(struct at_model *m, double duty);	/* share of time probed; 1 exact */
+/* What the outputs read. */
+const struct at_snapshot *at_model_cur(const struct at_model *m);
+const struct at_snapshot *at_model_prev(const struct at_model *m);	/* sites only with needs.prev_sites */
+double at_model_start(const struct at_model *m);
+double at_model_duty(const struct at_model *m);
+double at_model_min_age(const struct at_model *m);		/* seconds */
+int at_model_nr_targets(const struct at_model *m);
+const struct at_target *at_model_target_at(const struct at_model *m, int i);	/* in order of arrival */
+/* Sums over processes before scaling by 1/duty. */
+void at_model_raw_counts(const struct at_model *m, __u64 *allocs, __u64 *frees);
+/* The last heap pass's results (NULL if it did not see the process or site). */
+const struct at_heap_proc *at_model_heap_proc(const struct at_model *m, int pid);
+const struct at_heap_site *at_model_heap_site(const struct at_model *m, int pid, __u64 stack_id);
+/* The modules unwound so far and where their stacks come from. */
+size_t at_model_unwind_modules(const struct at_model *m, const struct at_unwind_info **mods);
 /* Adds a process (reading its comm) or returns the one known. */
 struct at_target *at_model_add_target(struct at_model *m, int pid);
 /* Forgets an exited process: it is no longer listed; its pid may come back as new. */

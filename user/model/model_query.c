@@ -1,6 +1,6 @@
 /* Questions to the model between refreshes: best sites, leak suspects, stacks and
  * lifetimes (read from the kernel only for the sites asked about). */
-#include "model/model.h"
+#include "model/model_int.h"
 #include "kernel/bpfmap.h"
 #include "lib/topn.h"
 #include "lib/util.h"
@@ -264,4 +264,80 @@ __u64 at_drops_total(const struct at_snapshot *s)
 	for (int i = 0; i < AT_NR_DROPS; i++)
 		t += at_drop_is_loss(i) ? s->drops[i] : 0;
 	return t;
+}
+
+struct at_model_needs *at_model_needs(struct at_model *m)
+{
+	return &m->needs;
+}
+
+void at_model_set_min_age(struct at_model *m, double seconds)
+{
+	m->min_age_ns = (__u64)(seconds * 1e9);
+}
+
+void at_model_set_start(struct at_model *m, double mono)
+{
+	m->start_mono = mono;
+}
+
+void at_model_set_duty(struct at_model *m, double duty)
+{
+	m->duty = duty;
+}
+
+const struct at_snapshot *at_model_cur(const struct at_model *m)
+{
+	return &m->cur;
+}
+
+const struct at_snapshot *at_model_prev(const struct at_model *m)
+{
+	return &m->prev;
+}
+
+double at_model_start(const struct at_model *m)
+{
+	return m->start_mono;
+}
+
+double at_model_duty(const struct at_model *m)
+{
+	return m->duty;
+}
+
+double at_model_min_age(const struct at_model *m)
+{
+	return m->min_age_ns / 1e9;
+}
+
+int at_model_nr_targets(const struct at_model *m)
+{
+	return m->nr_targets;
+}
+
+const struct at_target *at_model_target_at(const struct at_model *m, int i)
+{
+	return m->targets[i];
+}
+
+void at_model_raw_counts(const struct at_model *m, __u64 *allocs, __u64 *frees)
+{
+	*allocs = m->raw_allocs;
+	*frees = m->raw_frees;
+}
+
+const struct at_heap_proc *at_model_heap_proc(const struct at_model *m, int pid)
+{
+	return at_heap_proc(&m->heap, pid);
+}
+
+const struct at_heap_site *at_model_heap_site(const struct at_model *m, int pid, __u64 stack_id)
+{
+	return at_heap_site(&m->heap, pid, stack_id);
+}
+
+size_t at_model_unwind_modules(const struct at_model *m, const struct at_unwind_info **mods)
+{
+	return at_tracer__unwind_modules(m->tracer, mods);
 }

@@ -81,7 +81,7 @@ static int cmp_line(const void *a, const void *b)
 
 int at_report_folded(FILE *out, const struct at_report_ctx *c)
 {
-	const struct at_snapshot *snap = &c->model->cur;
+	const struct at_snapshot *snap = at_model_cur(c->model);
 	struct at_hash seen = { 0 };
 	struct line *lines = NULL;
 	size_t n = snap->nr_sites, nr = 0;

@@ -1,5 +1,4 @@
 #include "report/report.h"
-#include "kernel/tracer.h"
 #include "unwind/unwind.h"
 #include "lib/names.h"
 #include "lib/utf8.h"
@@ -91,7 +90,7 @@ static json_object *fragmentation(const struct at_heap_proc *hp)
 
 static json_object *process(const struct at_report_ctx *c, const struct at_proc_view *p)
 {
-	const struct at_heap_proc *hp = at_heap_proc(&c->model->heap, p->pid);
+	const struct at_heap_proc *hp = at_model_heap_proc(c->model, p->pid);
 	json_object *o = json_object_new_object(), *calls = json_object_new_object(), *mm = json_object_new_object();
 	const struct at_proc_stats *s = &p->s;
 
@@ -171,7 +170,7 @@ static json_object *unwind(const struct at_report_ctx *c)
 {
 	json_object *o = json_object_new_object(), *mods = json_object_new_array();
 	const struct at_unwind_info *m;
-	size_t n = at_tracer__unwind_modules(c->model->tracer, &m);
+	size_t n = at_model_unwind_modules(c->model, &m);
 
 	ADD(o, "mode", json_object_new_string(c->opts->unwind_fp ? "fp" : "cfi"));
 	ADD(o, "stack_depth", ju64(c->opts->stack_depth));
@@ -190,7 +189,7 @@ static json_object *unwind(const struct at_report_ctx *c)
 
 static json_object *hotspot(const struct at_report_ctx *c, const struct at_site_view *sv)
 {
-	const struct at_heap_site *hs = at_heap_site(&c->model->heap, sv->pid, sv->stack_id);
+	const struct at_heap_site *hs = at_model_heap_site(c->model, sv->pid, sv->stack_id);
 	json_object *o = json_object_new_object();
 	const struct at_site_counts *s = &sv->s;
 	char id[24];
@@ -232,7 +231,7 @@ static json_object *leak_suspects(const struct at_report_ctx *c)
 
 int at_report_json(FILE *out, const struct at_report_ctx *c)
 {
-	const struct at_snapshot *snap = &c->model->cur;
+	const struct at_snapshot *snap = at_model_cur(c->model);
 	json_object *root = json_object_new_object(), *procs = json_object_new_array();
 	json_object *hot = json_object_new_array(), *drops = json_object_new_object();
 	const struct at_site_view **sites;
@@ -240,11 +239,11 @@ int at_report_json(FILE *out, const struct at_report_ctx *c)
 	int rc;
 
 	ADD(root, "timestamp", json_object_new_double(at_now_real()));
-	ADD(root, "elapsed_s", json_object_new_double(snap->mono - c->model->start_mono));
+	ADD(root, "elapsed_s", json_object_new_double(snap->mono - at_model_start(c->model)));
 	ADD(root, "interval_s", json_object_new_double(c->interval_s));
 	ADD(root, "final", json_object_new_boolean(c->final));
-	ADD(root, "estimated", json_object_new_boolean(c->model->duty < 1));
-	ADD(root, "duty_cycle", json_object_new_double(c->model->duty));
+	ADD(root, "estimated", json_object_new_boolean(at_model_duty(c->model) < 1));
+	ADD(root, "duty_cycle", json_object_new_double(at_model_duty(c->model)));
 	ADD(root, "dropped", ju64(at_drops_total(snap)));
 	for (int d = 0; d < AT_NR_DROPS; d++)
 		ADD(drops, at_drop_name(d), ju64(snap->drops[d]));
@@ -260,7 +259,7 @@ int at_report_json(FILE *out, const struct at_report_ctx *c)
 	ADD(root, "hotspots", hot);
 	ADD(root, "unwind", unwind(c));
 	ADD(root, "leak_suspects", leak_suspects(c));
-	ADD(root, "min_age_s", json_object_new_double(c->model->min_age_ns / 1e9));
+	ADD(root, "min_age_s", json_object_new_double(at_model_min_age(c->model)));
 	rc = fprintf(out, "%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN |
 								   JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(root);

@@ -268,12 +268,12 @@ int at_report_pprof(const char *path, const struct at_report_ctx *c)
 		[AT_WEIGHT_ALLOC_BYTES] = "alloc_space",
 		[AT_WEIGHT_ALLOCS] = "alloc_objects",
 	};
-	const struct at_snapshot *snap = &c->model->cur;
+	const struct at_snapshot *snap = at_model_cur(c->model);
 	struct builder b = { .c = c };
 	const struct at_site_view **sites;
 	ValueType st[4], *stp[4], period = PERFTOOLS__PROFILES__VALUE_TYPE__INIT;
 	Profile p = PERFTOOLS__PROFILES__PROFILE__INIT;
-	double elapsed = snap->mono - c->model->start_mono;
+	double elapsed = snap->mono - at_model_start(c->model);
 	int64_t comment;
 	uint8_t *buf;
 	size_t n, len;

@@ -94,7 +94,7 @@ static void heap_line(FILE *out, const struct at_heap_proc *hp)
 
 static void process(FILE *out, const struct at_report_ctx *c, const struct at_proc_view *p)
 {
-	const struct at_heap_proc *hp = at_heap_proc(&c->model->heap, p->pid);
+	const struct at_heap_proc *hp = at_model_heap_proc(c->model, p->pid);
 	const struct at_proc_stats *s = &p->s;
 	char ab[16], fb[16], lb[16], mb[16];
 
@@ -169,9 +169,9 @@ static void leak_suspects(FILE *out, const struct at_report_ctx *c)
 	char ob[16], age[16], name[1024];
 
 	if (n)
-		fprintf(out, "leak suspects (live blocks older than %.0fs):\n", c->model->min_age_ns / 1e9);
+		fprintf(out, "leak suspects (live blocks older than %.0fs):\n", at_model_min_age(c->model));
 	for (size_t i = 0; i < n; i++) {
-		const struct at_heap_site *hs = at_heap_site(&c->model->heap, sites[i]->pid, sites[i]->stack_id);
+		const struct at_heap_site *hs = at_model_heap_site(c->model, sites[i]->pid, sites[i]->stack_id);
 		const struct at_stack *st = at_model_stack(c->model, sites[i]->stack_id);
 		struct at_frame f;
 		char fs[256];
@@ -188,7 +188,7 @@ static void leak_suspects(FILE *out, const struct at_report_ctx *c)
 
 int at_report_text(FILE *out, const struct at_report_ctx *c)
 {
-	const struct at_snapshot *snap = &c->model->cur;
+	const struct at_snapshot *snap = at_model_cur(c->model);
 	const struct at_site_view **sites;
 	char when[32];
 	time_t now = time(NULL);
@@ -196,11 +196,11 @@ int at_report_text(FILE *out, const struct at_report_ctx *c)
 
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime(&now));
 	fprintf(out, "=== alloctop %s  elapsed %.1fs  interval %.2fs%s  dropped %llu\n", when,
-		snap->mono - c->model->start_mono, c->interval_s, c->final ? "  (final)" : "",
+		snap->mono - at_model_start(c->model), c->interval_s, c->final ? "  (final)" : "",
 		(unsigned long long)at_drops_total(snap));
-	if (c->model->duty < 1)
+	if (at_model_duty(c->model) < 1)
 		fprintf(out, "  ESTIMATES: allocations probed %.1f%% of the time (--max-overhead), counts scaled\n",
-			c->model->duty * 100);
+			at_model_duty(c->model) * 100);
 	for (int d = 0; d < AT_NR_DROPS; d++)
 		if (snap->drops[d] && at_drop_is_loss(d))
 			fprintf(out, "  lost: %s %llu\n", at_drop_name(d), (unsigned long long)snap->drops[d]);

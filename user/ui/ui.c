@@ -296,7 +296,7 @@ static void go_view(struct at_ui *ui, enum ui_view v)
 static bool view_available(const struct at_ui *ui, enum ui_view v)
 {
 	if (v == UV_PROCS)
-		return ui->m && ui->m->cur.nr_procs > 1;
+		return ui->m && at_model_cur(ui->m)->nr_procs > 1;
 	if (v == UV_STACK)
 		return ui->focus || ui->buf[UT_SITES].n;
 	return true;

@@ -112,10 +112,10 @@ static void fragmentation(struct at_ui *ui, struct vlines *v, const char *who)
 	char hb[16], ub[16], fb[16], rb[16], sb[16];
 	bool any = false;
 
-	for (size_t i = 0; i < ui->m->cur.nr_procs; i++) {
-		const struct at_heap_proc *hp = at_heap_proc(&ui->m->heap, ui->m->cur.procs[i].pid);
+	for (size_t i = 0; i < at_model_cur(ui->m)->nr_procs; i++) {
+		const struct at_heap_proc *hp = at_model_heap_proc(ui->m, at_model_cur(ui->m)->procs[i].pid);
 
-		if (!hp || (ui->scope && ui->m->cur.procs[i].pid != ui->scope))
+		if (!hp || (ui->scope && at_model_cur(ui->m)->procs[i].pid != ui->scope))
 			continue;
 		any = true;
 		sum.heap_bytes += hp->frag.heap_bytes;
@@ -167,8 +167,8 @@ static void site_lifetimes(struct at_ui *ui, struct vlines *v)
 
 static void site_summary(struct at_ui *ui, struct vlines *v, const struct at_site_counts *s)
 {
-	const struct at_site_view *c = at_snapshot_site(&ui->m->cur, ui->focus_pid, ui->focus_stack);
-	const struct at_site_view *p = at_snapshot_site(&ui->m->prev, ui->focus_pid, ui->focus_stack);
+	const struct at_site_view *c = at_snapshot_site(at_model_cur(ui->m), ui->focus_pid, ui->focus_stack);
+	const struct at_site_view *p = at_snapshot_site(at_model_prev(ui->m), ui->focus_pid, ui->focus_stack);
 	const struct at_target *t = at_model_target(ui->m, ui->focus_pid);
 	char name[256], ab[16], fb[16], lb[16], avg[16], med[16], rb[16], rate[16];
 	double dt = ui_dt(ui), ra = 0, rb_ = 0;

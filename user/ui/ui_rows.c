@@ -66,7 +66,7 @@ static double site_value(struct at_ui *ui, const struct site_win *x, enum ui_key
 
 static void site_row(struct at_ui *ui, size_t i, struct ui_row *r)
 {
-	const struct at_site_view *cv = &ui->m->cur.sites[i];
+	const struct at_site_view *cv = &at_model_cur(ui->m)->sites[i];
 	struct site_win x = { cv, ui_prev_site(ui, i, cv), ui_base_site(ui, i, cv) };
 	const struct ui_table *tb = &ui->tab[UT_SITES];
 
@@ -82,10 +82,10 @@ static void site_row(struct at_ui *ui, size_t i, struct ui_row *r)
 
 static void proc_row(const struct at_ui *ui, const struct at_proc_view *cv, struct ui_row *r)
 {
-	const struct at_proc_view *pv = at_snapshot_proc(&ui->m->prev, cv->pid);
+	const struct at_proc_view *pv = at_snapshot_proc(at_model_prev(ui->m), cv->pid);
 	const struct at_proc_view *bv = at_snapshot_proc(&ui->base, cv->pid);
 	const struct at_proc_stats *c = &cv->s, *p = pv ? &pv->s : NULL, *b = bv ? &bv->s : NULL;
-	const struct at_heap_proc *hp = at_heap_proc(&ui->m->heap, cv->pid);
+	const struct at_heap_proc *hp = at_model_heap_proc(ui->m, cv->pid);
 
 	memset(r, 0, sizeof(*r));
 	r->pid = cv->pid;
@@ -190,7 +190,7 @@ static void reserve_rows(struct ui_buf *b, size_t n)
 /* Every row built and sorted: the process table, and sites sorted by name. */
 static void build_all(struct at_ui *ui, enum ui_table_id t)
 {
-	const struct at_snapshot *cur = &ui->m->cur;
+	const struct at_snapshot *cur = at_model_cur(ui->m);
 	struct ui_buf *b = &ui->buf[t];
 	size_t n = t == UT_SITES ? cur->nr_sites : cur->nr_procs;
 
@@ -229,7 +229,7 @@ static int cmp_cand(const void *a, const void *b)
 /* Each site in scope with only its sort value computed. */
 static size_t site_cands(struct at_ui *ui)
 {
-	const struct at_snapshot *cur = &ui->m->cur;
+	const struct at_snapshot *cur = at_model_cur(ui->m);
 	const struct ui_table *tb = &ui->tab[UT_SITES];
 	double sign = ui_cols[tb->sort].asc ^ tb->rev ? 1 : -1;
 	size_t n = 0;
@@ -287,7 +287,7 @@ static void build_top(struct at_ui *ui)
 	b->built = at_topn_finish(&top);
 	reserve_rows(b, b->built);
 	for (size_t i = 0; i < b->built; i++)
-		site_row(ui, (size_t)(((const struct ui_cand *)top.heap[i].item)->site - ui->m->cur.sites), &b->rows[i]);
+		site_row(ui, (size_t)(((const struct ui_cand *)top.heap[i].item)->site - at_model_cur(ui->m)->sites), &b->rows[i]);
 	at_topn_free(&top);
 	b->n = n;
 	follow_selection(tb, b);

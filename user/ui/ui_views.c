@@ -32,7 +32,7 @@ static void draw_title(struct at_ui *ui, int y)
 	strftime(when, sizeof(when), "%H:%M:%S", localtime(&now));
 	x = ui_put(y, 0, -1, ui_attr(ui, UA_TITLE), "alloctop");
 	x += ui_put(y, x, -1, 0, " - %s up %s, refresh %gs, ", when,
-		    hms(ui->m->cur.mono - ui->m->start_mono, up, sizeof(up)), ui->interval);
+		    hms(at_model_cur(ui->m)->mono - at_model_start(ui->m), up, sizeof(up)), ui->interval);
 	ui_put(y, x, -1, A_BOLD, "%s", ui->cum ? (ui->base_mono ? "totals since reset" : "totals since attach")
 						: "rates per second");
 	if (ui->paused)
@@ -44,10 +44,10 @@ static void draw_targets(struct at_ui *ui, int y)
 	const struct at_model *m = ui->m;
 	int x = ui_put(y, 0, -1, ui_attr(ui, UA_LABEL), "Targets:"), left = 0, shown = 0;
 
-	for (int i = 0; i < m->nr_targets; i++)
-		left += !m->targets[i]->gone;
-	for (int i = 0; i < m->nr_targets; i++) {
-		const struct at_target *t = m->targets[i];
+	for (int i = 0; i < at_model_nr_targets(m); i++)
+		left += !at_model_target_at(m, i)->gone;
+	for (int i = 0; i < at_model_nr_targets(m); i++) {
+		const struct at_target *t = at_model_target_at(m, i);
 		char item[48];
 		int n;
 
@@ -101,7 +101,7 @@ static void draw_totals(struct at_ui *ui, int y)
 
 static void draw_cost(struct at_ui *ui, int y)
 {
-	const struct at_snapshot *c = &ui->m->cur, *p = &ui->m->prev;
+	const struct at_snapshot *c = at_model_cur(ui->m), *p = at_model_prev(ui->m);
 	__u64 drops = at_drops_total(c);
 	double dt = ui_dt(ui), bpf = dt > 0 && c->bpf_run_ns > p->bpf_run_ns ? (c->bpf_run_ns - p->bpf_run_ns) / dt : 0;
 	char v[32], ns[16];
@@ -231,8 +231,8 @@ static int live_targets(const struct at_model *m)
 {
 	int n = 0;
 
-	for (int i = 0; i < m->nr_targets; i++)
-		n += !m->targets[i]->gone;
+	for (int i = 0; i < at_model_nr_targets(m); i++)
+		n += !at_model_target_at(m, i)->gone;
 	return n;
 }
 
@@ -241,7 +241,7 @@ static int live_targets(const struct at_model *m)
 static void layout(struct at_ui *ui, enum ui_table_id t, struct layout *L)
 {
 	struct ui_table *tb = &ui->tab[t];
-	bool pid = t == UT_PROCS || (!ui->scope && (ui->m->cur.nr_procs > 1 || live_targets(ui->m) > 1));
+	bool pid = t == UT_PROCS || (!ui->scope && (at_model_cur(ui->m)->nr_procs > 1 || live_targets(ui->m) > 1));
 	int used = 1, flex = -1, mod = -1, rest, x = 1;
 
 	L->n = 0;

@@ -14,9 +14,9 @@ double ui_sub(__u64 a, __u64 b)
 double ui_dt(const struct at_ui *ui)
 {
 	const struct at_model *m = ui->m;
-	double from = m->prev.mono ? m->prev.mono : m->start_mono;
+	double from = at_model_prev(m)->mono ? at_model_prev(m)->mono : at_model_start(m);
 
-	return m->cur.mono > from ? m->cur.mono - from : 0;
+	return at_model_cur(m)->mono > from ? at_model_cur(m)->mono - from : 0;
 }
 
 double ui_window_value(const struct at_ui *ui, __u64 cur, __u64 prev, __u64 base)
@@ -40,7 +40,7 @@ static const struct at_site_view *same_or_find(const struct at_snapshot *s, size
 
 const struct at_site_view *ui_prev_site(const struct at_ui *ui, size_t i, const struct at_site_view *cv)
 {
-	return same_or_find(&ui->m->prev, i, cv);
+	return same_or_find(at_model_prev(ui->m), i, cv);
 }
 
 const struct at_site_view *ui_base_site(const struct at_ui *ui, size_t i, const struct at_site_view *cv)
@@ -71,8 +71,8 @@ void ui_totals(const struct at_ui *ui, struct ui_totals *out)
 	struct at_proc_stats c, p, b;
 
 	memset(out, 0, sizeof(*out));
-	proc_sum(&ui->m->cur, ui->scope, &c, &out->nr_procs);
-	proc_sum(&ui->m->prev, ui->scope, &p, NULL);
+	proc_sum(at_model_cur(ui->m), ui->scope, &c, &out->nr_procs);
+	proc_sum(at_model_prev(ui->m), ui->scope, &p, NULL);
 	proc_sum(&ui->base, ui->scope, &b, NULL);
 	out->allocs = ui_window_value(ui, c.allocs, p.allocs, b.allocs);
 	out->frees = ui_window_value(ui, c.frees, p.frees, b.frees);
@@ -87,15 +87,15 @@ void ui_scope_hist(const struct at_ui *ui, struct at_proc_stats *out)
 	__u64 *d = (__u64 *)out;
 	const __u64 *o = (const __u64 *)&old;
 
-	proc_sum(&ui->m->cur, ui->scope, out, NULL);
-	proc_sum(ui->cum ? &ui->base : &ui->m->prev, ui->scope, &old, NULL);
+	proc_sum(at_model_cur(ui->m), ui->scope, out, NULL);
+	proc_sum(ui->cum ? &ui->base : at_model_prev(ui->m), ui->scope, &old, NULL);
 	for (size_t k = 0; k < sizeof(*out) / 8; k++)
 		d[k] = (__u64)ui_sub(d[k], o[k]);
 }
 
 bool ui_site_totals(const struct at_ui *ui, int pid, __u64 stack_id, struct at_site_counts *out)
 {
-	const struct at_site_view *c = at_snapshot_site(&ui->m->cur, pid, stack_id);
+	const struct at_site_view *c = at_snapshot_site(at_model_cur(ui->m), pid, stack_id);
 	const struct at_site_view *b = at_snapshot_site(&ui->base, pid, stack_id);
 
 	if (!c)
@@ -173,7 +173,7 @@ static void keep_life(void *ctx, int pid, __u64 stack_id, const __u32 *lt)
  * in the kernel otherwise: every site's are read once, now. */
 void ui_base_set(struct at_ui *ui)
 {
-	const struct at_snapshot *c = &ui->m->cur;
+	const struct at_snapshot *c = at_model_cur(ui->m);
 
 	ui_base_free(ui);
 	ui->base = *c;
