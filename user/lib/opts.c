@@ -31,7 +31,7 @@ struct opt_def {
 	const char *arg;	/* the value's name in --help; NULL: takes none */
 	const char *help;	/* lines of --help, '\n' between them */
 	opt_set set;		/* checks the value and stores it; -1 to go on, else an exit status */
-	size_t field;		/* offsetof(struct at_opts, ...) it sets */
+	size_t field, size;	/* where in struct at_opts it writes, and how much */
 	double lo, hi;		/* numbers: the range allowed */
 	const char *err;	/* why a value is refused ("%s" is the value) */
 	const char *const *names;	/* choices, indexed by their value */
@@ -142,33 +142,16 @@ static bool in_range(const struct opt_def *d, const char *arg, long *v)
 	return parse_long(arg, (long)d->lo, d->hi >= (double)LONG_MAX ? LONG_MAX : (long)d->hi, v);
 }
 
-static int set_long(struct parse *p, const struct opt_def *d, const char *arg)
+static int set_whole(struct parse *p, const struct opt_def *d, const char *arg)
 {
 	long v;
 
 	if (!in_range(d, arg, &v))
 		return bad(d->err, arg);
-	*FIELD(p, d, long) = v;
-	return -1;
-}
-
-static int set_int(struct parse *p, const struct opt_def *d, const char *arg)
-{
-	long v;
-
-	if (!in_range(d, arg, &v))
-		return bad(d->err, arg);
-	*FIELD(p, d, int) = (int)v;
-	return -1;
-}
-
-static int set_u32(struct parse *p, const struct opt_def *d, const char *arg)
-{
-	long v;
-
-	if (!in_range(d, arg, &v))
-		return bad(d->err, arg);
-	*FIELD(p, d, __u32) = (__u32)v;
+	if (d->size == sizeof(long))
+		*FIELD(p, d, long) = v;
+	else			/* int or __u32: the range keeps v in both */
+		*FIELD(p, d, __u32) = (__u32)v;
 	return -1;
 }
 
@@ -269,14 +252,14 @@ enum { OPT_TOP = 256, OPT_LIB, OPT_MIN_AGE, OPT_MAX_OVERHEAD, OPT_COMM, OPT_EXCL
        OPT_MAX_LIVE, OPT_MAX_STACKS, OPT_MAX_PROCS, OPT_VERSION, OPT_WEIGHT, OPT_PPROF_OUT, OPT_UNWIND,
        OPT_STACK_DEPTH, OPT_UNWIND_ROWS, OPT_BPF_STATS };
 
-#define F(x) offsetof(struct at_opts, x)
+#define F(x) .field = offsetof(struct at_opts, x), .size = sizeof(((struct at_opts *)0)->x)
 #define MAX_ERR "--max-*: '%s' is not a number between 16 and 268435456"
 
 static const struct opt_def opt_defs[] = {
 	{ .name = "pid", .key = 'p', .arg = "PID[,PID]", .set = set_pids,
 	  .help = "attach to running processes (repeatable); without -p and\n"
 		  "without a command, trace every process (system-wide)" },
-	{ .name = "follow", .key = OPT_FOLLOW, .set = set_flag, .field = F(follow),
+	{ .name = "follow", .key = OPT_FOLLOW, .set = set_flag, F(follow),
 	  .help = "also trace the children the targets fork and what they exec" },
 	{ .name = "comm", .key = OPT_COMM, .arg = "NAME", .set = set_comm,
 	  .help = "system-wide: only processes named NAME",
@@ -285,28 +268,28 @@ static const struct opt_def opt_defs[] = {
 	  .help = "system-wide: never these processes" },
 	{ .name = "batch", .key = 'b', .set = set_batch,
 	  .help = "print a report each interval instead of the dashboard" },
-	{ .name = "output", .key = 'o', .arg = "FMT", .set = set_output, .field = F(output),
+	{ .name = "output", .key = 'o', .arg = "FMT", .set = set_output, F(output),
 	  .names = output_names, .nr_names = AT_ARRAY_SIZE(output_names),
 	  .help = "batch format: text (default), json (one document per line),\n"
 		  "folded (flame-graph stacks, printed once, at the final report)\n"
 		  "or pprof (the --pprof-out file only)",
 	  .err = "-o: unknown output format '%s' (use text or json, or folded or pprof for profiles)" },
-	{ .name = "interval", .key = 'd', .arg = "SECS", .set = set_double, .field = F(interval),
+	{ .name = "interval", .key = 'd', .arg = "SECS", .set = set_double, F(interval),
 	  .lo = 0.01, .hi = 86400,
 	  .help = "report interval, fractions allowed (default 1)",
 	  .err = "-d: '%s' is not an interval between 0.01 and 86400 seconds" },
-	{ .name = "count", .key = 'n', .arg = "N", .set = set_long, .field = F(count), .lo = 1, .hi = LONG_MAX,
+	{ .name = "count", .key = 'n', .arg = "N", .set = set_whole, F(count), .lo = 1, .hi = LONG_MAX,
 	  .help = "exit after N reports",
 	  .err = "-n: '%s' is not a positive number of reports" },
-	{ .name = "top", .key = OPT_TOP, .arg = "N", .set = set_int, .field = F(top), .lo = 1, .hi = 10000000,
+	{ .name = "top", .key = OPT_TOP, .arg = "N", .set = set_whole, F(top), .lo = 1, .hi = 10000000,
 	  .help = "hotspots per report (default 20)",
 	  .err = "--top: '%s' is not a positive number" },
-	{ .name = "sort", .key = OPT_SORT, .arg = "KEY", .set = set_choice, .field = F(sort),
+	{ .name = "sort", .key = OPT_SORT, .arg = "KEY", .set = set_choice, F(sort),
 	  .names = sort_names, .nr_names = AT_NR_SORTS,
 	  .help = "hotspot order: alloc-bytes (default), allocs, live-bytes,\n"
 		  "live-allocs, old-bytes (leak suspects)",
 	  .err = "--sort: unknown key '%s' (alloc-bytes, allocs, live-bytes, live-allocs, old-bytes)" },
-	{ .name = "weight", .key = OPT_WEIGHT, .arg = "KEY", .set = set_choice, .field = F(weight),
+	{ .name = "weight", .key = OPT_WEIGHT, .arg = "KEY", .set = set_choice, F(weight),
 	  .names = weight_names, .nr_names = AT_NR_WEIGHTS,
 	  .help = "folded stacks weigh live-bytes (default), alloc-bytes or allocs",
 	  .err = "--weight: unknown weight '%s' (live-bytes, alloc-bytes, allocs)" },
@@ -317,42 +300,42 @@ static const struct opt_def opt_defs[] = {
 	{ .name = "lib", .key = OPT_LIB, .arg = "PATH", .set = set_lib,
 	  .help = "probe this allocator file instead of the one the target uses",
 	  .err = "--lib: cannot read '%s' (give the path of an allocator library)" },
-	{ .name = "min-age", .key = OPT_MIN_AGE, .arg = "SECS", .set = set_double, .field = F(min_age),
+	{ .name = "min-age", .key = OPT_MIN_AGE, .arg = "SECS", .set = set_double, F(min_age),
 	  .lo = 0, .hi = 1e7,
 	  .help = "live blocks older than this are leak suspects (default 60)",
 	  .err = "--min-age: '%s' is not a number of seconds (0 or more)" },
 	{ .name = "max-overhead", .key = OPT_MAX_OVERHEAD, .arg = "PCT", .set = set_percent,
-	  .field = F(max_overhead), .lo = 0, .hi = 100,
+	  F(max_overhead), .lo = 0, .hi = 100,
 	  .help = "keep the targets' slowdown under PCT% by probing allocations\n"
 		  "only part of the time; counts become scaled estimates",
 	  .err = "--max-overhead: '%s' is not a percentage above 0 and below 100" },
-	{ .name = "max-live", .key = OPT_MAX_LIVE, .arg = "N", .set = set_u32, .field = F(max_live),
+	{ .name = "max-live", .key = OPT_MAX_LIVE, .arg = "N", .set = set_whole, F(max_live),
 	  .lo = 16, .hi = 1L << 28, .err = MAX_ERR,
 	  .help = "slots for live blocks in the kernel (default 2097152); a\n"
 		  "table fuller than about 70% starts refusing some blocks" },
-	{ .name = "max-stacks", .key = OPT_MAX_STACKS, .arg = "N", .set = set_u32, .field = F(max_stacks),
+	{ .name = "max-stacks", .key = OPT_MAX_STACKS, .arg = "N", .set = set_whole, F(max_stacks),
 	  .lo = 16, .hi = 1L << 28, .err = MAX_ERR,
 	  .help = "distinct stacks and sites kept (default 131072)" },
-	{ .name = "max-procs", .key = OPT_MAX_PROCS, .arg = "N", .set = set_u32, .field = F(max_procs),
+	{ .name = "max-procs", .key = OPT_MAX_PROCS, .arg = "N", .set = set_whole, F(max_procs),
 	  .lo = 16, .hi = 1L << 28, .err = MAX_ERR,
 	  .help = "processes tracked (default 1024)" },
 	{ .name = "unwind", .key = OPT_UNWIND, .arg = "MODE", .set = set_unwind,
 	  .help = "stacks from cfi (.eh_frame tables, frame pointers where a\n"
 		  "module has none; default) or fp (frame pointers only)",
 	  .err = "--unwind: unknown mode '%s' (cfi or fp)" },
-	{ .name = "stack-depth", .key = OPT_STACK_DEPTH, .arg = "N", .set = set_u32, .field = F(stack_depth),
+	{ .name = "stack-depth", .key = OPT_STACK_DEPTH, .arg = "N", .set = set_whole, F(stack_depth),
 	  .lo = 1, .hi = AT_MAX_FRAMES,
 	  .help = "frames kept per stack, 1 to 64 (default 64); deeper stacks are\n"
 		  "cut and counted as truncated",
 	  .err = "--stack-depth: '%s' is not a number between 1 and 64" },
-	{ .name = "unwind-rows", .key = OPT_UNWIND_ROWS, .arg = "N", .set = set_u32, .field = F(unwind_rows),
+	{ .name = "unwind-rows", .key = OPT_UNWIND_ROWS, .arg = "N", .set = set_whole, F(unwind_rows),
 	  .lo = 1024, .hi = 1L << 26,
 	  .help = "capacity of the unwind tables, rows (default 2097152, 8 bytes each)",
 	  .err = "--unwind-rows: '%s' is not a number between 1024 and 67108864" },
-	{ .name = "bpf-stats", .key = OPT_BPF_STATS, .set = set_flag, .field = F(bpf_stats),
+	{ .name = "bpf-stats", .key = OPT_BPF_STATS, .set = set_flag, F(bpf_stats),
 	  .help = "time alloctop's BPF programs (kernel BPF statistics, for the\n"
 		  "dashboard's cost line and bpftool); slows every probe hit" },
-	{ .name = "verbose", .key = 'v', .set = set_flag, .field = F(verbose), .help = "say what is probed where" },
+	{ .name = "verbose", .key = 'v', .set = set_flag, F(verbose), .help = "say what is probed where" },
 	{ .name = "help", .key = 'h', .set = show_help, .help = "this help" },
 	{ .name = "version", .key = OPT_VERSION, .set = show_version, .help = "print the version" },
 };
