@@ -135,8 +135,8 @@ static int set_batch(struct parse *p, const struct opt_def *d, const char *arg)
 	return -1;
 }
 
-/* Whole numbers in [lo, hi], stored as the field's type. hi past what a long holds
- * (LONG_MAX rounds up as a double) means no bound. */
+/* Whole numbers in [lo, hi], stored as the field's type; hi past what a long holds
+ * (HUGE_VAL) means up to LONG_MAX. */
 static bool in_range(const struct opt_def *d, const char *arg, long *v)
 {
 	return parse_long(arg, (long)d->lo, d->hi >= (double)LONG_MAX ? LONG_MAX : (long)d->hi, v);
@@ -278,7 +278,7 @@ static const struct opt_def opt_defs[] = {
 	  .lo = 0.01, .hi = 86400,
 	  .help = "report interval, fractions allowed (default 1)",
 	  .err = "-d: '%s' is not an interval between 0.01 and 86400 seconds" },
-	{ .name = "count", .key = 'n', .arg = "N", .set = set_whole, F(count), .lo = 1, .hi = LONG_MAX,
+	{ .name = "count", .key = 'n', .arg = "N", .set = set_whole, F(count), .lo = 1, .hi = HUGE_VAL,
 	  .help = "exit after N reports",
 	  .err = "-n: '%s' is not a positive number of reports" },
 	{ .name = "top", .key = OPT_TOP, .arg = "N", .set = set_whole, F(top), .lo = 1, .hi = 10000000,
