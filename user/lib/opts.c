@@ -367,7 +367,8 @@ static int show_help(struct parse *p, const struct opt_def *d, const char *arg)
 			n = printf("      --%s", o->name);
 		if (o->arg)
 			n += printf(" %s", o->arg);
-		n += printf("%*s", n < HELP_COL ? HELP_COL - n : 1, "");
+		/* the text from HELP_COL, at least two spaces after the option; one when it runs past */
+		printf("%*s", n > HELP_COL ? 1 : HELP_COL - n < 2 ? 2 : HELP_COL - n, "");
 		for (const char *nl; (nl = strchr(h, '\n')); h = nl + 1)
 			printf("%.*s\n%*s", (int)(nl - h), h, HELP_COL, "");
 		printf("%s\n", h);
