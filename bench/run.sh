@@ -415,7 +415,7 @@ if ((root)); then
 			e=$(printf '0x%x' $((off + k)))
 			ENT[$path]+="${ENT[$path]:+,}$e"
 			case $name in
-			free | munmap | _Zdl* | _Zda*) ;;	# entry probes only (user/attach.c entry_only)
+			free | munmap | _Zdl* | _Zda*) ;;	# entry probes only (user/probe/attach.c entry_only)
 			*) RET[$path]+="${RET[$path]:+,}$e" ;;
 			esac
 			echo "$name +$k" >>"$tmp/sites.txt"
