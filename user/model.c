@@ -131,6 +131,7 @@ static int read_procs(struct at_model *m, struct at_snapshot *s)
 		p->target = at_model_add_target(m, p->pid);
 		p->scale = 1;
 		sum_u64((__u64 *)&p->s, (const __u64 *)((char *)vals + i * vsz), sizeof(p->s) / 8, m->ncpus);
+		memcpy(p->hits, p->s.calls, sizeof(p->hits));
 	}
 	s->nr_procs = n;
 	qsort(s->procs, n, sizeof(*s->procs), at_proc_cmp);

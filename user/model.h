@@ -9,6 +9,8 @@
 #include "hash.h"
 #include "heap.h"
 #include "opts.h"
+#include "overhead.h"
+#include "probecost.h"
 #include "sitetab.h"
 #include "tracer.h"
 
@@ -24,6 +26,8 @@ struct at_proc_view {
 	int pid;
 	struct at_proc_stats s;
 	double scale;			/* --max-overhead: what its estimates were scaled by; 1 exact */
+	__u64 hits[AT_NR_FUNCS];	/* calls the probes saw, before any scaling */
+	struct at_overhead ov;		/* what its probes cost it (set by the session) */
 };
 
 struct at_snapshot {
@@ -63,6 +67,7 @@ struct at_model {
 	__u64 min_age_ns;		/* live blocks older than this are leak suspects */
 	double duty;			/* share of time allocations were probed; 1 = exact */
 	__u64 raw_allocs, raw_frees;	/* sums over processes before scaling by 1/duty */
+	struct at_probe_cost cost;	/* what one probe hit costs here (set by the session) */
 };
 
 /* 0 or -errno. */

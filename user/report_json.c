@@ -3,6 +3,7 @@
 #include "unwind.h"
 #include "attach.h"
 #include "hist.h"
+#include "report_cost.h"
 #include "util.h"
 
 #include <json-c/json.h>
@@ -166,6 +167,7 @@ static json_object *process(const struct at_report_ctx *c, const struct at_proc_
 	ADD(o, "size_hist", size_hist(s));
 	ADD(o, "lifetime_hist", lifetime_hist(s->lifetime));
 	ADD(o, "fragmentation", hp ? fragmentation(hp) : NULL);
+	ADD(o, "overhead", at_json_overhead(&p->ov));
 	return o;
 }
 
@@ -294,6 +296,7 @@ int at_report_json(FILE *out, const struct at_report_ctx *c)
 	ADD(root, "final", json_object_new_boolean(c->final));
 	ADD(root, "estimated", json_object_new_boolean(c->model->duty < 1));
 	ADD(root, "duty_cycle", json_object_new_double(c->model->duty));
+	ADD(root, "probe_cost_ns", at_json_probe_cost(&c->model->cost));
 	ADD(root, "dropped", ju64(at_drops_total(snap)));
 	for (int d = 0; d < AT_NR_DROPS; d++)
 		ADD(drops, at_drop_name(d), ju64(snap->drops[d]));

@@ -1,4 +1,5 @@
 #include "report.h"
+#include "report_cost.h"
 #include "attach.h"
 #include "hist.h"
 #include "util.h"
@@ -98,10 +99,11 @@ static void process(FILE *out, const struct at_report_ctx *c, const struct at_pr
 	const struct at_proc_stats *s = &p->s;
 	char ab[16], fb[16], lb[16], mb[16];
 
-	char cm[64];
+	char cm[64], ov[128];
 
 	fprintf(out, "%-8d %-16s %s\n", p->pid, clean(p->target ? p->target->comm : "?", cm, sizeof(cm)),
 		p->target && p->target->exited ? "(exited)" : "");
+	fprintf(out, "  %s\n", at_fmt_overhead_long(&p->ov, ov, sizeof(ov)));
 	fprintf(out, "  allocs %llu (%s)  frees %llu (%s)  live %lld blocks, %s  untracked frees %llu  temporary %llu\n",
 		(unsigned long long)s->allocs, at_fmt_bytes(s->alloc_bytes, ab, sizeof(ab)),
 		(unsigned long long)s->frees, at_fmt_bytes(s->free_bytes, fb, sizeof(fb)),

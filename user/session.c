@@ -2,6 +2,7 @@
 #include "census.h"
 #include "launch.h"
 #include "model.h"
+#include "overhead.h"
 #include "report.h"
 #include "symbolize.h"
 #include "tracer.h"
@@ -48,6 +49,8 @@ struct at_session {
 	long reports;
 	double last_report;
 	struct at_ui *ui;
+	struct at_overhead_book ovb;	/* what the probes cost each process */
+	bool ov_warned;			/* the cost was said to be high, once */
 	struct {			/* --max-overhead: allocation probes on part of each interval */
 		int tfd;		/* ends the on-window */
 		bool on;
@@ -56,12 +59,8 @@ struct at_session {
 	} smp;
 };
 
-/* Costs per probed call behind the duty cycle, as measured on this machine kind
- * (bench/README.md: exact mode 3860 ns/pair, free side alone about 1260): an allocation
- * is an entry and a return probe, a free one entry. */
-#define AT_COST_ALLOC_NS 2600.0
-#define AT_COST_FREE_NS 1260.0
 #define AT_MIN_DUTY 0.01
+#define AT_OVERHEAD_WARN 1.5	/* a slowdown worth saying on stderr */
 
 static bool file_probes(const struct at_session *s)
 {
@@ -81,6 +80,7 @@ static int attach_one_pid(struct at_session *s, int pid)
 	}
 	if (!err) {
 		at_tracer__seed_proc(s->tracer, pid);	/* listed even if it never allocates */
+		at_overhead_seed(&s->ovb, pid);
 		at_model_add_target(&s->model, pid);
 		/* -p targets are noted once all probes are in (see note_targets) */
 		if (s->mode != AT_MODE_PIDS)
@@ -342,19 +342,43 @@ static void sampling_window_end(struct at_session *s)
 	s->smp.on = false;
 }
 
+/* The dearest call of the allocation side and of the free side over the targets, from
+ * the measured cost model and their probes' kinds. */
+static void call_costs(struct at_session *s, double *alloc_ns, double *free_ns)
+{
+	struct at_func_probe fp[AT_NR_FUNCS];
+	double ns[AT_NR_FUNCS];
+
+	*alloc_ns = s->model.cost.entry_ns + s->model.cost.return_ns;
+	*free_ns = s->model.cost.entry_ns;
+	for (int i = 0; i < s->model.nr_targets; i++) {
+		if (!at_tracer__func_probes(s->tracer, s->model.targets[i]->pid, fp))
+			continue;
+		at_probe_cost_per_call(&s->model.cost, fp, ns);
+		for (int f = 0; f < AT_NR_FUNCS; f++) {
+			bool fr = f == AT_FREE || f == AT_DELETE || f == AT_DELETE_ARRAY;
+			double *d = fr ? free_ns : alloc_ns;
+
+			if (f != AT_MMAP && f != AT_MUNMAP && ns[f] > *d)
+				*d = ns[f];
+		}
+	}
+}
+
 /* Picks the next on-share of the interval from what the last one cost: d * allocs/s *
  * cost + frees/s * cost must stay under PCT% of the targets' CPU time. */
 static double next_duty(struct at_session *s, double now)
 {
 	double period = now - s->smp.period_start, cpu = targets_cpu(s);
-	double dcpu = cpu - s->smp.cpu_mark, a, f, budget, d;
+	double dcpu = cpu - s->smp.cpu_mark, a, f, budget, d, a_ns, f_ns;
 
 	if (period <= 0 || s->smp.on_in_period <= 0)
 		return AT_MIN_DUTY;
 	a = (s->model.raw_allocs - s->smp.allocs_mark) / s->smp.on_in_period;
 	f = (s->model.raw_frees - s->smp.frees_mark) / period;
 	budget = s->o->max_overhead / 100 * dcpu / period * 1e9;
-	d = a > 0 ? (budget - f * AT_COST_FREE_NS) / (a * AT_COST_ALLOC_NS) : 1;
+	call_costs(s, &a_ns, &f_ns);
+	d = a > 0 ? (budget - f * f_ns) / (a * a_ns) : 1;
 	s->smp.cpu_mark = cpu;
 	return d < AT_MIN_DUTY ? AT_MIN_DUTY : d > 1 ? 1 : d;
 }
@@ -403,6 +427,26 @@ static bool needs_heap(const struct at_opts *o)
 	return o->output == AT_OUT_TEXT || o->output == AT_OUT_JSON;
 }
 
+/* Says once on stderr (not over the dashboard, which shows it) when the probes slow a
+ * process down a lot and nothing bounds them. */
+static void warn_overhead(struct at_session *s)
+{
+	for (size_t i = 0; i < s->model.cur.nr_procs && !s->ov_warned && !s->ui && !s->o->max_overhead; i++) {
+		const struct at_proc_view *p = &s->model.cur.procs[i];
+		char x[32];
+
+		if (!p->ov.cpu_known || (p->ov.slowdown && p->ov.slowdown < AT_OVERHEAD_WARN))
+			continue;
+		if (p->ov.slowdown)
+			snprintf(x, sizeof(x), "about %.1fx", p->ov.slowdown);
+		else
+			snprintf(x, sizeof(x), "many times over");	/* probes took all its CPU time */
+		at_warn("%s (pid %d) slowed %s by probes; --max-overhead PCT bounds it",
+			p->target ? p->target->comm : "?", p->pid, x);
+		s->ov_warned = true;
+	}
+}
+
 /* Refreshes the model and emits one report; -1 if the output is gone. */
 static int report(struct at_session *s, bool final)
 {
@@ -428,6 +472,8 @@ static int report(struct at_session *s, bool final)
 		at_err("reading the kernel maps failed: %s", strerror(-err));
 		return -1;
 	}
+	at_overhead_update(&s->ovb, &s->model, s->tracer, &s->model.cost);
+	warn_overhead(s);
 	c.interval_s = now - s->last_report;
 	s->last_report = now;
 	s->reports++;
@@ -593,6 +639,7 @@ static void cleanup(struct at_session *s)
 	at_census_fini(&s->census);
 	at_symbolizer_free(s->sym);
 	at_model_fini(&s->model);
+	at_overhead_fini(&s->ovb);
 	at_tracer__free(s->tracer);
 	free(s->dropped);
 	free(s->replan);
@@ -630,6 +677,10 @@ int at_session_run(const struct at_opts *o)
 	}
 	if ((rc = at_model_init(&s.model, s.tracer))) {
 		at_err("cannot map the BPF site maps: %s", strerror(-rc));
+		cleanup(&s);
+		return AT_EXIT_FAIL;
+	}
+	if (at_probe_cost_get(&s.model.cost)) {
 		cleanup(&s);
 		return AT_EXIT_FAIL;
 	}

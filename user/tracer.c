@@ -605,6 +605,9 @@ int at_tracer__attach_global(struct at_tracer *t, int pid, bool quiet)
 			destroy_links(t, tl);
 		else
 			at_debug("probing %s for every process", plan.files[f].path);
+		for (int i = 0; !err && i < plan.nr_probes; i++)	/* its probes, for the cost model */
+			if (plan.probes[i].file == f)
+				tl->plan.probes[tl->plan.nr_probes++] = plan.probes[i];
 	}
 	at_plan_free(&plan);
 	return err;
@@ -909,4 +912,31 @@ int at_tracer__prog_stats(const struct at_tracer *t, __u64 *run_ns, __u64 *run_c
 		*run_cnt += info.run_cnt;
 	}
 	return 0;
+}
+
+/* A function's probes in one plan, merged into fp: the dearer entry kind wins. */
+static void merge_probes(const struct at_plan *plan, struct at_func_probe *fp)
+{
+	for (int i = 0; i < plan->nr_probes; i++) {
+		const struct at_probe *p = &plan->probes[i];
+		struct at_func_probe *d = &fp[p->func];
+
+		if (!d->probed || p->entry_kind == AT_HIT_STEPPED)
+			d->entry = p->entry_kind;
+		d->probed = true;
+		d->ret |= p->has_ret;
+	}
+}
+
+bool at_tracer__func_probes(const struct at_tracer *t, int pid, struct at_func_probe fp[AT_NR_FUNCS])
+{
+	bool any = false;
+
+	memset(fp, 0, AT_NR_FUNCS * sizeof(*fp));
+	for (size_t i = 0; i < t->nr_targets; i++)
+		if (t->targets[i].pid == pid || (t->opts.global && t->targets[i].pid == -1)) {
+			merge_probes(&t->targets[i].plan, fp);
+			any = true;
+		}
+	return any;
 }

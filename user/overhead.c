@@ -1,0 +1,133 @@
+/* Per-process probe cost. A process's probe time in an interval is the sum over its
+ * probed functions of calls seen x (entry cost of the kind of its entry instruction +
+ * return cost when it has a return probe). The kernel charges that time to the process
+ * (the trap runs in its context), so it is part of the CPU time /proc/PID/stat reports:
+ * share = probe / cpu, and a process whose work is CPU-bound takes cpu / (cpu - probe)
+ * times as long. Calls the allocator makes to itself (realloc -> malloc) hit probes
+ * without being counted, so this is a lower bound for such calls. */
+#include "overhead.h"
+#include "model.h"
+#include "probecost.h"
+#include "tracer.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct at_overhead_mark {
+	double mono;
+	double cpu_s;		/* < 0: unknown */
+	double probe_ns;	/* probe time so far (cumulative hits x costs) */
+	__u64 gen;
+};
+
+/* CPU seconds pid has used (utime + stime), or -1. */
+static double proc_cpu(int pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long ut, st;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if (at_read_small(path, buf, sizeof(buf)) || !(p = strrchr(buf, ')')))
+		return -1;
+	/* after the comm: state ppid pgrp session tty tpgid flags minflt cminflt majflt
+	 * cmajflt utime stime */
+	if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+		return -1;
+	return (double)(ut + st) / sysconf(_SC_CLK_TCK);
+}
+
+static struct at_overhead_mark *mark_of(struct at_overhead_book *b, int pid)
+{
+	struct at_overhead_mark *k = at_hash_get(&b->prev, (__u64)pid, 0);
+
+	if (!k) {
+		k = at_xcalloc(1, sizeof(*k));
+		k->cpu_s = -1;
+		at_hash_put(&b->prev, (__u64)pid, 0, k);
+	}
+	return k;
+}
+
+void at_overhead_seed(struct at_overhead_book *b, int pid)
+{
+	struct at_overhead_mark *k = mark_of(b, pid);
+
+	k->mono = at_now_mono();
+	k->cpu_s = proc_cpu(pid);
+	k->probe_ns = 0;
+	k->gen = b->gen + 1;	/* counts as seen by the next update */
+}
+
+static double probe_ns(const struct at_proc_view *p, const struct at_tracer *t, const struct at_probe_cost *cost)
+{
+	struct at_func_probe fp[AT_NR_FUNCS];
+	double ns[AT_NR_FUNCS], sum = 0;
+
+	if (!at_tracer__func_probes(t, p->pid, fp))
+		return 0;
+	at_probe_cost_per_call(cost, fp, ns);
+	for (int f = 0; f < AT_NR_FUNCS; f++)
+		sum += ns[f] * p->hits[f];
+	return sum;
+}
+
+static void figures(struct at_overhead *ov, const struct at_overhead_mark *k, double now, double cpu, double pns)
+{
+	double dt = now - k->mono, dcpu = cpu - k->cpu_s, dp = pns - k->probe_ns;
+
+	memset(ov, 0, sizeof(*ov));
+	if (dt <= 0 || dp < 0)
+		return;		/* a new process under a reused pid: next time */
+	ov->known = true;
+	ov->probe_ns_per_s = dp / dt;
+	if (cpu < 0 || k->cpu_s < 0 || dcpu <= 0)
+		return;
+	ov->cpu_known = true;
+	ov->cpu_share = dp / 1e9 / dcpu;
+	if (ov->cpu_share > 1)
+		ov->cpu_share = 1;	/* CPU time is counted in ticks; the probes cannot take more */
+	ov->slowdown = ov->cpu_share < 1 ? 1 / (1 - ov->cpu_share) : 0;
+}
+
+void at_overhead_update(struct at_overhead_book *b, struct at_model *m, const struct at_tracer *t,
+			const struct at_probe_cost *cost)
+{
+	double now = at_now_mono();
+	struct at_hash_ent *e;
+
+	b->gen++;
+	for (size_t i = 0; i < m->cur.nr_procs; i++) {
+		struct at_proc_view *p = &m->cur.procs[i];
+		struct at_overhead_mark *k = mark_of(b, p->pid);
+		double cpu = proc_cpu(p->pid), pns = probe_ns(p, t, cost);
+
+		if (k->gen && k->gen + 1 >= b->gen)
+			figures(&p->ov, k, now, cpu, pns);
+		else
+			memset(&p->ov, 0, sizeof(p->ov));
+		p->ov.probe_ns = pns;
+		k->mono = now;
+		k->cpu_s = cpu;
+		k->probe_ns = pns;
+		k->gen = b->gen;
+	}
+	/* gone from the snapshot: its pid may come back as a new process */
+	while (true) {
+		int gone = -1;
+
+		at_hash_for_each(&b->prev, e)
+			if (((struct at_overhead_mark *)e->val)->gen < b->gen)
+				gone = (int)e->k1;
+		if (gone < 0)
+			break;
+		free(at_hash_del(&b->prev, (__u64)gone, 0));
+	}
+}
+
+void at_overhead_fini(struct at_overhead_book *b)
+{
+	at_hash_free_all(&b->prev);
+}
