@@ -218,6 +218,7 @@ test: deps all stacks
 bench: deps all
 	@bash bench/run.sh
 	@bash bench/unwind.sh
+	@bash bench/calib.sh
 
 clean:
 	rm -rf $(O) alloctop

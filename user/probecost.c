@@ -261,7 +261,7 @@ static void cache_write(const char *dir, const char *path, const char *key, cons
 		at_debug("probe cost: cannot cache it in %s: %s", dir, strerror(errno));
 		return;
 	}
-	fprintf(f, "key %s\nentry %.1f\nentry_stepped %.1f\nreturn %.1f\n", key, c->entry_ns, c->stepped_ns,
+	fprintf(f, "key %s\nentry %.17g\nentry_stepped %.17g\nreturn %.17g\n", key, c->entry_ns, c->stepped_ns,
 		c->return_ns);
 	if (fclose(f) || rename(tmp, path)) {
 		at_debug("probe cost: cannot cache it in %s: %s", dir, strerror(errno));

@@ -926,6 +926,11 @@ static void merge_probes(const struct at_plan *plan, struct at_func_probe *fp)
 		d->probed = true;
 		d->ret |= p->has_ret;
 	}
+	/* a name probed through another's site (aligned_alloc = memalign) costs the same */
+	for (int f = 0; f < AT_NR_FUNCS; f++)
+		for (int g = 0; g < AT_NR_FUNCS && !fp[f].probed && (plan->aliased >> f & 1); g++)
+			if (g != f && (plan->aliased >> g & 1) && fp[g].probed)
+				fp[f] = fp[g];
 }
 
 bool at_tracer__func_probes(const struct at_tracer *t, int pid, struct at_func_probe fp[AT_NR_FUNCS])
