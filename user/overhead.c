@@ -16,6 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#define AT_OVERHEAD_WARN 1.5	/* a slowdown worth saying on stderr */
+
 struct at_overhead_mark {
 	double mono;
 	double cpu_s;		/* < 0: unknown */
@@ -130,4 +132,44 @@ void at_overhead_update(struct at_overhead_book *b, struct at_model *m, const st
 void at_overhead_fini(struct at_overhead_book *b)
 {
 	at_hash_free_all(&b->prev);
+}
+
+bool at_overhead_warn(const struct at_model *m, bool warned)
+{
+	for (size_t i = 0; i < m->cur.nr_procs && !warned; i++) {
+		const struct at_proc_view *p = &m->cur.procs[i];
+		char x[32];
+
+		if (!p->ov.cpu_known || (p->ov.slowdown && p->ov.slowdown < AT_OVERHEAD_WARN))
+			continue;
+		if (p->ov.slowdown)
+			snprintf(x, sizeof(x), "about %.1fx", p->ov.slowdown);
+		else
+			snprintf(x, sizeof(x), "many times over");	/* probes took all its CPU time */
+		at_warn("%s (pid %d) slowed %s by probes; --max-overhead PCT bounds it",
+			p->target ? p->target->comm : "?", p->pid, x);
+		return true;
+	}
+	return false;
+}
+
+void at_overhead_call_costs(const struct at_model *m, const struct at_tracer *t, double *alloc_ns, double *free_ns)
+{
+	struct at_func_probe fp[AT_NR_FUNCS];
+	double ns[AT_NR_FUNCS];
+
+	*alloc_ns = m->cost.entry_ns + m->cost.return_ns;
+	*free_ns = m->cost.entry_ns;
+	for (int i = 0; i < m->nr_targets; i++) {
+		if (!at_tracer__func_probes(t, m->targets[i]->pid, fp))
+			continue;
+		at_probe_cost_per_call(&m->cost, fp, ns);
+		for (int f = 0; f < AT_NR_FUNCS; f++) {
+			bool fr = f == AT_FREE || f == AT_DELETE || f == AT_DELETE_ARRAY;
+			double *d = fr ? free_ns : alloc_ns;
+
+			if (f != AT_MMAP && f != AT_MUNMAP && ns[f] > *d)
+				*d = ns[f];
+		}
+	}
 }

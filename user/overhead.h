@@ -33,5 +33,11 @@ void at_overhead_seed(struct at_overhead_book *b, int pid);
 void at_overhead_update(struct at_overhead_book *b, struct at_model *m, const struct at_tracer *t,
 			const struct at_probe_cost *cost);
 void at_overhead_fini(struct at_overhead_book *b);
+/* Unless warned already, says on stderr that a process is slowed 1.5x or more, once;
+ * returns whether it did. */
+bool at_overhead_warn(const struct at_model *m, bool warned);
+/* The dearest call of the allocation side and of the free side over the model's
+ * targets (mmap and munmap aside), for --max-overhead's duty cycle. */
+void at_overhead_call_costs(const struct at_model *m, const struct at_tracer *t, double *alloc_ns, double *free_ns);
 
 #endif

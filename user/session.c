@@ -60,7 +60,6 @@ struct at_session {
 };
 
 #define AT_MIN_DUTY 0.01
-#define AT_OVERHEAD_WARN 1.5	/* a slowdown worth saying on stderr */
 
 static bool file_probes(const struct at_session *s)
 {
@@ -342,29 +341,6 @@ static void sampling_window_end(struct at_session *s)
 	s->smp.on = false;
 }
 
-/* The dearest call of the allocation side and of the free side over the targets, from
- * the measured cost model and their probes' kinds. */
-static void call_costs(struct at_session *s, double *alloc_ns, double *free_ns)
-{
-	struct at_func_probe fp[AT_NR_FUNCS];
-	double ns[AT_NR_FUNCS];
-
-	*alloc_ns = s->model.cost.entry_ns + s->model.cost.return_ns;
-	*free_ns = s->model.cost.entry_ns;
-	for (int i = 0; i < s->model.nr_targets; i++) {
-		if (!at_tracer__func_probes(s->tracer, s->model.targets[i]->pid, fp))
-			continue;
-		at_probe_cost_per_call(&s->model.cost, fp, ns);
-		for (int f = 0; f < AT_NR_FUNCS; f++) {
-			bool fr = f == AT_FREE || f == AT_DELETE || f == AT_DELETE_ARRAY;
-			double *d = fr ? free_ns : alloc_ns;
-
-			if (f != AT_MMAP && f != AT_MUNMAP && ns[f] > *d)
-				*d = ns[f];
-		}
-	}
-}
-
 /* Picks the next on-share of the interval from what the last one cost: d * allocs/s *
  * cost + frees/s * cost must stay under PCT% of the targets' CPU time. */
 static double next_duty(struct at_session *s, double now)
@@ -377,7 +353,7 @@ static double next_duty(struct at_session *s, double now)
 	a = (s->model.raw_allocs - s->smp.allocs_mark) / s->smp.on_in_period;
 	f = (s->model.raw_frees - s->smp.frees_mark) / period;
 	budget = s->o->max_overhead / 100 * dcpu / period * 1e9;
-	call_costs(s, &a_ns, &f_ns);
+	at_overhead_call_costs(&s->model, s->tracer, &a_ns, &f_ns);
 	d = a > 0 ? (budget - f * f_ns) / (a * a_ns) : 1;
 	s->smp.cpu_mark = cpu;
 	return d < AT_MIN_DUTY ? AT_MIN_DUTY : d > 1 ? 1 : d;
@@ -427,26 +403,6 @@ static bool needs_heap(const struct at_opts *o)
 	return o->output == AT_OUT_TEXT || o->output == AT_OUT_JSON;
 }
 
-/* Says once on stderr (not over the dashboard, which shows it) when the probes slow a
- * process down a lot and nothing bounds them. */
-static void warn_overhead(struct at_session *s)
-{
-	for (size_t i = 0; i < s->model.cur.nr_procs && !s->ov_warned && !s->ui && !s->o->max_overhead; i++) {
-		const struct at_proc_view *p = &s->model.cur.procs[i];
-		char x[32];
-
-		if (!p->ov.cpu_known || (p->ov.slowdown && p->ov.slowdown < AT_OVERHEAD_WARN))
-			continue;
-		if (p->ov.slowdown)
-			snprintf(x, sizeof(x), "about %.1fx", p->ov.slowdown);
-		else
-			snprintf(x, sizeof(x), "many times over");	/* probes took all its CPU time */
-		at_warn("%s (pid %d) slowed %s by probes; --max-overhead PCT bounds it",
-			p->target ? p->target->comm : "?", p->pid, x);
-		s->ov_warned = true;
-	}
-}
-
 /* Refreshes the model and emits one report; -1 if the output is gone. */
 static int report(struct at_session *s, bool final)
 {
@@ -473,7 +429,8 @@ static int report(struct at_session *s, bool final)
 		return -1;
 	}
 	at_overhead_update(&s->ovb, &s->model, s->tracer, &s->model.cost);
-	warn_overhead(s);
+	if (!s->ui && !s->o->max_overhead)	/* the dashboard shows it; a bound holds it */
+		s->ov_warned |= at_overhead_warn(&s->model, s->ov_warned);
 	c.interval_s = now - s->last_report;
 	s->last_report = now;
 	s->reports++;
