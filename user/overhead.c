@@ -25,8 +25,7 @@ struct at_overhead_mark {
 	__u64 gen;
 };
 
-/* CPU seconds pid has used (utime + stime), or -1. */
-static double proc_cpu(int pid)
+double at_proc_cpu_s(int pid)
 {
 	char path[64], buf[1024], *p;
 	unsigned long long ut, st;
@@ -58,7 +57,7 @@ void at_overhead_seed(struct at_overhead_book *b, int pid)
 	struct at_overhead_mark *k = mark_of(b, pid);
 
 	k->mono = at_now_mono();
-	k->cpu_s = proc_cpu(pid);
+	k->cpu_s = at_proc_cpu_s(pid);
 	k->probe_ns = 0;
 	k->gen = b->gen + 1;	/* counts as seen by the next update */
 }
@@ -104,7 +103,7 @@ void at_overhead_update(struct at_overhead_book *b, struct at_model *m, const st
 	for (size_t i = 0; i < m->cur.nr_procs; i++) {
 		struct at_proc_view *p = &m->cur.procs[i];
 		struct at_overhead_mark *k = mark_of(b, p->pid);
-		double cpu = proc_cpu(p->pid), pns = probe_ns(p, t, cost);
+		double cpu = at_proc_cpu_s(p->pid), pns = probe_ns(p, t, cost);
 
 		if (k->gen && k->gen + 1 >= b->gen)
 			figures(&p->ov, k, now, cpu, pns);

@@ -26,6 +26,8 @@ struct at_model;
 struct at_tracer;
 struct at_probe_cost;
 
+/* CPU seconds pid has used (utime + stime, /proc/PID/stat), or -1. */
+double at_proc_cpu_s(int pid);
 /* Starts pid's books now: its probes were just attached (no hits yet). */
 void at_overhead_seed(struct at_overhead_book *b, int pid);
 /* Sets .ov of every process of the model's current snapshot from its hits since the

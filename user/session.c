@@ -309,21 +309,15 @@ static void handle_exits(struct at_session *s)
 /* CPU seconds the live targets have used, from /proc/PID/stat. */
 static double targets_cpu(struct at_session *s)
 {
-	double ticks = sysconf(_SC_CLK_TCK), sum = 0;
+	double sum = 0;
 
 	for (int i = 0; i < s->model.nr_targets; i++) {
-		unsigned long long ut, st;
-		char path[64], buf[1024], *p;
+		double c;
 
 		if (s->model.targets[i]->exited || s->model.targets[i]->gone)
 			continue;
-		snprintf(path, sizeof(path), "/proc/%d/stat", s->model.targets[i]->pid);
-		if (at_read_small(path, buf, sizeof(buf)) || !(p = strrchr(buf, ')')))
-			continue;
-		/* after the comm: state ppid pgrp session tty tpgid flags minflt cminflt majflt
-		 * cmajflt utime stime */
-		if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) == 2)
-			sum += (ut + st) / ticks;
+		if ((c = at_proc_cpu_s(s->model.targets[i]->pid)) > 0)
+			sum += c;
 	}
 	return sum;
 }
