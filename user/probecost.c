@@ -57,20 +57,20 @@ void at_probe_cost_per_call(const struct at_probe_cost *c, const struct at_func_
 		ns[f] = fp[f].probed ? at_probe_cost_entry(c, fp[f].entry) + (fp[f].ret ? c->return_ns : 0) : 0;
 }
 
-/* The file and file offset of one of our own functions, from /proc/self/maps. */
+/* The file and file offset of one of our own functions, from /proc/self/maps. The file
+ * is named by its mapping (map_files): the very file we run, even if replaced since. */
 static int self_offset(const void *fn, char *path, size_t sz, unsigned long *off)
 {
 	unsigned long lo, hi, pgoff, addr = (unsigned long)fn;
-	char line[4096 + 128], p[4096];
+	char line[4096 + 128];
 	FILE *f = fopen("/proc/self/maps", "re");
 	int err = -ENOENT;
 
 	if (!f)
 		return -errno;
 	while (err && fgets(line, sizeof(line), f))
-		if (sscanf(line, "%lx-%lx %*s %lx %*s %*s %4095s", &lo, &hi, &pgoff, p) == 4 && addr >= lo &&
-		    addr < hi) {
-			snprintf(path, sz, "%s", p);
+		if (sscanf(line, "%lx-%lx %*s %lx", &lo, &hi, &pgoff) == 3 && addr >= lo && addr < hi) {
+			snprintf(path, sz, "/proc/self/map_files/%lx-%lx", lo, hi);
 			*off = addr - lo + pgoff;
 			err = 0;
 		}
