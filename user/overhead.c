@@ -23,6 +23,8 @@ struct at_overhead_mark {
 	double cpu_s;		/* < 0: unknown */
 	double probe_ns;	/* probe time so far (cumulative hits x costs) */
 	__u64 gen;
+	bool priced;		/* ns holds its functions' costs per call */
+	double ns[AT_NR_FUNCS];
 };
 
 double at_proc_cpu_s(int pid)
@@ -52,9 +54,22 @@ static struct at_overhead_mark *mark_of(struct at_overhead_book *b, int pid)
 	return k;
 }
 
-void at_overhead_seed(struct at_overhead_book *b, int pid)
+/* Prices pid's probed functions from the probes attached now. */
+static void price(struct at_overhead_mark *k, int pid, const struct at_tracer *t, const struct at_probe_cost *cost)
+{
+	struct at_func_probe fp[AT_NR_FUNCS];
+
+	if (at_tracer__func_probes(t, pid, fp)) {
+		at_probe_cost_per_call(cost, fp, k->ns);
+		k->priced = true;
+	}
+}
+
+void at_overhead_seed(struct at_overhead_book *b, int pid, const struct at_tracer *t, const struct at_probe_cost *cost)
 {
 	struct at_overhead_mark *k = mark_of(b, pid);
+
+	price(k, pid, t, cost);
 
 	k->mono = at_now_mono();
 	k->cpu_s = at_proc_cpu_s(pid);
@@ -62,16 +77,16 @@ void at_overhead_seed(struct at_overhead_book *b, int pid)
 	k->gen = b->gen + 1;	/* counts as seen by the next update */
 }
 
-static double probe_ns(const struct at_proc_view *p, const struct at_tracer *t, const struct at_probe_cost *cost)
+/* Its probe time so far: calls seen x cost per call of each function's probes (as last
+ * priced: an exited process's probes are gone). */
+static double probe_ns(const struct at_proc_view *p, struct at_overhead_mark *k, const struct at_tracer *t,
+		       const struct at_probe_cost *cost)
 {
-	struct at_func_probe fp[AT_NR_FUNCS];
-	double ns[AT_NR_FUNCS], sum = 0;
+	double sum = 0;
 
-	if (!at_tracer__func_probes(t, p->pid, fp))
-		return 0;
-	at_probe_cost_per_call(cost, fp, ns);
-	for (int f = 0; f < AT_NR_FUNCS; f++)
-		sum += ns[f] * p->hits[f];
+	price(k, p->pid, t, cost);
+	for (int f = 0; f < AT_NR_FUNCS && k->priced; f++)
+		sum += k->ns[f] * p->hits[f];
 	return sum;
 }
 
@@ -103,7 +118,7 @@ void at_overhead_update(struct at_overhead_book *b, struct at_model *m, const st
 	for (size_t i = 0; i < m->cur.nr_procs; i++) {
 		struct at_proc_view *p = &m->cur.procs[i];
 		struct at_overhead_mark *k = mark_of(b, p->pid);
-		double cpu = at_proc_cpu_s(p->pid), pns = probe_ns(p, t, cost);
+		double cpu = at_proc_cpu_s(p->pid), pns = probe_ns(p, k, t, cost);
 
 		if (k->gen && k->gen + 1 >= b->gen)
 			figures(&p->ov, k, now, cpu, pns);

@@ -29,7 +29,7 @@ struct at_probe_cost;
 /* CPU seconds pid has used (utime + stime, /proc/PID/stat), or -1. */
 double at_proc_cpu_s(int pid);
 /* Starts pid's books now: its probes were just attached (no hits yet). */
-void at_overhead_seed(struct at_overhead_book *b, int pid);
+void at_overhead_seed(struct at_overhead_book *b, int pid, const struct at_tracer *t, const struct at_probe_cost *cost);
 /* Sets .ov of every process of the model's current snapshot from its hits since the
  * last call; a process seen for the first time gets its figures next time. */
 void at_overhead_update(struct at_overhead_book *b, struct at_model *m, const struct at_tracer *t,

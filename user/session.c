@@ -79,7 +79,7 @@ static int attach_one_pid(struct at_session *s, int pid)
 	}
 	if (!err) {
 		at_tracer__seed_proc(s->tracer, pid);	/* listed even if it never allocates */
-		at_overhead_seed(&s->ovb, pid);
+		at_overhead_seed(&s->ovb, pid, s->tracer, &s->model.cost);
 		at_model_add_target(&s->model, pid);
 		/* -p targets are noted once all probes are in (see note_targets) */
 		if (s->mode != AT_MODE_PIDS)
