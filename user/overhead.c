@@ -23,6 +23,7 @@ struct at_overhead_mark {
 	double cpu_s;		/* < 0: unknown */
 	double probe_ns;	/* probe time so far (cumulative hits x costs) */
 	__u64 gen;
+	double exit_cpu_s;	/* > 0: its CPU time as it exited (/proc has none after) */
 	bool priced;		/* ns holds its functions' costs per call */
 	double ns[AT_NR_FUNCS];
 };
@@ -79,6 +80,14 @@ void at_overhead_seed(struct at_overhead_book *b, int pid, const struct at_trace
 
 /* Its probe time so far: calls seen x cost per call of each function's probes (as last
  * priced: an exited process's probes are gone). */
+void at_overhead_exiting(struct at_overhead_book *b, int pid)
+{
+	struct at_overhead_mark *k = at_hash_get(&b->prev, (__u64)pid, 0);
+
+	if (k)
+		k->exit_cpu_s = at_proc_cpu_s(pid);
+}
+
 static double probe_ns(const struct at_proc_view *p, struct at_overhead_mark *k, const struct at_tracer *t,
 		       const struct at_probe_cost *cost)
 {
@@ -119,6 +128,9 @@ void at_overhead_update(struct at_overhead_book *b, struct at_model *m, const st
 		struct at_proc_view *p = &m->cur.procs[i];
 		struct at_overhead_mark *k = mark_of(b, p->pid);
 		double cpu = at_proc_cpu_s(p->pid), pns = probe_ns(p, k, t, cost);
+
+		if (cpu < 0 && k->exit_cpu_s > 0)
+			cpu = k->exit_cpu_s;
 
 		if (k->gen && k->gen + 1 >= b->gen)
 			figures(&p->ov, k, now, cpu, pns);

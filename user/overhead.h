@@ -30,6 +30,8 @@ struct at_probe_cost;
 double at_proc_cpu_s(int pid);
 /* Starts pid's books now: its probes were just attached (no hits yet). */
 void at_overhead_seed(struct at_overhead_book *b, int pid, const struct at_tracer *t, const struct at_probe_cost *cost);
+/* pid is about to exit (a launched command's exit stop): its CPU time is read now. */
+void at_overhead_exiting(struct at_overhead_book *b, int pid);
 /* Sets .ov of every process of the model's current snapshot from its hits since the
  * last call; a process seen for the first time gets its figures next time. */
 void at_overhead_update(struct at_overhead_book *b, struct at_model *m, const struct at_tracer *t,

@@ -123,6 +123,7 @@ static void exiting(void *ctx, int pid)
 	struct at_session *s = ctx;
 
 	at_symbolizer_note_pid(s->sym, pid);
+	at_overhead_exiting(&s->ovb, pid);
 }
 
 /* The process a thread belongs to (Tgid in /proc/ID/status), or -1. */
