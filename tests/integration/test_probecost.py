@@ -118,6 +118,39 @@ def site_kinds(err, pid):
     return kinds
 
 
+def check_overhead(rep, pid, kinds, label):
+    """processes[].overhead of pid: present, probe_ns = calls x costs of the sites' kinds,
+    and slowdown = 1 / (1 - cpu_share). Returns the overhead object."""
+    cost = rep["probe_cost_ns"]
+    proc = harness.find_process(rep, pid)
+    ov = proc.get("overhead")
+    if not isinstance(ov, dict) or sorted(ov) != ["cpu_share", "probe_ns", "probe_ns_per_s", "slowdown"]:
+        fail("%s: processes[].overhead is %r" % (label, ov))
+    want = 0.0
+    for f, c in proc["calls"].items():
+        if not c:
+            continue
+        if f not in kinds:
+            fail("%s: %d calls of %s, which -v never said it probed" % (label, c, f))
+        per = cost["entry"] if kinds[f] == "emulated" else cost["entry_stepped"]
+        want += c * (per + (0 if f in ENTRY_ONLY else cost["return"]))
+    if abs(ov["probe_ns"] - want) > 1e-6 * max(want, 1):
+        fail("%s: probe_ns %r, calls x costs %r (calls %r, kinds %r)" % (label, ov["probe_ns"], want,
+                                                                        proc["calls"], kinds))
+    if ov["probe_ns_per_s"] is None or ov["probe_ns_per_s"] < 0:
+        fail("%s: probe_ns_per_s %r" % (label, ov["probe_ns_per_s"]))
+    if ov["cpu_share"] is not None:
+        if not 0 <= ov["cpu_share"] <= 1:
+            fail("%s: cpu_share %r outside 0..1" % (label, ov["cpu_share"]))
+        want_x = 1 / (1 - ov["cpu_share"]) if ov["cpu_share"] < 1 else None
+        if (want_x is None) != (ov["slowdown"] is None) or \
+                (want_x is not None and abs(ov["slowdown"] - want_x) > 1e-9 * want_x):
+            fail("%s: slowdown %r, want cpu/(cpu - probe) = %r" % (label, ov["slowdown"], want_x))
+    elif ov["slowdown"] is not None:
+        fail("%s: slowdown %r without a cpu_share" % (label, ov["slowdown"]))
+    return ov
+
+
 def test_overhead_is_calls_times_costs():
     at, wls = harness.run_attached([("basic", False)], interval=0.5, extra=("-v",))
     w = wls[0]
@@ -129,38 +162,31 @@ def test_overhead_is_calls_times_costs():
     if "malloc" not in kinds or "free" not in kinds:
         fail("-v named no probe kinds for malloc and free of pid %d:\n%s" % (w.pid, err[-3000:]))
     for n, rep in enumerate(reps):
-        cost = rep["probe_cost_ns"]
-        proc = harness.find_process(rep, w.pid)
-        ov = proc.get("overhead")
-        if not isinstance(ov, dict) or sorted(ov) != ["cpu_share", "probe_ns", "probe_ns_per_s", "slowdown"]:
-            fail("report %d: processes[].overhead is %r" % (n, ov))
-        want = 0.0
-        for f, c in proc["calls"].items():
-            if not c:
-                continue
-            if f not in kinds:
-                fail("report %d: %d calls of %s, which -v never said it probed" % (n, c, f))
-            per = cost["entry"] if kinds[f] == "emulated" else cost["entry_stepped"]
-            want += c * (per + (0 if f in ENTRY_ONLY else cost["return"]))
-        if abs(ov["probe_ns"] - want) > 1e-6 * max(want, 1):
-            fail("report %d: probe_ns %r, calls x costs %r (calls %r, kinds %r)"
-                 % (n, ov["probe_ns"], want, proc["calls"], kinds))
         # -p targets are booked from attach: every report has the interval's figures
-        if ov["probe_ns_per_s"] is None or ov["probe_ns_per_s"] < 0:
-            fail("report %d: probe_ns_per_s %r" % (n, ov["probe_ns_per_s"]))
-        if ov["cpu_share"] is not None:
-            if not 0 <= ov["cpu_share"] <= 1:
-                fail("report %d: cpu_share %r outside 0..1" % (n, ov["cpu_share"]))
-            want_x = 1 / (1 - ov["cpu_share"]) if ov["cpu_share"] < 1 else None
-            if (want_x is None) != (ov["slowdown"] is None) or \
-                    (want_x is not None and abs(ov["slowdown"] - want_x) > 1e-9 * want_x):
-                fail("report %d: slowdown %r, want cpu/(cpu - probe) = %r" % (n, ov["slowdown"], want_x))
-        elif ov["slowdown"] is not None:
-            fail("report %d: slowdown %r without a cpu_share" % (n, ov["slowdown"]))
+        check_overhead(rep, w.pid, kinds, "report %d" % n)
     if final["processes"] and harness.find_process(final, w.pid)["overhead"]["probe_ns"] <= 0:
         fail("the workload allocated, yet its probe time is 0")
     if err.count("slowed") > 1:
         fail("the slowdown was said more than once on stderr:\n%s" % err[-2000:])
+
+
+def test_overhead_of_launched_command():
+    """alloctop -- churn: 200k allocations take far more than a clock tick of CPU time on
+    any machine, and the command's CPU time is read at its exit stop, so its final report
+    has a CPU share even though the process is gone by then."""
+    at = harness.Alloctop(["-v", "-b", "-o", "json", "-d", "60", "--", harness.workload_path("churn"), "--nowait"])
+    try:
+        at.expect_ok(at.wait(120))
+        rep = at.final_report()
+        procs = rep["processes"]
+        if len(procs) != 1 or not procs[0]["exited"]:
+            fail("want the one exited command, got %r" % [(p["pid"], p["comm"], p["exited"]) for p in procs])
+        pid = procs[0]["pid"]
+        ov = check_overhead(rep, pid, site_kinds("\n".join(at.err.lines), pid), "launched churn")
+        if ov["probe_ns"] <= 0 or ov["cpu_share"] is None or ov["cpu_share"] <= 0:
+            fail("launched churn: want a positive probe time and CPU share, got %r" % ov)
+    finally:
+        harness.kill(at.proc)
 
 
 def test_overhead_line_in_text_report():
