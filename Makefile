@@ -6,13 +6,14 @@ O        := build
 ARCH     := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 
 CFLAGS   ?= -O2 -g
-CFLAGS   += -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -Iinclude -I$(O) -MMD -MP
+CFLAGS   += -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -Iinclude -iquote user -I$(O) -MMD -MP
 LDLIBS   := -pthread -lcapstone -lbpf -ldw -lelf -lz -ljson-c -lncursesw -ltinfo -liberty -lprotobuf-c -lm
 BPFFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -Iinclude -I$(O) -MMD -MP
 
 BPF_SRC  := $(wildcard bpf/*.bpf.c)
 BPF_OBJ  := $(patsubst bpf/%.bpf.c,$(O)/bpf/%.bpf.o,$(BPF_SRC))
-LIB_SRC  := $(filter-out user/main.c,$(wildcard user/*.c))
+# user/ has one folder per layer (README: Architecture); main.c is the program's alone.
+LIB_SRC  := $(filter-out user/app/main.c,$(wildcard user/*/*.c))
 LIB_OBJ  := $(patsubst user/%.c,$(O)/user/%.o,$(LIB_SRC)) $(O)/pprof/profile.pb-c.o
 UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRC))
@@ -33,7 +34,7 @@ FRAG_BIN := $(patsubst tests/frag/%.c,$(O)/frag/%,$(wildcard tests/frag/*.c))
 ALLOC_BIN := $(O)/allocators/mix $(O)/allocators/mix-static $(O)/allocators/cxx
 BENCH_BIN := $(O)/bench/floor $(O)/bench/functime $(O)/bench/live $(O)/bench/cpumon
 
-.PHONY: all deps run test test-unit test-integration bench clean stacks
+.PHONY: all deps run test test-unit test-integration bench bench-server clean stacks
 all: alloctop $(UNIT_BIN) $(WORK_BIN) $(TOOL_BIN) $(FRAG_BIN) $(ALLOC_BIN) $(BENCH_BIN)
 
 deps:
@@ -53,14 +54,14 @@ $(O)/alloctop.bpf.o: $(BPF_OBJ)
 $(O)/alloctop.skel.h: $(O)/alloctop.bpf.o
 	$(BPFTOOL) gen skeleton $< name alloctop_bpf > $@.tmp && mv $@.tmp $@
 
-# The site reader (user/sitereader.c): its own object, run on demand, never attached.
+# The site reader (user/kernel/sitereader.c): its own object, run on demand, never attached.
 $(O)/reader/%.bpf.o: bpf/reader/%.bpf.c $(O)/vmlinux.h
 	@mkdir -p $(@D)
 	$(CLANG) $(BPFFLAGS) -c $< -o $@
 $(O)/sites_read.skel.h: $(O)/reader/sites_read.bpf.o
 	$(BPFTOOL) gen skeleton $< name sites_read_bpf > $@.tmp && mv $@.tmp $@
 
-# The cost model's calibration programs (user/probecost.c): their own object too.
+# The cost model's calibration programs (user/kernel/probecost.c): their own object too.
 $(O)/calib/%.bpf.o: bpf/calib/%.bpf.c $(O)/vmlinux.h
 	@mkdir -p $(@D)
 	$(CLANG) $(BPFFLAGS) -c $< -o $@
@@ -73,22 +74,24 @@ $(O)/user/%.o: user/%.c | $(O)/alloctop.skel.h $(O)/sites_read.skel.h $(O)/calib
 	$(CC) $(CFLAGS) -c $< -o $@
 
 # pprof's profile.proto to C with protoc-c, for the pprof writer (report_pprof.c).
-$(O)/pprof/profile.pb-c.c $(O)/pprof/profile.pb-c.h &: user/pprof/profile.proto
+$(O)/pprof/profile.pb-c.c $(O)/pprof/profile.pb-c.h &: user/report/pprof/profile.proto
 	@mkdir -p $(O)/pprof
-	protoc-c --c_out=$(O)/pprof --proto_path=user/pprof $<
+	protoc-c --c_out=$(O)/pprof --proto_path=user/report/pprof $<
 $(O)/pprof/profile.pb-c.o: $(O)/pprof/profile.pb-c.c $(O)/pprof/profile.pb-c.h
 	$(CC) $(CFLAGS) -I$(O)/pprof -c $< -o $@
-$(O)/user/report_pprof.o: $(O)/pprof/profile.pb-c.h
+$(O)/user/report/report_pprof.o: $(O)/pprof/profile.pb-c.h
 
+# rebuilt whole: a member of a moved or removed source must not linger
 $(O)/liballoctop.a: $(LIB_OBJ)
+	rm -f $@
 	$(AR) rcs $@ $^
 
-alloctop: $(O)/user/main.o $(O)/liballoctop.a
+alloctop: $(O)/user/app/main.o $(O)/liballoctop.a
 	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
 $(O)/tests/%: tests/unit/%.c tests/unit/unit.h $(O)/liballoctop.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Itests/unit -Iuser $< $(O)/liballoctop.a $(LDLIBS) -o $@
+	$(CC) $(CFLAGS) -Itests/unit $< $(O)/liballoctop.a $(LDLIBS) -o $@
 
 # Workloads: one build with frame pointers, one -O2 without them.
 $(O)/work/%: tests/workloads/%.c tests/workloads/wl.h
@@ -179,9 +182,9 @@ $(O)/stacks/rust_alloc-v0: tests/stacks/rust_alloc.rs
 
 $(O)/demo: tools/demo.c
 	$(CC) -O1 -g -fno-omit-frame-pointer -pthread -Wall -Werror $< -o $@
-# unwind-table sizes and build times (user/cfi.c): build/cfi-stat FILE [DEBUGFILE]
+# unwind-table sizes and build times (user/binary/cfi.c): build/cfi-stat FILE [DEBUGFILE]
 $(O)/cfi-stat: tools/cfi-stat.c $(O)/liballoctop.a
-	$(CC) $(CFLAGS) -Iuser $< $(O)/liballoctop.a $(LDLIBS) -o $@
+	$(CC) $(CFLAGS) $< $(O)/liballoctop.a $(LDLIBS) -o $@
 $(O)/bench-pairs: bench/pairs.c
 	$(CC) -O2 -g -fno-omit-frame-pointer -pthread -Wall -Wextra -Werror $< -o $@
 
@@ -219,6 +222,12 @@ bench: deps all
 	@bash bench/run.sh
 	@bash bench/unwind.sh
 	@bash bench/calib.sh
+	@bash bench/server.sh
+
+# redis-server and nginx under load, untraced and traced (bench/server.sh; its servers
+# and load generators come with ALLOCTOP_BENCH_DEPS=1)
+bench-server: deps alloctop
+	@bash bench/server.sh
 
 clean:
 	rm -rf $(O) alloctop
@@ -245,28 +254,28 @@ $(O)/reliability/weird: tests/reliability/weird.c tests/reliability/rel.h tests/
 
 # The userspace linked as one binary under $(O), for builds into another directory
 # (make O=build-asan build-asan/alloctop); ./alloctop stays the normal build.
-$(O)/alloctop: $(O)/user/main.o $(O)/liballoctop.a
+$(O)/alloctop: $(O)/user/app/main.o $(O)/liballoctop.a
 	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
 FUZZ_SECONDS ?= 60
-FUZZ_SRC := user/elf.c user/util.c user/probesite.c
+FUZZ_SRC := user/binary/elf.c user/lib/util.c user/probe/probesite.c
 # sanitizer checks to leave out (e.g. FUZZ_NOSAN=-fno-sanitize=nonnull-attribute to get
 # past a known report); none by default
 FUZZ_NOSAN ?=
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined $(FUZZ_NOSAN) \
               -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude -iquote user
-$(O)/fuzz/fuzz_elf: tests/fuzz/fuzz_elf.c tests/fuzz/fuzz_elf.h $(FUZZ_SRC) user/elf.h user/util.h user/probesite.h
+$(O)/fuzz/fuzz_elf: tests/fuzz/fuzz_elf.c tests/fuzz/fuzz_elf.h $(FUZZ_SRC) user/binary/elf.h user/lib/util.h user/probe/probesite.h
 	@mkdir -p $(@D)
 	$(CLANG) $(FUZZ_FLAGS) tests/fuzz/fuzz_elf.c $(FUZZ_SRC) -lcapstone -lelf -lz -o $@
 
-# the unwind-table compiler (user/cfi.c, libdw)
-FUZZ_CFI_SRC := user/cfi.c user/cfi_scan.c user/elf.c user/util.c
-$(O)/fuzz/fuzz_cfi: tests/fuzz/fuzz_cfi.c tests/fuzz/fuzz_cfi.h $(FUZZ_CFI_SRC) user/cfi.h user/cfi_int.h user/elf.h user/util.h include/alloctop.h
+# the unwind-table compiler (user/binary/cfi.c, libdw)
+FUZZ_CFI_SRC := user/binary/cfi.c user/binary/cfi_scan.c user/binary/elf.c user/lib/util.c
+$(O)/fuzz/fuzz_cfi: tests/fuzz/fuzz_cfi.c tests/fuzz/fuzz_cfi.h $(FUZZ_CFI_SRC) user/binary/cfi.h user/binary/cfi_int.h user/binary/elf.h user/lib/util.h include/alloctop.h
 	@mkdir -p $(@D)
 	$(CLANG) $(FUZZ_FLAGS) tests/fuzz/fuzz_cfi.c $(FUZZ_CFI_SRC) -ldw -lelf -lz -o $@
 
 # each target for FUZZ_SECONDS
-fuzz: deps $(O)/fuzz/fuzz_elf $(O)/fuzz/fuzz_cfi $(O)/work/basic $(O)/user/util.o $(O)/reliability/nomalloc \
+fuzz: deps $(O)/fuzz/fuzz_elf $(O)/fuzz/fuzz_cfi $(O)/work/basic $(O)/user/lib/util.o $(O)/reliability/nomalloc \
       $(O)/reliability/weird $(O)/cfi/nounwind
 	@bash tests/fuzz/run.sh $(O)/fuzz $(FUZZ_SECONDS) fuzz_elf
 	@bash tests/fuzz/run.sh $(O)/fuzz $(FUZZ_SECONDS) fuzz_cfi

@@ -41,21 +41,11 @@ mkdir -p "$tmp/lib"
 cp "$SYSLIBC" "$tmp/lib/libc.so.6"
 export ALLOCTOP_CACHE_DIR=$tmp/cache
 
-wait_for() {
-	local i
-	for ((i = 0; i < $3 * 20; i++)); do
-		grep -q -- "$2" "$1" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	return 1
-}
+. bench/lib.sh	# wait_for, wait_exit, med
 
-wait_exit() {
-	local i
-	for ((i = 0; i < $2 * 20; i++)); do
-		kill -0 "$1" 2>/dev/null || { wait "$1" 2>/dev/null; return 0; }
-		sleep 0.05
-	done
+# stop_pid PID SECONDS: wait for it to exit, SIGKILL after SECONDS
+stop_pid() {
+	wait_exit "$1" "$2" && return 0
 	kill -KILL "$1" 2>/dev/null
 	wait "$1" 2>/dev/null
 	return 1
@@ -76,7 +66,7 @@ start_wl() {
 go() {
 	echo go >&"$WL_FD"
 	exec {WL_FD}>&-
-	wait_exit "$WL_PID" 120
+	stop_pid "$WL_PID" 120
 	sed -n 's/^ns_per_pair=.* cpu_ns_per_pair=\([0-9.]*\).*/\1/p' "$tmp/wl.out" | tail -n 1
 }
 
@@ -114,8 +104,6 @@ predict() {
 	echo $((cm + r + cf))
 }
 
-med() { sort -g | awk '{v[NR] = $1} END {if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
-
 U=() F=() P=()
 for ((i = 1; i <= REPS; i++)); do
 	start_wl -s "$SECS"
@@ -126,14 +114,14 @@ for ((i = 1; i <= REPS; i++)); do
 	STARTED+=("$fp")
 	wait_for "$tmp/floor.err" 'bench-floor: attached' 20 || { log "bench-floor did not attach: $(tail -n 1 "$tmp/floor.err")"; exit 1; }
 	F+=("$(go)")
-	wait_exit "$fp" 20
+	stop_pid "$fp" 20
 	P+=("$(predict)")
 	log "round $i: untraced ${U[-1]} ns/pair, floor ${F[-1]} ns/pair, calibration predicts ${P[-1]} ns/pair of probes"
 done
 
-u=$(printf '%s\n' "${U[@]}" | med)
-f=$(printf '%s\n' "${F[@]}" | med)
-p=$(printf '%s\n' "${P[@]}" | med)
+u=$(med "${U[*]}")
+f=$(med "${F[*]}")
+p=$(med "${P[*]}" %.0f)
 read -r ce cs cr < <(awk '{e[NR] = $1; s[NR] = $2; r[NR] = $3} END {print e[int((NR + 1) / 2)], s[int((NR + 1) / 2)], r[int((NR + 1) / 2)]}' "$tmp/costs")
 awk -v u="$u" -v f="$f" -v p="$p" -v n="$REPS" -v km="${KIND[malloc]}" -v kf="${KIND[free]}" 'BEGIN {
 	floor = f - u

@@ -28,6 +28,7 @@
 #   BENCH_KEEP=1          keep the temporary directory (logs, reports) for a look
 set -uo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 
 REPS=${BENCH_REPS:-5}
 SECS=${BENCH_SECS:-0.5}
@@ -78,26 +79,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-# wait_for FILE PATTERN SECONDS: poll until FILE has a line matching PATTERN
-wait_for() {
-	local i
-	for ((i = 0; i < $3 * 20; i++)); do
-		grep -q -- "$2" "$1" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	return 1
-}
-
-# wait_exit PID SECONDS: wait for a child to exit; 1 if it has not in time
-wait_exit() {
-	local i
-	for ((i = 0; i < $2 * 20; i++)); do
-		kill -0 "$1" 2>/dev/null || { wait "$1" 2>/dev/null; return 0; }
-		sleep 0.05
-	done
-	return 1
-}
 
 # stop PID: SIGTERM, SIGKILL after 15 s
 stop() {
@@ -392,19 +373,9 @@ run_neighbor() {
 }
 
 # --- statistics -----------------------------------------------------------------------
-# stat_of "v1 v2 ...": "median min max n" ("- - - 0" when empty)
-stat_of() {
-	printf '%s\n' $1 | grep . | sort -g | awk '{v[NR] = $1}
-		END {
-			if (NR == 0) { print "- - - 0"; exit }
-			m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-			printf "%.1f %.1f %.1f %d\n", m, v[1], v[NR], NR
-		}'
-}
 # ratio A B [FORMAT]: A / B, "-" if either is missing
 ratio() { awk -v a="$1" -v b="$2" -v f="${3:-%.2f}" 'BEGIN {if (a == "-" || b == "-" || a == "" || b == "" || b == 0) print "-"; else printf f, a / b}'; }
 sub() { awk -v a="$1" -v b="$2" 'BEGIN {if (a == "-" || b == "-" || a == "" || b == "") print "-"; else printf "%.1f", a - b}'; }
-med() { set -- $(stat_of "$1"); echo "$1"; }
 # verdict OK: "met" / "NOT met" / "not measured"
 verdict() { case $1 in 1) echo "met" ;; 0) echo "**NOT met**" ;; *) echo "not measured" ;; esac; }
 le() { awk -v a="$1" -v b="$2" 'BEGIN {if (a == "-" || a == "") print "-"; else print (a <= b) ? 1 : 0}'; }
@@ -444,7 +415,7 @@ if ((root)); then
 			e=$(printf '0x%x' $((off + k)))
 			ENT[$path]+="${ENT[$path]:+,}$e"
 			case $name in
-			free | munmap | _Zdl* | _Zda*) ;;	# entry probes only (user/attach.c entry_only)
+			free | munmap | _Zdl* | _Zda*) ;;	# entry probes only (user/probe/attach.c entry_only)
 			*) RET[$path]+="${RET[$path]:+,}$e" ;;
 			esac
 			echo "$name +$k" >>"$tmp/sites.txt"

@@ -266,7 +266,7 @@ static __always_inline __u32 at_log2(__u64 v)
 	return r;
 }
 
-/* Bucket 0 holds 0; bucket k >= 1 holds [2^(k-1), 2^k). Same rule as user/hist.c. */
+/* Bucket 0 holds 0; bucket k >= 1 holds [2^(k-1), 2^k). Same rule as user/lib/hist.c. */
 static __always_inline __u32 at_bucket(__u64 v, __u32 nr)
 {
 	__u32 b = v ? at_log2(v) + 1 : 0;

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* User stack unwinding at an allocation probe. Where a module has unwind rows (compiled
- * from its .eh_frame by userspace, user/cfi.c), each frame is found from the CFI: CFA from
+ * from its .eh_frame by userspace, user/binary/cfi.c), each frame is found from the CFI: CFA from
  * rsp or rbp, the return address at CFA - 8, the caller's rbp where the row says it was
  * saved. Elsewhere (no rows, JIT code, a gap in the CFI) the frame-pointer chain is
  * followed. Global functions (at_unwind and the searches and step under it), each

@@ -143,7 +143,7 @@ struct at_stack {
 _Static_assert(sizeof(struct at_stack) == 8 + 8 * AT_MAX_FRAMES, "at_stack layout");
 
 /* Live block, keyed by (pid, image, address): the table's slots as userspace reads
- * them (user/livemap.h). */
+ * them (user/kernel/livemap.h). */
 struct at_block_key {
 	__u32 pid;
 	__u32 pad;
@@ -165,7 +165,7 @@ _Static_assert(sizeof(struct at_block) == 32, "at_block layout");
  * (bpf/live.bpf.c), in a slot claimed with a compare-and-swap on addr[]. Fields are
  * arrays, so that a search reads one cache line of addresses per bucket. gen[] is the
  * program image, as in the pad of block keys (see below). Userspace reads it through
- * mmap (user/livemap.h). */
+ * mmap (user/kernel/livemap.h). */
 #define AT_LIVE_WAYS	8
 #define AT_LIVE_FREE	0	/* addr[] of an unused slot */
 #define AT_LIVE_BUSY	1	/* addr[] of a slot being written: not a block yet */

@@ -42,6 +42,9 @@ for t in build/tests/*; do
 done
 [[ $units -eq 0 ]] && echo "(no unit-test binaries in build/tests; run 'make' first)"
 
+echo "== layers (tools/layers.py: include direction, cycles, sizes)"
+if "$PY" tools/layers.py; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+
 echo "== integration tests"
 if [[ $(id -u) -ne 0 ]]; then
 	echo "SKIP the alloctop integration tests: they load eBPF programs and need root (run 'sudo make test');"

@@ -1,9 +1,9 @@
-/* cfi-stat FILE [DEBUGFILE]: compiles a module's unwind table (user/cfi.c) and prints
+/* cfi-stat FILE [DEBUGFILE]: compiles a module's unwind table (user/binary/cfi.c) and prints
  * its size, what it is made of and how long it took; -d also dumps the rows.
  * Not under build/tests: tests/run.sh runs everything there as a unit test. */
-#include "cfi.h"
-#include "elf.h"
-#include "util.h"
+#include "binary/cfi.h"
+#include "binary/elf.h"
+#include "lib/util.h"
 
 #include <fcntl.h>
 #include <stdio.h>

@@ -18,8 +18,11 @@ command -v rustc >/dev/null 2>&1 || [ -x "${HOME:-/root}/.cargo/bin/rustc" ] || 
 # bench only (make bench): the tools alloctop is compared with. bcc's memleak compiles
 # against kernel headers; for a kernel without its own (no /lib/modules/VER/build) the
 # bench points bcc at Debian's generic ones, which do for user-space probes.
+# bench/server.sh: the servers it measures (Debian's redis-server allocates through
+# jemalloc) and their load generators (redis-benchmark is in redis-tools).
 [ "${ALLOCTOP_BENCH_DEPS:-0}" = 1 ] &&
-  PKGS+=(bpfcc-tools heaptrack "linux-headers-$(dpkg --print-architecture)")
+  PKGS+=(bpfcc-tools heaptrack "linux-headers-$(dpkg --print-architecture)"
+         redis-server redis-tools nginx wrk)
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -1,4 +1,4 @@
-/* libFuzzer target for the unwind-table compiler (user/cfi.c): the input becomes an ELF
+/* libFuzzer target for the unwind-table compiler (user/binary/cfi.c): the input becomes an ELF
  * file (whole, or the CFI sections of a synthetic one: see fuzz_cfi.h) in a memfd,
  * compiled with at_cfi_build, its table checked for its invariants and walked with
  * at_cfi_step. Built with -fsanitize=fuzzer,address,undefined by `make fuzz`

@@ -1,4 +1,4 @@
-/* One fuzz iteration over user/cfi.c: shared by the libFuzzer target tests/fuzz/fuzz_cfi.c
+/* One fuzz iteration over user/binary/cfi.c: shared by the libFuzzer target tests/fuzz/fuzz_cfi.c
  * and the unit tests (tests/unit/test_cfi.c, test_fuzz_regress.c).
  *
  * The first input byte picks the shape: even, the rest is a whole ELF file (seeded with
@@ -8,8 +8,8 @@
 #ifndef AT_FUZZ_CFI_H
 #define AT_FUZZ_CFI_H
 
-#include "cfi.h"
-#include "elf.h"
+#include "binary/cfi.h"
+#include "binary/elf.h"
 
 #include <linux/elf.h>
 #include <stdint.h>

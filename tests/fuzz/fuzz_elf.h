@@ -1,11 +1,11 @@
-/* One fuzz iteration over user/elf.c (and the probe-site decoder, which reads the
+/* One fuzz iteration over user/binary/elf.c (and the probe-site decoder, which reads the
  * code bytes at_elf_code returns): shared by the libFuzzer target tests/fuzz/fuzz_elf.c
  * and the regression unit test tests/unit/test_fuzz_regress.c. */
 #ifndef AT_FUZZ_ELF_H
 #define AT_FUZZ_ELF_H
 
-#include "elf.h"
-#include "probesite.h"
+#include "binary/elf.h"
+#include "probe/probesite.h"
 
 #include <stdint.h>
 #include <string.h>

@@ -25,7 +25,7 @@ seeds=(
   /usr/bin/true                                  # PIE executable
   /lib/x86_64-linux-gnu/libdl.so.2               # small shared library (.dynsym, relocations)
   build/work/basic                               # executable with .symtab, PLT, debug info
-  build/user/util.o                              # relocatable object (RELA sections)
+  build/user/lib/util.o                           # relocatable object (RELA sections)
   build/reliability/nomalloc                     # static binary without an allocator
   build/reliability/weird                        # symbol names with quotes, control bytes, >0x7f
 )

@@ -24,7 +24,7 @@ NEEDS_ROOT = True
 ROOT = harness.ROOT
 STACKS = ROOT / "build" / "stacks"
 SRC = ROOT / "tests" / "stacks"
-PROTO = ROOT / "user" / "pprof" / "profile.proto"
+PROTO = ROOT / "user" / "report" / "pprof" / "profile.proto"
 
 _json_cache = {}
 build = harness.build_stacks

@@ -1,13 +1,13 @@
-/* Unwind tables (user/cfi.c): every row of libc, of this binary and of a program with
+/* Unwind tables (user/binary/cfi.c): every row of libc, of this binary and of a program with
  * only .debug_frame against `readelf --debug-dump=frames-interp`; a real unwind of this
  * very process with at_cfi_step against glibc's backtrace(); empty, stripped, truncated
  * and corrupted input; the step's semantics on a hand-made table; sizes and times. */
 #include "unit.h"
 #include "../fuzz/fuzz_cfi.h"
-#include "cfi.h"
-#include "elf.h"
-#include "procmaps.h"
-#include "util.h"
+#include "binary/cfi.h"
+#include "binary/elf.h"
+#include "binary/procmaps.h"
+#include "lib/util.h"
 
 #include <errno.h>
 #include <execinfo.h>

@@ -1,11 +1,11 @@
 /* Readable stacks: demangling, build-id and debuglink reading, separate debug files,
  * and DWARF source lines with inlined frames, against this very binary (built -O2 -g). */
 #include "unit.h"
-#include "demangle.h"
-#include "dwarf.h"
-#include "elf.h"
-#include "elfcache.h"
-#include "symbolize.h"
+#include "binary/demangle.h"
+#include "binary/dwarf.h"
+#include "binary/elf.h"
+#include "binary/elfcache.h"
+#include "symbolize/symbolize.h"
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>

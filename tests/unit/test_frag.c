@@ -1,7 +1,7 @@
 /* Fragmentation math on hand-built heaps whose answers are known. */
 #include "unit.h"
-#include "frag.h"
-#include "hist.h"
+#include "model/frag.h"
+#include "lib/hist.h"
 
 static void test_glibc_span(void)
 {

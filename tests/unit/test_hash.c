@@ -1,6 +1,6 @@
 /* The hash table underlies every cache: check it against a plain array oracle. */
 #include "unit.h"
-#include "hash.h"
+#include "lib/hash.h"
 #include <stdint.h>
 #include <stdlib.h>
 

@@ -1,6 +1,6 @@
 /* The heap pass's per-site tallies against a plain array, across table growth. */
 #include "unit.h"
-#include "heapsites.h"
+#include "model/heapsites.h"
 #include <stdlib.h>
 
 enum { PIDS = 3, STACKS = 5000, BLOCKS = 200000 };

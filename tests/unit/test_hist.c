@@ -1,6 +1,6 @@
 /* Bucket math must agree with the BPF side's rule, and formatting must be stable. */
 #include "unit.h"
-#include "hist.h"
+#include "lib/hist.h"
 #include "alloctop.h"
 #include <stdint.h>
 

@@ -3,7 +3,7 @@
  * processes. Needs root (it creates a BPF array map); without, it says so and passes
  * only what needs none. */
 #include "unit.h"
-#include "livemap.h"
+#include "kernel/livemap.h"
 #include "alloctop.h"
 
 #include <bpf/bpf.h>

@@ -1,8 +1,8 @@
 /* Command-line validation and JSON string safety. */
 #include "unit.h"
-#include "opts.h"
-#include "report.h"
-#include "util.h"
+#include "lib/opts.h"
+#include "report/report.h"
+#include "lib/util.h"
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdarg.h>

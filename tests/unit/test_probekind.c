@@ -1,9 +1,9 @@
 /* The classifier must say what Linux 6.18's x86 uprobe code does with an instruction:
  * emulate it (push reg, the kernel's own nops, relative jmp/call/jcc) or step it. */
 #include "unit.h"
-#include "probekind.h"
-#include "probecost.h"
-#include "util.h"
+#include "probe/probekind.h"
+#include "kernel/probecost.h"
+#include "lib/util.h"
 
 struct sample {
 	const char *what;

@@ -1,6 +1,6 @@
 /* The heap pass's in-place radix sort against qsort. */
 #include "unit.h"
-#include "radix.h"
+#include "lib/radix.h"
 #include <stdlib.h>
 
 static int by_key_then_val(const void *a, const void *b)

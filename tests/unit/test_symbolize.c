@@ -1,9 +1,9 @@
 /* ELF symbol lookup and address symbolization against this very binary and libc. */
 #include "unit.h"
-#include "elf.h"
-#include "elfcache.h"
-#include "procmaps.h"
-#include "symbolize.h"
+#include "binary/elf.h"
+#include "binary/elfcache.h"
+#include "binary/procmaps.h"
+#include "symbolize/symbolize.h"
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>

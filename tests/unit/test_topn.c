@@ -1,6 +1,6 @@
 /* Top-k selection against a full sort of the same items. */
 #include "unit.h"
-#include "topn.h"
+#include "lib/topn.h"
 #include <stdint.h>
 #include <stdlib.h>
 

@@ -1,6 +1,6 @@
 /* Packing compiled CFI rows for the BPF unwinder: exact or AT_CFA_NONE, never wrong. */
 #include "unit.h"
-#include "unwind.h"
+#include "unwind/unwind.h"
 #include "alloctop.h"
 
 static struct at_unwind_row pack(__u8 type, __s32 cfa, __u8 rule, __s16 rbp)

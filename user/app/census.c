@@ -1,0 +1,58 @@
+#include "app/census.h"
+#include "lib/util.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+static int try_pid(struct at_census *c, struct at_tracer *t, struct at_model *m, int pid)
+{
+	int err;
+
+	if (pid == getpid() || at_hash_get(&c->seen, pid, 0))
+		return 0;
+	err = at_tracer__attach_global(t, pid, true);
+	/* no allocator mapped yet (a process still loading): try again next time */
+	if (err == -EAGAIN)
+		return 0;
+	at_hash_put(&c->seen, pid, 0, (void *)1);
+	if (err)
+		return 0;
+	at_model_add_target(m, pid);
+	return 1;
+}
+
+int at_census_scan(struct at_census *c, struct at_tracer *t, struct at_model *m)
+{
+	struct dirent *d;
+	int n = 0, pids[256];
+	DIR *dir;
+
+	if (c->follow) {
+		int k = at_tracer__followed(t, pids, AT_ARRAY_SIZE(pids));
+
+		for (int i = 0; i < k; i++)
+			n += try_pid(c, t, m, pids[i]);
+		return n;
+	}
+	dir = opendir("/proc");
+	if (!dir)
+		return 0;
+	while ((d = readdir(dir)))
+		if (isdigit((unsigned char)d->d_name[0]))
+			n += try_pid(c, t, m, atoi(d->d_name));
+	closedir(dir);
+	return n;
+}
+
+void at_census_forget(struct at_census *c, int pid)
+{
+	at_hash_del(&c->seen, pid, 0);
+}
+
+void at_census_fini(struct at_census *c)
+{
+	at_hash_clear(&c->seen);
+}

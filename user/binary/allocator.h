@@ -1,0 +1,23 @@
+/* Which mapped file serves a process's malloc, found the way the dynamic linker
+ * resolves it; shared by the probe planner and the heap pass. */
+#ifndef AT_ALLOCATOR_H
+#define AT_ALLOCATOR_H
+
+#include <stdbool.h>
+#include "binary/elf.h"
+#include "binary/elfcache.h"
+#include "binary/procmaps.h"
+
+bool at_elf_defines_allocator(const struct at_elf *e);	/* malloc and free */
+bool at_path_is_libc(const char *path);
+bool at_path_is_loader(const char *path);			/* the dynamic linker */
+/* The exec mapping of the main executable: /proc/PID/exe names its inode. */
+bool at_vma_is_exe(int pid, const struct at_vma *v);
+/* The executable if it defines malloc (static or custom), else a preloaded or linked
+ * allocator library, else libc; *elf its ELF. NULL if none. */
+const struct at_vma *at_allocator_pick(struct at_elfcache *ec, int pid, const struct at_maps *m,
+				       const struct at_elf **elf);
+/* Does glibc's malloc serve this process (so its chunk layout is known)? */
+bool at_uses_glibc_malloc(struct at_elfcache *ec, int pid, const struct at_maps *m);
+
+#endif

@@ -1,0 +1,536 @@
+/* Link sets: which uprobe links exist for which process or file, and their lifecycle
+ * (plan, attach, re-plan after exec, sampling on/off, detach). */
+#include "kernel/links.h"
+#include "alloctop.skel.h"
+#include "lib/util.h"
+#include "uprobe_multi.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define AT_LINKS_PER_PID (2 * AT_MAX_PROBES)
+
+/* Links of one per-PID attachment (pid > 0) or of one file probed for all (pid == -1). */
+struct at_target_links {
+	int pid;
+	__u64 dev, ino;
+	int nr;
+	int fds[AT_LINKS_PER_PID];	/* uprobe_multi link fds: the always-on side */
+	int nr_alloc;
+	int alloc_fds[AT_LINKS_PER_PID];	/* the allocation side (--max-overhead toggles it) */
+	bool alloc_ret[AT_LINKS_PER_PID];	/* which of those are return probes */
+	struct at_plan plan;		/* kept open to re-attach the allocation side */
+	int bpf_pid;
+};
+
+/* Which probes an attach covers: with --max-overhead the allocation side (malloc
+ * family and new entries, their returns) comes and goes, while frees, deletes and
+ * mmap/munmap stay so that sampled blocks keep exact lifetimes and live bytes. */
+enum at_side { AT_SIDE_ALL, AT_SIDE_ALLOC, AT_SIDE_KEEP };
+
+struct at_links {
+	struct at_links_opts opts;
+	struct alloctop_bpf *skel;
+	struct at_elfcache *ec;
+	struct at_target_links *sets;
+	size_t nr_sets;
+	bool alloc_off;			/* --max-overhead: the allocation side is detached now */
+};
+
+struct at_links *at_links__new(const struct at_links_opts *opts)
+{
+	struct at_links *ls = at_xcalloc(1, sizeof(*ls));
+
+	memcpy(&ls->opts, opts, opts->sz < sizeof(ls->opts) ? opts->sz : sizeof(ls->opts));
+	ls->skel = ls->opts.skel;
+	ls->ec = ls->opts.ec;
+	return ls;
+}
+
+
+/* The entry program of function f; the attach cookie tells it which function it is in. */
+static struct bpf_program *entry_prog(struct alloctop_bpf *s, enum at_func f)
+{
+	switch (f) {
+	case AT_FREE:
+	case AT_DELETE:
+	case AT_DELETE_ARRAY:
+		return s->progs.free_entry;
+	case AT_MMAP:
+		return s->progs.mmap_entry;
+	case AT_MUNMAP:
+		return s->progs.munmap_entry;
+	default:
+		return f < AT_NR_FUNCS ? s->progs.alloc_entry : NULL;
+	}
+}
+
+static struct at_target_links *find_set(struct at_links *ls, int pid)
+{
+	for (size_t i = 0; i < ls->nr_sets; i++)
+		if (ls->sets[i].pid == pid)
+			return &ls->sets[i];
+	return NULL;
+}
+
+static int attach_multi(struct at_target_links *tl, struct bpf_program *prog, int pid, const char *path,
+			const unsigned long *offs, const __u64 *cookies, __u32 cnt, bool ret, bool alloc_side)
+{
+	int fd;
+
+	if (!cnt)
+		return 0;
+	if (tl->nr == AT_LINKS_PER_PID || tl->nr_alloc == AT_LINKS_PER_PID)
+		return -E2BIG;
+	fd = at_uprobe_multi_link(bpf_program__fd(prog), path, offs, cookies, cnt, pid, ret);
+	if (fd < 0)
+		return fd;
+	if (alloc_side) {
+		tl->alloc_ret[tl->nr_alloc] = ret;
+		tl->alloc_fds[tl->nr_alloc++] = fd;
+	} else
+		tl->fds[tl->nr++] = fd;
+	return 0;
+}
+
+struct alias_add {
+	struct at_links *ls;
+	int pid;
+};
+
+static void add_alias_slot(void *ctx, __u64 slot, enum at_func f)
+{
+	struct alias_add *a = ctx;
+	struct at_block_key k = { .pid = a->pid, .addr = slot };
+	__u32 v = f;
+
+	bpf_map__update_elem(a->ls->skel->maps.alias_got, &k, sizeof(k), &v, sizeof(v), BPF_ANY);
+}
+
+static struct at_target_links *new_links(struct at_links *ls, int pid, __u64 dev, __u64 ino)
+{
+	struct at_target_links *tl;
+
+	ls->sets = at_xrealloc(ls->sets, ls->nr_sets + 1, sizeof(*ls->sets));
+	tl = &ls->sets[ls->nr_sets++];
+	memset(tl, 0, sizeof(*tl));
+	tl->pid = pid;
+	tl->dev = dev;
+	tl->ino = ino;
+	for (int i = 0; i < AT_PLAN_FILES; i++)
+		tl->plan.files[i].fd = -1;
+	return tl;
+}
+
+static void *close_fd(void *fd)
+{
+	close((int)(intptr_t)fd);
+	return NULL;
+}
+
+/* Releasing a uprobe link waits for an RCU grace period (~0.1 s here); closed from
+ * parallel threads the waits overlap, so detaching takes about one grace period. */
+static void close_parallel(const int *fds, int n)
+{
+	pthread_t th[n > 0 ? n : 1];
+	bool started[n > 0 ? n : 1];
+
+	for (int i = 0; i < n; i++)
+		started[i] = !pthread_create(&th[i], NULL, close_fd, (void *)(intptr_t)fds[i]);
+	for (int i = 0; i < n; i++) {
+		if (started[i])
+			pthread_join(th[i], NULL);
+		else
+			close(fds[i]);
+	}
+}
+
+static void destroy_links(struct at_links *ls, struct at_target_links *tl)
+{
+	close_parallel(tl->fds, tl->nr);
+	close_parallel(tl->alloc_fds, tl->nr_alloc);
+	at_plan_free(&tl->plan);
+	*tl = ls->sets[--ls->nr_sets];
+}
+
+/* Whether prog is on the allocation side, which --max-overhead attaches and detaches. */
+static bool alloc_side(const struct at_links *ls, struct bpf_program *prog)
+{
+	return prog == ls->skel->progs.alloc_return || prog == ls->skel->progs.alloc_entry;
+}
+
+/* Attaches the probes of plan that live in plan file `file` into tl: one link per
+ * program, with every offset that program serves in the file. */
+static int attach_file(struct at_links *ls, struct at_target_links *tl, const struct at_plan *plan, int file,
+		       int bpf_pid, bool quiet, enum at_side side)
+{
+	struct bpf_program *progs[AT_MAX_PROBES + 2];
+	unsigned long offs[AT_MAX_PROBES];
+	__u64 cookies[AT_MAX_PROBES];
+	bool rets[AT_MAX_PROBES + 2];
+	int nprogs = 0, err = 0;
+	char path[64];
+
+	/* the kernel resolves the probed inode through our fd: no path race */
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", plan->files[file].fd);
+	/* the distinct programs this file needs, return probes first: a call entering in
+	 * between would otherwise never see its return and count as a missed return */
+	for (int pass = 0; pass < 2; pass++)
+		for (int i = 0; i < plan->nr_probes; i++) {
+			const struct at_probe *p = &plan->probes[i];
+			struct bpf_program *prog;
+			bool seen = false;
+
+			if (p->file != file || (pass == 0 && !p->has_ret))
+				continue;
+			prog = pass == 1 ? entry_prog(ls->skel, p->func)
+			       : p->func == AT_MMAP ? ls->skel->progs.mmap_return : ls->skel->progs.alloc_return;
+			for (int k = 0; k < nprogs; k++)
+				seen |= progs[k] == prog && rets[k] == (pass == 0);
+			if (!seen) {
+				progs[nprogs] = prog;
+				rets[nprogs++] = pass == 0;
+			}
+		}
+	for (int k = 0; k < nprogs && !err; k++) {
+		bool is_alloc = ls->opts.sampling && alloc_side(ls, progs[k]);
+		__u32 cnt = 0;
+
+		if ((side == AT_SIDE_ALLOC && !is_alloc) || (side == AT_SIDE_KEEP && is_alloc))
+			continue;
+		for (int i = 0; i < plan->nr_probes; i++) {
+			const struct at_probe *p = &plan->probes[i];
+
+			if (p->file != file)
+				continue;
+			if (rets[k] && p->has_ret &&
+			    progs[k] == (p->func == AT_MMAP ? ls->skel->progs.mmap_return : ls->skel->progs.alloc_return)) {
+				cookies[cnt] = p->func;
+				offs[cnt++] = p->ret_off;
+			} else if (!rets[k] && progs[k] == entry_prog(ls->skel, p->func)) {
+				cookies[cnt] = p->func;
+				offs[cnt++] = p->entry_off;
+			}
+		}
+		err = attach_multi(tl, progs[k], bpf_pid, path, offs, cookies, cnt, rets[k], is_alloc);
+		if (err && !quiet)
+			at_err("cannot probe %s in %s for process %d: %s%s", bpf_program__name(progs[k]),
+			       plan->files[file].path, plan->pid, strerror(-err),
+			       err == -ESRCH ? " (the process exited)" : err == -EINVAL ?
+			       " (uprobe_multi needs Linux 6.6 or later)" : "");
+	}
+	return err;
+}
+
+/* Per-process facts the probes need, whichever way they are attached. */
+static void set_process_info(struct at_links *ls, const struct at_plan *plan)
+{
+	struct alias_add aa = { .ls = ls, .pid = plan->pid };
+	__u32 key = plan->pid;
+
+	if (plan->text.hi)
+		bpf_map__update_elem(ls->skel->maps.alloc_text, &key, sizeof(key), &plan->text, sizeof(plan->text),
+				     BPF_ANY);
+	at_plan_alias_slots(ls->ec, plan, add_alias_slot, &aa);
+}
+
+/* One link set per (pid, file), holding that file's descriptor (moved out of plan), so
+ * that an exec that changes some of a process's files keeps the links of the others. */
+static int attach_pid_file(struct at_links *ls, struct at_plan *plan, int f, bool quiet)
+{
+	struct at_target_links *tl;
+	struct stat st;
+
+	if (fstat(plan->files[f].fd, &st))
+		return -errno;
+	tl = new_links(ls, plan->pid, st.st_dev, st.st_ino);
+	tl->plan = *plan;
+	for (int i = 0; i < AT_PLAN_FILES; i++)
+		if (i != f)
+			tl->plan.files[i].fd = -1;
+	plan->files[f].fd = -1;
+	tl->bpf_pid = plan->pid;
+	return attach_file(ls, tl, &tl->plan, f, plan->pid, quiet, ls->alloc_off ? AT_SIDE_KEEP : AT_SIDE_ALL);
+}
+
+/* Closes the links of every marked link set at once (see close_parallel). */
+static void destroy_marked(struct at_links *ls, const bool *drop)
+{
+	size_t n = 0, k = 0;
+	int *fds;
+
+	for (size_t i = 0; i < ls->nr_sets; i++)
+		if (drop[i])
+			n += ls->sets[i].nr + ls->sets[i].nr_alloc;
+	fds = at_xcalloc(n ? n : 1, sizeof(*fds));
+	n = 0;
+	for (size_t i = 0; i < ls->nr_sets; i++) {
+		struct at_target_links *tl = &ls->sets[i];
+
+		if (!drop[i]) {
+			ls->sets[k++] = *tl;
+			continue;
+		}
+		for (int j = 0; j < tl->nr; j++)
+			fds[n++] = tl->fds[j];
+		for (int j = 0; j < tl->nr_alloc; j++)
+			fds[n++] = tl->alloc_fds[j];
+		at_plan_free(&tl->plan);
+	}
+	ls->nr_sets = k;
+	close_parallel(fds, (int)n);
+	free(fds);
+}
+
+int at_links__attach_pid(struct at_links *ls, int pid)
+{
+	struct at_plan plan;
+	int err = 0;
+
+	err = at_plan_make(ls->ec, pid, ls->opts.lib, &plan);
+	if (err)
+		return err;
+	set_process_info(ls, &plan);
+	for (int f = 0; f < AT_PLAN_FILES && !err; f++)
+		if (plan.files[f].fd >= 0)
+			err = attach_pid_file(ls, &plan, f, false);
+	at_plan_free(&plan);
+	if (err)
+		at_links__detach_pid(ls, pid);
+	return err;
+}
+
+/* The probes plan a puts in its file fa are those plan b puts in fb. */
+static bool same_probes(const struct at_plan *a, int fa, const struct at_plan *b, int fb)
+{
+	int i = 0, j = 0;
+
+	for (;; i++, j++) {
+		while (i < a->nr_probes && a->probes[i].file != fa)
+			i++;
+		while (j < b->nr_probes && b->probes[j].file != fb)
+			j++;
+		if (i == a->nr_probes || j == b->nr_probes)
+			return i == a->nr_probes && j == b->nr_probes;
+		if (a->probes[i].func != b->probes[j].func || a->probes[i].entry_off != b->probes[j].entry_off ||
+		    a->probes[i].ret_off != b->probes[j].ret_off || a->probes[i].has_ret != b->probes[j].has_ret)
+			return false;
+	}
+}
+
+/* The file of plan that link set tl already probes exactly as plan wants, or -1. */
+static int kept_file(const struct at_target_links *tl, const struct at_plan *plan, const bool *taken)
+{
+	int own = -1;
+
+	for (int i = 0; i < AT_PLAN_FILES; i++)
+		if (tl->plan.files[i].fd >= 0)
+			own = i;
+	for (int f = 0; own >= 0 && f < AT_PLAN_FILES; f++) {
+		struct stat st;
+
+		if (taken[f] || plan->files[f].fd < 0 || fstat(plan->files[f].fd, &st))
+			continue;
+		if (st.st_dev == tl->dev && st.st_ino == tl->ino && same_probes(&tl->plan, own, plan, f))
+			return f;
+	}
+	return -1;
+}
+
+int at_links__replan_pid(struct at_links *ls, int pid)
+{
+	bool taken[AT_PLAN_FILES] = {}, *drop;
+	struct at_plan plan;
+	int err;
+
+	err = at_plan_make_quiet(ls->ec, pid, ls->opts.lib, &plan, true);
+	if (err)
+		return err;
+	set_process_info(ls, &plan);
+	/* links on files the new program maps the same way stay, so calls into them are
+	 * never missed nor doubled; the others go before their replacements come */
+	drop = at_xcalloc(ls->nr_sets ? ls->nr_sets : 1, sizeof(*drop));
+	for (size_t i = 0; i < ls->nr_sets; i++) {
+		int f;
+
+		if (ls->sets[i].pid != pid)
+			continue;
+		f = kept_file(&ls->sets[i], &plan, taken);
+		if (f >= 0)
+			taken[f] = true;
+		else
+			drop[i] = true;
+	}
+	destroy_marked(ls, drop);
+	free(drop);
+	for (int f = 0; f < AT_PLAN_FILES && !err; f++)
+		if (plan.files[f].fd >= 0 && !taken[f])
+			err = attach_pid_file(ls, &plan, f, true);
+	at_plan_free(&plan);
+	if (err)
+		at_links__detach_pid(ls, pid);
+	return err;
+}
+
+static struct at_target_links *find_file(struct at_links *ls, __u64 dev, __u64 ino)
+{
+	for (size_t i = 0; i < ls->nr_sets; i++)
+		if (ls->sets[i].pid == -1 && ls->sets[i].dev == dev && ls->sets[i].ino == ino)
+			return &ls->sets[i];
+	return NULL;
+}
+
+int at_links__attach_global(struct at_links *ls, int pid, bool quiet)
+{
+	struct at_plan plan;
+	int err = at_plan_make_quiet(ls->ec, pid, ls->opts.lib, &plan, quiet);
+
+	if (err)
+		return err;
+	/* no unwind tables yet: its first stack flags it, and the next refresh reads its
+	 * mappings, so a census only pays for the processes that allocate */
+	set_process_info(ls, &plan);
+	for (int f = 0; f < AT_PLAN_FILES && !err; f++) {
+		struct at_target_links *tl;
+		struct stat st;
+
+		if (plan.files[f].fd < 0 || fstat(plan.files[f].fd, &st) || find_file(ls, st.st_dev, st.st_ino))
+			continue;
+		tl = new_links(ls, -1, st.st_dev, st.st_ino);
+		err = attach_file(ls, tl, &plan, f, -1, quiet, AT_SIDE_ALL);
+		if (err)
+			destroy_links(ls, tl);
+		else
+			at_debug("probing %s for every process", plan.files[f].path);
+		for (int i = 0; !err && i < plan.nr_probes; i++)	/* its probes, for the cost model */
+			if (plan.probes[i].file == f)
+				tl->plan.probes[tl->plan.nr_probes++] = plan.probes[i];
+	}
+	at_plan_free(&plan);
+	return err;
+}
+
+int at_links__sample(struct at_links *ls, bool on)
+{
+	int err = 0;
+
+	/* A call cut by the switch leaves nesting behind: a new epoch makes the probes
+	 * forget it. Bumped before attaching and after detaching, so that no call can
+	 * enter under the new epoch while its return probe is going away. */
+	if (on)
+		ls->skel->bss->at_epoch++;
+	ls->alloc_off = !on;
+	for (size_t i = 0; i < ls->nr_sets; i++) {
+		struct at_target_links *tl = &ls->sets[i];
+
+		if (tl->pid <= 0)
+			continue;
+		if (!on) {
+			/* entries before returns: no call may enter once its return is gone */
+			int fds[AT_LINKS_PER_PID], n = 0;
+
+			for (int pass = 0; pass < 2; pass++, n = 0) {
+				for (int k = 0; k < tl->nr_alloc; k++)
+					if (tl->alloc_ret[k] == (pass == 1))
+						fds[n++] = tl->alloc_fds[k];
+				close_parallel(fds, n);
+			}
+			tl->nr_alloc = 0;
+			continue;
+		}
+		if (tl->nr_alloc)
+			continue;
+		for (int f = 0; f < AT_PLAN_FILES && !err; f++)
+			if (tl->plan.files[f].fd >= 0)
+				err = attach_file(ls, tl, &tl->plan, f, tl->bpf_pid, true, AT_SIDE_ALLOC);
+	}
+	if (!on)
+		ls->skel->bss->at_epoch++;
+	return err;
+}
+
+void at_links__detach_pid(struct at_links *ls, int pid)
+{
+	bool *drop;
+
+	if (pid <= 0 || !find_set(ls, pid))
+		return;
+	drop = at_xcalloc(ls->nr_sets, sizeof(*drop));
+	for (size_t i = 0; i < ls->nr_sets; i++)
+		drop[i] = ls->sets[i].pid == pid;
+	destroy_marked(ls, drop);
+	free(drop);
+}
+
+
+bool at_links__has_pid(struct at_links *ls, int pid)
+{
+	return find_set(ls, pid) != NULL;
+}
+
+void at_links__free(struct at_links *ls)
+{
+	if (!ls)
+		return;
+	/* every link of every target at once, see close_parallel */
+	double t0 = at_now_mono();
+	size_t n = 0;
+	int *all;
+
+	for (size_t i = 0; i < ls->nr_sets; i++)
+		n += ls->sets[i].nr + ls->sets[i].nr_alloc;
+	all = at_xcalloc(n, sizeof(*all));
+	n = 0;
+	for (size_t i = 0; i < ls->nr_sets; i++) {
+		for (int k = 0; k < ls->sets[i].nr; k++)
+			all[n++] = ls->sets[i].fds[k];
+		for (int k = 0; k < ls->sets[i].nr_alloc; k++)
+			all[n++] = ls->sets[i].alloc_fds[k];
+		at_plan_free(&ls->sets[i].plan);
+	}
+	close_parallel(all, (int)n);
+	at_debug("detached %zu uprobe links in %.3f s", n, at_now_mono() - t0);
+	free(all);
+	free(ls->sets);
+	free(ls);
+}
+
+/* A function's probes in one plan, merged into fp: the dearer entry kind wins. */
+static void merge_probes(const struct at_plan *plan, struct at_func_probe *fp)
+{
+	for (int i = 0; i < plan->nr_probes; i++) {
+		const struct at_probe *p = &plan->probes[i];
+		struct at_func_probe *d = &fp[p->func];
+
+		if (!d->probed || p->entry_kind == AT_HIT_STEPPED)
+			d->entry = p->entry_kind;
+		d->probed = true;
+		d->ret |= p->has_ret;
+	}
+	/* a name probed through another's site (aligned_alloc = memalign) costs the same */
+	for (int f = 0; f < AT_NR_FUNCS; f++)
+		for (int g = 0; g < AT_NR_FUNCS && !fp[f].probed && (plan->aliased >> f & 1); g++)
+			if (g != f && (plan->aliased >> g & 1) && fp[g].probed)
+				fp[f] = fp[g];
+}
+
+bool at_links__func_probes(const struct at_links *ls, int pid, struct at_func_probe fp[AT_NR_FUNCS])
+{
+	bool any = false;
+
+	memset(fp, 0, AT_NR_FUNCS * sizeof(*fp));
+	for (size_t i = 0; i < ls->nr_sets; i++)
+		if (ls->sets[i].pid == pid || ls->sets[i].pid == -1) {
+			merge_probes(&ls->sets[i].plan, fp);
+			any = true;
+		}
+	return any;
+}

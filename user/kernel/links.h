@@ -1,0 +1,43 @@
+/* Link sets: the uprobe links of each per-PID target (one set per file it maps) or of
+ * each file probed for every process, planned, attached, re-planned after an exec,
+ * halved by sampling and detached here. The tracer owns one. */
+#ifndef AT_LINKS_H
+#define AT_LINKS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "probe/attach.h"
+
+struct alloctop_bpf;
+
+struct at_links_opts {
+	size_t sz;			/* sizeof(struct at_links_opts), for compatibility */
+	struct alloctop_bpf *skel;	/* loaded: the programs to attach, per-process maps */
+	struct at_elfcache *ec;
+	const char *lib;		/* force this allocator file */
+	bool sampling;			/* --max-overhead: allocation-side links come and go */
+};
+
+struct at_links;
+
+struct at_links *at_links__new(const struct at_links_opts *opts);
+bool at_links__has_pid(struct at_links *ls, int pid);
+/* Attaches every probe for one process. 0, -EAGAIN (no allocator mapped yet), or
+ * another -errno after a one-line error; nothing stays attached on failure. */
+int at_links__attach_pid(struct at_links *ls, int pid);
+void at_links__detach_pid(struct at_links *ls, int pid);
+/* After an exec: keeps the sets on files mapped the same way, replaces the others.
+ * 0, -EAGAIN, or another -errno (quietly; nothing stays attached to pid then). */
+int at_links__replan_pid(struct at_links *ls, int pid);
+/* Probes pid's allocator files for every process (once per file); records pid's
+ * allocator text and alias slots. 0, -EAGAIN or -errno (quiet: no message). */
+int at_links__attach_global(struct at_links *ls, int pid, bool quiet);
+/* Attaches (on) or detaches (off) the allocation side of every per-PID set. */
+int at_links__sample(struct at_links *ls, bool on);
+/* The probes on pid's functions (its own sets; for file probes, every probed file's):
+ * their entry kinds and return probes, for the cost model. false if none. */
+bool at_links__func_probes(const struct at_links *ls, int pid, struct at_func_probe fp[AT_NR_FUNCS]);
+/* Closes every link at once. NULL is fine. */
+void at_links__free(struct at_links *ls);
+
+#endif

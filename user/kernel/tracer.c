@@ -1,0 +1,521 @@
+#include "kernel/tracer.h"
+#include "alloctop.skel.h"
+#include "kernel/bpfmap.h"
+#include "kernel/links.h"
+#include "kernel/livemap.h"
+#include "unwind/unwind.h"
+#include "unwind/unwind_pre.h"
+#include "lib/util.h"
+#include "uprobe_multi.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <linux/capability.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+struct at_tracer {
+	struct alloctop_bpf *skel;
+	struct at_tracer_opts opts;
+	struct at_elfcache *ec;
+	struct at_links *links;
+	int stats_fd;
+	struct bpf_link *proc_links[3];
+	struct at_unwinder *uw;		/* NULL with --unwind fp */
+	struct at_unwind_pre *pre;	/* the -p targets' tables, until uw takes them */
+};
+
+#define AT_UNWIND_MODULES 4096
+
+static int unwinder_new(struct at_tracer *t)
+{
+	struct at_unwinder_opts uo = {
+		.sz = sizeof(uo), .procs_fd = bpf_map__fd(t->skel->maps.unwind_procs),
+		.modules_fd = bpf_map__fd(t->skel->maps.unwind_modules),
+		.rows_fd = bpf_map__fd(t->skel->maps.unwind_rows), .stale_fd = bpf_map__fd(t->skel->maps.unwind_stale),
+		.max_rows = t->opts.unwind_rows, .max_modules = AT_UNWIND_MODULES, .ec = t->ec, .pre = t->pre,
+		.gen = &t->skel->bss->at_unwind_gen,
+	};
+
+	if (t->opts.unwind_fp)
+		return 0;
+	t->pre = NULL;		/* the unwinder's now, whether or not it comes up */
+	t->uw = at_unwinder__new(&uo);
+	return t->uw ? 0 : -1;
+}
+
+static void size_unwind_maps(struct at_tracer *t, const struct at_tracer_opts *opts)
+{
+	t->skel->rodata->unwind_cfi = !opts->unwind_fp;
+	t->skel->rodata->stack_depth = opts->stack_depth ? opts->stack_depth : AT_MAX_FRAMES;
+	bpf_map__set_max_entries(t->skel->maps.unwind_procs, opts->max_procs);
+	bpf_map__set_max_entries(t->skel->maps.unwind_stale, opts->max_procs);
+	bpf_map__set_max_entries(t->skel->maps.unwind_modules, AT_UNWIND_MODULES);
+	/* --unwind fp: keep the (preallocated) row map minimal */
+	bpf_map__set_max_entries(t->skel->maps.unwind_rows, opts->unwind_fp ? 1 : opts->unwind_rows);
+}
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (!at_verbose || level == LIBBPF_DEBUG)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+static bool has_caps(void)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2] = {};
+	__u64 eff;
+
+	if (syscall(SYS_capget, &h, d))
+		return geteuid() == 0;
+	eff = d[0].effective | (__u64)d[1].effective << 32;
+#define CAP(n) (eff & (1ULL << (n)))
+	return CAP(CAP_SYS_ADMIN) || (CAP(CAP_BPF) && CAP(CAP_PERFMON));
+#undef CAP
+}
+
+static bool check_system(void)
+{
+	if (!has_caps()) {
+		at_err("permission denied: tracing needs root (or CAP_BPF and CAP_PERFMON): run with sudo");
+		return false;
+	}
+	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
+		at_err("kernel BTF not readable at /sys/kernel/btf/vmlinux: alloctop needs a kernel built with "
+		       "CONFIG_DEBUG_INFO_BTF=y");
+		return false;
+	}
+	return true;
+}
+
+static __u32 pow2_at_least(__u64 n)
+{
+	__u32 p = 8;
+
+	while (p < n && p < (1U << 30))
+		p <<= 1;
+	return p;
+}
+
+/* CPUs whose copies per-CPU values hold (at least 1), as the model reads them. */
+static int possible_cpus(void)
+{
+	int n = libbpf_num_possible_cpus();
+
+	return n > 0 ? n : 1;
+}
+
+static void size_maps(struct alloctop_bpf *skel, const struct at_tracer_opts *opts)
+{
+	/* two dirty slots a site: few sites share one, so few clean ones are reread */
+	__u32 slots = pow2_at_least(2ULL * (opts->max_stacks + opts->max_procs));
+	int ncpus = possible_cpus();
+
+	skel->rodata->live_buckets = at_live_buckets_for(opts->max_live);
+	bpf_map__set_max_entries(skel->maps.live, skel->rodata->live_buckets);
+	bpf_map__set_max_entries(skel->maps.stacks, opts->max_stacks);
+	/* plus one unknown site per process, so a full map never loses an allocation */
+	bpf_map__set_max_entries(skel->maps.sites, opts->max_stacks + opts->max_procs);
+	/* a site's value: one struct at_site_stats per CPU, as a per-CPU map's reads */
+	skel->rodata->site_cpus = ncpus;
+	bpf_map__set_value_size(skel->maps.sites, ncpus * sizeof(struct at_site_stats));
+	bpf_map__set_value_size(skel->maps.zero_site, ncpus * sizeof(struct at_site_stats));
+	bpf_map__set_max_entries(skel->maps.procs, opts->max_procs);
+	bpf_map__set_max_entries(skel->maps.alloc_text, opts->max_procs);
+	bpf_map__set_max_entries(skel->maps.site_dirty, slots / 8);
+	skel->rodata->at_site_slot_mask = slots - 1;
+	/* Every map stays preallocated: without it (BPF_F_NO_PREALLOC) an insert can fail
+	 * when the kernel's per-CPU element cache runs dry in a burst (64 processes
+	 * starting together lost entries), and a lost entry is a wrong count. */
+}
+
+/* What the programs filter on, fixed at load time. */
+static void configure(struct alloctop_bpf *skel, const struct at_tracer_opts *opts)
+{
+	skel->rodata->self_tgid = getpid();
+	skel->rodata->filter_followed = opts->global && opts->follow;
+	skel->rodata->filter_excluded = opts->global && opts->nr_exclude > 0;
+	if (opts->global && opts->comm) {
+		skel->rodata->filter_comm = true;
+		strncpy((char *)skel->rodata->comm_filter, opts->comm, sizeof(skel->rodata->comm_filter) - 1);
+	}
+}
+
+/* Creates the maps and verifies the programs; 0, or -1 after a one-line error. */
+static int load(struct at_tracer *t)
+{
+	double t0 = at_now_mono();
+	int err = alloctop_bpf__load(t->skel);
+
+	at_debug("BPF object loaded (maps created, programs verified) in %.0f ms", (at_now_mono() - t0) * 1e3);
+	if (!err)
+		return 0;
+	if (err == -EACCES && geteuid() == 0)
+		/* root was refused by the verifier, not for want of privilege */
+		at_err("the kernel's verifier rejected a BPF program (%s): run with -v for its log "
+		       "and report it with your kernel version (uname -r)", strerror(-err));
+	else if (err == -EPERM || err == -EACCES)
+		at_err("the kernel refused to load BPF programs (%s): run as root with BPF enabled "
+		       "(kernel.unprivileged_bpf_disabled does not matter for root)", strerror(-err));
+	else
+		at_err("loading the BPF programs failed: %s (run with -v for the verifier's log)",
+		       strerror(-err));
+	return -1;
+}
+
+/* The excluded set and the process exit/exec (and fork) tracepoints; 0, or -1 after a
+ * one-line error. */
+static int attach_proc_hooks(struct at_tracer *t, const struct at_tracer_opts *opts)
+{
+	for (int i = 0; i < opts->nr_exclude && opts->global; i++) {
+		__u32 k = opts->exclude[i];
+		__u8 one = 1;
+
+		bpf_map__update_elem(t->skel->maps.excluded, &k, sizeof(k), &one, sizeof(one), BPF_ANY);
+	}
+	t->proc_links[0] = bpf_program__attach(t->skel->progs.proc_exit);
+	t->proc_links[1] = bpf_program__attach(t->skel->progs.proc_exec);
+	/* file probes: a child inherits its parent's allocator text and alias slots (and,
+	 * with --follow, its place in the followed set) */
+	if (opts->global)
+		t->proc_links[2] = bpf_program__attach(t->skel->progs.proc_fork);
+	if (!t->proc_links[0] || !t->proc_links[1] || (opts->global && !t->proc_links[2])) {
+		at_err("cannot attach to the sched_process_exit/fork tracepoints: %s (kernel without BTF "
+		       "tracepoints?)", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+struct at_tracer *at_tracer__new(const struct at_tracer_opts *opts)
+{
+	struct at_tracer *t;
+
+	if (!check_system())
+		return NULL;
+	libbpf_set_print(libbpf_print);
+	t = at_xcalloc(1, sizeof(*t));
+	memcpy(&t->opts, opts, opts->sz < sizeof(t->opts) ? opts->sz : sizeof(t->opts));
+	t->stats_fd = -1;
+	t->skel = alloctop_bpf__open();
+	if (!t->skel) {
+		at_err("cannot open the BPF object: %s", strerror(errno));
+		goto fail;
+	}
+	configure(t->skel, opts);
+	size_maps(t->skel, opts);
+	size_unwind_maps(t, opts);
+	/* the kernel creates maps and verifies programs meanwhile: the tables are ready
+	 * by the time the targets are attached */
+	if (!opts->unwind_fp)
+		t->pre = at_unwind_pre_start(opts->pids, opts->nr_pids);
+	{
+		struct bpf_program *p;
+
+		bpf_object__for_each_program(p, t->skel->obj)
+			if (bpf_program__type(p) == BPF_PROG_TYPE_KPROBE)
+				bpf_program__set_expected_attach_type(p, AT_TRACE_UPROBE_MULTI);
+	}
+	if (load(t))
+		goto fail;
+	if (attach_proc_hooks(t, opts))
+		goto fail;
+	/* Kernel BPF statistics time every program run (two clock reads each, ~0.1x of
+	 * the uprobe floor on a KVM guest): only on request. Not fatal if refused. */
+	if (opts->bpf_stats)
+		t->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	t->ec = at_elfcache_new();
+	/* done long since, as a rule (the load takes longer): from here ELF files are read
+	 * on this thread only */
+	at_unwind_pre_wait(t->pre);
+	if (unwinder_new(t))
+		goto fail;
+	{
+		struct at_links_opts lo = { .sz = sizeof(lo), .skel = t->skel, .ec = t->ec, .lib = opts->lib,
+					    .sampling = opts->sampling };
+
+		t->links = at_links__new(&lo);
+	}
+	return t;
+fail:
+	at_tracer__free(t);
+	return NULL;
+}
+
+int at_tracer__attach_pid(struct at_tracer *t, int pid)
+{
+	int err;
+
+	if (at_links__has_pid(t->links, pid))
+		return 0;
+	err = at_links__attach_pid(t->links, pid);
+	if (!err && t->uw)
+		at_unwinder__add_pid(t->uw, pid);	/* until it has, stacks use frame pointers */
+	return err;
+}
+
+int at_tracer__replan_pid(struct at_tracer *t, int pid)
+{
+	int err = at_links__replan_pid(t->links, pid);
+
+	if (!err && t->uw)
+		at_unwinder__add_pid(t->uw, pid);	/* the new program's mappings */
+	return err;
+}
+
+void at_tracer__detach_pid(struct at_tracer *t, int pid)
+{
+	at_links__detach_pid(t->links, pid);
+}
+
+int at_tracer__attach_global(struct at_tracer *t, int pid, bool quiet)
+{
+	return at_links__attach_global(t->links, pid, quiet);
+}
+
+int at_tracer__sample(struct at_tracer *t, bool on)
+{
+	return at_links__sample(t->links, on);
+}
+
+bool at_tracer__func_probes(const struct at_tracer *t, int pid, struct at_func_probe fp[AT_NR_FUNCS])
+{
+	return t->links && at_links__func_probes(t->links, pid, fp);
+}
+
+void at_tracer__seed_proc(struct at_tracer *t, int pid)
+{
+	size_t n = possible_cpus();
+	void *zero = at_xcalloc(n, sizeof(struct at_proc_stats));
+	struct at_site_key sk = { .pid = pid };
+	__u32 k = pid;
+
+	/* NOEXIST: a probe may have made it already; also its unknown site, as at_proc_get
+	 * does, so a full site map still has that slot for it */
+	bpf_map_update_elem(bpf_map__fd(t->skel->maps.procs), &k, zero, BPF_NOEXIST);
+	free(zero);
+	zero = at_xcalloc(n, sizeof(struct at_site_stats));
+	bpf_map_update_elem(bpf_map__fd(t->skel->maps.sites), &sk, zero, BPF_NOEXIST);
+	free(zero);
+}
+
+int at_tracer__follow(struct at_tracer *t, int pid)
+{
+	__u32 k = pid;
+	__u8 one = 1;
+
+	return bpf_map__update_elem(t->skel->maps.followed, &k, sizeof(k), &one, sizeof(one), BPF_ANY) ? -errno : 0;
+}
+
+/* Takes up to max (pid -> record) entries out of a map the BPF side fills. */
+static int drain_pids(int fd, int *pids, void *recs, size_t rec_sz, int max)
+{
+	int n = 0;
+	__u32 next;
+
+	while (n < max && !bpf_map_get_next_key(fd, NULL, &next)) {
+		if (bpf_map_lookup_and_delete_elem(fd, &next, (char *)recs + n * rec_sz))
+			break;
+		pids[n++] = next;
+	}
+	return n;
+}
+
+int at_tracer__drain_exited(struct at_tracer *t, int *pids, struct at_exit_rec *info, int max)
+{
+	return drain_pids(bpf_map__fd(t->skel->maps.exited), pids, info, sizeof(*info), max);
+}
+
+int at_tracer__drain_execs(struct at_tracer *t, int *pids, struct at_exec_rec *info, int max)
+{
+	return drain_pids(bpf_map__fd(t->skel->maps.execd), pids, info, sizeof(*info), max);
+}
+
+int at_tracer__drop_old_images(struct at_tracer *t, const int *pids, const struct at_exec_rec *info, int n)
+{
+	int fd = bpf_map__fd(t->skel->maps.sweep), err;
+	LIBBPF_OPTS(bpf_test_run_opts, run);
+
+	if (n <= 0)
+		return 0;
+	for (int i = 0; i < n; i++) {
+		__u32 k = pids[i];
+
+		bpf_map_update_elem(fd, &k, &info[i], BPF_ANY);
+	}
+	/* one pass over the live and mapping maps, in the kernel */
+	err = bpf_prog_test_run_opts(bpf_program__fd(t->skel->progs.drop_old_images), &run) ? -errno : 0;
+	for (int i = 0; i < n; i++) {
+		__u32 k = pids[i];
+
+		bpf_map_delete_elem(fd, &k);
+	}
+	return err;
+}
+
+struct pid_keys {
+	const int *set;		/* sorted */
+	int n;
+	size_t ksz, nk, cap;
+	char *keys;		/* the matching keys */
+};
+
+static int collect_pid_keys(void *ctx, const void *keys, const void *vals, size_t n)
+{
+	struct pid_keys *pk = ctx;
+
+	(void)vals;
+	for (size_t i = 0; i < n; i++) {
+		const char *k = (const char *)keys + i * pk->ksz;
+		int pid = *(const __u32 *)k;
+
+		if (!bsearch(&pid, pk->set, pk->n, sizeof(int), at_int_cmp))
+			continue;
+		if (pk->nk == pk->cap) {
+			pk->cap = pk->cap ? pk->cap * 2 : 1024;
+			pk->keys = at_xrealloc(pk->keys, pk->cap, pk->ksz);
+		}
+		memcpy(pk->keys + pk->nk++ * pk->ksz, k, pk->ksz);
+	}
+	return 0;
+}
+
+/* Deletes every key of map fd whose leading u32 (the pid) is in the sorted set: one
+ * batched read that keeps only those keys, then batched deletes. (Walking get_next_key
+ * and deleting as it goes restarts the walk after each delete: minutes for a million
+ * blocks.) */
+static void delete_pids(int fd, size_t ksz, size_t vsz, const int *set, int n)
+{
+	struct pid_keys pk = { .set = set, .n = n, .ksz = ksz };
+
+	if (at_map_read_chunks(fd, ksz, vsz, 4096, collect_pid_keys, &pk)) {
+		free(pk.keys);
+		return;
+	}
+	for (size_t done = 0; done < pk.nk;) {
+		__u32 count = pk.nk - done > 4096 ? 4096 : (__u32)(pk.nk - done);
+		LIBBPF_OPTS(bpf_map_batch_opts, bo);
+
+		if (bpf_map_delete_batch(fd, pk.keys + done * ksz, &count, &bo) && !count) {
+			/* no batch support: one by one */
+			for (; done < pk.nk; done++)
+				bpf_map_delete_elem(fd, pk.keys + done * ksz);
+			break;
+		}
+		done += count ? count : 1;
+	}
+	free(pk.keys);
+}
+
+void at_tracer__forget(struct at_tracer *t, const int *pids, int n, bool counters)
+{
+	int *set;
+
+	if (n <= 0)
+		return;
+	set = at_xcalloc(n, sizeof(int));
+	memcpy(set, pids, n * sizeof(int));
+	qsort(set, n, sizeof(int), at_int_cmp);
+	at_live_forget(bpf_map__fd(t->skel->maps.live), set, n);
+	delete_pids(bpf_map__fd(t->skel->maps.mappings), sizeof(struct at_block_key), sizeof(struct at_mapping),
+		    set, n);
+	delete_pids(bpf_map__fd(t->skel->maps.alias_got), sizeof(struct at_block_key), sizeof(__u32), set, n);
+	if (counters) {
+		delete_pids(bpf_map__fd(t->skel->maps.sites), sizeof(struct at_site_key),
+			    sizeof(struct at_site_stats) * possible_cpus(), set, n);
+		for (int i = 0; i < n; i++) {
+			__u32 k = set[i];
+
+			bpf_map__delete_elem(t->skel->maps.procs, &k, sizeof(k), 0);
+		}
+	}
+	free(set);
+}
+
+int at_tracer__followed(struct at_tracer *t, int *pids, int max)
+{
+	int fd = bpf_map__fd(t->skel->maps.followed), n = 0;
+	__u32 key, next;
+	bool have = false;
+
+	while (n < max && !bpf_map_get_next_key(fd, have ? &key : NULL, &next)) {
+		pids[n++] = next;
+		key = next;
+		have = true;
+	}
+	return n;
+}
+
+void at_tracer__free(struct at_tracer *t)
+{
+	if (!t)
+		return;
+	at_links__free(t->links);
+	for (size_t i = 0; i < AT_ARRAY_SIZE(t->proc_links); i++)
+		bpf_link__destroy(t->proc_links[i]);
+	at_unwinder__free(t->uw);
+	at_unwind_pre_free(t->pre);
+	alloctop_bpf__destroy(t->skel);
+	at_elfcache_free(t->ec);
+	if (t->stats_fd >= 0)
+		close(t->stats_fd);
+	free(t);
+}
+
+void at_tracer__map_fds(const struct at_tracer *t, struct at_map_fds *fds)
+{
+	fds->procs = bpf_map__fd(t->skel->maps.procs);
+	fds->sites = bpf_map__fd(t->skel->maps.sites);
+	fds->stacks = bpf_map__fd(t->skel->maps.stacks);
+	fds->live = bpf_map__fd(t->skel->maps.live);
+	fds->drops = bpf_map__fd(t->skel->maps.drops);
+	fds->site_dirty = bpf_map__fd(t->skel->maps.site_dirty);
+	fds->site_news = bpf_map__fd(t->skel->maps.site_news);
+	fds->site_slots = t->skel->rodata->at_site_slot_mask + 1;
+	fds->site_news_lost = &t->skel->bss->at_site_news_lost;
+}
+
+void at_tracer__unwind_refresh(struct at_tracer *t)
+{
+	if (t->uw)
+		at_unwinder__refresh(t->uw);
+}
+
+size_t at_tracer__unwind_modules(const struct at_tracer *t, const struct at_unwind_info **mods)
+{
+	*mods = NULL;
+	return t->uw ? at_unwinder__modules(t->uw, mods) : 0;
+}
+
+struct at_elfcache *at_tracer__elfcache(struct at_tracer *t)
+{
+	return t->ec;
+}
+
+int at_tracer__prog_stats(const struct at_tracer *t, __u64 *run_ns, __u64 *run_cnt)
+{
+	struct bpf_program *p;
+
+	*run_ns = *run_cnt = 0;
+	if (t->stats_fd < 0)
+		return -ENODATA;	/* the kernel counts nothing without --bpf-stats */
+	bpf_object__for_each_program(p, t->skel->obj) {
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+
+		if (bpf_obj_get_info_by_fd(bpf_program__fd(p), &info, &len))
+			return -errno;
+		*run_ns += info.run_time_ns;
+		*run_cnt += info.run_cnt;
+	}
+	return 0;
+}

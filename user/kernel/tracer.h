@@ -1,0 +1,91 @@
+/* The BPF side's lifecycle: open -> size maps -> load -> attach per process -> free. */
+#ifndef AT_TRACER_H
+#define AT_TRACER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <linux/types.h>
+#include "probe/attach.h"
+
+struct at_tracer_opts {
+	size_t sz;		/* sizeof(struct at_tracer_opts), for compatibility */
+	__u32 max_live;
+	__u32 max_stacks;
+	__u32 max_procs;
+	const char *lib;	/* force this allocator file */
+	bool global;		/* probe whole files (census, --follow) instead of PIDs */
+	bool follow;		/* with global: only tgids in the followed set */
+	const char *comm;	/* with global: only processes of this name */
+	const int *exclude;	/* with global: never these tgids */
+	int nr_exclude;
+	bool sampling;		/* --max-overhead: allocation-side probes come and go */
+	bool unwind_fp;		/* frame pointers only: no CFI tables */
+	__u32 stack_depth;	/* frames per stack, 1..AT_MAX_FRAMES */
+	__u32 unwind_rows;	/* capacity of the CFI row map */
+	bool bpf_stats;		/* turn on the kernel's BPF run-time statistics while loaded */
+	const int *pids;	/* -p targets: their unwind tables compile while the programs load */
+	int nr_pids;
+};
+
+struct at_tracer;
+
+/* Checks privileges and kernel support, then loads the programs. NULL after a
+ * one-line error. */
+struct at_tracer *at_tracer__new(const struct at_tracer_opts *opts);
+/* Attaches every probe for one process. 0, -EAGAIN (launch mode: no allocator mapped
+ * yet), or another -errno after a one-line error; nothing stays attached on failure. */
+int at_tracer__attach_pid(struct at_tracer *t, int pid);
+void at_tracer__detach_pid(struct at_tracer *t, int pid);
+/* A per-PID target exec'd: plans its new program and moves the probes over, keeping the
+ * links on files it maps the same way. 0, -EAGAIN (no allocator mapped yet: try again
+ * later), or another -errno (quietly; nothing stays attached to pid then). */
+int at_tracer__replan_pid(struct at_tracer *t, int pid);
+/* Traced processes that exec'd since the last call (up to max); returns how many. */
+int at_tracer__drain_execs(struct at_tracer *t, int *pids, struct at_exec_rec *info, int max);
+/* Takes the live blocks and mappings of the images those execs replaced out of the maps
+ * and the live figures (cumulative counters stay). 0 or -errno. */
+int at_tracer__drop_old_images(struct at_tracer *t, const int *pids, const struct at_exec_rec *info, int n);
+/* Global mode: makes sure pid's allocator files are probed (once per file, for every
+ * process) and records pid's allocator text and alias slots. 0, -EAGAIN (no allocator
+ * mapped yet), or another -errno (quietly: a census skips what it cannot trace). */
+int at_tracer__attach_global(struct at_tracer *t, int pid, bool quiet);
+/* --max-overhead: attaches (on) or detaches (off) the allocation-side probes of every
+ * per-PID target; frees, deletes and mmap/munmap stay attached. */
+int at_tracer__sample(struct at_tracer *t, bool on);
+/* Gives an explicit target its (zeroed) per-process entry now, so reports list it even
+ * before, or without, its first allocator call. */
+void at_tracer__seed_proc(struct at_tracer *t, int pid);
+/* --follow: adds a process (and, through the fork hook, its future children). */
+int at_tracer__follow(struct at_tracer *t, int pid);
+/* The followed processes (up to max); returns how many. */
+int at_tracer__followed(struct at_tracer *t, int *pids, int max);
+/* Processes that exited since the last call (up to max); returns how many. */
+int at_tracer__drain_exited(struct at_tracer *t, int *pids, struct at_exit_rec *info, int max);
+/* Frees exited processes' kernel state: live blocks, mappings, alias slots, and with
+ * counters also their per-process and per-site counters. One pass over each map. */
+void at_tracer__forget(struct at_tracer *t, const int *pids, int n, bool counters);
+void at_tracer__free(struct at_tracer *t);
+/* Unwinding: re-reads the mappings of processes whose stacks left every known one, and
+ * lists the modules seen with where their stacks come from (0 modules with --unwind fp). */
+void at_tracer__unwind_refresh(struct at_tracer *t);
+struct at_unwind_info;
+size_t at_tracer__unwind_modules(const struct at_tracer *t, const struct at_unwind_info **mods);
+
+/* The probes on pid's functions (its own plan; for file probes, every probed file's):
+ * their entry kinds and return probes, for the cost model. false if none. */
+bool at_tracer__func_probes(const struct at_tracer *t, int pid, struct at_func_probe fp[AT_NR_FUNCS]);
+
+/* Map fds for the model's reader. */
+struct at_map_fds {
+	int procs, sites, stacks, live, drops;
+	int site_dirty, site_news;	/* changed sites (see at_site_slot), new sites' keys */
+	__u32 site_slots;
+	const volatile __u64 *site_news_lost;	/* new sites site_news had no room for */
+};
+void at_tracer__map_fds(const struct at_tracer *t, struct at_map_fds *fds);
+struct at_elfcache *at_tracer__elfcache(struct at_tracer *t);
+/* Total run time and run count of the tracer's BPF programs (kernel BPF statistics);
+ * -ENODATA unless the tracer turned those on (opts.bpf_stats). */
+int at_tracer__prog_stats(const struct at_tracer *t, __u64 *run_ns, __u64 *run_cnt);
+
+#endif

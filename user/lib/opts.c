@@ -1,0 +1,468 @@
+#include "lib/opts.h"
+#include "alloctop.h"
+#include "lib/util.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifndef AT_VERSION
+#define AT_VERSION "0.1.0"
+#endif
+
+/* One table gives getopt its options, checks each value and writes --help. */
+struct parse {
+	struct at_opts *o;
+	bool batch, out_given;
+};
+
+struct opt_def;
+typedef int (*opt_set)(struct parse *p, const struct opt_def *d, const char *arg);
+
+struct opt_def {
+	const char *name;	/* --name */
+	int key;		/* its short letter, or a number past them */
+	const char *arg;	/* the value's name in --help; NULL: takes none */
+	const char *help;	/* lines of --help, '\n' between them */
+	opt_set set;		/* checks the value and stores it; -1 to go on, else an exit status */
+	size_t field, size;	/* where in struct at_opts it writes, and how much */
+	double lo, hi;		/* numbers: the range allowed */
+	const char *err;	/* why a value is refused ("%s" is the value) */
+	const char *const *names;	/* choices, indexed by their value */
+	int nr_names;
+};
+
+static const char *const sort_names[AT_NR_SORTS] = {
+	[AT_SORT_ALLOC_BYTES] = "alloc-bytes",
+	[AT_SORT_ALLOCS] = "allocs",
+	[AT_SORT_LIVE_BYTES] = "live-bytes",
+	[AT_SORT_LIVE_ALLOCS] = "live-allocs",
+	[AT_SORT_OLD_BYTES] = "old-bytes",
+};
+
+const char *at_sort_name(enum at_sort s)
+{
+	return s < AT_NR_SORTS ? sort_names[s] : "?";
+}
+
+static const char *const weight_names[AT_NR_WEIGHTS] = {
+	[AT_WEIGHT_LIVE_BYTES] = "live-bytes",
+	[AT_WEIGHT_ALLOC_BYTES] = "alloc-bytes",
+	[AT_WEIGHT_ALLOCS] = "allocs",
+};
+
+const char *at_weight_name(enum at_weight w)
+{
+	return w < AT_NR_WEIGHTS ? weight_names[w] : "?";
+}
+
+static int bad(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "alloctop: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "; see 'alloctop --help'\n");
+	return AT_EXIT_USAGE;
+}
+
+/* Whole number in [lo, hi]; rejects trailing junk, signs where lo > 0, overflow. */
+static bool parse_long(const char *s, long lo, long hi, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < lo || v > hi)
+		return false;
+	*out = v;
+	return true;
+}
+
+static int parse_pids(int *pids, int *nr, const char *flag, const char *arg)
+{
+	char *copy = at_xstrdup(arg), *save = NULL, *tok;
+	int rc = -1;
+	long v;
+
+	for (tok = strtok_r(copy, ",", &save); tok && rc < 0; tok = strtok_r(NULL, ",", &save)) {
+		if (!parse_long(tok, 1, INT_MAX, &v))
+			rc = bad("'%s' is not a process ID (a positive number)", tok);
+		else if (*nr == AT_MAX_TARGETS)
+			rc = bad("too many PIDs for %s (at most 64)", flag);
+		else
+			pids[(*nr)++] = (int)v;
+	}
+	if (*nr == 0 && rc < 0)
+		rc = bad("'%s' names no process ID", arg);
+	free(copy);
+	return rc;
+}
+
+/* The file is replaced through FILE.tmp: its directory must be writable. */
+static int check_out_dir(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir = slash ? at_xstrdup(path) : NULL;
+	int rc = -1;
+
+	if (dir)
+		dir[slash == path ? 1 : slash - path] = 0;
+	if (access(dir ? dir : ".", W_OK | X_OK))
+		rc = bad("--pprof-out: cannot write into the directory of '%s'", path);
+	free(dir);
+	return rc;
+}
+
+#define FIELD(p, d, type) ((type *)((char *)(p)->o + (d)->field))
+
+static int set_flag(struct parse *p, const struct opt_def *d, const char *arg)
+{
+	(void)arg;
+	*FIELD(p, d, bool) = true;
+	return -1;
+}
+
+static int set_batch(struct parse *p, const struct opt_def *d, const char *arg)
+{
+	(void)d, (void)arg;
+	p->batch = true;
+	return -1;
+}
+
+/* Whole numbers in [lo, hi], stored as the field's type; hi past what a long holds
+ * (HUGE_VAL) means up to LONG_MAX. */
+static bool in_range(const struct opt_def *d, const char *arg, long *v)
+{
+	return parse_long(arg, (long)d->lo, d->hi >= (double)LONG_MAX ? LONG_MAX : (long)d->hi, v);
+}
+
+static int set_whole(struct parse *p, const struct opt_def *d, const char *arg)
+{
+	long v;
+
+	if (!in_range(d, arg, &v))
+		return bad(d->err, arg);
+	if (d->size == sizeof(long))
+		*FIELD(p, d, long) = v;
+	else			/* int or __u32: the range keeps v in both */
+		*FIELD(p, d, __u32) = (__u32)v;
+	return -1;
+}
+
+/* Finite numbers in [lo, hi]. */
+static int set_double(struct parse *p, const struct opt_def *d, const char *arg)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(arg, &end);
+	if (errno || end == arg || *end || !isfinite(v) || v < d->lo || v > d->hi)
+		return bad(d->err, arg);
+	*FIELD(p, d, double) = v;
+	return -1;
+}
+
+/* --max-overhead: above 0 and below 100, both ends open. */
+static int set_percent(struct parse *p, const struct opt_def *d, const char *arg)
+{
+	int rc = set_double(p, d, arg);
+
+	if (rc < 0 && (p->o->max_overhead <= 0 || p->o->max_overhead >= 100))
+		return bad(d->err, arg);
+	return rc;
+}
+
+/* One of names, stored as its index (an enum). */
+static int set_choice(struct parse *p, const struct opt_def *d, const char *arg)
+{
+	for (int i = 0; i < d->nr_names; i++)
+		if (d->names[i] && !strcmp(arg, d->names[i])) {
+			*FIELD(p, d, int) = i;
+			return -1;
+		}
+	return bad(d->err, arg);
+}
+
+static int set_output(struct parse *p, const struct opt_def *d, const char *arg)
+{
+	p->out_given = true;
+	return set_choice(p, d, arg);
+}
+
+static int set_unwind(struct parse *p, const struct opt_def *d, const char *arg)
+{
+	if (strcmp(arg, "cfi") && strcmp(arg, "fp"))
+		return bad(d->err, arg);
+	p->o->unwind_fp = !strcmp(arg, "fp");
+	return -1;
+}
+
+static int set_pids(struct parse *p, const struct opt_def *d, const char *arg)
+{
+	if (d->key == 'p')
+		return parse_pids(p->o->pids, &p->o->nr_pids, "-p", arg);
+	return parse_pids(p->o->exclude, &p->o->nr_exclude, "--exclude", arg);
+}
+
+static int set_comm(struct parse *p, const struct opt_def *d, const char *arg)
+{
+	if (!*arg || strlen(arg) > 15)
+		return bad(d->err, arg);
+	p->o->comm = arg;
+	return -1;
+}
+
+static int set_pprof_out(struct parse *p, const struct opt_def *d, const char *arg)
+{
+	if (!*arg || arg[strlen(arg) - 1] == '/')
+		return bad(d->err, arg);
+	p->o->pprof_out = arg;
+	return -1;
+}
+
+static int set_lib(struct parse *p, const struct opt_def *d, const char *arg)
+{
+	if (access(arg, R_OK))
+		return bad(d->err, arg);
+	p->o->lib = arg;
+	return -1;
+}
+
+static int show_help(struct parse *p, const struct opt_def *d, const char *arg);
+
+static int show_version(struct parse *p, const struct opt_def *d, const char *arg)
+{
+	(void)p, (void)d, (void)arg;
+	printf("alloctop %s\n", AT_VERSION);
+	return AT_EXIT_OK;
+}
+
+static const char *const output_names[] = {
+	[AT_OUT_TEXT] = "text", [AT_OUT_JSON] = "json", [AT_OUT_FOLDED] = "folded", [AT_OUT_PPROF] = "pprof",
+};
+
+enum { OPT_TOP = 256, OPT_LIB, OPT_MIN_AGE, OPT_MAX_OVERHEAD, OPT_COMM, OPT_EXCLUDE, OPT_FOLLOW, OPT_SORT,
+       OPT_MAX_LIVE, OPT_MAX_STACKS, OPT_MAX_PROCS, OPT_VERSION, OPT_WEIGHT, OPT_PPROF_OUT, OPT_UNWIND,
+       OPT_STACK_DEPTH, OPT_UNWIND_ROWS, OPT_BPF_STATS };
+
+#define F(x) .field = offsetof(struct at_opts, x), .size = sizeof(((struct at_opts *)0)->x)
+#define MAX_ERR "--max-*: '%s' is not a number between 16 and 268435456"
+
+static const struct opt_def opt_defs[] = {
+	{ .name = "pid", .key = 'p', .arg = "PID[,PID]", .set = set_pids,
+	  .help = "attach to running processes (repeatable); without -p and\n"
+		  "without a command, trace every process (system-wide)" },
+	{ .name = "follow", .key = OPT_FOLLOW, .set = set_flag, F(follow),
+	  .help = "also trace the children the targets fork and what they exec" },
+	{ .name = "comm", .key = OPT_COMM, .arg = "NAME", .set = set_comm,
+	  .help = "system-wide: only processes named NAME",
+	  .err = "--comm: '%s' is not a process name (1 to 15 characters, as in /proc/PID/comm)" },
+	{ .name = "exclude", .key = OPT_EXCLUDE, .arg = "PID[,PID]", .set = set_pids,
+	  .help = "system-wide: never these processes" },
+	{ .name = "batch", .key = 'b', .set = set_batch,
+	  .help = "print a report each interval instead of the dashboard" },
+	{ .name = "output", .key = 'o', .arg = "FMT", .set = set_output, F(output),
+	  .names = output_names, .nr_names = AT_ARRAY_SIZE(output_names),
+	  .help = "batch format: text (default), json (one document per line),\n"
+		  "folded (flame-graph stacks, printed once, at the final report)\n"
+		  "or pprof (the --pprof-out file only)",
+	  .err = "-o: unknown output format '%s' (use text or json, or folded or pprof for profiles)" },
+	{ .name = "interval", .key = 'd', .arg = "SECS", .set = set_double, F(interval),
+	  .lo = 0.01, .hi = 86400,
+	  .help = "report interval, fractions allowed (default 1)",
+	  .err = "-d: '%s' is not an interval between 0.01 and 86400 seconds" },
+	{ .name = "count", .key = 'n', .arg = "N", .set = set_whole, F(count), .lo = 1, .hi = HUGE_VAL,
+	  .help = "exit after N reports",
+	  .err = "-n: '%s' is not a positive number of reports" },
+	{ .name = "top", .key = OPT_TOP, .arg = "N", .set = set_whole, F(top), .lo = 1, .hi = 10000000,
+	  .help = "hotspots per report (default 20)",
+	  .err = "--top: '%s' is not a positive number" },
+	{ .name = "sort", .key = OPT_SORT, .arg = "KEY", .set = set_choice, F(sort),
+	  .names = sort_names, .nr_names = AT_NR_SORTS,
+	  .help = "hotspot order: alloc-bytes (default), allocs, live-bytes,\n"
+		  "live-allocs, old-bytes (leak suspects)",
+	  .err = "--sort: unknown key '%s' (alloc-bytes, allocs, live-bytes, live-allocs, old-bytes)" },
+	{ .name = "weight", .key = OPT_WEIGHT, .arg = "KEY", .set = set_choice, F(weight),
+	  .names = weight_names, .nr_names = AT_NR_WEIGHTS,
+	  .help = "folded stacks weigh live-bytes (default), alloc-bytes or allocs",
+	  .err = "--weight: unknown weight '%s' (live-bytes, alloc-bytes, allocs)" },
+	{ .name = "pprof-out", .key = OPT_PPROF_OUT, .arg = "FILE", .set = set_pprof_out,
+	  .help = "write a gzipped pprof profile to FILE at each report (replaced\n"
+		  "atomically), besides -o; alone it means -o pprof",
+	  .err = "--pprof-out: '%s' is not a file name" },
+	{ .name = "lib", .key = OPT_LIB, .arg = "PATH", .set = set_lib,
+	  .help = "probe this allocator file instead of the one the target uses",
+	  .err = "--lib: cannot read '%s' (give the path of an allocator library)" },
+	{ .name = "min-age", .key = OPT_MIN_AGE, .arg = "SECS", .set = set_double, F(min_age),
+	  .lo = 0, .hi = 1e7,
+	  .help = "live blocks older than this are leak suspects (default 60)",
+	  .err = "--min-age: '%s' is not a number of seconds (0 or more)" },
+	{ .name = "max-overhead", .key = OPT_MAX_OVERHEAD, .arg = "PCT", .set = set_percent,
+	  F(max_overhead), .lo = 0, .hi = 100,
+	  .help = "keep the targets' slowdown under PCT% by probing allocations\n"
+		  "only part of the time; counts become scaled estimates",
+	  .err = "--max-overhead: '%s' is not a percentage above 0 and below 100" },
+	{ .name = "max-live", .key = OPT_MAX_LIVE, .arg = "N", .set = set_whole, F(max_live),
+	  .lo = 16, .hi = 1L << 28, .err = MAX_ERR,
+	  .help = "slots for live blocks in the kernel (default 2097152); a\n"
+		  "table fuller than about 70% starts refusing some blocks" },
+	{ .name = "max-stacks", .key = OPT_MAX_STACKS, .arg = "N", .set = set_whole, F(max_stacks),
+	  .lo = 16, .hi = 1L << 28, .err = MAX_ERR,
+	  .help = "distinct stacks and sites kept (default 131072)" },
+	{ .name = "max-procs", .key = OPT_MAX_PROCS, .arg = "N", .set = set_whole, F(max_procs),
+	  .lo = 16, .hi = 1L << 28, .err = MAX_ERR,
+	  .help = "processes tracked (default 1024)" },
+	{ .name = "unwind", .key = OPT_UNWIND, .arg = "MODE", .set = set_unwind,
+	  .help = "stacks from cfi (.eh_frame tables, frame pointers where a\n"
+		  "module has none; default) or fp (frame pointers only)",
+	  .err = "--unwind: unknown mode '%s' (cfi or fp)" },
+	{ .name = "stack-depth", .key = OPT_STACK_DEPTH, .arg = "N", .set = set_whole, F(stack_depth),
+	  .lo = 1, .hi = AT_MAX_FRAMES,
+	  .help = "frames kept per stack, 1 to 64 (default 64); deeper stacks are\n"
+		  "cut and counted as truncated",
+	  .err = "--stack-depth: '%s' is not a number between 1 and 64" },
+	{ .name = "unwind-rows", .key = OPT_UNWIND_ROWS, .arg = "N", .set = set_whole, F(unwind_rows),
+	  .lo = 1024, .hi = 1L << 26,
+	  .help = "capacity of the unwind tables, rows (default 2097152, 8 bytes each)",
+	  .err = "--unwind-rows: '%s' is not a number between 1024 and 67108864" },
+	{ .name = "bpf-stats", .key = OPT_BPF_STATS, .set = set_flag, F(bpf_stats),
+	  .help = "time alloctop's BPF programs (kernel BPF statistics, for the\n"
+		  "dashboard's cost line and bpftool); slows every probe hit" },
+	{ .name = "verbose", .key = 'v', .set = set_flag, F(verbose), .help = "say what is probed where" },
+	{ .name = "help", .key = 'h', .set = show_help, .help = "this help" },
+	{ .name = "version", .key = OPT_VERSION, .set = show_version, .help = "print the version" },
+};
+
+static const char usage_head[] =
+"Usage: alloctop [OPTIONS] [-p PID[,PID...]]\n"
+"       alloctop [OPTIONS] -- CMD [ARGS...]\n"
+"Trace allocations (malloc family, free, application mmap/munmap) of running\n"
+"processes or of a command alloctop starts, with exact counts, stacks and histograms.\n"
+"\n";
+static const char usage_tail[] =
+"\n"
+"Exit status: 0 success (also after SIGINT/SIGTERM), 1 runtime failure, 2 usage error.\n";
+
+#define HELP_COL 24	/* where the help text starts */
+
+static int show_help(struct parse *p, const struct opt_def *d, const char *arg)
+{
+	(void)p, (void)d, (void)arg;
+	fputs(usage_head, stdout);
+	for (size_t i = 0; i < AT_ARRAY_SIZE(opt_defs); i++) {
+		const struct opt_def *o = &opt_defs[i];
+		const char *h = o->help;
+		int n;
+
+		if (o->key < 256)
+			n = printf("  -%c, --%s", o->key, o->name);
+		else
+			n = printf("      --%s", o->name);
+		if (o->arg)
+			n += printf(" %s", o->arg);
+		/* the text from HELP_COL, at least two spaces after the option; one when it runs past */
+		printf("%*s", n > HELP_COL ? 1 : HELP_COL - n < 2 ? 2 : HELP_COL - n, "");
+		for (const char *nl; (nl = strchr(h, '\n')); h = nl + 1)
+			printf("%.*s\n%*s", (int)(nl - h), h, HELP_COL, "");
+		printf("%s\n", h);
+	}
+	fputs(usage_tail, stdout);
+	return AT_EXIT_OK;
+}
+
+/* getopt's view of the table. */
+static void getopt_table(struct option *longopts, char *shortopts)
+{
+	size_t k = 0;
+
+	shortopts[k++] = '+';
+	shortopts[k++] = ':';
+	for (size_t i = 0; i < AT_ARRAY_SIZE(opt_defs); i++) {
+		const struct opt_def *d = &opt_defs[i];
+
+		longopts[i] = (struct option){ d->name, d->arg ? required_argument : no_argument, 0, d->key };
+		if (d->key < 256) {
+			shortopts[k++] = (char)d->key;
+			if (d->arg)
+				shortopts[k++] = ':';
+		}
+	}
+	longopts[AT_ARRAY_SIZE(opt_defs)] = (struct option){ 0 };
+	shortopts[k] = 0;
+}
+
+/* What options cannot do together, and what follows from them; -1 or an exit status. */
+static int check_combined(struct parse *p)
+{
+	struct at_opts *o = p->o;
+	int rc;
+
+	if (o->cmd && o->nr_pids)
+		return bad("-p and a command (-- CMD) cannot be combined%s", "");
+	if ((o->comm || o->nr_exclude) && (o->cmd || o->nr_pids))
+		return bad("--comm and --exclude filter the system-wide census: drop -p and the command%s", "");
+	if (o->max_overhead && (o->follow || (!o->cmd && !o->nr_pids)))
+		return bad("--max-overhead works with -p or a command, not with --follow or the census%s", "");
+	if (o->follow && !o->cmd && !o->nr_pids)
+		return bad("--follow needs targets: give -p PID or -- CMD%s", "");
+	if (o->pprof_out && !p->out_given) {
+		o->output = AT_OUT_PPROF;
+		p->out_given = true;
+	}
+	if (o->output == AT_OUT_PPROF && !o->pprof_out)
+		return bad("-o pprof: give the file to write with --pprof-out FILE%s", "");
+	if (o->pprof_out && (rc = check_out_dir(o->pprof_out)) >= 0)
+		return rc;
+	/* The dashboard needs a terminal; -b, -o or a pipe mean batch. */
+	if (!p->batch && !p->out_given && isatty(STDOUT_FILENO))
+		o->output = AT_OUT_TUI;
+	return -1;
+}
+
+int at_opts_parse(struct at_opts *o, int argc, char **argv)
+{
+	struct option longopts[AT_ARRAY_SIZE(opt_defs) + 1];
+	char shortopts[2 + 2 * AT_ARRAY_SIZE(opt_defs) + 1];
+	struct parse p = { .o = o };
+	int c, rc;
+
+	memset(o, 0, sizeof(*o));
+	o->interval = 1.0;
+	o->min_age = 60;
+	o->top = 20;
+	o->max_live = 1 << 21;	/* slots: the table refuses blocks from ~70% full */
+	o->max_stacks = 1 << 17;
+	o->max_procs = 1024;
+	o->stack_depth = AT_MAX_FRAMES;
+	o->unwind_rows = 1 << 21;
+	o->output = AT_OUT_TEXT;
+
+	getopt_table(longopts, shortopts);
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+		const struct opt_def *d = NULL;
+
+		for (size_t i = 0; i < AT_ARRAY_SIZE(opt_defs) && !d; i++)
+			if (opt_defs[i].key == c)
+				d = &opt_defs[i];
+		if (c == ':')
+			return bad("option '%s' needs a value", argv[optind - 1]);
+		if (!d)
+			return bad("unknown option '%s'", argv[optind - 1]);
+		if ((rc = d->set(&p, d, optarg)) >= 0)
+			return rc;
+	}
+	if (optind < argc) {
+		if (strcmp(argv[optind - 1], "--"))
+			return bad("unexpected argument '%s' (a command to run goes after --)", argv[optind]);
+		o->cmd = &argv[optind];
+	}
+	return check_combined(&p);
+}

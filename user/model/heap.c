@@ -1,0 +1,231 @@
+#include "model/heap.h"
+#include "alloctop.h"
+#include "binary/allocator.h"
+#include "lib/bigbuf.h"
+#include "model/heapsites.h"
+#include "kernel/livemap.h"
+#include "binary/procmaps.h"
+#include "lib/radix.h"
+#include "lib/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define AT_LIVE_CHUNK 8192	/* live blocks per batched read */
+
+/* One process's blocks during a pass: (address, requested size) pairs. */
+struct pid_blocks {
+	struct at_bigbuf buf;
+	size_t n;
+};
+
+struct pass {
+	struct at_heap *h;
+	__u64 now, min_age;
+	struct at_hash pids;		/* pid -> struct pid_blocks */
+	struct pid_blocks *last;	/* of last_pid: blocks come mostly from one process */
+	int last_pid;
+	struct at_heap_tally tally;
+};
+
+void at_heap_fini(struct at_heap *h)
+{
+	at_hash_free_all(&h->procs);
+	free(h->sites);
+	free(h->suspects);
+	h->sites = NULL;
+	h->suspects = NULL;
+	h->nr_sites = h->nr_suspects = 0;
+}
+
+/* Heap candidates: the brk heap and private anonymous writable mappings (allocator
+ * arenas, mmapped chunks). Only those that hold a live block will count. */
+static bool heap_candidate(const struct at_vma *v)
+{
+	if (v->path)
+		return !strcmp(v->path, "[heap]");
+	return true;
+}
+
+/* Residency of [start, end) from /proc/PID/pagemap: one byte per page. */
+static __u8 *residency(int pagemap, __u64 start, __u64 end)
+{
+	__u64 pages = (end - start) / AT_PAGE_SIZE, buf[512];
+	__u8 *res = at_xcalloc(pages, 1);
+
+	for (__u64 p = 0; p < pages;) {
+		size_t n = pages - p < 512 ? pages - p : 512;
+		ssize_t got = pread(pagemap, buf, n * 8, (off_t)((start / AT_PAGE_SIZE + p) * 8));
+
+		if (got <= 0)
+			break;
+		for (size_t i = 0; i < (size_t)got / 8; i++)
+			res[p + i] = (buf[i] >> 63) & 1;	/* bit 63: present in RAM */
+		p += got / 8;
+	}
+	return res;
+}
+
+static size_t heap_regions(const struct at_maps *m, struct at_region *regions)
+{
+	size_t nr = 0;
+
+	for (size_t i = 0; i < m->n; i++) {
+		const struct at_vma *v = &m->v[i];
+
+		if (!v->writable || v->shared || !heap_candidate(v))
+			continue;
+		regions[nr].start = v->start;
+		regions[nr].end = v->end;
+		nr++;
+	}
+	return nr;
+}
+
+/* Residency only where blocks live: pagemap is read for regions holding one. */
+static void read_residency(int pid, struct at_region *regions, size_t nr, const struct at_span *spans, size_t n)
+{
+	char path[64];
+	int pm;
+
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", pid);
+	pm = open(path, O_RDONLY | O_CLOEXEC);
+	if (pm < 0)
+		return;
+	for (size_t r = 0, s = 0; r < nr; r++) {
+		while (s < n && spans[s].start < regions[r].start)
+			s++;
+		if (s < n && spans[s].start < regions[r].end)
+			regions[r].resident = residency(pm, regions[r].start, regions[r].end);
+	}
+	close(pm);
+}
+
+/* Sorts one process's blocks by address, turns them into allocator footprints in place
+ * and measures them against its heap regions. */
+static void analyze_pid(struct at_heap *h, struct at_elfcache *ec, int pid, struct pid_blocks *pb)
+{
+	struct at_heap_proc *hp = at_xcalloc(1, sizeof(*hp));
+	struct at_kv *kv = pb->buf.p;
+	struct at_region *regions;
+	struct at_span *spans = pb->buf.p;
+	struct at_maps m;
+	size_t nr;
+
+	at_hash_put(&h->procs, pid, 0, hp);
+	if (at_maps_read(pid, &m))
+		return;	/* gone: nothing to measure against */
+	hp->glibc = at_uses_glibc_malloc(ec, pid, &m);
+	at_radix_sort(kv, pb->n);
+	for (size_t i = 0; i < pb->n; i++) {
+		/* footprints start at or just below the address: the order holds */
+		struct at_span sp = at_block_span(hp->glibc ? AT_LAYOUT_GLIBC : AT_LAYOUT_EXACT, kv[i].key, kv[i].val);
+
+		memcpy(&spans[i], &sp, sizeof(sp));
+	}
+	regions = at_xcalloc(m.n ? m.n : 1, sizeof(*regions));
+	nr = heap_regions(&m, regions);
+	read_residency(pid, regions, nr, spans, pb->n);
+	at_frag_compute(regions, nr, spans, pb->n, &hp->frag);
+	for (size_t r = 0; r < nr; r++)
+		free((void *)regions[r].resident);
+	free(regions);
+	at_maps_free(&m);
+}
+
+static void keep_block(struct pass *p, const struct at_block_key *k, const struct at_block *b)
+{
+	struct pid_blocks *pb = p->last && p->last_pid == (int)k->pid ? p->last : at_hash_get(&p->pids, k->pid, 0);
+	struct at_kv *kv;
+
+	if (!pb) {
+		pb = at_xcalloc(1, sizeof(*pb));
+		at_hash_put(&p->pids, k->pid, 0, pb);
+	}
+	p->last = pb;
+	p->last_pid = (int)k->pid;
+	kv = at_bigbuf_reserve(&pb->buf, (pb->n + 1) * sizeof(*kv));
+	kv[pb->n++] = (struct at_kv){ k->addr, b->size };
+}
+
+static int take_blocks(void *ctx, const void *keys, const void *vals, size_t n)
+{
+	struct pass *p = ctx;
+	const struct at_block_key *k = keys;
+	const struct at_block *b = vals;
+
+	at_tally_blocks(&p->tally, k, b, n, p->now, p->min_age);
+	for (size_t i = 0; i < n; i++)
+		keep_block(p, &k[i], &b[i]);
+	p->h->blocks += n;
+	return 0;
+}
+
+static int cmp_suspect(const void *a, const void *b)
+{
+	const struct at_heap_site *x = *(const struct at_heap_site *const *)a;
+	const struct at_heap_site *y = *(const struct at_heap_site *const *)b;
+
+	if (x->old_bytes != y->old_bytes)
+		return x->old_bytes > y->old_bytes ? -1 : 1;
+	return at_heap_site_cmp(x, y);
+}
+
+/* Sites sorted by key for lookups; the suspects ordered once per pass. */
+static void order_sites(struct at_heap *h, struct at_heap_tally *tally)
+{
+	h->sites = at_tally_finish(tally, &h->nr_sites);
+	h->suspects = at_xcalloc(h->nr_sites ? h->nr_sites : 1, sizeof(*h->suspects));
+	for (size_t i = 0; i < h->nr_sites; i++)
+		if (h->sites[i].old_allocs)
+			h->suspects[h->nr_suspects++] = &h->sites[i];
+	qsort(h->suspects, h->nr_suspects, sizeof(*h->suspects), cmp_suspect);
+}
+
+int at_heap_analyze(struct at_heap *h, int live_fd, struct at_elfcache *ec, __u64 min_age_ns)
+{
+	struct pass p = { .h = h, .min_age = min_age_ns };
+	double t0 = at_now_mono();
+	struct at_hash_ent *e;
+	struct timespec ts;
+	int err;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);	/* the clock bpf_ktime_get_ns reads */
+	p.now = ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+	at_heap_fini(h);
+	h->blocks = 0;
+	err = at_live_read_chunks(live_fd, AT_LIVE_CHUNK, take_blocks, &p);
+	at_hash_for_each(&p.pids, e) {
+		struct pid_blocks *pb = e->val;
+
+		if (!err)
+			analyze_pid(h, ec, (int)e->k1, pb);
+		at_bigbuf_free(&pb->buf);
+		free(pb);
+	}
+	at_hash_clear(&p.pids);
+	order_sites(h, &p.tally);
+	/* the pass's tables came and went through malloc: hand the freed pages back */
+	malloc_trim(0);
+	h->analyzed_at = at_now_mono();
+	h->took_s = h->analyzed_at - t0;
+	return err;
+}
+
+const struct at_heap_proc *at_heap_proc(const struct at_heap *h, int pid)
+{
+	return at_hash_get(&h->procs, pid, 0);
+}
+
+const struct at_heap_site *at_heap_site(const struct at_heap *h, int pid, __u64 stack_id)
+{
+	struct at_heap_site key = { .pid = pid, .stack_id = stack_id };
+
+	return h->nr_sites ? bsearch(&key, h->sites, h->nr_sites, sizeof(key), at_heap_site_cmp) : NULL;
+}

@@ -1,0 +1,146 @@
+/* What is measured: snapshots of the kernel maps, summed over CPUs, and the targets.
+ * The same model feeds the dashboard and the batch writers. */
+#ifndef AT_MODEL_H
+#define AT_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "alloctop.h"
+#include "lib/hash.h"
+#include "lib/names.h"
+#include "model/heap.h"
+#include "lib/opts.h"
+#include "kernel/probecost.h"
+#include "kernel/sitetab.h"
+
+struct at_target {
+	int pid;
+	char comm[16];
+	bool exited;
+	bool gone;		/* exited and reported: no longer listed */
+};
+
+/* What the probes cost one process (model_overhead.c). Its probe time in an interval is
+ * its calls x the measured cost of its probes' kinds; the kernel charges that time to it,
+ * so it is part of its CPU time over the interval. */
+struct at_overhead {
+	bool known;		/* measured over an interval */
+	bool cpu_known;		/* its CPU time too (cpu_share and slowdown are set) */
+	double probe_ns;	/* probe time since its probes were attached */
+	double probe_ns_per_s;	/* probe time per second of the interval */
+	double cpu_share;	/* probe time / its CPU time, 0..1 */
+	double slowdown;	/* cpu / (cpu - probe time): how much longer its work takes; 0
+				 * when the probes took (nearly) all of it */
+};
+
+struct at_proc_view {
+	struct at_target *target;	/* NULL for a process not in the target list */
+	int pid;
+	struct at_proc_stats s;
+	double scale;			/* --max-overhead: what its estimates were scaled by; 1 exact */
+	__u64 hits[AT_NR_FUNCS];	/* calls the probes saw, before any scaling */
+	struct at_overhead ov;		/* what its probes cost it */
+};
+
+struct at_snapshot {
+	double mono;			/* when read */
+	struct at_proc_view *procs;	/* sorted by pid */
+	size_t nr_procs;
+	const struct at_site_view *sites;	/* sorted by (pid, stack_id); owned by the model */
+	size_t nr_sites;
+	__u64 drops[AT_NR_DROPS];
+	__u64 bpf_run_ns;		/* cumulative run time of the BPF programs */
+};
+
+/* What the outputs need beyond the counters, set by the session (and the dashboard as
+ * its views change). */
+struct at_model_needs {
+	bool prev_sites;		/* the previous snapshot's sites (dashboard rates) */
+	bool heap;			/* the heap pass (fragmentation, leak suspects) */
+};
+
+struct at_model;		/* opaque: read through the functions below */
+struct at_tracer;
+struct at_unwind_info;
+
+
+/* A model of what t measures in *out; 0 or -errno. */
+int at_model_new(struct at_tracer *t, struct at_model **out);
+void at_model_free(struct at_model *m);	/* NULL is fine */
+/* Set by the session (and the dashboard's needs through it). */
+struct at_model_needs *at_model_needs(struct at_model *m);
+void at_model_set_min_age(struct at_model *m, double seconds);
+void at_model_set_start(struct at_model *m, double mono);	/* when tracing started */
+void at_model_set_duty(struct at_model *m, double duty);	/* share of time probed; 1 exact */
+/* What the outputs read. */
+const struct at_snapshot *at_model_cur(const struct at_model *m);
+const struct at_snapshot *at_model_prev(const struct at_model *m);	/* sites only with needs.prev_sites */
+double at_model_start(const struct at_model *m);
+double at_model_duty(const struct at_model *m);
+double at_model_min_age(const struct at_model *m);		/* seconds */
+int at_model_nr_targets(const struct at_model *m);
+const struct at_target *at_model_target_at(const struct at_model *m, int i);	/* in order of arrival */
+/* Sums over processes before scaling by 1/duty. */
+void at_model_raw_counts(const struct at_model *m, __u64 *allocs, __u64 *frees);
+/* The last heap pass's results (NULL if it did not see the process or site). */
+const struct at_heap_proc *at_model_heap_proc(const struct at_model *m, int pid);
+const struct at_heap_site *at_model_heap_site(const struct at_model *m, int pid, __u64 stack_id);
+/* The modules unwound so far and where their stacks come from. */
+size_t at_model_unwind_modules(const struct at_model *m, const struct at_unwind_info **mods);
+/* Adds a process (reading its comm) or returns the one known. */
+struct at_target *at_model_add_target(struct at_model *m, int pid);
+/* Forgets an exited process: it is no longer listed; its pid may come back as new. */
+void at_model_drop_target(struct at_model *m, int pid);
+/* The kernel deleted these processes' counters (pids sorted): drop their sites. */
+void at_model_forget_sites(struct at_model *m, const int *pids, int n);
+struct at_target *at_model_target(struct at_model *m, int pid);
+/* Reads the maps into cur (the old cur becomes prev). The heap pass runs when
+ * needs.heap is set: always for a final refresh, else when due (it reads every live
+ * block, so when it is expensive it runs at most every AT_HEAP_PERIOD_FACTOR times
+ * its own duration). 0 or -errno. */
+int at_model_refresh(struct at_model *m, bool final);
+/* Bounds the stack and lifetime caches (the refresh calls it). */
+void at_model_trim_caches(struct at_model *m);
+/* The frames of a stack (cached, a bounded number); NULL for the unknown stack or if
+ * gone. Valid until the next call. */
+const struct at_stack *at_model_stack(struct at_model *m, __u64 stack_id);
+/* The stack had more frames than --stack-depth kept. */
+bool at_model_stack_truncated(struct at_model *m, __u64 stack_id);
+/* The n best sites of cur by key (n = 0: every site), optionally of one pid (0 = all),
+ * best first: a new array of pointers into cur.sites that the caller frees. *n is set
+ * to how many. */
+const struct at_site_view **at_model_top_sites(const struct at_model *m, enum at_sort key, int pid, size_t *n);
+/* Up to max sites holding live blocks older than min_age, most old bytes first (from
+ * the last heap pass): a new array of pointers into cur.sites that the caller frees. */
+const struct at_site_view **at_model_leak_suspects(const struct at_model *m, size_t max, size_t *n);
+__u64 at_site_sort_value(const struct at_model *m, const struct at_site_view *s, enum at_sort key);
+/* A site's lifetime histogram (freed blocks, log2 ns buckets) as of cur, scaled like
+ * its counters. Read from the kernel the first time it is asked for after a refresh:
+ * only the sites shown cost a read. false if the site is gone. */
+bool at_model_site_life(struct at_model *m, int pid, __u64 stack_id, __u32 lt[AT_LT_BUCKETS]);
+/* ... as of prev, when known: the site was read at the previous refresh too, or freed
+ * nothing since prev. */
+bool at_model_site_life_prev(struct at_model *m, int pid, __u64 stack_id, __u32 lt[AT_LT_BUCKETS]);
+/* Every site's lifetimes in one read of the whole map (a baseline): fn per site. */
+int at_model_all_lifetimes(struct at_model *m, void (*fn)(void *ctx, int pid, __u64 stack_id, const __u32 *lt),
+			   void *ctx);
+/* The cost model (model_overhead.c): what one probe hit costs here, set once by the
+ * session; each refresh then sets every process's .ov. */
+void at_model_set_probe_cost(struct at_model *m, const struct at_probe_cost *c);
+const struct at_probe_cost *at_model_probe_cost(const struct at_model *m);
+/* pid's probes were just attached (no hits yet): its books start now. */
+void at_model_overhead_seed(struct at_model *m, int pid);
+/* pid is about to exit (a launched command's exit stop): its CPU time is read now. */
+void at_model_overhead_exiting(struct at_model *m, int pid);
+/* Unless warned already, says on stderr, once, that a process is slowed 1.5x or more;
+ * returns whether it did. */
+bool at_model_overhead_warn(const struct at_model *m, bool warned);
+/* The dearest call of the allocation side and of the free side over the targets (mmap
+ * and munmap aside), for --max-overhead's duty cycle. */
+void at_model_call_costs(const struct at_model *m, double *alloc_ns, double *free_ns);
+const struct at_site_view *at_snapshot_site(const struct at_snapshot *s, int pid, __u64 stack_id);
+const struct at_proc_view *at_snapshot_proc(const struct at_snapshot *s, int pid);
+int at_proc_cmp(const void *a, const void *b);	/* at_proc_views by pid */
+__u64 at_drops_total(const struct at_snapshot *s);
+
+#endif

@@ -1,0 +1,32 @@
+/* Batch reports: the plain and JSON printers side by side, over the same model. */
+#ifndef AT_REPORT_H
+#define AT_REPORT_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include "model/model.h"
+#include "lib/opts.h"
+#include "symbolize/symbolize.h"
+#include "lib/utf8.h"
+
+struct at_report_ctx {
+	struct at_model *model;
+	struct at_symbolizer *sym;
+	const struct at_opts *opts;
+	double interval_s;	/* the interval this report covers */
+	bool final;
+};
+
+/* Each returns 0, or -1 when the output cannot be written (closed pipe). */
+int at_report_json(FILE *out, const struct at_report_ctx *c);
+int at_report_text(FILE *out, const struct at_report_ctx *c);
+/* Folded stacks (flamegraph.pl, inferno, speedscope): one line per distinct stack,
+ * "comm-pid;root;...;leaf WEIGHT", weighted by opts->weight, zero weights left out.
+ * Every site counts (not only --top). Printed once, at the final report; the others
+ * print nothing. */
+int at_report_folded(FILE *out, const struct at_report_ctx *c);
+/* A gzipped pprof profile of every site written to path (through path.tmp, renamed
+ * over it); -1 with a message on stderr when it cannot be written. */
+int at_report_pprof(const char *path, const struct at_report_ctx *c);
+
+#endif
