@@ -61,8 +61,15 @@ $(O)/reader/%.bpf.o: bpf/reader/%.bpf.c $(O)/vmlinux.h
 $(O)/sites_read.skel.h: $(O)/reader/sites_read.bpf.o
 	$(BPFTOOL) gen skeleton $< name sites_read_bpf > $@.tmp && mv $@.tmp $@
 
+# The cost model's calibration programs (user/kernel/probecost.c): their own object too.
+$(O)/calib/%.bpf.o: bpf/calib/%.bpf.c $(O)/vmlinux.h
+	@mkdir -p $(@D)
+	$(CLANG) $(BPFFLAGS) -c $< -o $@
+$(O)/calib.skel.h: $(O)/calib/calib.bpf.o
+	$(BPFTOOL) gen skeleton $< name calib_bpf > $@.tmp && mv $@.tmp $@
+
 # The skeletons must exist before any user object that includes one is compiled.
-$(O)/user/%.o: user/%.c | $(O)/alloctop.skel.h $(O)/sites_read.skel.h
+$(O)/user/%.o: user/%.c | $(O)/alloctop.skel.h $(O)/sites_read.skel.h $(O)/calib.skel.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c $< -o $@
 
@@ -214,6 +221,7 @@ test: deps all stacks
 bench: deps all
 	@bash bench/run.sh
 	@bash bench/unwind.sh
+	@bash bench/calib.sh
 	@bash bench/server.sh
 
 # redis-server and nginx under load, untraced and traced (bench/server.sh; its servers

@@ -1,4 +1,5 @@
 #include "app/sampling.h"
+#include "binary/procmaps.h"
 #include "lib/util.h"
 
 #include <stdio.h>
@@ -7,11 +8,6 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
-/* Costs per probed call behind the duty cycle, as measured on this machine kind
- * (bench/README.md: exact mode 3860 ns/pair, free side alone about 1260): an allocation
- * is an entry and a return probe, a free one entry. */
-#define AT_COST_ALLOC_NS 2600.0
-#define AT_COST_FREE_NS 1260.0
 #define AT_MIN_DUTY 0.01
 
 struct at_sampler {
@@ -26,21 +22,13 @@ struct at_sampler {
 /* CPU seconds the live targets have used, from /proc/PID/stat. */
 static double targets_cpu(struct at_sampler *s)
 {
-	double ticks = sysconf(_SC_CLK_TCK), sum = 0;
+	double sum = 0, c;
 
 	for (int i = 0; i < at_model_nr_targets(s->m); i++) {
-		unsigned long long ut, st;
-		char path[64], buf[1024], *p;
-
 		if (at_model_target_at(s->m, i)->exited || at_model_target_at(s->m, i)->gone)
 			continue;
-		snprintf(path, sizeof(path), "/proc/%d/stat", at_model_target_at(s->m, i)->pid);
-		if (at_read_small(path, buf, sizeof(buf)) || !(p = strrchr(buf, ')')))
-			continue;
-		/* after the comm: state ppid pgrp session tty tpgid flags minflt cminflt majflt
-		 * cmajflt utime stime */
-		if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) == 2)
-			sum += (ut + st) / ticks;
+		if ((c = at_proc_cpu_s(at_model_target_at(s->m, i)->pid)) > 0)
+			sum += c;
 	}
 	return sum;
 }
@@ -59,11 +47,12 @@ void at_sampler__window_end(struct at_sampler *s)
 }
 
 /* Picks the next on-share of the interval from what the last one cost: d * allocs/s *
- * cost + frees/s * cost must stay under PCT% of the targets' CPU time. */
+ * cost + frees/s * cost must stay under PCT% of the targets' CPU time, the costs per
+ * call from the cost model measured on this machine. */
 static double next_duty(struct at_sampler *s, double now)
 {
 	double period = now - s->period_start, cpu = targets_cpu(s);
-	double dcpu = cpu - s->cpu_mark, a, f, budget, d;
+	double dcpu = cpu - s->cpu_mark, a, f, budget, d, a_ns, f_ns;
 	__u64 allocs, frees;
 
 	if (period <= 0 || s->on_in_period <= 0)
@@ -72,7 +61,8 @@ static double next_duty(struct at_sampler *s, double now)
 	a = (allocs - s->allocs_mark) / s->on_in_period;
 	f = (frees - s->frees_mark) / period;
 	budget = s->o.max_overhead / 100 * dcpu / period * 1e9;
-	d = a > 0 ? (budget - f * AT_COST_FREE_NS) / (a * AT_COST_ALLOC_NS) : 1;
+	at_model_call_costs(s->m, &a_ns, &f_ns);
+	d = a > 0 ? (budget - f * f_ns) / (a * a_ns) : 1;
 	s->cpu_mark = cpu;
 	return d < AT_MIN_DUTY ? AT_MIN_DUTY : d > 1 ? 1 : d;
 }

@@ -4,6 +4,7 @@
 #include "model/model.h"
 #include "report/report.h"
 #include "symbolize/symbolize.h"
+#include "kernel/probecost.h"
 #include "kernel/tracer.h"
 #include "ui/ui.h"
 #include "lib/util.h"
@@ -29,6 +30,7 @@ struct at_session {
 	long reports;
 	double last_report;
 	struct at_ui *ui;
+	bool ov_warned;			/* the probes' cost was said to be high, once */
 };
 
 static int setup_fds(struct at_session *s)
@@ -89,6 +91,8 @@ static int report(struct at_session *s, bool final)
 		at_err("reading the kernel maps failed: %s", strerror(-err));
 		return -1;
 	}
+	if (!s->ui && !s->o->max_overhead)	/* the dashboard shows it; a bound holds it */
+		s->ov_warned |= at_model_overhead_warn(s->model, s->ov_warned);
 	c.interval_s = now - s->last_report;
 	s->last_report = now;
 	s->reports++;
@@ -246,6 +250,15 @@ int at_session_run(const struct at_opts *o)
 		at_err("cannot map the BPF site maps: %s", strerror(-rc));
 		cleanup(&s);
 		return AT_EXIT_FAIL;
+	}
+	{
+		struct at_probe_cost cost;
+
+		if (at_probe_cost_get(&cost)) {
+			cleanup(&s);
+			return AT_EXIT_FAIL;
+		}
+		at_model_set_probe_cost(s.model, &cost);
 	}
 	at_model_set_min_age(s.model, o->min_age);
 	at_model_needs(s.model)->prev_sites = o->output == AT_OUT_TUI;	/* the dashboard's rates */

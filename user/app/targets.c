@@ -56,6 +56,7 @@ static int attach_one_pid(struct at_targets *ts, int pid)
 	if (!err) {
 		at_tracer__seed_proc(ts->tracer, pid);	/* listed even if it never allocates */
 		at_model_add_target(ts->model, pid);
+		at_model_overhead_seed(ts->model, pid);
 		/* -p targets are noted once all probes are in (see note_targets) */
 		if (ts->mode != AT_MODE_PIDS)
 			at_symbolizer_note_pid(ts->sym, pid);
@@ -98,6 +99,7 @@ static void exiting(void *ctx, int pid)
 	struct at_targets *ts = ctx;
 
 	at_symbolizer_note_pid(ts->sym, pid);
+	at_model_overhead_exiting(ts->model, pid);
 }
 
 /* The process a thread belongs to (Tgid in /proc/ID/status), or -1. */

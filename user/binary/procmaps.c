@@ -135,3 +135,18 @@ int at_open_mapped(int pid, const struct at_vma *v)
 	/* replaced since it was mapped (package upgrade, deleted file), or not reachable */
 	return -ESTALE;
 }
+
+double at_proc_cpu_s(int pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long ut, st;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if (at_read_small(path, buf, sizeof(buf)) || !(p = strrchr(buf, ')')))
+		return -1;
+	/* after the comm: state ppid pgrp session tty tpgid flags minflt cminflt majflt
+	 * cmajflt utime stime */
+	if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+		return -1;
+	return (double)(ut + st) / sysconf(_SC_CLK_TCK);
+}

@@ -1,4 +1,4 @@
-/* /proc/PID/maps, and opening a mapped file safely inside the process's root. */
+/* /proc/PID/maps, a process's CPU time, and opening a mapped file safely inside the process's root. */
 #ifndef AT_PROCMAPS_H
 #define AT_PROCMAPS_H
 
@@ -30,5 +30,8 @@ bool at_vma_is_file(const struct at_vma *v);
 /* Opens a path the process sees, resolved inside /proc/PID/root (symlinks cannot
  * escape it), and checks it is the file mapped (device and inode). Returns fd or -errno. */
 int at_open_mapped(int pid, const struct at_vma *v);
+
+/* CPU seconds process pid has used (utime + stime of /proc/PID/stat), or -1. */
+double at_proc_cpu_s(int pid);
 
 #endif

@@ -410,6 +410,9 @@ int at_links__attach_global(struct at_links *ls, int pid, bool quiet)
 			destroy_links(ls, tl);
 		else
 			at_debug("probing %s for every process", plan.files[f].path);
+		for (int i = 0; !err && i < plan.nr_probes; i++)	/* its probes, for the cost model */
+			if (plan.probes[i].file == f)
+				tl->plan.probes[tl->plan.nr_probes++] = plan.probes[i];
 	}
 	at_plan_free(&plan);
 	return err;
@@ -498,4 +501,36 @@ void at_links__free(struct at_links *ls)
 	free(all);
 	free(ls->sets);
 	free(ls);
+}
+
+/* A function's probes in one plan, merged into fp: the dearer entry kind wins. */
+static void merge_probes(const struct at_plan *plan, struct at_func_probe *fp)
+{
+	for (int i = 0; i < plan->nr_probes; i++) {
+		const struct at_probe *p = &plan->probes[i];
+		struct at_func_probe *d = &fp[p->func];
+
+		if (!d->probed || p->entry_kind == AT_HIT_STEPPED)
+			d->entry = p->entry_kind;
+		d->probed = true;
+		d->ret |= p->has_ret;
+	}
+	/* a name probed through another's site (aligned_alloc = memalign) costs the same */
+	for (int f = 0; f < AT_NR_FUNCS; f++)
+		for (int g = 0; g < AT_NR_FUNCS && !fp[f].probed && (plan->aliased >> f & 1); g++)
+			if (g != f && (plan->aliased >> g & 1) && fp[g].probed)
+				fp[f] = fp[g];
+}
+
+bool at_links__func_probes(const struct at_links *ls, int pid, struct at_func_probe fp[AT_NR_FUNCS])
+{
+	bool any = false;
+
+	memset(fp, 0, AT_NR_FUNCS * sizeof(*fp));
+	for (size_t i = 0; i < ls->nr_sets; i++)
+		if (ls->sets[i].pid == pid || ls->sets[i].pid == -1) {
+			merge_probes(&ls->sets[i].plan, fp);
+			any = true;
+		}
+	return any;
 }

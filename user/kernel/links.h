@@ -34,6 +34,9 @@ int at_links__replan_pid(struct at_links *ls, int pid);
 int at_links__attach_global(struct at_links *ls, int pid, bool quiet);
 /* Attaches (on) or detaches (off) the allocation side of every per-PID set. */
 int at_links__sample(struct at_links *ls, bool on);
+/* The probes on pid's functions (its own sets; for file probes, every probed file's):
+ * their entry kinds and return probes, for the cost model. false if none. */
+bool at_links__func_probes(const struct at_links *ls, int pid, struct at_func_probe fp[AT_NR_FUNCS]);
 /* Closes every link at once. NULL is fine. */
 void at_links__free(struct at_links *ls);
 

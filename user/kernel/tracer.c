@@ -327,6 +327,11 @@ int at_tracer__sample(struct at_tracer *t, bool on)
 	return at_links__sample(t->links, on);
 }
 
+bool at_tracer__func_probes(const struct at_tracer *t, int pid, struct at_func_probe fp[AT_NR_FUNCS])
+{
+	return t->links && at_links__func_probes(t->links, pid, fp);
+}
+
 void at_tracer__seed_proc(struct at_tracer *t, int pid)
 {
 	size_t n = possible_cpus();

@@ -75,6 +75,10 @@ void at_tracer__growth_refresh(struct at_tracer *t);
 struct at_unwind_info;
 size_t at_tracer__unwind_modules(const struct at_tracer *t, const struct at_unwind_info **mods);
 
+/* The probes on pid's functions (its own plan; for file probes, every probed file's):
+ * their entry kinds and return probes, for the cost model. false if none. */
+bool at_tracer__func_probes(const struct at_tracer *t, int pid, struct at_func_probe fp[AT_NR_FUNCS]);
+
 /* Map fds for the model's reader. */
 struct at_map_fds {
 	int procs, sites, stacks, live, drops;

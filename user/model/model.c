@@ -37,6 +37,7 @@ static void model_fini(struct at_model *m)
 	at_hash_free_all(&m->stacks);
 	at_hash_free_all(&m->lives);
 	at_heap_fini(&m->heap);
+	at_model_overhead_fini(m);
 	for (int i = 0; i < m->nr_targets; i++)
 		free(m->targets[i]);
 	free(m->targets);
@@ -111,6 +112,7 @@ static int read_procs(struct at_model *m, struct at_snapshot *s)
 		p->target = at_model_add_target(m, p->pid);
 		p->scale = 1;
 		sum_u64((__u64 *)&p->s, (const __u64 *)((char *)vals + i * vsz), sizeof(p->s) / 8, m->ncpus);
+		memcpy(p->hits, p->s.calls, sizeof(p->hits));
 	}
 	s->nr_procs = n;
 	qsort(s->procs, n, sizeof(*s->procs), at_proc_cmp);
@@ -260,6 +262,7 @@ int at_model_refresh(struct at_model *m, bool final)
 	m->prev.nr_sites = np;
 	m->cur = s;
 	m->gen++;
+	at_model_overhead_update(m);
 	at_model_trim_caches(m);
 	return 0;
 }

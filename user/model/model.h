@@ -10,6 +10,7 @@
 #include "lib/names.h"
 #include "model/heap.h"
 #include "lib/opts.h"
+#include "kernel/probecost.h"
 #include "kernel/sitetab.h"
 
 struct at_target {
@@ -19,11 +20,26 @@ struct at_target {
 	bool gone;		/* exited and reported: no longer listed */
 };
 
+/* What the probes cost one process (model_overhead.c). Its probe time in an interval is
+ * its calls x the measured cost of its probes' kinds; the kernel charges that time to it,
+ * so it is part of its CPU time over the interval. */
+struct at_overhead {
+	bool known;		/* measured over an interval */
+	bool cpu_known;		/* its CPU time too (cpu_share and slowdown are set) */
+	double probe_ns;	/* probe time since its probes were attached */
+	double probe_ns_per_s;	/* probe time per second of the interval */
+	double cpu_share;	/* probe time / its CPU time, 0..1 */
+	double slowdown;	/* cpu / (cpu - probe time): how much longer its work takes; 0
+				 * when the probes took (nearly) all of it */
+};
+
 struct at_proc_view {
 	struct at_target *target;	/* NULL for a process not in the target list */
 	int pid;
 	struct at_proc_stats s;
 	double scale;			/* --max-overhead: what its estimates were scaled by; 1 exact */
+	__u64 hits[AT_NR_FUNCS];	/* calls the probes saw, before any scaling */
+	struct at_overhead ov;		/* what its probes cost it */
 };
 
 struct at_snapshot {
@@ -116,6 +132,20 @@ bool at_model_site_life_prev(struct at_model *m, int pid, __u64 stack_id, __u32 
 /* Every site's lifetimes in one read of the whole map (a baseline): fn per site. */
 int at_model_all_lifetimes(struct at_model *m, void (*fn)(void *ctx, int pid, __u64 stack_id, const __u32 *lt),
 			   void *ctx);
+/* The cost model (model_overhead.c): what one probe hit costs here, set once by the
+ * session; each refresh then sets every process's .ov. */
+void at_model_set_probe_cost(struct at_model *m, const struct at_probe_cost *c);
+const struct at_probe_cost *at_model_probe_cost(const struct at_model *m);
+/* pid's probes were just attached (no hits yet): its books start now. */
+void at_model_overhead_seed(struct at_model *m, int pid);
+/* pid is about to exit (a launched command's exit stop): its CPU time is read now. */
+void at_model_overhead_exiting(struct at_model *m, int pid);
+/* Unless warned already, says on stderr, once, that a process is slowed 1.5x or more;
+ * returns whether it did. */
+bool at_model_overhead_warn(const struct at_model *m, bool warned);
+/* The dearest call of the allocation side and of the free side over the targets (mmap
+ * and munmap aside), for --max-overhead's duty cycle. */
+void at_model_call_costs(const struct at_model *m, double *alloc_ns, double *free_ns);
 const struct at_site_view *at_snapshot_site(const struct at_snapshot *s, int pid, __u64 stack_id);
 const struct at_proc_view *at_snapshot_proc(const struct at_snapshot *s, int pid);
 int at_proc_cmp(const void *a, const void *b);	/* at_proc_views by pid */

@@ -25,6 +25,13 @@ struct at_model {
 	__u64 min_age_ns;		/* live blocks older than this are leak suspects */
 	double duty;			/* share of time allocations were probed; 1 = exact */
 	__u64 raw_allocs, raw_frees;	/* sums over processes before scaling by 1/duty */
+	struct at_probe_cost cost;	/* what one probe hit costs here */
+	struct at_hash ov_marks;	/* pid -> where its probe cost stood (model_overhead.c) */
+	__u64 ov_gen;			/* overhead updates so far */
 };
+
+/* Sets .ov of every process of cur from its hits since the last refresh. */
+void at_model_overhead_update(struct at_model *m);
+void at_model_overhead_fini(struct at_model *m);
 
 #endif

@@ -136,6 +136,15 @@ static bool entry_only(enum at_func f)
 	return f == AT_FREE || f == AT_MUNMAP || f == AT_DELETE || f == AT_DELETE_ARRAY;
 }
 
+/* The kind of hit the probe at vaddr gets, from its instruction (the cost model's key). */
+static enum at_hit_kind site_kind(const struct at_elf *e, __u64 vaddr)
+{
+	size_t avail;
+	const uint8_t *code = at_elf_code(e, vaddr, &avail);
+
+	return code ? at_probe_kind(code, avail < 16 ? avail : 16) : AT_HIT_STEPPED;
+}
+
 static int add_probes(struct at_plan *plan, int file, const struct at_elf *e, enum at_group group)
 {
 	for (size_t i = 0; i < AT_ARRAY_SIZE(probe_syms) && plan->nr_probes < AT_MAX_PROBES; i++) {
@@ -151,6 +160,7 @@ static int add_probes(struct at_plan *plan, int file, const struct at_elf *e, en
 		p->has_ret = !entry_only(f);
 		/* the return probe shares the site: rsp is unchanged there */
 		p->entry_off = p->ret_off = off + at_probe_site(e, s, f);
+		p->entry_kind = site_kind(e, s->addr + (p->entry_off - off));
 		if (alias_of(plan, p) >= 0) {
 			if (plan->probes[alias_of(plan, p)].func != f)
 				plan->aliased |= 1U << f | 1U << plan->probes[alias_of(plan, p)].func;
@@ -159,8 +169,9 @@ static int add_probes(struct at_plan *plan, int file, const struct at_elf *e, en
 			continue;
 		}
 		plan->nr_probes++;
-		at_debug("pid %d: %s at %s+0x%llx, probe at +%llu", plan->pid, probe_syms[i].sym,
-			 plan->files[file].path, (unsigned long long)off, (unsigned long long)(p->entry_off - off));
+		at_debug("pid %d: %s at %s+0x%llx, probe at +%llu (%s)", plan->pid, probe_syms[i].sym,
+			 plan->files[file].path, (unsigned long long)off, (unsigned long long)(p->entry_off - off),
+			 at_hit_kind_name(p->entry_kind));
 	}
 	return 0;
 }

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include "alloctop.h"
 #include "binary/elfcache.h"
+#include "probe/probekind.h"
 
 #define AT_PLAN_FILES 3
 #define AT_MAX_PROBES 40	/* symbols probed per process, variants of new/delete included */
@@ -16,6 +17,7 @@ struct at_probe {
 	__u64 entry_off;	/* file offset of the entry probe (may be past the first instruction) */
 	__u64 ret_off;		/* file offset of the function, for the return probe */
 	bool has_ret;
+	enum at_hit_kind entry_kind;	/* how the kernel handles a hit at entry_off */
 };
 
 struct at_plan_file {

@@ -1,11 +1,13 @@
 /* Probe-site selection. The kernel emulates a few x86 instructions when a uprobe hits
- * them (push reg, jmp/jcc/call rel, nop) and single-steps every other one out of line,
- * which costs ~10x more. So the probe goes on the first emulated instruction, provided
- * every instruction before it leaves the argument registers and rsp untouched (then the
- * BPF program sees the call exactly as at entry, and a return probe there still finds
- * the return address at *rsp), none of them branches, and nothing jumps to the site
- * (the probe must fire once per call). Otherwise the entry it is. */
+ * them (push reg, jmp/jcc/call rel, nops: probekind.c) and single-steps every other one
+ * out of line, which costs several times more. So the probe goes on the first emulated
+ * instruction, provided every instruction before it leaves the argument registers and
+ * rsp untouched (then the BPF program sees the call exactly as at entry, and a return
+ * probe there still finds the return address at *rsp), none of them branches, and
+ * nothing jumps to the site (the probe must fire once per call). Otherwise the entry
+ * it is. */
 #include "probe/probesite.h"
+#include "probe/probekind.h"
 #include "lib/util.h"
 
 #include <capstone/capstone.h>
@@ -13,23 +15,6 @@
 
 #define AT_SCAN_INSNS 8		/* how far into the function a site may be */
 #define AT_SCAN_BYTES 4096	/* how much of the function is checked for jumps to it */
-
-static bool is_emulated(const cs_insn *in)
-{
-	const uint8_t *b = in->bytes;
-	int i = 0;
-
-	if (in->size >= 1 && (b[0] & 0xF0) == 0x40)
-		i = 1;		/* REX prefix: push %r8..%r15 */
-	if (in->id == X86_INS_PUSH)
-		return in->size == i + 1 && b[i] >= 0x50 && b[i] <= 0x57 && (!i || (b[0] & 0xF8) == 0x40);
-	if (in->id == X86_INS_NOP)
-		return in->size == 1 && b[0] == 0x90;
-	if (in->id == X86_INS_CALL || in->id == X86_INS_JMP)
-		return b[0] == 0xE8 || b[0] == 0xE9 || b[0] == 0xEB;
-	/* jcc rel8 (0x70-0x7f) and rel32 (0x0f 0x80-0x8f) */
-	return (b[0] >= 0x70 && b[0] <= 0x7F) || (in->size >= 2 && b[0] == 0x0F && b[1] >= 0x80 && b[1] <= 0x8F);
-}
 
 static bool writes_args_or_sp(csh h, const cs_insn *in)
 {
@@ -102,7 +87,7 @@ __u64 at_probe_site(const struct at_elf *e, const struct at_sym *s, enum at_func
 		size_t left = size;
 
 		while (n++ < AT_SCAN_INSNS && cs_disasm_iter(h, &p, &left, &addr, in)) {
-			if (is_emulated(in)) {
+			if (at_probe_kind(in->bytes, in->size) == AT_HIT_EMULATED) {
 				site = in->address;
 				break;
 			}

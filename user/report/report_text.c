@@ -1,5 +1,6 @@
 #include "report/report.h"
 #include "report/report_growth.h"
+#include "report/report_cost.h"
 #include "lib/names.h"
 #include "lib/hist.h"
 #include "lib/util.h"
@@ -99,7 +100,7 @@ static void process(FILE *out, const struct at_report_ctx *c, const struct at_pr
 	const struct at_proc_stats *s = &p->s;
 	char ab[16], fb[16], lb[16], mb[16];
 
-	char cm[64];
+	char cm[64], ov[128];
 
 	fprintf(out, "%-8d %-16s %s\n", p->pid, clean(p->target ? p->target->comm : "?", cm, sizeof(cm)),
 		p->target && p->target->exited ? "(exited)" : "");
@@ -107,6 +108,7 @@ static void process(FILE *out, const struct at_report_ctx *c, const struct at_pr
 		at_growth_text_proc(out, c, p);
 		return;
 	}
+	fprintf(out, "  %s\n", at_fmt_overhead_long(&p->ov, ov, sizeof(ov)));
 	fprintf(out, "  allocs %llu (%s)  frees %llu (%s)  live %lld blocks, %s  untracked frees %llu  temporary %llu\n",
 		(unsigned long long)s->allocs, at_fmt_bytes(s->alloc_bytes, ab, sizeof(ab)),
 		(unsigned long long)s->frees, at_fmt_bytes(s->free_bytes, fb, sizeof(fb)),

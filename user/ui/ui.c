@@ -146,7 +146,7 @@ static void sample_cpu(struct at_ui *ui, bool update)
 static const enum ui_key site_keys[] = { UK_PID, UK_SITE, UK_MODULE, UK_ALLOCS, UK_BYTES, UK_COUNT,
 					 UK_LIVE_N, UK_LIVE_B, UK_AVG, UK_LIFE };
 static const enum ui_key proc_keys[] = { UK_PID, UK_COMM, UK_ALLOCS, UK_FREES, UK_BYTES, UK_LIVE_B, UK_LIVE_N,
-					 UK_FRAG };
+					 UK_FRAG, UK_PROBE };
 
 static enum ui_key sort_key(enum at_sort s)
 {

@@ -27,6 +27,7 @@ enum ui_key {
 	UK_AVG,
 	UK_LIFE,
 	UK_FRAG,	/* free share of the heap (fragmentation), processes only */
+	UK_PROBE,	/* share of its CPU time in probe hits, processes only */
 	UK_NR,
 };
 

@@ -101,6 +101,31 @@ static void draw_totals(struct at_ui *ui, int y)
 	kv(ui, y, x, "Live: ", live);
 }
 
+/* What the probes cost the process they slow most (the PROBE% column, per process). */
+static void draw_probe_cost(struct at_ui *ui, int y, int x)
+{
+	const struct at_proc_view *worst = NULL;
+	char v[64];
+
+	for (size_t i = 0; i < at_model_cur(ui->m)->nr_procs; i++) {
+		const struct at_proc_view *p = &at_model_cur(ui->m)->procs[i];
+
+		if (p->ov.cpu_known && (!worst || p->ov.cpu_share > worst->ov.cpu_share))
+			worst = p;
+	}
+	if (!worst) {
+		kv(ui, y, x, "Probes: ", "-");
+		return;
+	}
+	if (worst->ov.slowdown)
+		snprintf(v, sizeof(v), "%.1f%% of CPU, %.2fx slower (%s)", worst->ov.cpu_share * 100,
+			 worst->ov.slowdown, worst->target ? worst->target->comm : "?");
+	else
+		snprintf(v, sizeof(v), "all its CPU (%s)", worst->target ? worst->target->comm : "?");
+	x += ui_put(y, x, -1, ui_attr(ui, UA_LABEL), "Probes: ");
+	ui_put(y, x, COLS - x, worst->ov.cpu_share >= 1 - 1 / 1.5 ? ui_attr(ui, UA_WARN) : A_BOLD, "%s", v);
+}
+
 static void draw_cost(struct at_ui *ui, int y)
 {
 	const struct at_snapshot *c = at_model_cur(ui->m), *p = at_model_prev(ui->m);
@@ -122,7 +147,8 @@ static void draw_cost(struct at_ui *ui, int y)
 		snprintf(v, sizeof(v), "bpf %s/s, cpu %.1f%%", at_fmt_ns((__u64)bpf, ns, sizeof(ns)), ui->cpu_pct);
 	else	/* timing every probe run costs the target: --bpf-stats asks for it */
 		snprintf(v, sizeof(v), "cpu %.1f%%", ui->cpu_pct);
-	kv(ui, y, x + 3, "alloctop cost: ", v);
+	x = kv(ui, y, x + 3, "alloctop cost: ", v);
+	draw_probe_cost(ui, y, x);
 }
 
 static void draw_tabs(struct at_ui *ui, int y)
@@ -327,9 +353,10 @@ static const char *cell(struct at_ui *ui, struct ui_row *r, enum ui_key k, int w
 	case UK_AVG: return v > 0 ? at_fmt_bytes((__u64)(v + 0.5), buf, sz) : strcpy(buf, "-");
 	case UK_LIFE: return v < 0 ? strcpy(buf, "-") : at_fmt_ns((__u64)v, buf, sz);
 	case UK_FRAG:
+	case UK_PROBE:
 		if (v < 0)
 			return strcpy(buf, "-");
-		snprintf(buf, sz, "%.0f%%", v);
+		snprintf(buf, sz, k == UK_FRAG ? "%.0f%%" : "%.1f%%", v);
 		return buf;
 	default: return ui_count(v, w, buf, sz);
 	}
