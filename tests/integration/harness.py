@@ -46,6 +46,24 @@ def fail(msg):
     raise Failure(msg)
 
 
+def check(cond, msg="check failed"):
+    """What a bare assert would do, but kept under python -O."""
+    if not cond:
+        fail(msg)
+
+
+def needs_root(fn):
+    """Marks one test as loading eBPF (run.py skips it when not root)."""
+    fn.NEEDS_ROOT = True
+    return fn
+
+
+def no_root(fn):
+    """Marks one test of a NEEDS_ROOT module as runnable without root."""
+    fn.NEEDS_ROOT = False
+    return fn
+
+
 # ---------------------------------------------------------------- processes
 
 class Lines:

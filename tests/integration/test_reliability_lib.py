@@ -35,10 +35,11 @@ def rel_path(name):
 def _prog_names():
     """alloctop's BPF program names, from the sources (the kernel keeps 15 characters)."""
     names = set()
-    for src in (ROOT / "bpf").glob("*.bpf.c"):
+    # bpf/reader/ too (the sites reader, a syscall program): rglob, not glob
+    for src in (ROOT / "bpf").rglob("*.bpf.c"):
         for m in re.finditer(r"\bint\s+BPF_\w+\(\s*(\w+)", src.read_text()):
             names.add(m.group(1)[:15])
-        for m in re.finditer(r"SEC\(\"syscall\"\)\s*int\s+(\w+)\(", src.read_text()):
+        for m in re.finditer(r"SEC\(\"syscall\"\)\s*int\s+(\w+)\s*\(", src.read_text()):
             names.add(m.group(1)[:15])
     if not names:
         fail("found no BPF program names in bpf/*.bpf.c")

@@ -17,6 +17,9 @@ import tempfile
 import time
 from pathlib import Path
 
+import harness
+from harness import check
+
 NEEDS_ROOT = True
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -86,7 +89,7 @@ class Workload:
         self.p = subprocess.Popen([str(exe)], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         self.buf = b""
         line = self.read_line(10)
-        assert line.startswith("ready "), "workload said %r" % line
+        check(line.startswith("ready "), "workload said %r" % line)
         self.pid = int(line.split()[1])
 
     def read_line(self, timeout):
@@ -105,7 +108,7 @@ class Workload:
     def go(self):
         self.p.stdin.write(b"go\n")
         self.p.stdin.flush()
-        assert self.read_line(20) == "done"
+        check(self.read_line(20) == "done")
 
     def finish(self, timeout=10):
         self.p.stdin.write(b"exit\n")
@@ -160,7 +163,7 @@ class Pane:
         kill_tmux_server()
         r = tmux("new-session", "-d", "-x", str(cols), "-y", str(rows), "-s", "tui",
                  "env PS1='$ ' bash --norc --noprofile -i")
-        assert r.returncode == 0, "tmux: %s" % r.stderr
+        check(r.returncode == 0, "tmux: %s" % r.stderr)
         self.pid = int(tmux("display-message", "-p", "-t", "tui", "#{pane_pid}").stdout.strip())
         self.wait_for("$", 10)
         self.type("export T=%s" % self.tmp)
@@ -216,8 +219,8 @@ def assert_terminal_usable(pane):
     """The shell reads and echoes again, with the terminal modes it had before alloctop."""
     pane.type("stty -g > $T/stty.after; echo STTY_$(cmp -s $T/stty.before $T/stty.after && echo SAME || echo DIFF)")
     s = pane.wait_for(lambda s: "STTY_SAME" in s or "STTY_DIFF" in s, 10)
-    assert "STTY_SAME" in s, "terminal modes differ after alloctop: %s before, %s after:\n%s" % (
-        (pane.tmp / "stty.before").read_text().strip(), (pane.tmp / "stty.after").read_text().strip(), s)
+    check("STTY_SAME" in s, "terminal modes differ after alloctop: %s before, %s after:\n%s" % (
+        (pane.tmp / "stty.before").read_text().strip(), (pane.tmp / "stty.after").read_text().strip(), s))
     pane.type("echo READY_$((6*7))")
     pane.wait_for("READY_42", 5)
 
@@ -228,7 +231,7 @@ def table(screen):
     """(header line, {site or pid: row line}) of the table on the screen."""
     lines = screen.splitlines()
     head = next((l for l in lines if "SITE" in l or "COMMAND" in l), None)
-    assert head is not None, "no table header on the screen:\n" + screen
+    check(head is not None, "no table header on the screen:\n" + screen)
     rows = {}
     for l in lines[lines.index(head) + 1:]:
         m = re.search(r"\b(site_\w+)", l) or re.match(r"\s*(\d+) ", l)
@@ -240,7 +243,7 @@ def table(screen):
 def cell(head, row, title):
     """The value under a right-aligned column title."""
     m = re.search(r"(?<![A-Z])%s(?![A-Z#/])" % re.escape(title), head)
-    assert m, "no column %r in %r" % (title, head)
+    check(m, "no column %r in %r" % (title, head))
     return row[:m.end()].split()[-1]
 
 
@@ -268,13 +271,13 @@ def sorted_as(footer, order):
 
 def check_counts_and_sorting(pane):
     s = pane.press("c", counts_shown, 15)
-    assert "totals since attach" in s
+    check("totals since attach" in s)
     head, rows = table(s)
     for title in ("ALLOCS", "BYTES", "FREES", "LIVE#", "LIVE", "AVG", "MEDLIFE"):
         cell(head, rows["site_alpha"], title)        # every column has room
     for site in EXPECTED:
-        assert site + "~" not in s, "site name cut:\n" + s
-    assert cell(head, rows["site_beta"], "AVG") == "4.0K" and cell(head, rows["site_alpha"], "AVG") == "64B"
+        check(site + "~" not in s, "site name cut:\n" + s)
+    check(cell(head, rows["site_beta"], "AVG") == "4.0K" and cell(head, rows["site_alpha"], "AVG") == "64B")
     # default order: bytes allocated; then allocations; then reversed; s moves on
     pane.wait_for(sorted_as("sort: BYTES desc", ["site_beta", "site_alpha", "site_gamma"]), 5)
     pane.press("<", sorted_as("sort: ALLOCS desc", ["site_alpha", "site_beta", "site_gamma"]))
@@ -289,24 +292,24 @@ def check_stack(pane):
     s = pane.press("Enter", "chain_outer")
     names = [re.search(r"\b(site_gamma|chain_inner|chain_outer|main)\+0x", l) for l in s.splitlines()]
     order = [m.group(1) for m in names if m]
-    assert order[-4:] == ["site_gamma", "chain_inner", "chain_outer", "main"], "stack:\n" + s
-    assert "allocs 37" in s, s
+    check(order[-4:] == ["site_gamma", "chain_inner", "chain_outer", "main"], "stack:\n" + s)
+    check("allocs 37" in s, s)
     pane.press("Escape", lambda s: "SITE" in s and "chain_outer" not in s)
 
 
 def check_views(pane, wl):
     s = pane.press("3", "Request sizes")
-    assert "Lifetimes of freed blocks" in s, s
+    check("Lifetimes of freed blocks" in s, s)
     for label, count in (("32B - 64B", "37"), ("64B - 128B", "1000"), ("4.0K - 8.0K", "250")):
         line = next((l for l in s.splitlines() if label in l), "")
-        assert line.split(label)[-1].split()[0] == count, "size bucket %s:\n%s" % (label, s)
+        check(line.split(label)[-1].split()[0] == count, "size bucket %s:\n%s" % (label, s))
     pane.press("1", lambda s: "SITE" in s and "Request sizes" not in s)
     pane.press("Tab", "Request sizes")        # one process: Tab skips the process table
     pane.press("Tab", "FRAME")
     pane.press("Tab", lambda s: "SITE" in s and "FRAME" not in s)
     s = pane.press("2", "COMMAND")
     head, rows = table(s)
-    assert cell(head, rows[str(wl.pid)], "ALLOCS") == "1287", s
+    check(cell(head, rows[str(wl.pid)], "ALLOCS") == "1287", s)
     pane.press("1", "SITE")
     pane.press("h", "alloctop keys")
     pane.press("x", lambda s: "alloctop keys" not in s)
@@ -322,10 +325,10 @@ def quit_and_check(pane, wl):
     pane.wait_for("Targets:", 1.5, absent=True)     # the dashboard is gone at once
     rc, s = pane.wait_exit()
     quit_s = time.monotonic() - t0
-    assert rc == 0, "alloctop exit status:\n" + s
+    check(rc == 0, "alloctop exit status:\n" + s)
     assert_terminal_usable(pane)
-    assert wl.p.poll() is None, "the workload died while alloctop was attached"
-    assert wl.finish() == 0, "the workload did not finish normally"
+    check(wl.p.poll() is None, "the workload died while alloctop was attached")
+    check(wl.finish() == 0, "the workload did not finish normally")
     return quit_s
 
 
@@ -357,8 +360,8 @@ def test_tui_120x40():
 
 def test_tui_80x24_no_color():
     screen, _ = scenario(80, 24, env="NO_COLOR=1 ")
-    assert not re.search(r"\x1b\[(3[0-7]|4[0-7]|9[0-7]|38;|48;)", screen), "colours despite NO_COLOR:\n%r" % screen
-    assert "\x1b[7m" in screen, "no reverse video for the header or the selection"
+    check(not re.search(r"\x1b\[(3[0-7]|4[0-7]|9[0-7]|38;|48;)", screen), "colours despite NO_COLOR:\n%r" % screen)
+    check("\x1b[7m" in screen, "no reverse video for the header or the selection")
 
 
 def test_tui_restores_terminal_on_sigterm_and_target_exit():
@@ -372,17 +375,17 @@ def test_tui_restores_terminal_on_sigterm_and_target_exit():
         while not pids and time.time() < end:
             pids = [p for p in children(pane.pid) if _comm(p) == "alloctop"]
             time.sleep(0.05)
-        assert len(pids) == 1, "alloctop not found under the pane's shell: %s\n%s" % (pids, pane.screen())
+        check(len(pids) == 1, "alloctop not found under the pane's shell: %s\n%s" % (pids, pane.screen()))
         os.kill(pids[0], signal.SIGTERM)
         rc, s = pane.wait_exit()
-        assert rc == 0 and "Targets:" not in s, s
+        check(rc == 0 and "Targets:" not in s, s)
         assert_terminal_usable(pane)
         # the target exiting ends the session too
         start_alloctop(pane, wl)
         wl.go()
-        assert wl.finish() == 0
+        check(wl.finish() == 0)
         rc, s = pane.wait_exit()
-        assert rc == 0 and "Targets:" not in s, s
+        check(rc == 0 and "Targets:" not in s, s)
         assert_terminal_usable(pane)
     finally:
         if pane:
@@ -401,7 +404,7 @@ def test_tui_q_exits_within_a_second():
         start_alloctop(pane, wl)
         wl.go()
         quit_s = quit_and_check(pane, wl)
-        assert quit_s < 1.5, "q took %.1fs to exit (the dashboard itself was gone within 1.5s)" % quit_s
+        check(quit_s < 1.5, "q took %.1fs to exit (the dashboard itself was gone within 1.5s)" % quit_s)
     finally:
         if pane:
             pane.close()
