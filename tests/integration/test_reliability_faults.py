@@ -530,16 +530,20 @@ def _untraced_result():
         harness.kill(w.proc)
 
 
-def _traced_result(stop):
+def _traced_result(stop, hold=False):
     """Runs checksum traced; stop(at, w) ends alloctop while the workload runs (or not).
+    hold: the workload stops at three quarters until "resume" (CHECKSUM_HOLD).
     Returns (result line, alloctop)."""
-    w, at = rl.RelWorkload("checksum", CHECKSUM_ARGS), None
+    env = dict(os.environ, CHECKSUM_HOLD="1") if hold else None
+    w, at = rl.RelWorkload("checksum", CHECKSUM_ARGS, env=env), None
     try:
         w.wait_ready()
         at = harness.Alloctop(_json_args([w.pid], 0.2))
         at.wait_attached()
         w.send("go")
         stop(at, w)
+        if hold:
+            w.send("resume")
         line = w.expect("result", timeout=180)
         w.finish()
         if w.err.text().strip():
@@ -576,12 +580,11 @@ def test_target_unchanged_detach_midrun():
     untraced = _untraced_result()
 
     def midrun(at, w):
-        time.sleep(0.4)
-        if any(l.startswith("result") for l in w.out.lines):
-            fail("the workload finished before alloctop was stopped: make it longer")
+        # half way (threads still allocating, held at three quarters): stop alloctop
+        w.expect("halfway", timeout=180)
         at.expect_ok(at.stop(signal.SIGINT))
 
-    traced, _ = _traced_result(midrun)
+    traced, _ = _traced_result(midrun, hold=True)
     _compare("detached mid-run", traced, untraced)
 
 
@@ -593,13 +596,11 @@ def test_target_unchanged_sigkill_midrun():
     pid = []
 
     def kill9(at, w):
-        time.sleep(0.4)
-        if any(l.startswith("result") for l in w.out.lines):
-            fail("the workload finished before alloctop was killed: make it longer")
+        w.expect("halfway", timeout=180)
         pid.append(at.proc.pid)
         os.kill(at.proc.pid, signal.SIGKILL)
         at.wait(10)
 
-    traced, _ = _traced_result(kill9)
+    traced, _ = _traced_result(kill9, hold=True)
     _compare("alloctop SIGKILLed mid-run", traced, untraced)
     rl.assert_no_leftover(before, ours=pid, what="alloctop (SIGKILL)")
