@@ -347,12 +347,16 @@ def test_folded_attached_process():
     try:
         i = out.wait_for(lambda l: l.startswith("ready "), harness.READY_TIMEOUT, "'ready' line")
         pid = int(out.lines[i].split()[1])
-        at = harness.Alloctop(["-p", pid, "-b", "-o", "folded", "-d", "0.2"])
+        # -v: each refresh says "sites: ..." on stderr, the event to wait for
+        at = harness.Alloctop(["-p", pid, "-b", "-o", "folded", "-d", "0.2", "-v"])
         at.wait_attached()
         wl.stdin.write(b"go\n")
         wl.stdin.flush()
         out.wait_for(lambda l: l == "done", 30, "'done' line")
-        time.sleep(0.3)     # let a few intervals pass: nothing may be printed before the end
+        # three refreshes after the work: nothing may be printed before the end
+        n = len(at.err.lines)
+        for k in range(3):
+            n = at.err.wait_for(lambda l: "sites: " in l, 60, "refresh %d after 'done'" % (k + 1), start=n) + 1
         if at.out.lines:
             fail("folded output before the final report: %r" % at.out.lines[:3])
         at.expect_ok(at.stop())
