@@ -22,11 +22,11 @@ ALLOCTOP = Path(os.environ["ALLOCTOP"]).resolve() if os.environ.get("ALLOCTOP") 
 WORK = ROOT / "build" / "work"
 SCRATCH = ROOT / "build" / "itest"
 
-READY_TIMEOUT = 10
-ATTACH_TIMEOUT = 20
+READY_TIMEOUT = 30
+ATTACH_TIMEOUT = 60
 TRUTH_TIMEOUT = 120
-STOP_TIMEOUT = 20
-EXIT_TIMEOUT = 10
+STOP_TIMEOUT = 60
+EXIT_TIMEOUT = 30
 
 PROC_KEYS = ["allocs", "frees", "alloc_bytes", "free_bytes", "live_allocs", "live_bytes",
              "untracked_frees", "temp_allocs"]

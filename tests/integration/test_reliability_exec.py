@@ -124,7 +124,7 @@ def _exec_under_pid(new_argv, mode_args=(), census=False):
             at.expect_ok(at.stop())
         else:
             w.finish()
-            at.expect_ok(at.wait(20))
+            at.expect_ok(at.wait(60))
             rep = at.final_report()
             if harness.find_process(rep, w.pid).get("exited") is not True:
                 fail("the exec'd target exited but is not marked exited")
@@ -231,7 +231,7 @@ def _exec_into_other_allocator(new_argv, env=None, label="", mmap_clean=True):
         if r1["mmap"]["live_bytes"] != (0 if mmap_clean else r0["mmap"]["live_bytes"]):
             fail("%s: mmap live bytes %s (%s before the measured phase)" % (label, r1["mmap"], r0["mmap"]))
         w.finish(cmd="exit")
-        at.expect_ok(at.wait(20))
+        at.expect_ok(at.wait(60))
     finally:
         for p in (w, at):
             if p:
@@ -315,7 +315,7 @@ def test_idle_target_in_dashboard_process_table():
         w.wait_ready()
         pane = tui.Pane(100, 30, tmp)
         tui.start_alloctop(pane, w)
-        s = pane.press("2", lambda s: "COMMAND" in s and re.search(r"^\s*%d " % w.pid, s, re.M), 10)
+        s = pane.press("2", lambda s: "COMMAND" in s and re.search(r"^\s*%d " % w.pid, s, re.M), 30)
         head, rows = tui.table(s)
         row = rows[str(w.pid)]
         if "forkexec" not in row or tui.cell(head, row, "LIVE#") != "0":

@@ -40,7 +40,7 @@ def test_two_targets_one_exits():
         a.read_truth()
         b.read_truth()
         a.finish()
-        deadline = time.monotonic() + 15
+        deadline = time.monotonic() + 60
         while True:
             reps = at.reports()
             pa = [p for r in reps for p in r["processes"] if p["pid"] == a.pid and p.get("exited")]
@@ -50,7 +50,7 @@ def test_two_targets_one_exits():
                 fail("alloctop exited (status %s) when only one of its two targets had; stderr:\n%s"
                      % (at.proc.returncode, at.err.tail()))
             if time.monotonic() > deadline:
-                fail("no report marks pid %d exited within 15 s" % a.pid)
+                fail("no report marks pid %d exited within 60 s" % a.pid)
             time.sleep(0.1)
         n = len(at.reports())
         rep = rl.reports_after(at, n, 2)
@@ -59,7 +59,7 @@ def test_two_targets_one_exits():
         harness.assert_exact(a.truth, rep, a.pid, "basic (exited)", exited=True)
         harness.assert_exact(b.truth, rep, b.pid, "basic-nofp (running)", exited=False)
         b.finish()
-        at.expect_ok(at.wait(15))
+        at.expect_ok(at.wait(60))
         final = at.final_report()
         harness.assert_exact(a.truth, final, a.pid, "basic (final)", exited=True)
         harness.assert_exact(b.truth, final, b.pid, "basic-nofp (final)", exited=True)
@@ -83,7 +83,7 @@ def test_target_killed():
         w.send("go")
         rl.reports_after(at, len(at.reports()), 2)
         os.kill(w.pid, signal.SIGKILL)
-        at.expect_ok(at.wait(15))
+        at.expect_ok(at.wait(60))
         final = at.final_report()
         p = rl.proc_entry(final, w.pid)
         if p.get("exited") is not True or not p.get("allocs"):
@@ -126,7 +126,7 @@ def test_fork_child_not_traced():
         if set(sites) != {"site_parent"} or sites["site_parent"]["allocs"] != n:
             fail("want only site_parent with %d allocs, got %s" % (n, sites))
         w.finish()
-        at.expect_ok(at.wait(15))
+        at.expect_ok(at.wait(60))
         rl.assert_no_leftover(before, ours=[at.proc.pid])
     finally:
         harness.kill(w.proc)
@@ -168,7 +168,7 @@ def test_exec_keeps_counting():
         if problems:
             fail("after exec:\n    " + "\n    ".join(problems))
         w.finish()
-        at.expect_ok(at.wait(15))
+        at.expect_ok(at.wait(60))
         final = at.final_report()
         if rl.proc_entry(final, w.pid).get("exited") is not True:
             fail("the exec'd target exited but is not marked exited")
@@ -219,6 +219,8 @@ def test_live_map_full():
         alloc_bytes = int(w.ask("alloc", "allocated").split()[2])
         rep = rl.reports_after(at, len(at.reports()), 2)
         p = rl.proc_entry(rep, w.pid)
+        # how many of the 16 slots take a block depends on the kernel's hash layout (a
+        # fuller table refuses some): a bound here; every other figure is exact from it
         tracked = p["live_allocs"]
         problems = []
         if not 1 <= tracked <= 16:
@@ -489,9 +491,9 @@ def _closed_stdout_status(fmt):
             fail("alloctop printed nothing; stderr: %s" % at.stderr.read().decode(errors="replace"))
         at.stdout.close()          # the reader is gone: the next report hits EPIPE
         try:
-            rc = at.wait(15)
+            rc = at.wait(60)
         except subprocess.TimeoutExpired:
-            fail("alloctop -o %s did not exit within 15 s of its stdout being closed" % fmt)
+            fail("alloctop -o %s did not exit within 60 s of its stdout being closed" % fmt)
         err = at.stderr.read().decode(errors="replace")
         if rc != 0:
             fail("alloctop -o %s with a closed stdout: exit status %d, want 0; stderr: %s" % (fmt, rc, err.strip()))
@@ -607,7 +609,7 @@ def test_target_unchanged_sigkill_midrun():
         w.expect("halfway", timeout=180)
         pid.append(at.proc.pid)
         os.kill(at.proc.pid, signal.SIGKILL)
-        at.wait(10)
+        at.wait(60)
 
     traced, _ = _traced_result(kill9, hold=True)
     _compare("alloctop SIGKILLed mid-run", traced, untraced)

@@ -99,7 +99,7 @@ def snapshot():
     return set(alloctop_progs())
 
 
-def assert_no_leftover(before, ours=(), timeout=8.0, what="alloctop"):
+def assert_no_leftover(before, ours=(), timeout=30.0, what="alloctop"):
     """Fails if a program with an alloctop name loaded since `before` stays loaded without
     another live alloctop holding it. `ours`: PIDs of alloctop processes this test ran."""
     ours = set(ours)
@@ -204,7 +204,7 @@ def start_alloctop(args, prefix=()):
     return AlloctopAs(args, prefix)
 
 
-def reports_after(at, n_before, count=2, timeout=20):
+def reports_after(at, n_before, count=2, timeout=60):
     """Waits until `count` more JSON reports than n_before have been printed; returns the
     last one (its numbers were read after everything before the call happened)."""
     deadline = time.monotonic() + timeout
