@@ -8,7 +8,6 @@ does it again after each test.
 import json
 import math
 import os
-import queue
 import signal
 import subprocess
 import sys

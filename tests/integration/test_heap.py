@@ -2,8 +2,6 @@
 leak suspects found after their age (issue 6)."""
 import json
 import os
-import signal
-import subprocess
 import time
 
 import harness

@@ -11,9 +11,7 @@ import json
 import os
 import re
 import shutil
-import signal
 import tempfile
-import time
 
 import harness
 from harness import fail

@@ -13,7 +13,6 @@ import os
 import re
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
 import harness
@@ -496,13 +495,12 @@ PROFILE = {
 def test_pprof_matches_json():
     """-o json --pprof-out FILE: the profile written at the final report carries the
     same totals as the JSON document, names, files, lines and inlined frames."""
-    build()
     harness.SCRATCH.mkdir(parents=True, exist_ok=True)
     path = harness.SCRATCH / ("stacks-%d.pb.gz" % os.getpid())
     try:
         for binary in ("inl", "cxx"):
-            at = launch(binary, extra=["--pprof-out", path])
-            rep = at.final_report()
+            at = launch(binary, extra=["--pprof-out", path])     # launch() builds
+            rep, truth = at.final_report(), truth_from(at.err.lines, binary)
             if Path(str(path) + ".tmp").exists():
                 fail("%s.tmp left behind" % path)
             raw = gzip.decompress(path.read_bytes())
@@ -533,10 +531,9 @@ def test_pprof_matches_json():
             funcs = {f["id"]: f for f in prof["function"]}
             locs = {l["id"]: l for l in prof["location"]}
             maps = {m["id"]: m for m in prof["mapping"]}
-            for s in prof["sample"]:
-                for lid in s["location_id"]:
-                    if lid not in locs:
-                        fail("sample refers to missing location %d" % lid)
+            for lid in (lid for s in prof["sample"] for lid in s["location_id"]):
+                if lid not in locs:
+                    fail("sample refers to missing location %d" % lid)
             for l in locs.values():
                 for ln in l["line"]:
                     if ln["function_id"] not in funcs:
@@ -552,8 +549,8 @@ def test_pprof_matches_json():
             if not exe or not all(m["has_functions"] and m["has_filenames"] and m["has_line_numbers"] for m in exe):
                 fail("%s: the executable's mapping should say it has functions, files and lines: %r" % (binary, exe))
             if binary == "inl":
-                live = truth_from(at.err.lines, "inl")["chain"]["live_bytes"]
-                leaf = [lines_of(s["location_id"][0]) for s in prof["sample"] if s["value"][3] == live]
+                leaf = [lines_of(s["location_id"][0]) for s in prof["sample"]
+                        if s["value"][3] == truth["chain"]["live_bytes"]]
                 want_lines = [("fill_node", marker("inl.c", "malloc-line")),
                               ("build_chain", marker("inl.c", "inline-call-line"))]
                 if len(leaf) != 1 or [(n, l) for n, _, l in leaf[0]] != want_lines or \

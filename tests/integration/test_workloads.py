@@ -1,8 +1,6 @@
 """alloctop against the workloads: every counter must equal the workload's truth."""
 import os
 import signal
-import subprocess
-import time
 
 import harness
 from harness import fail
