@@ -248,9 +248,9 @@ def test_incremental_site_reads_stay_exact():
                                  start=n0) + 1
         w.stdin.write(b"stop\n")
         w.stdin.close()
-        i = out.wait_for(lambda l: l.startswith("done "), 10, "'done' line")
+        i = out.wait_for(lambda l: l.startswith("done "), 60, "'done' line")
         ops = int(out.lines[i].split("=")[1])
-        harness.wait_exit(w, 10, "bench-live")
+        harness.wait_exit(w, 30, "bench-live")
         at.expect_ok(at.wait(harness.STOP_TIMEOUT))
         reports = at.reports()
         keys = ("allocs", "alloc_bytes", "frees", "free_bytes", "live_allocs", "live_bytes")
