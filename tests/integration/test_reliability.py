@@ -96,7 +96,7 @@ def test_pid_kernel_thread():
         expect_error([harness.ALLOCTOP, "-p", pid, "-b", "-n", "1"], RUNTIME,
                      r"(kernel thread|no memory|no process)", r"(check|give|PID)",
                      label="alloctop -p %d (kernel thread %s)" % (
-                         pid, open("/proc/%d/comm" % pid).read().strip() if os.path.exists("/proc/%d" % pid) else "?"))
+                         pid, open("/proc/%d/comm" % pid, "rb").read().decode(errors="replace").strip() if os.path.exists("/proc/%d" % pid) else "?"))
 
 
 def test_pid_is_alloctop_itself():

@@ -88,7 +88,7 @@ def prog_holders():
                 continue
             if comm is None:
                 try:
-                    comm = Path("/proc/%d/comm" % pid).read_text().strip()
+                    comm = Path("/proc/%d/comm" % pid).read_bytes().decode(errors="replace").strip()
                 except OSError:
                     comm = "?"
             out.setdefault(int(m.group(1)), []).append((pid, comm))

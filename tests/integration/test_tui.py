@@ -146,7 +146,8 @@ def kill_tmux_server():
 
 def _comm(pid):
     try:
-        return Path("/proc/%d/comm" % pid).read_text().strip()
+        # another process's name may be any bytes (test_reliability_hostile's is not UTF-8)
+        return Path("/proc/%d/comm" % pid).read_bytes().decode(errors="replace").strip()
     except OSError:
         return ""
 
@@ -158,8 +159,8 @@ def children(ppid):
         if not d.isdigit():
             continue
         try:
-            with open("/proc/%s/stat" % d) as f:
-                stat = f.read()
+            with open("/proc/%s/stat" % d, "rb") as f:
+                stat = f.read().decode(errors="replace")
         except OSError:
             continue
         if int(stat.rsplit(")", 1)[1].split()[1]) == ppid:
