@@ -43,7 +43,8 @@ def _frag_case(mode):
     check(f, "no fragmentation object")
     glibc_total = mi["arena"] + mi["hblkhd"]
     glibc_ratio = mi["fordblks"] / glibc_total
-    check(abs(f["heap_bytes"] - glibc_total) <= 0.10 * glibc_total, "heap_bytes %d vs mallinfo2 arena+hblkhd %d" % (f["heap_bytes"], glibc_total))
+    check(abs(f["heap_bytes"] - glibc_total) <= 0.10 * glibc_total,
+          "heap_bytes %d vs mallinfo2 arena+hblkhd %d" % (f["heap_bytes"], glibc_total))
     check(abs(f["ratio"] - glibc_ratio) <= 0.05, "ratio %.3f vs mallinfo2 %.3f" % (f["ratio"], glibc_ratio))
     # alloctop measures the heap from the process's mappings and its live blocks, glibc from
     # its own bookkeeping: two ways to count, so within 10% of the heap, not exact

@@ -93,10 +93,13 @@ def _kthreads():
 
 def test_pid_kernel_thread():
     for pid in _kthreads():
+        try:
+            comm = open("/proc/%d/comm" % pid, "rb").read().decode(errors="replace").strip()
+        except OSError:
+            comm = "?"
         expect_error([harness.ALLOCTOP, "-p", pid, "-b", "-n", "1"], RUNTIME,
                      r"(kernel thread|no memory|no process)", r"(check|give|PID)",
-                     label="alloctop -p %d (kernel thread %s)" % (
-                         pid, open("/proc/%d/comm" % pid, "rb").read().decode(errors="replace").strip() if os.path.exists("/proc/%d" % pid) else "?"))
+                     label="alloctop -p %d (kernel thread %s)" % (pid, comm))
 
 
 def test_pid_is_alloctop_itself():
