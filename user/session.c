@@ -82,19 +82,22 @@ static int attach_one_pid(struct at_session *s, int pid)
 	if (!err) {
 		at_tracer__seed_proc(s->tracer, pid);	/* listed even if it never allocates */
 		at_model_add_target(&s->model, pid);
-		/* -p targets are noted once all probes are in (see note_targets) */
+		/* a -p target's files are loaded once all probes are in (see note_targets); its
+		 * maps are read now, before it can exec away from them */
 		if (s->mode != AT_MODE_PIDS)
 			at_symbolizer_note_pid(s->sym, pid);
+		else
+			at_symbolizer_note_maps(s->sym, pid);
 	}
 	return err;
 }
 
-/* Reading a -p target's mappings and loading its files for symbolization waits until
- * its probes are live: the `attached` line comes that much sooner. */
+/* Loading a -p target's files for symbolization waits until its probes are live: the
+ * `attached` line comes that much sooner. */
 static void note_targets(struct at_session *s)
 {
 	for (int i = 0; i < s->o->nr_pids && s->mode == AT_MODE_PIDS; i++)
-		at_symbolizer_note_pid(s->sym, s->o->pids[i]);
+		at_symbolizer_load_files(s->sym, s->o->pids[i]);
 }
 
 static int try_attach(void *ctx, int pid)
