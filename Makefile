@@ -218,6 +218,13 @@ run: deps all
 test: deps all stacks
 	@bash tests/run.sh
 
+# the two halves of make test: the unit-test binaries, the integration suite
+test-unit: deps $(UNIT_BIN)
+	@bash tests/run.sh --unit
+
+test-integration: deps all stacks
+	@bash tests/run.sh --integration
+
 bench: deps all
 	@bash bench/run.sh
 	@bash bench/unwind.sh
@@ -257,7 +264,7 @@ $(O)/reliability/weird: tests/reliability/weird.c tests/reliability/rel.h tests/
 $(O)/alloctop: $(O)/user/app/main.o $(O)/liballoctop.a
 	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
-FUZZ_SECONDS ?= 60
+FUZZ_SECONDS ?= 25
 FUZZ_SRC := user/binary/elf.c user/lib/util.c user/probe/probesite.c
 # sanitizer checks to leave out (e.g. FUZZ_NOSAN=-fno-sanitize=nonnull-attribute to get
 # past a known report); none by default

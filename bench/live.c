@@ -1,7 +1,7 @@
 /* bench-live: many live blocks from many distinct call paths, for measuring what a
  * tracer costs itself (CPU, memory, report time) on a big heap.
  *
- *   bench-live [-b BLOCKS] [-k PATHS] [-r OPS_PER_S] [--wait]
+ *   bench-live [-b BLOCKS] [-k PATHS] [-r OPS_PER_S] [--wait] [--steps]
  *
  * Allocates BLOCKS blocks (default 1000000, sizes 16..512 cycling) from PATHS distinct
  * call paths (default 100000; BLOCKS/PATHS blocks each) and keeps them live. Path k is
@@ -12,7 +12,9 @@
  * it frees a random live block and allocates a new one from a random path, until a
  * line or EOF arrives on stdin; then it prints "done" and exits.
  * --wait: print "ready PID" first and wait for a line on stdin before populating (so a
- * tracer can attach by PID first). */
+ * tracer can attach by PID first).
+ * --steps (tests): no trickle by time; each line "step N" makes N replacements and is
+ * answered "stepped ops=TOTAL"; any other line or EOF ends it. */
 #define _GNU_SOURCE
 #include <poll.h>
 #include <stdint.h>
@@ -92,7 +94,7 @@ static NOINLINE long right(long path, int level, long slot, long count)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: bench-live [-b BLOCKS] [-k PATHS] [-r OPS_PER_S] [--wait]\n");
+	fprintf(stderr, "usage: bench-live [-b BLOCKS] [-k PATHS] [-r OPS_PER_S] [--wait] [--steps]\n");
 	exit(2);
 }
 
@@ -110,8 +112,8 @@ struct op {
 	long path, slot, count;
 };
 
-static long rate = 1000, per, next_path, ops, tick;
-static int populated;
+static long rate = 1000, per, next_path, ops, tick, step_left;
+static int populated, steps;
 static double t0, next_tick;
 
 static int next_op(struct op *op)
@@ -130,6 +132,21 @@ static int next_op(struct op *op)
 		fflush(stdout);
 		next_tick = now_s();
 	}
+	/* --steps: as many replacements as the last "step N" asked for, then the next line */
+	while (steps && !step_left) {
+		char line[64];
+
+		if (ops) {
+			printf("stepped ops=%ld\n", ops);
+			fflush(stdout);
+		}
+		if (!fgets(line, sizeof(line), stdin) || sscanf(line, "step %ld", &step_left) != 1 || step_left < 1)
+			return 0;
+	}
+	if (steps) {
+		step_left--;
+		goto replace;
+	}
 	/* trickle: in 10 ms ticks, rate/100 replacements a tick */
 	for (;;) {
 		long due = rate * (tick + 1) / 100;
@@ -145,6 +162,7 @@ static int next_op(struct op *op)
 				return 0;
 		}
 	}
+replace:
 	op->slot = (long)(next_rand() % (uint64_t)nblocks);
 	op->path = (long)(next_rand() % (uint64_t)npaths);
 	op->count = 1;
@@ -166,6 +184,8 @@ int main(int argc, char **argv)
 
 		if (!strcmp(argv[i], "--wait")) {
 			wait = 1;
+		} else if (!strcmp(argv[i], "--steps")) {
+			steps = 1;
 		} else if (!strcmp(argv[i], "-b") && i + 1 < argc) {
 			nblocks = strtol(argv[++i], &end, 10);
 			if (*end || nblocks < 1)

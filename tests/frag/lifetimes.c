@@ -1,6 +1,6 @@
 /* Blocks with known lifetimes: immediate frees, ~5 ms, ~300 ms, and blocks never freed
  * (leak suspects once older than --min-age). Protocol: "ready PID", wait for a line,
- * run, print "done", wait for a line, exit. */
+ * run, print "done" with the counts (the truth), wait for a line, exit. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -69,7 +69,13 @@ int main(void)
 		sleep_ms(300);
 		free(p);
 	}
-	say("done %d\n", 0);
+	/* the truth: every non-leaked block is freed by its thread before it allocates again */
+	say("done immediate=%d", N_IMMEDIATE);
+	say(" ms=%d", N_MS);
+	say(" slow=%d", N_SLOW);
+	say(" leak=%d", N_LEAK);
+	say(" leak_bytes=%d", N_LEAK * 1000);
+	say(" temp=%d\n", N_IMMEDIATE + N_MS + N_SLOW);
 	line();
 	return 0;
 }

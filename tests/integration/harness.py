@@ -8,7 +8,6 @@ does it again after each test.
 import json
 import math
 import os
-import queue
 import signal
 import subprocess
 import sys
@@ -22,11 +21,11 @@ ALLOCTOP = Path(os.environ["ALLOCTOP"]).resolve() if os.environ.get("ALLOCTOP") 
 WORK = ROOT / "build" / "work"
 SCRATCH = ROOT / "build" / "itest"
 
-READY_TIMEOUT = 10
-ATTACH_TIMEOUT = 20
+READY_TIMEOUT = 30
+ATTACH_TIMEOUT = 60
 TRUTH_TIMEOUT = 120
-STOP_TIMEOUT = 20
-EXIT_TIMEOUT = 10
+STOP_TIMEOUT = 60
+EXIT_TIMEOUT = 30
 
 PROC_KEYS = ["allocs", "frees", "alloc_bytes", "free_bytes", "live_allocs", "live_bytes",
              "untracked_frees", "temp_allocs"]
@@ -44,6 +43,24 @@ class Failure(AssertionError):
 
 def fail(msg):
     raise Failure(msg)
+
+
+def check(cond, msg="check failed"):
+    """What a bare assert would do, but kept under python -O."""
+    if not cond:
+        fail(msg)
+
+
+def needs_root(fn):
+    """Marks one test as loading eBPF (run.py skips it when not root)."""
+    fn.NEEDS_ROOT = True
+    return fn
+
+
+def no_root(fn):
+    """Marks one test of a NEEDS_ROOT module as runnable without root."""
+    fn.NEEDS_ROOT = False
+    return fn
 
 
 # ---------------------------------------------------------------- processes

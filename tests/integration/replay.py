@@ -51,8 +51,13 @@ class Symbolizer:
 
     def __init__(self, maps_text):
         self.maps = []
+        self.uprobes = []
         for line in maps_text.splitlines():
             parts = line.split(None, 5)
+            if len(parts) == 6 and parts[5] == "[uprobes]":
+                # another tracer's return probe on the recorder's malloc: the return
+                # address it replaced points here (a system-wide tracer run meanwhile)
+                self.uprobes.append(tuple(int(x, 16) for x in parts[0].split("-")))
             if len(parts) < 6 or not parts[5].startswith("/"):
                 continue
             lo, hi = (int(x, 16) for x in parts[0].split("-"))
@@ -97,6 +102,8 @@ class Symbolizer:
         if addr in self.cache:
             return self.cache[addr]
         name = "[unknown]"
+        if any(lo <= addr < hi for lo, hi in self.uprobes):
+            name = "[uprobes trampoline: another tracer probed this run; run the suite alone]"
         i = bisect.bisect_right(self.starts, addr) - 1
         if i >= 0 and self.maps[i][0] <= addr < self.maps[i][1]:
             lo, _, moff, path = self.maps[i]

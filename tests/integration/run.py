@@ -3,11 +3,16 @@ module in this directory, one at a time, each with a time limit.
 
     python3 tests/integration/run.py [-k SUBSTRING]... [--timeout SECONDS] [--list]
 
-Prints "PASS name" or "FAIL name: reason" per test and ends with
-"integration: N passed, N failed" (plus ", N skipped"). Exit status 1 if a test failed.
-Modules that set NEEDS_ROOT = True are skipped, with a message, when not run as root.
-A test may set its own limit with a TIMEOUT attribute (seconds).
+Prints "PASS name", "FAIL name: reason" or "SKIP name: reason" per test and ends with
+"integration: N passed, N failed, N skipped". Exit status 1 if a test failed.
+A test needs root when its module sets NEEDS_ROOT = True, unless the function says
+otherwise (@harness.needs_root / @harness.no_root set its own NEEDS_ROOT); one that
+needs root is skipped when not run as root. With ALLOCTOP_NO_SKIP=1 (CI, which runs as
+root) a skip is a failure. A test may set its own limit with a TIMEOUT attribute (seconds).
+Test code uses harness.check/fail, never a bare assert (it vanishes under python -O):
+a test module with one fails to load.
 """
+import ast
 import argparse
 import importlib
 import inspect
@@ -33,8 +38,19 @@ def _alarm(signum, frame):
     raise Timeout()
 
 
+def bare_asserts(path):
+    """Line numbers of the assert statements in a source file."""
+    tree = ast.parse(path.read_text(), str(path))
+    return [n.lineno for n in ast.walk(tree) if isinstance(n, ast.Assert)]
+
+
 def discover():
     tests = []
+    for path in sorted(HERE.glob("*.py")):
+        lines = bare_asserts(path)
+        if lines:
+            sys.exit("%s: bare assert on line(s) %s: use harness.check (asserts vanish under -O)"
+                     % (path.name, ", ".join(map(str, lines))))
     for path in sorted(HERE.glob("test_*.py")):
         mod = importlib.import_module(path.stem)
         fns = [(n, f) for n, f in vars(mod).items()
@@ -65,14 +81,17 @@ def main():
             print(name)
         return 0
     root = os.geteuid() == 0
-    skipped_mods = sorted({m.__name__ for m, _, _ in tests if getattr(m, "NEEDS_ROOT", False) and not root})
-    for m in skipped_mods:
-        print("SKIP %s: needs root (eBPF); run the tests as root to include them" % m)
+    no_skip = os.environ.get("ALLOCTOP_NO_SKIP", "0") not in ("", "0")
     signal.signal(signal.SIGALRM, _alarm)
     passed = failed = skipped = 0
     for mod, name, fn in tests:
-        if mod.__name__ in skipped_mods:
-            skipped += 1
+        if getattr(fn, "NEEDS_ROOT", getattr(mod, "NEEDS_ROOT", False)) and not root:
+            if no_skip:
+                failed += 1
+                print("FAIL %s: skipped (needs root) under ALLOCTOP_NO_SKIP=1" % name, flush=True)
+            else:
+                skipped += 1
+                print("SKIP %s: needs root (eBPF); run the tests as root to include it" % name, flush=True)
             continue
         limit = getattr(fn, "TIMEOUT", opt.timeout)
         t0 = time.monotonic()
@@ -97,10 +116,7 @@ def main():
             failed += 1
             reason = one_line(reason).replace("\n", "\n    ")
             print("FAIL %s: %s" % (name, reason), flush=True)
-    summary = "integration: %d passed, %d failed" % (passed, failed)
-    if skipped:
-        summary += ", %d skipped" % skipped
-    print(summary)
+    print("integration: %d passed, %d failed, %d skipped" % (passed, failed, skipped))
     return 1 if failed else 0
 
 

@@ -4,7 +4,7 @@ import subprocess
 import harness
 from harness import fail
 
-NEEDS_ROOT = True
+NEEDS_ROOT = False       # option errors come before anything that needs root
 
 
 def _target():
@@ -42,6 +42,7 @@ def test_version():
         fail("alloctop --version: status %d, stdout %r, stderr %r" % (rc, out, err))
 
 
+@harness.needs_root
 def test_no_such_pid():
     rc, out, err = harness.run_cmd([harness.ALLOCTOP, "-p", "999999999", "-b", "-o", "json", "-d", "1"])
     lines = [l for l in err.splitlines() if l.strip()]

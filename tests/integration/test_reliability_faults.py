@@ -1,7 +1,7 @@
 """Faults while tracing (issue 8): targets exit, fork and exec; the kernel maps fill; a
 return probe never fires; alloctop is stopped by a signal, loses its stdout or is
-killed. Counts stay exact or the loss is counted, alloctop leaves nothing loaded, and
-the target never notices."""
+killed. Counts stay exact or the loss is counted, and alloctop leaves nothing loaded
+(that the target never notices: test_reliability_unchanged.py)."""
 import os
 import signal
 import subprocess
@@ -40,7 +40,7 @@ def test_two_targets_one_exits():
         a.read_truth()
         b.read_truth()
         a.finish()
-        deadline = time.monotonic() + 15
+        deadline = time.monotonic() + 60
         while True:
             reps = at.reports()
             pa = [p for r in reps for p in r["processes"] if p["pid"] == a.pid and p.get("exited")]
@@ -50,7 +50,7 @@ def test_two_targets_one_exits():
                 fail("alloctop exited (status %s) when only one of its two targets had; stderr:\n%s"
                      % (at.proc.returncode, at.err.tail()))
             if time.monotonic() > deadline:
-                fail("no report marks pid %d exited within 15 s" % a.pid)
+                fail("no report marks pid %d exited within 60 s" % a.pid)
             time.sleep(0.1)
         n = len(at.reports())
         rep = rl.reports_after(at, n, 2)
@@ -59,7 +59,7 @@ def test_two_targets_one_exits():
         harness.assert_exact(a.truth, rep, a.pid, "basic (exited)", exited=True)
         harness.assert_exact(b.truth, rep, b.pid, "basic-nofp (running)", exited=False)
         b.finish()
-        at.expect_ok(at.wait(15))
+        at.expect_ok(at.wait(60))
         final = at.final_report()
         harness.assert_exact(a.truth, final, a.pid, "basic (final)", exited=True)
         harness.assert_exact(b.truth, final, b.pid, "basic-nofp (final)", exited=True)
@@ -83,7 +83,7 @@ def test_target_killed():
         w.send("go")
         rl.reports_after(at, len(at.reports()), 2)
         os.kill(w.pid, signal.SIGKILL)
-        at.expect_ok(at.wait(15))
+        at.expect_ok(at.wait(60))
         final = at.final_report()
         p = rl.proc_entry(final, w.pid)
         if p.get("exited") is not True or not p.get("allocs"):
@@ -112,19 +112,21 @@ def test_fork_child_not_traced():
         at = harness.Alloctop(_json_args([w.pid], 0.2))
         at.wait_attached()
         line = w.ask("fork", "forked")
-        child = int(line.split()[1])
+        child, said = int(line.split()[1]), rl.fields(line)
         rep = rl.reports_after(at, len(at.reports()), 2)
         if any(p["pid"] == child for p in rep["processes"]):
             fail("the forked child %d has a process entry; without --follow it is not traced" % child)
         if any(h["pid"] == child for h in rep["hotspots"]):
             fail("the forked child %d has hotspots" % child)
+        n = said["allocs"]
         rl.check_fields("forkexec parent after fork", rl.proc_entry(rep, w.pid), {
-            "allocs": 5, "alloc_bytes": 500, "live_allocs": 5, "frees": 0, "calls.malloc": 5, "calls.free": 0})
+            "allocs": n, "alloc_bytes": said["bytes"], "live_allocs": n, "frees": 0, "calls.malloc": n,
+            "calls.free": 0})
         sites = {k: v for k, v in _sites(rep, w.pid).items() if v["allocs"] or v["frees"]}
-        if set(sites) != {"site_parent"} or sites["site_parent"]["allocs"] != 5:
-            fail("want only site_parent with 5 allocs, got %s" % sites)
+        if set(sites) != {"site_parent"} or sites["site_parent"]["allocs"] != n:
+            fail("want only site_parent with %d allocs, got %s" % (n, sites))
         w.finish()
-        at.expect_ok(at.wait(15))
+        at.expect_ok(at.wait(60))
         rl.assert_no_leftover(before, ours=[at.proc.pid])
     finally:
         harness.kill(w.proc)
@@ -143,26 +145,30 @@ def test_exec_keeps_counting():
         w.wait_ready()
         at = harness.Alloctop(_json_args([w.pid], 0.2))
         at.wait_attached()
-        w.ask("fork", "forked")
+        before_exec = rl.fields(w.ask("fork", "forked"))
         rl.reports_after(at, len(at.reports()), 2)
         line = w.ask("exec", "execd")
         if int(line.split()[1]) != w.pid:
             fail("exec changed the PID: %s" % line)
+        after = rl.fields(line)
         rep = rl.reports_after(at, len(at.reports()), 2)
         p = rl.proc_entry(rep, w.pid)
         sites = _sites(rep, w.pid)
         problems = []
-        if sites.get("site_after_exec", {}).get("allocs") != 7 or sites["site_after_exec"]["live_allocs"] != 7:
-            problems.append("site_after_exec: %s, want 7 allocs, 7 live" % sites.get("site_after_exec"))
-        if sites.get("site_parent", {}).get("allocs") != 5 or sites["site_parent"]["live_allocs"] != 0:
-            problems.append("site_parent (before the exec): %s, want 5 allocs, none live" % sites.get("site_parent"))
-        if (p["allocs"], p["live_allocs"], p["live_bytes"]) != (12, 7, 2100):
-            problems.append("process allocs %d live %d (%d bytes), want 12, 7 (2100 bytes)"
-                            % (p["allocs"], p["live_allocs"], p["live_bytes"]))
+        na, nb = after["allocs"], before_exec["allocs"]
+        if sites.get("site_after_exec", {}).get("allocs") != na or sites["site_after_exec"]["live_allocs"] != na:
+            problems.append("site_after_exec: %s, want %d allocs, %d live" % (sites.get("site_after_exec"), na, na))
+        if sites.get("site_parent", {}).get("allocs") != nb or sites["site_parent"]["live_allocs"] != 0:
+            problems.append("site_parent (before the exec): %s, want %d allocs, none live"
+                            % (sites.get("site_parent"), nb))
+        # the 8-byte block forkexec frees before "ready" is before the attach
+        if (p["allocs"], p["live_allocs"], p["live_bytes"]) != (na + nb, na, after["bytes"]):
+            problems.append("process allocs %d live %d (%d bytes), want %d, %d (%d bytes)"
+                            % (p["allocs"], p["live_allocs"], p["live_bytes"], na + nb, na, after["bytes"]))
         if problems:
             fail("after exec:\n    " + "\n    ".join(problems))
         w.finish()
-        at.expect_ok(at.wait(15))
+        at.expect_ok(at.wait(60))
         final = at.final_report()
         if rl.proc_entry(final, w.pid).get("exited") is not True:
             fail("the exec'd target exited but is not marked exited")
@@ -182,14 +188,14 @@ def test_exec_symbols_of_old_program():
         w.wait_ready()
         at = harness.Alloctop(_json_args([w.pid], 600))
         at.wait_attached()
-        w.ask("fork", "forked")
+        n = rl.fields(w.ask("fork", "forked"))["allocs"]
         w.ask("exec", "execd")
         at.expect_ok(at.stop())
         rep = at.final_report()
         sites = _sites(rep, w.pid)
-        if sites.get("site_parent", {}).get("allocs") != 5:
-            fail("the 5 allocations made before the exec are not under site_parent; sites: %s"
-                 % {k: v["allocs"] for k, v in sites.items()})
+        if sites.get("site_parent", {}).get("allocs") != n:
+            fail("the %d allocations made before the exec are not under site_parent; sites: %s"
+                 % (n, {k: v["allocs"] for k, v in sites.items()}))
         w.finish()
     finally:
         harness.kill(w.proc)
@@ -213,6 +219,8 @@ def test_live_map_full():
         alloc_bytes = int(w.ask("alloc", "allocated").split()[2])
         rep = rl.reports_after(at, len(at.reports()), 2)
         p = rl.proc_entry(rep, w.pid)
+        # how many of the 16 slots take a block depends on the kernel's hash layout (a
+        # fuller table refuses some): a bound here; every other figure is exact from it
         tracked = p["live_allocs"]
         problems = []
         if not 1 <= tracked <= 16:
@@ -398,25 +406,27 @@ def test_sighup():
 
 
 def test_signal_while_starting():
-    """SIGINT, SIGTERM or SIGHUP before the 'attached' line (while the BPF programs load
-    and the probes go in): alloctop ends, either killed by the signal (it installs its
-    handlers only after loading) or cleanly with 0, and in both cases nothing stays
-    loaded and the target runs on."""
+    """SIGINT, SIGTERM or SIGHUP before the 'attached' line: once the BPF object is
+    loaded, and while the probes go in (the -v lines say when). alloctop blocks these
+    signals before it loads anything, so it ends cleanly with 0 and a final report,
+    nothing stays loaded and the target runs on. (A signal before that kills a process
+    that has loaded nothing yet: no outcome to check.)"""
+    points = (("BPF object loaded", "once the BPF object is loaded"),
+              (" probe at ", "while the probes go in"))
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        for delay in (0.0, 0.1, 0.3):
+        for mark, when in points:
             t = harness.spawn(["sleep", "60"], stdin=subprocess.DEVNULL)
             before = rl.snapshot()
             at = None
             try:
-                at = harness.Alloctop(_json_args([t.pid], 1))
-                time.sleep(delay)
+                at = harness.Alloctop(_json_args([t.pid], 1, ["-v"]))
+                at.err.wait_for(lambda l: mark in l, harness.ATTACH_TIMEOUT, repr(mark) + " line")
                 os.kill(at.proc.pid, sig)
-                rc = at.wait(20)
-                if rc not in (0, -sig):
-                    fail("%s after %g s: exit status %d; stderr:\n%s" % (sig.name, delay, rc, at.err.tail()))
-                if rc == 0:
-                    at.final_report()
-                rl.assert_no_leftover(before, ours=[at.proc.pid], what="alloctop (%s while starting)" % sig.name)
+                rc = at.wait(60)
+                if rc != 0:
+                    fail("%s %s: exit status %d, want 0; stderr:\n%s" % (sig.name, when, rc, at.err.tail()))
+                at.final_report()
+                rl.assert_no_leftover(before, ours=[at.proc.pid], what="alloctop (%s %s)" % (sig.name, when))
                 if t.poll() is not None:
                     fail("the target died")
             finally:
@@ -487,9 +497,9 @@ def _closed_stdout_status(fmt):
             fail("alloctop printed nothing; stderr: %s" % at.stderr.read().decode(errors="replace"))
         at.stdout.close()          # the reader is gone: the next report hits EPIPE
         try:
-            rc = at.wait(15)
+            rc = at.wait(60)
         except subprocess.TimeoutExpired:
-            fail("alloctop -o %s did not exit within 15 s of its stdout being closed" % fmt)
+            fail("alloctop -o %s did not exit within 60 s of its stdout being closed" % fmt)
         err = at.stderr.read().decode(errors="replace")
         if rc != 0:
             fail("alloctop -o %s with a closed stdout: exit status %d, want 0; stderr: %s" % (fmt, rc, err.strip()))
@@ -517,95 +527,3 @@ def test_stdout_closed_text():
 def test_pipe_to_head():
     """The README's own example, through a shell: alloctop -b | head -1."""
     _head1("json")
-
-
-# ---------------------------------------------------------------- the target never changes
-
-CHECKSUM_ARGS = ["4242", "100000", "4"]
-
-
-def _untraced_result():
-    w = rl.RelWorkload("checksum", CHECKSUM_ARGS)
-    try:
-        w.wait_ready()
-        w.send("go")
-        line = w.expect("result", timeout=120)
-        w.finish()
-        return line
-    finally:
-        harness.kill(w.proc)
-
-
-def _traced_result(stop):
-    """Runs checksum traced; stop(at, w) ends alloctop while the workload runs (or not).
-    Returns (result line, alloctop)."""
-    w, at = rl.RelWorkload("checksum", CHECKSUM_ARGS), None
-    try:
-        w.wait_ready()
-        at = harness.Alloctop(_json_args([w.pid], 0.2))
-        at.wait_attached()
-        w.send("go")
-        stop(at, w)
-        line = w.expect("result", timeout=180)
-        w.finish()
-        if w.err.text().strip():
-            fail("checksum stderr: %s" % w.err.text())
-        return line, at
-    finally:
-        harness.kill(w.proc)
-        if at:
-            harness.kill(at.proc)
-
-
-def _compare(label, traced, untraced):
-    if traced != untraced:
-        fail("%s: the workload's output changed:\n    untraced: %s\n    traced:   %s" % (label, untraced, traced))
-    if "errors=0" not in traced:
-        fail("%s: the workload found errors in its memory: %s" % (label, traced))
-
-
-def test_target_unchanged_while_traced():
-    """Byte-identical output traced (alloctop stops after it) and untraced, exit 0."""
-    untraced = _untraced_result()
-
-    def after(at, w):
-        w.out.wait_for(lambda l: l.startswith("result"), 180, "result line")
-        at.expect_ok(at.stop())
-
-    traced, _ = _traced_result(after)
-    _compare("traced to the end", traced, untraced)
-
-
-def test_target_unchanged_detach_midrun():
-    """SIGINT to alloctop while 4 threads are inside the allocator: the probes come out
-    under them; the output is still byte-identical."""
-    untraced = _untraced_result()
-
-    def midrun(at, w):
-        time.sleep(0.4)
-        if any(l.startswith("result") for l in w.out.lines):
-            fail("the workload finished before alloctop was stopped: make it longer")
-        at.expect_ok(at.stop(signal.SIGINT))
-
-    traced, _ = _traced_result(midrun)
-    _compare("detached mid-run", traced, untraced)
-
-
-def test_target_unchanged_sigkill_midrun():
-    """SIGKILL to alloctop mid-run: the kernel removes the probes with its descriptors;
-    the target finishes with the same output, and nothing stays loaded."""
-    untraced = _untraced_result()
-    before = rl.snapshot()
-    pid = []
-
-    def kill9(at, w):
-        time.sleep(0.4)
-        if any(l.startswith("result") for l in w.out.lines):
-            fail("the workload finished before alloctop was killed: make it longer")
-        pid.append(at.proc.pid)
-        os.kill(at.proc.pid, signal.SIGKILL)
-        at.wait(10)
-
-    traced, _ = _traced_result(kill9)
-    _compare("alloctop SIGKILLed mid-run", traced, untraced)
-    rl.assert_no_leftover(before, ours=pid, what="alloctop (SIGKILL)")

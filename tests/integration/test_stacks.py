@@ -13,7 +13,6 @@ import os
 import re
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
 import harness
@@ -46,10 +45,26 @@ def launch(binary, fmt="json", extra=(), timeout=90):
     return at
 
 
+def truth_from(lines, what):
+    """The workload's stderr line 'truth NAME=ALLOCS,ALLOC_BYTES,LIVE_BYTES ...' as
+    {NAME: {"allocs", "alloc_bytes", "live_bytes"}}."""
+    for l in lines:
+        if l.startswith("truth "):
+            return {k: dict(zip(("allocs", "alloc_bytes", "live_bytes"), map(int, v.split(","))))
+                    for k, v in (kv.split("=", 1) for kv in l.split()[1:])}
+    fail("%s: no 'truth' line on the workload's stderr" % what)
+
+
 def final_json(binary):
     if binary not in _json_cache:
-        _json_cache[binary] = launch(binary).final_report()
-    return _json_cache[binary]
+        at = launch(binary)
+        _json_cache[binary] = (at.final_report(), truth_from(at.err.lines, binary))
+    return _json_cache[binary][0]
+
+
+def final_truth(binary):
+    final_json(binary)
+    return _json_cache[binary][1]
 
 
 def hotspots(report, **want):
@@ -100,17 +115,17 @@ def check_json_frame_keys(report):
                 fail("an inline frame without a name: %r" % f)
 
 
-def check_inl(report, binary):
+def check_inl(report, binary, truth):
     """The C workload's two sites, with the inlined fill_node above build_chain."""
     check_json_frame_keys(report)
-    chain = one_hotspot(report, binary + " chain site", allocs=100, alloc_bytes=5600, live_bytes=5600)
+    chain = one_hotspot(report, binary + " chain site", **truth["chain"])
     fr = chain["frames"]
     expect_frame(fr, 0, binary, "fill_node", True, "inl.c", marker("inl.c", "malloc-line"))
     expect_frame(fr, 1, binary, "build_chain", False, "inl.c", marker("inl.c", "inline-call-line"))
     expect_frame(fr, 2, binary, "main", False)
     if fr[0]["addr"] != fr[1]["addr"] or fr[0]["offset"] != 0:
         fail("%s: an inline frame shares its caller's address and has offset 0:\n%r" % (binary, fr[:2]))
-    scratch = one_hotspot(report, binary + " scratch site", allocs=10, alloc_bytes=10000, live_bytes=0)
+    scratch = one_hotspot(report, binary + " scratch site", **truth["scratch"])
     expect_frame(scratch["frames"], 0, binary, "scratch_buffer", False, "inl.c", marker("inl.c", "scratch-line"))
     expect_frame(scratch["frames"], 1, binary, "main", False)
 
@@ -126,7 +141,7 @@ def section_names(path):
 
 def test_inline_frames_files_lines():
     """-O2 -g: the inlined allocation helper is its own frame, innermost first."""
-    check_inl(final_json("inl"), "inl")
+    check_inl(final_json("inl"), "inl", final_truth("inl"))
 
 
 def test_text_output_shows_inline_and_lines():
@@ -143,7 +158,7 @@ def test_debuglink():
     names = section_names(STACKS / "inl-dl")
     if ".debug_info" in names or ".gnu_debuglink" not in names:
         fail("build/stacks/inl-dl should have .gnu_debuglink and no .debug_info: %s" % sorted(names))
-    check_inl(final_json("inl-dl"), "inl-dl")
+    check_inl(final_json("inl-dl"), "inl-dl", final_truth("inl-dl"))
 
 
 def _build_id(path):
@@ -168,19 +183,21 @@ def test_build_id_debug_file():
     target = top / bid[:2] / (bid[2:] + ".debug")
     if target.exists():
         target.unlink()     # ours, left over by an interrupted run
-    rep = launch("inl-bid").final_report()
-    chain = one_hotspot(rep, "inl-bid without debug file", allocs=100, live_bytes=5600)
+    at = launch("inl-bid")
+    rep, truth = at.final_report(), truth_from(at.err.lines, "inl-bid")
+    chain = one_hotspot(rep, "inl-bid without debug file", **truth["chain"])
     f0 = chain["frames"][0]
     if f0["symbol"] is not None or f0["file"] is not None or not f0["module"].endswith("/inl-bid"):
         fail("without its debug file the frame should be unnamed: %r" % f0)
     folded = launch("inl-bid", fmt="folded").out.lines
-    if not any(re.search(r";inl-bid\+0x[0-9a-f]+ 5600$", l) for l in folded):
+    if not any(re.search(r";inl-bid\+0x[0-9a-f]+ %d$" % truth["chain"]["live_bytes"], l) for l in folded):
         fail("folded: no 'inl-bid+0xOFFSET' leaf for the unnamed frame:\n%s" % "\n".join(folded))
     created = [d for d in (Path("/usr/lib/debug"), top, top / bid[:2]) if not d.exists()]
     try:
         (top / bid[:2]).mkdir(parents=True, exist_ok=True)
         shutil.copyfile(dbg, target)
-        check_inl(launch("inl-bid").final_report(), "inl-bid")
+        at = launch("inl-bid")
+        check_inl(at.final_report(), "inl-bid", truth_from(at.err.lines, "inl-bid"))
     finally:
         if target.exists():
             target.unlink()
@@ -207,6 +224,7 @@ def test_build_id_inside_process_root():
         shutil.copyfile(STACKS / "inl-static.debug", dbgdir / (bid[2:] + ".debug"))
         wl = harness.spawn(["chroot", root, "/prog"])
         out = harness.Lines(wl.stdout, "chroot prog stdout")
+        err = harness.Lines(wl.stderr, "chroot prog stderr")
         i = out.wait_for(lambda l: l.startswith("ready "), harness.READY_TIMEOUT, "'ready' line")
         pid = int(out.lines[i].split()[1])
         at = harness.Alloctop(["-p", pid, "-b", "-o", "json", "-d", "0.2", "--top", "1000", "-v"])
@@ -217,7 +235,8 @@ def test_build_id_inside_process_root():
         at.expect_ok(at.stop())
         if "(process root)" not in at.err.text():
             fail("the debug file should come from the process root; stderr:\n%s" % at.err.tail())
-        check_inl(at.final_report(), "inl-static in a chroot")
+        err.wait_for(lambda l: l.startswith("truth "), 30, "'truth' line")
+        check_inl(at.final_report(), "inl-static in a chroot", truth_from(err.lines, "inl-static"))
         wl.stdin.close()
         harness.wait_exit(wl, 10, "chroot prog")
     finally:
@@ -227,9 +246,9 @@ def test_build_id_inside_process_root():
 
 
 def test_cxx_demangled():
-    rep = final_json("cxx")
+    rep, truth = final_json("cxx"), final_truth("cxx")
     check_json_frame_keys(rep)
-    grab = one_hotspot(rep, "cxx Pool::grab", allocs=25, alloc_bytes=1600, live_bytes=1600)
+    grab = one_hotspot(rep, "cxx Pool::grab", **truth["grab"])
     fr = grab["frames"]
     expect_frame(fr, 0, "cxx", "shapes::Pool<shapes::Point>::grab(unsigned long)", False,
                  "cxx.cc", marker("cxx.cc", "grab-line"))
@@ -237,7 +256,7 @@ def test_cxx_demangled():
                  "cxx.cc", marker("cxx.cc", "build-grab-line"))
     if not fr[0]["raw_symbol"].startswith("_ZN6shapes4Pool"):
         fail("raw_symbol should keep the mangled name: %r" % fr[0])
-    lam = one_hotspot(rep, "cxx lambda", allocs=8, live_bytes=0)
+    lam = one_hotspot(rep, "cxx lambda", **truth["lambda"])
     fr = lam["frames"]
     expect_frame(fr, 0, "cxx", "shapes::build(shapes::Pool<shapes::Point>&)::{lambda(int)#1}::operator()(int) const",
                  False, "cxx.cc", marker("cxx.cc", "lambda-line"))
@@ -254,10 +273,10 @@ def test_cxx_demangled():
 
 
 def _check_rust(binary, v0):
-    rep = final_json(binary)
+    rep, truth = final_json(binary), final_truth(binary)
     check_json_frame_keys(rep)
     src = "rust_alloc.rs"
-    grab = one_hotspot(rep, binary + " Arena::grab", allocs=20, alloc_bytes=2560, live_bytes=2560)
+    grab = one_hotspot(rep, binary + " Arena::grab", **truth["grab"])
     fr = grab["frames"]
     expect_frame(fr, 0, binary, "<rust_alloc::arena::Arena<u64>>::grab" if v0 else "rust_alloc::arena::Arena<T>::grab",
                  False, src, marker(src, "grab-line"))
@@ -267,15 +286,17 @@ def _check_rust(binary, v0):
     # the closure: inlined into run (and its loop unrolled: a site per call) by the
     # rustc versions tried, but either way a frame of its own named after it
     closure = "rust_alloc::run::{closure#0}" if v0 else "rust_alloc::run::{{closure}}"
-    sites = [h for h in rep["hotspots"] if h["alloc_bytes"] == 333 * h["allocs"] and h["allocs"]]
-    if sum(h["allocs"] for h in sites) != 5:
-        fail("%s: expected the closure's 5 allocations of 333 bytes: %r" % (binary, sites))
+    cl = truth["closure"]
+    size = cl["alloc_bytes"] // cl["allocs"]
+    sites = [h for h in rep["hotspots"] if h["alloc_bytes"] == size * h["allocs"] and h["allocs"]]
+    if sum(h["allocs"] for h in sites) != cl["allocs"] or sum(h["live_bytes"] for h in sites) != cl["live_bytes"]:
+        fail("%s: expected the closure's %d allocations of %d bytes: %r" % (binary, cl["allocs"], size, sites))
     for h in sites:
         inlined = bool(h["frames"]) and h["frames"][0]["inline"]
         expect_frame(h["frames"], 0, binary, closure, inlined, src, marker(src, "closure-line"))
         expect_frame(h["frames"], 1, binary, "rust_alloc::run", False, src, marker(src, "closure-call-line"))
-    for size in (100, 400):
-        h = one_hotspot(rep, "%s Shape::build(%d)" % (binary, size), allocs=1, alloc_bytes=size, live_bytes=size)
+    for name in ("square10", "square20"):
+        h = one_hotspot(rep, "%s Shape::build (%s)" % (binary, name), **truth[name])
         expect_frame(h["frames"], 0, binary, "<rust_alloc::Square as rust_alloc::Shape>::build", False,
                      src, marker(src, "build-line"))
 
@@ -332,7 +353,9 @@ def test_folded_weights_match_json():
                 if not re.match(r"^%s-\d+;" % re.escape(binary), s):
                     fail("%s: a stack should start with the process ('comm-pid'): %r" % (binary, s))
             if binary == "inl" and weight == "alloc-bytes":
-                want = {"main;build_chain;fill_node_[i]": 5600, "main;scratch_buffer": 10000}
+                t = final_truth("inl")
+                want = {"main;build_chain;fill_node_[i]": t["chain"]["alloc_bytes"],
+                        "main;scratch_buffer": t["scratch"]["alloc_bytes"]}
                 for tail, w in want.items():
                     if not any(s.endswith(";" + tail) and stacks[s] == w for s in stacks):
                         fail("inl: no root-first stack ending in %r with weight %d:\n%s"
@@ -344,15 +367,20 @@ def test_folded_attached_process():
     build()
     wl = harness.spawn([STACKS / "inl"])
     out = harness.Lines(wl.stdout, "inl stdout")
+    err = harness.Lines(wl.stderr, "inl stderr")
     try:
         i = out.wait_for(lambda l: l.startswith("ready "), harness.READY_TIMEOUT, "'ready' line")
         pid = int(out.lines[i].split()[1])
-        at = harness.Alloctop(["-p", pid, "-b", "-o", "folded", "-d", "0.2"])
+        # -v: each refresh says "sites: ..." on stderr, the event to wait for
+        at = harness.Alloctop(["-p", pid, "-b", "-o", "folded", "-d", "0.2", "-v"])
         at.wait_attached()
         wl.stdin.write(b"go\n")
         wl.stdin.flush()
         out.wait_for(lambda l: l == "done", 30, "'done' line")
-        time.sleep(0.3)     # let a few intervals pass: nothing may be printed before the end
+        # three refreshes after the work: nothing may be printed before the end
+        n = len(at.err.lines)
+        for k in range(3):
+            n = at.err.wait_for(lambda l: "sites: " in l, 60, "refresh %d after 'done'" % (k + 1), start=n) + 1
         if at.out.lines:
             fail("folded output before the final report: %r" % at.out.lines[:3])
         at.expect_ok(at.stop())
@@ -360,8 +388,10 @@ def test_folded_attached_process():
         want = "inl-%d;" % pid
         if not all(s.startswith(want) for s in stacks):
             fail("stacks should start with %r:\n%s" % (want, "\n".join(stacks)))
-        if not any(s.endswith(";main;build_chain;fill_node_[i]") and w == 5600 for s, w in stacks.items()):
-            fail("no 5600-byte live build_chain;fill_node_[i] stack:\n%s" % "\n".join(stacks))
+        err.wait_for(lambda l: l.startswith("truth "), 30, "'truth' line")
+        live = truth_from(err.lines, "inl")["chain"]["live_bytes"]
+        if not any(s.endswith(";main;build_chain;fill_node_[i]") and w == live for s, w in stacks.items()):
+            fail("no %d-byte live build_chain;fill_node_[i] stack:\n%s" % (live, "\n".join(stacks)))
         wl.stdin.close()
         harness.wait_exit(wl, 10, "inl")
     finally:
@@ -465,13 +495,12 @@ PROFILE = {
 def test_pprof_matches_json():
     """-o json --pprof-out FILE: the profile written at the final report carries the
     same totals as the JSON document, names, files, lines and inlined frames."""
-    build()
     harness.SCRATCH.mkdir(parents=True, exist_ok=True)
     path = harness.SCRATCH / ("stacks-%d.pb.gz" % os.getpid())
     try:
         for binary in ("inl", "cxx"):
-            at = launch(binary, extra=["--pprof-out", path])
-            rep = at.final_report()
+            at = launch(binary, extra=["--pprof-out", path])     # launch() builds
+            rep, truth = at.final_report(), truth_from(at.err.lines, binary)
             if Path(str(path) + ".tmp").exists():
                 fail("%s.tmp left behind" % path)
             raw = gzip.decompress(path.read_bytes())
@@ -502,10 +531,9 @@ def test_pprof_matches_json():
             funcs = {f["id"]: f for f in prof["function"]}
             locs = {l["id"]: l for l in prof["location"]}
             maps = {m["id"]: m for m in prof["mapping"]}
-            for s in prof["sample"]:
-                for lid in s["location_id"]:
-                    if lid not in locs:
-                        fail("sample refers to missing location %d" % lid)
+            for lid in (lid for s in prof["sample"] for lid in s["location_id"]):
+                if lid not in locs:
+                    fail("sample refers to missing location %d" % lid)
             for l in locs.values():
                 for ln in l["line"]:
                     if ln["function_id"] not in funcs:
@@ -521,7 +549,8 @@ def test_pprof_matches_json():
             if not exe or not all(m["has_functions"] and m["has_filenames"] and m["has_line_numbers"] for m in exe):
                 fail("%s: the executable's mapping should say it has functions, files and lines: %r" % (binary, exe))
             if binary == "inl":
-                leaf = [lines_of(s["location_id"][0]) for s in prof["sample"] if s["value"][3] == 5600]
+                leaf = [lines_of(s["location_id"][0]) for s in prof["sample"]
+                        if s["value"][3] == truth["chain"]["live_bytes"]]
                 want_lines = [("fill_node", marker("inl.c", "malloc-line")),
                               ("build_chain", marker("inl.c", "inline-call-line"))]
                 if len(leaf) != 1 or [(n, l) for n, _, l in leaf[0]] != want_lines or \

@@ -17,7 +17,6 @@ UNWIND = ROOT / "build" / "unwind"
 
 CHAIN = ["uw_leaf", "uw_7", "uw_6", "uw_mid_2", "uw_mid_1", "uw_2", "uw_1", "uw_run", "main",
          "__libc_start_call_main", "__libc_start_main", "_start"]
-N_CHAIN, N_REC, N_DL = 40, 7, 30
 
 build = harness.build_stacks
 
@@ -27,12 +26,24 @@ def names(h):
     return [re.sub(r"\(.*\)$", "", f["symbol"] or "?") for f in h["frames"]]
 
 
+def truth_from(lines, what):
+    """The workload's stderr line "truth chain=N rec=N dl=N": allocations per path."""
+    for l in lines:
+        if l.startswith("truth "):
+            return {k: int(v) for k, v in (kv.split("=", 1) for kv in l.split()[1:])}
+    fail("%s: no 'truth' line on the workload's stderr" % what)
+
+
 def launch(variant, extra=()):
+    """The final report of a launched uw-VARIANT, with the workload's truth as
+    rep["_truth"]."""
     build()
     at = harness.Alloctop(["-b", "-o", "json", "--top", "1000", *extra, "--", UNWIND / ("uw-" + variant),
                            "--nowait"])
     at.expect_ok(at.wait(90))
-    return at.final_report()
+    rep = at.final_report()
+    rep["_truth"] = truth_from(at.err.lines, "uw-" + variant)
+    return rep
 
 
 def hotspot(rep, what, allocs):
@@ -44,7 +55,7 @@ def hotspot(rep, what, allocs):
 
 
 def check_chain(rep, variant):
-    h = hotspot(rep, variant, N_CHAIN)
+    h = hotspot(rep, variant, rep["_truth"]["chain"])
     if names(h) != CHAIN:
         fail("%s: chain frames\n    %s\nwant\n    %s" % (variant, names(h), CHAIN))
     if h["truncated"]:
@@ -91,7 +102,7 @@ def test_fp_mode_is_what_falls_short():
     """--unwind fp on the same build stops at the first frame without a frame pointer:
     the complete stacks above come from the tables."""
     rep = launch("c-nofp", ("--unwind", "fp"))
-    h = hotspot(rep, "--unwind fp", N_CHAIN)
+    h = hotspot(rep, "--unwind fp", rep["_truth"]["chain"])
     if len(h["frames"]) >= 5 or names(h)[0] != "uw_leaf":
         fail("--unwind fp on -fomit-frame-pointer code: %s" % names(h))
     if rep["unwind"]["mode"] != "fp" or rep["unwind"]["modules"]:
@@ -101,17 +112,18 @@ def test_fp_mode_is_what_falls_short():
 def test_recursion_truncated():
     """200 calls deep: cut at --stack-depth (64 by default), marked and counted."""
     rep = launch("c-nofp")
-    h = hotspot(rep, "recursion", N_REC)
+    n_rec = rep["_truth"]["rec"]
+    h = hotspot(rep, "recursion", n_rec)
     if len(h["frames"]) != 64 or set(names(h)) != {"uw_rec"} or not h["truncated"]:
         fail("recursion: %d frames %s truncated=%s" % (len(h["frames"]), set(names(h)), h["truncated"]))
-    if rep["drops"]["stack_truncated"] != N_REC or rep["dropped"] != 0:
+    if rep["drops"]["stack_truncated"] != n_rec or rep["dropped"] != 0:
         fail("stack_truncated %r, dropped %r (want %d, 0: a cut stack loses no event)"
-             % (rep["drops"]["stack_truncated"], rep["dropped"], N_REC))
+             % (rep["drops"]["stack_truncated"], rep["dropped"], n_rec))
     rep = launch("c-nofp", ("--stack-depth", "16"))
-    h = hotspot(rep, "recursion --stack-depth 16", N_REC)
+    h = hotspot(rep, "recursion --stack-depth 16", n_rec)
     if len(h["frames"]) != 16 or not h["truncated"]:
         fail("--stack-depth 16: %d frames, truncated=%s" % (len(h["frames"]), h["truncated"]))
-    h = hotspot(rep, "chain --stack-depth 16", N_CHAIN)
+    h = hotspot(rep, "chain --stack-depth 16", rep["_truth"]["chain"])
     if names(h) != CHAIN:
         fail("--stack-depth 16 keeps the 12-frame chain whole: %s" % names(h))
 
@@ -123,6 +135,7 @@ def test_attach_and_dlopen():
     lib = UNWIND / "libuwdl-c-nofp.so"
     wl = harness.spawn([UNWIND / "uw-c-nofp", "--dlopen", lib])
     out = harness.Lines(wl.stdout, "uw stdout")
+    err = harness.Lines(wl.stderr, "uw stderr")
     try:
         i = out.wait_for(lambda l: l.startswith("ready "), harness.READY_TIMEOUT, "'ready' line")
         pid = int(out.lines[i].split()[1])
@@ -133,16 +146,18 @@ def test_attach_and_dlopen():
         out.wait_for(lambda l: l == "dl-ready", 30, "'dl-ready' line")
         # the first allocation through the library flagged the process: wait until a
         # report lists the library's table before the measured allocations
-        at.out.wait_for(lambda l: str(lib) in l, 20, "a report listing %s" % lib)
+        at.out.wait_for(lambda l: str(lib) in l, 60, "a report listing %s" % lib)
         wl.stdin.write(b"go\n")
         wl.stdin.flush()
         out.wait_for(lambda l: l == "done", 30, "'done' line")
         at.expect_ok(at.stop())
         rep = at.final_report()
+        err.wait_for(lambda l: l.startswith("truth "), 30, "'truth' line")
+        rep["_truth"] = truth_from(err.lines, "uw-c-nofp")
         check_chain(rep, "uw-c-nofp -p")
         want = ["uw_leaf", "uw_7", "uw_6", "uw_dl_2", "uw_dl_1", "uw_dl", "main", "__libc_start_call_main",
                 "__libc_start_main", "_start"]
-        h = hotspot(rep, "dlopen'ed chain", N_DL)
+        h = hotspot(rep, "dlopen'ed chain", rep["_truth"]["dl"])
         if names(h) != want:
             fail("dlopen'ed library chain\n    %s\nwant\n    %s\nframes: %s"
                  % (names(h), want, [(f["symbol"], f["module"], f["offset"]) for f in h["frames"][3:5]]))

@@ -7,7 +7,10 @@
  * aligned_alloc a new one and fill it. Every 1024 steps a huge malloc must fail with
  * ENOMEM. Traced or not, killed tracer or not, the line must be byte-identical.
  * Protocol: "ready <pid>", wait for "go", run, print the result, wait for "exit" / EOF.
- * --nowait: run at once, print, exit. Exit status 0, or 1 if the checks failed. */
+ * --nowait: run at once, print, exit. Exit status 0, or 1 if the checks failed.
+ * CHECKSUM_HOLD=1 (tests that stop the tracer mid-run): once every thread is half way
+ * it prints "halfway", and each thread waits at three quarters until the line "resume",
+ * so a test acts mid-run on an event, not after a guessed time. The result is the same. */
 #include "rel.h"
 
 #include <errno.h>
@@ -36,6 +39,26 @@ struct worker {
 
 static struct worker workers[MAXT];
 static pthread_barrier_t start;
+static int hold, halfway;
+static int released;
+static pthread_mutex_t hold_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t hold_cv = PTHREAD_COND_INITIALIZER;
+
+/* CHECKSUM_HOLD: count the threads half way; wait for main's release at three quarters */
+static void hold_point(long op, long ops)
+{
+	if (!hold)
+		return;
+	pthread_mutex_lock(&hold_mu);
+	if (op == ops / 2) {
+		halfway++;
+		pthread_cond_broadcast(&hold_cv);
+	}
+	if (op == ops / 2 + ops / 4)
+		while (!released)
+			pthread_cond_wait(&hold_cv, &hold_mu);
+	pthread_mutex_unlock(&hold_mu);
+}
 
 static void mix(uint64_t *h, uint64_t v)
 {
@@ -81,6 +104,7 @@ static void *run(void *arg)
 		uint64_t act = rel_rand(&r) % 100;
 		size_t n = pick(&r);
 
+		hold_point(op, w->ops);
 		if ((op & 1023) == 1023) {
 			void *huge;
 
@@ -166,6 +190,7 @@ int main(int argc, char **argv)
 
 	if (nt < 1 || nt > MAXT || ops < 0)
 		rel_die("checksum: THREADS must be 1..16");
+	hold = getenv("CHECKSUM_HOLD") && !nowait && ops >= 4;
 	pthread_barrier_init(&start, NULL, nt + 1);
 	for (int i = 0; i < nt; i++) {
 		workers[i].idx = i;
@@ -179,6 +204,18 @@ int main(int argc, char **argv)
 		rel_expect("go");
 	}
 	pthread_barrier_wait(&start);
+	if (hold) {
+		pthread_mutex_lock(&hold_mu);
+		while (halfway < nt)
+			pthread_cond_wait(&hold_cv, &hold_mu);
+		pthread_mutex_unlock(&hold_mu);
+		rel_out("halfway");
+		rel_expect("resume");
+		pthread_mutex_lock(&hold_mu);
+		released = 1;
+		pthread_cond_broadcast(&hold_cv);
+		pthread_mutex_unlock(&hold_mu);
+	}
 	for (int i = 0; i < nt; i++) {
 		pthread_join(workers[i].th, NULL);
 		mix(&h, workers[i].sum);

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # make test-asan: runs the unit tests built with ASan + UBSan (DIR/tests/*) and the
-# integration suite against DIR/alloctop (harness.py honours ALLOCTOP=path).
+# integration suite against DIR/alloctop (harness.py honours ALLOCTOP=path), through
+# tests/run.sh.
 #   tests/reliability/test-asan.sh [DIR [run.py arguments, e.g. -k NAME]]
 # Sanitizer reports are written to DIR/logs/; any report fails the run, as does any
-# failed test. Ends with "N passed, N failed" like tests/run.sh.
+# failed test. Ends with "N passed, N failed, N skipped" like tests/run.sh.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 dir=${1:-build-asan}
@@ -18,46 +19,16 @@ export UBSAN_OPTIONS="log_path=$logs/ubsan:print_stacktrace=1:halt_on_error=1"
 export LSAN_OPTIONS="log_path=$logs/lsan"
 export ALLOCTOP=$bin
 
-passed=0
-failed=0
-echo "== unit tests (ASan + UBSan)"
-for t in "$dir"/tests/*; do
-	[[ -f $t && -x $t && $t != *.d && $t != *.o ]] || continue
-	out=$(timeout -k 5 300 "$t" 2>&1)
-	rc=$?
-	printf '%s\n' "$out" | sed "s/^/[$(basename "$t")] /" | grep -vE '^\[[^]]*\] PASS ' || true
-	line=$(printf '%s\n' "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed' | tail -n 1)
-	if [[ -z $line ]]; then
-		echo "FAIL $(basename "$t"): exit status $rc and no summary"
-		failed=$((failed + 1))
-		continue
-	fi
-	p=${line%% passed*}
-	f=${line#*, }
-	f=${f%% failed*}
-	[[ $rc -ne 0 && $f -eq 0 ]] && f=1
-	passed=$((passed + p))
-	failed=$((failed + f))
-done
-
-echo "== integration tests against $bin"
-out_file=$(mktemp)
-trap 'rm -f "$out_file"' EXIT
 # The dashboard tests run too: their alloctop runs in a tmux pane started from this
 # environment, so its reports land in $logs like the others'.
-timeout -k 10 1200 "${PYTHON:-python3}" tests/integration/run.py "$@" 2>&1 | tee "$out_file"
-line=$(grep -E '^integration: [0-9]+ passed, [0-9]+ failed' "$out_file" | tail -n 1)
-if [[ -z $line ]]; then
-	echo "FAIL integration: no summary"
-	failed=$((failed + 1))
-else
-	line=${line#integration: }
-	p=${line%% passed*}
-	f=${line#*, }
-	f=${f%% failed*}
-	passed=$((passed + p))
-	failed=$((failed + f))
-fi
+out_file=$(mktemp)
+trap 'rm -f "$out_file"' EXIT
+UNIT_DIR=$dir/tests bash tests/run.sh "$@" 2>&1 | tee "$out_file"
+rc=${PIPESTATUS[0]}
+line=$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$out_file" | tail -n 1)
+read -r p f s <<<"$(sed -E 's/^([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped$/\1 \2 \3/' <<<"$line")"
+[[ -z ${p:-} ]] && p=0 f=1 s=0
+[[ $rc -ne 0 && $f -eq 0 ]] && f=1
 
 reports=$(find "$logs" -type f | sort)
 if [[ -n $reports ]]; then
@@ -66,7 +37,8 @@ if [[ -n $reports ]]; then
 		echo "--- $r"
 		head -n 40 "$r"
 	done
-	failed=$((failed + 1))
+	f=$((f + 1))
 fi
-echo "$passed passed, $failed failed"
-[[ $failed -eq 0 ]]
+echo "== with the sanitizer reports"
+echo "$p passed, $f failed, $s skipped"
+[[ $f -eq 0 ]]

@@ -4,10 +4,15 @@
  * quotes, backslashes, control characters (an ANSI escape too), bytes > 0x7f that are not UTF-8, a valid
  * multi-byte character, and one name of 3000 bytes.
  *   ready <pid>; "go" -> 3 x malloc(40) from site_weird, 2 x malloc(50) from site_long,
- *   all kept; answers "done allocs=5 bytes=220"; "exit" -> exits 0. */
+ *   all kept; answers "done allocs=5 bytes=220 weird=3 long=2" (its truth); "exit" -> exits 0. */
 #include "rel.h"
 
 #include <sys/prctl.h>
+
+#define N_WEIRD 3	/* malloc(WEIRD_SZ) from site_weird, kept */
+#define WEIRD_SZ 40
+#define N_LONG 2	/* malloc(LONG_SZ) from site_long, kept */
+#define LONG_SZ 50
 
 static void *keep[8];
 
@@ -39,11 +44,12 @@ int main(void)
 	rel_ready();
 	while (rel_line(cmd, sizeof(cmd))) {
 		if (!strcmp(cmd, "go")) {
-			for (int i = 0; i < 3; i++)
-				keep[i] = site_weird(rel_opq(40));
-			for (int i = 3; i < 5; i++)
-				keep[i] = site_long(rel_opq(50));
-			rel_out("done allocs=5 bytes=220");
+			for (int i = 0; i < N_WEIRD; i++)
+				keep[i] = site_weird(rel_opq(WEIRD_SZ));
+			for (int i = N_WEIRD; i < N_WEIRD + N_LONG; i++)
+				keep[i] = site_long(rel_opq(LONG_SZ));
+			rel_out("done allocs=%d bytes=%d weird=%d long=%d", N_WEIRD + N_LONG,
+				N_WEIRD * WEIRD_SZ + N_LONG * LONG_SZ, N_WEIRD, N_LONG);
 		} else if (!strcmp(cmd, "exit")) {
 			break;
 		}

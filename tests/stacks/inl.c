@@ -12,6 +12,10 @@
 /* each build variant differs in its data, hence in its build-id */
 __attribute__((used)) static const char variant[] = VARIANT;
 
+#define N_CHAIN 100
+#define N_SCRATCH 10
+#define SCRATCH_SZ 1000
+
 struct node {
 	struct node *next;
 	char payload[48];
@@ -54,10 +58,13 @@ int main(int argc, char **argv)
 
 	if (waited < 0)
 		return 1;
-	chain = build_chain(100);	/* 100 x 56 bytes, live until exit */
-	for (int i = 0; i < 10; i++)
-		free(scratch_buffer(1000));	/* 10 x 1000 bytes, freed */
+	chain = build_chain(N_CHAIN);	/* 100 x 56 bytes, live until exit */
+	for (int i = 0; i < N_SCRATCH; i++)
+		free(scratch_buffer(SCRATCH_SZ));	/* 10 x 1000 bytes, freed */
 	__asm__ volatile("" : : "r"(chain) : "memory");
+	/* stderr is unbuffered: no allocation */
+	fprintf(stderr, "truth chain=%d,%d,%d scratch=%d,%d,0\n", N_CHAIN, (int)(N_CHAIN * sizeof(struct node)),
+		(int)(N_CHAIN * sizeof(struct node)), N_SCRATCH, N_SCRATCH * SCRATCH_SZ);
 	wls_done(waited);
 	return 0;
 }

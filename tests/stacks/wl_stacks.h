@@ -2,7 +2,9 @@
  *   --nowait   run the allocations and exit (launch mode)
  *   otherwise  print "ready <pid>", wait for a line on stdin, allocate, print "done",
  *              then wait for end of input before exiting (attach mode).
- * Every workload keeps some blocks live until it exits and frees others. */
+ * Every workload keeps some blocks live until it exits and frees others, and after its
+ * allocations writes its truth on stderr (stdout is the tracer's in launch mode):
+ *   truth NAME=ALLOCS,ALLOC_BYTES,LIVE_BYTES ...   one entry per allocation site. */
 #ifndef WL_STACKS_H
 #define WL_STACKS_H
 

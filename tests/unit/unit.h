@@ -1,12 +1,15 @@
-/* A minimal unit-test harness: CHECK records failures, each TEST runs once, and
- * UNIT_MAIN prints "N passed, N failed" and exits non-zero on failure. */
+/* A minimal unit-test harness: CHECK records failures, RUN runs a test once, SKIP
+ * counts a test that cannot run here, and UNIT_DONE prints "N passed, N failed,
+ * N skipped" and exits non-zero on failure. With ALLOCTOP_NO_SKIP=1 (CI, as root) a
+ * skip counts as a failure. */
 #ifndef AT_UNIT_H
 #define AT_UNIT_H
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-static int unit_pass, unit_fail, unit_cur_failed;
+static int unit_pass, unit_fail, unit_skip, unit_cur_failed;
 
 #define CHECK(cond) do { \
 	if (!(cond)) { \
@@ -49,6 +52,13 @@ static inline unsigned long long unit_rand(void)
 	else { unit_pass++; printf("PASS %s\n", #fn); } \
 } while (0)
 
-#define UNIT_DONE() (printf("%d passed, %d failed\n", unit_pass, unit_fail), unit_fail ? 1 : 0)
+#define SKIP(fn, why) do { \
+	const char *_ns = getenv("ALLOCTOP_NO_SKIP"); \
+	if (_ns && *_ns && strcmp(_ns, "0")) { unit_fail++; printf("FAIL %s: skipped (%s) under ALLOCTOP_NO_SKIP\n", #fn, why); } \
+	else { unit_skip++; printf("SKIP %s: %s\n", #fn, why); } \
+} while (0)
+
+#define UNIT_DONE() (printf("%d passed, %d failed, %d skipped\n", unit_pass, unit_fail, unit_skip), \
+		      unit_fail ? 1 : 0)
 
 #endif

@@ -119,6 +119,8 @@ int main(int argc, char **argv)
 	if (waited < 0)
 		return 1;
 	r = uw_run();
+	/* the truth, on stderr (stdout is the tracer's in launch mode) */
+	fprintf(stderr, "truth chain=%d rec=%d dl=%d\n", UW_CHAIN, UW_REC, argc > 2 ? UW_DL : 0);
 	if (argc > 2 && !strcmp(argv[1], "--dlopen") && uw_dl(argv[2]) < 0)
 		return 1;
 	UW_BARRIER();

@@ -57,19 +57,22 @@ static int attach_one_pid(struct at_targets *ts, int pid)
 		at_tracer__seed_proc(ts->tracer, pid);	/* listed even if it never allocates */
 		at_model_add_target(ts->model, pid);
 		at_model_overhead_seed(ts->model, pid);
-		/* -p targets are noted once all probes are in (see note_targets) */
+		/* a -p target's files are loaded once all probes are in (at_targets__note); its
+		 * maps are read now, before it can exec away from them */
 		if (ts->mode != AT_MODE_PIDS)
 			at_symbolizer_note_pid(ts->sym, pid);
+		else
+			at_symbolizer_note_maps(ts->sym, pid);
 	}
 	return err;
 }
 
-/* Reading a -p target's mappings and loading its files for symbolization waits until
- * its probes are live: the `attached` line comes that much sooner. */
+/* Loading a -p target's files for symbolization waits until its probes are live: the
+ * `attached` line comes that much sooner. */
 void at_targets__note(struct at_targets *ts)
 {
 	for (int i = 0; i < ts->o->nr_pids && ts->mode == AT_MODE_PIDS; i++)
-		at_symbolizer_note_pid(ts->sym, ts->o->pids[i]);
+		at_symbolizer_load_files(ts->sym, ts->o->pids[i]);
 }
 
 static int try_attach(void *ctx, int pid)

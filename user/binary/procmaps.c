@@ -57,6 +57,8 @@ int at_maps_read(int pid, struct at_maps *m)
 	fclose(f);
 	if (!m->n && !err)
 		err = -ESRCH;	/* a zombie or kernel thread has no mappings */
+	if (err)
+		at_maps_free(m);	/* a process gone mid-read: callers keep nothing on failure */
 	return err;
 }
 

@@ -212,14 +212,25 @@ static struct module *get_module(struct at_symbolizer *s, int pid, const struct 
 	return m;
 }
 
-void at_symbolizer_note_pid(struct at_symbolizer *s, int pid)
+void at_symbolizer_note_maps(struct at_symbolizer *s, int pid)
 {
-	struct proc_maps *pm = read_maps(s, pid);
+	read_maps(s, pid);
+}
+
+void at_symbolizer_load_files(struct at_symbolizer *s, int pid)
+{
+	struct proc_maps *pm = at_hash_get(&s->procs, pid, 0);
 
 	/* open the code files now, while the process (and its root) can be reached */
 	for (size_t i = 0; pm && i < pm->maps.n; i++)
 		if (pm->maps.v[i].exec)
 			get_module(s, pid, &pm->maps.v[i]);
+}
+
+void at_symbolizer_note_pid(struct at_symbolizer *s, int pid)
+{
+	read_maps(s, pid);
+	at_symbolizer_load_files(s, pid);
 }
 
 void at_symbolizer_exec(struct at_symbolizer *s, int pid)

@@ -39,6 +39,10 @@ void at_symbolizer_free(struct at_symbolizer *s);
 /* Records the process's current mappings and loads the files it executes (symbols,
  * debug file), so its stacks can be symbolized after it exits. */
 void at_symbolizer_note_pid(struct at_symbolizer *s, int pid);
+/* The two halves of at_symbolizer_note_pid: the mappings now (cheap, before a -p
+ * target can exec), their files later. */
+void at_symbolizer_note_maps(struct at_symbolizer *s, int pid);
+void at_symbolizer_load_files(struct at_symbolizer *s, int pid);
 /* The process exec'd: what was seen of its mappings is kept for its old stacks (looked
  * up after the new program's), and the new program's are recorded. */
 void at_symbolizer_exec(struct at_symbolizer *s, int pid);
