@@ -1,4 +1,4 @@
-"""The cost model (user/probecost.c) and the cost imposed on each target (user/overhead.c):
+"""The cost model (user/kernel/probecost.c) and the cost imposed on each target (user/model/model_overhead.c):
 the calibration is sane and cached per boot, and each process's probe time is exactly
 its calls times the measured cost of its probes' kinds (entry kinds as -v prints them).
 Behaviour only: no figure here depends on the machine's speed."""

@@ -251,7 +251,7 @@ int at_session_run(const struct at_opts *o)
 		cleanup(&s);
 		return AT_EXIT_FAIL;
 	}
-	{
+	if (!o->growth) {	/* growth mode attaches no uprobe: nothing to price */
 		struct at_probe_cost cost;
 
 		if (at_probe_cost_get(&cost)) {

@@ -252,7 +252,7 @@ int at_report_json(FILE *out, const struct at_report_ctx *c)
 	ADD(root, "mode", json_object_new_string(c->opts->growth ? "growth" : "allocations"));
 	ADD(root, "estimated", json_object_new_boolean(at_model_duty(c->model) < 1));
 	ADD(root, "duty_cycle", json_object_new_double(at_model_duty(c->model)));
-	ADD(root, "probe_cost_ns", at_json_probe_cost(at_model_probe_cost(c->model)));
+	ADD(root, "probe_cost_ns", c->opts->growth ? NULL : at_json_probe_cost(at_model_probe_cost(c->model)));
 	ADD(root, "dropped", ju64(at_drops_total(snap)));
 	for (int d = 0; d < AT_NR_DROPS; d++)
 		ADD(drops, at_drop_name(d), ju64(snap->drops[d]));
