@@ -265,13 +265,13 @@ $(O)/alloctop: $(O)/user/app/main.o $(O)/liballoctop.a
 	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
 FUZZ_SECONDS ?= 25
-FUZZ_SRC := user/binary/elf.c user/lib/util.c user/probe/probesite.c
+FUZZ_SRC := user/binary/elf.c user/lib/util.c user/probe/probesite.c user/probe/probekind.c
 # sanitizer checks to leave out (e.g. FUZZ_NOSAN=-fno-sanitize=nonnull-attribute to get
 # past a known report); none by default
 FUZZ_NOSAN ?=
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined $(FUZZ_NOSAN) \
               -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude -iquote user
-$(O)/fuzz/fuzz_elf: tests/fuzz/fuzz_elf.c tests/fuzz/fuzz_elf.h $(FUZZ_SRC) user/binary/elf.h user/lib/util.h user/probe/probesite.h
+$(O)/fuzz/fuzz_elf: tests/fuzz/fuzz_elf.c tests/fuzz/fuzz_elf.h $(FUZZ_SRC) user/binary/elf.h user/lib/util.h user/probe/probesite.h user/probe/probekind.h
 	@mkdir -p $(@D)
 	$(CLANG) $(FUZZ_FLAGS) tests/fuzz/fuzz_elf.c $(FUZZ_SRC) -lcapstone -lelf -lz -o $@
 
