@@ -1,6 +1,7 @@
 #include "app/targets.h"
 #include "app/census.h"
 #include "app/launch.h"
+#include "unwind/unwind_pre.h"
 #include "lib/util.h"
 
 #include <errno.h>
@@ -285,6 +286,13 @@ enum at_mode at_mode_of(const struct at_opts *o)
 	if (o->cmd)
 		return AT_MODE_LAUNCH;
 	return o->nr_pids ? AT_MODE_PIDS : AT_MODE_CENSUS;
+}
+
+struct at_unwind_pre *at_targets__compile_ahead(const struct at_opts *o)
+{
+	if (o->unwind_fp || at_mode_of(o) != AT_MODE_PIDS)
+		return NULL;
+	return at_unwind_pre_start(o->pids, o->nr_pids);
 }
 
 struct at_targets *at_targets__new(const struct at_targets_opts *opts)

@@ -203,11 +203,14 @@ struct at_tracer *at_tracer__new(const struct at_tracer_opts *opts)
 {
 	struct at_tracer *t;
 
-	if (!check_system())
+	if (!check_system()) {
+		at_unwind_pre_free(opts->pre);
 		return NULL;
+	}
 	libbpf_set_print(libbpf_print);
 	t = at_xcalloc(1, sizeof(*t));
 	memcpy(&t->opts, opts, opts->sz < sizeof(t->opts) ? opts->sz : sizeof(t->opts));
+	t->pre = opts->pre;
 	t->stats_fd = -1;
 	t->skel = alloctop_bpf__open();
 	if (!t->skel) {
@@ -219,10 +222,6 @@ struct at_tracer *at_tracer__new(const struct at_tracer_opts *opts)
 	size_unwind_maps(t, opts);
 	at_growth_prepare(t->skel, opts->growth, opts->growth_calls, opts->max_procs,
 			  opts->max_stacks + opts->max_procs);
-	/* the kernel creates maps and verifies programs meanwhile: the tables are ready
-	 * by the time the targets are attached */
-	if (!opts->unwind_fp)
-		t->pre = at_unwind_pre_start(opts->pids, opts->nr_pids);
 	{
 		struct bpf_program *p;
 
@@ -265,12 +264,9 @@ fail:
 static int growth_add_pid(struct at_tracer *t, int pid)
 {
 	int err = at_tracer__follow(t, pid);
-	bool listed = false;
 	struct at_plan plan;
 
-	for (int i = 0; i < t->opts.nr_pids; i++)
-		listed |= t->opts.pids[i] == pid;
-	if (!err && !listed && !t->opts.global) {
+	if (!err && t->opts.launch) {
 		err = at_plan_make_quiet(t->ec, pid, NULL, &plan, true);
 		if (err == -EAGAIN)
 			return err;
