@@ -38,6 +38,8 @@ static void model_fini(struct at_model *m)
 	at_hash_free_all(&m->lives);
 	at_heap_fini(&m->heap);
 	at_model_overhead_fini(m);
+	at_model_names_fini(m);
+	at_model_growth_fini(m);
 	for (int i = 0; i < m->nr_targets; i++)
 		free(m->targets[i]);
 	free(m->targets);
@@ -56,6 +58,7 @@ void at_model_drop_target(struct at_model *m, int pid)
 	if (!t)
 		return;
 	t->gone = true;
+	at_model_names_forget(m, pid);
 	/* a snapshot may still point at it: the memory stays until fini */
 	at_hash_del(&m->by_pid, pid, 0);
 }
@@ -264,6 +267,7 @@ int at_model_refresh(struct at_model *m, bool final)
 	m->gen++;
 	at_model_overhead_update(m);
 	at_model_trim_caches(m);
+	at_model_resolve(m);
 	return 0;
 }
 

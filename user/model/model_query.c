@@ -65,13 +65,6 @@ const struct at_stack *at_model_stack(struct at_model *m, __u64 stack_id)
 	return st;
 }
 
-bool at_model_stack_truncated(struct at_model *m, __u64 stack_id)
-{
-	const struct at_stack *st = at_model_stack(m, stack_id);
-
-	return st && (st->flags & AT_STACK_TRUNCATED);
-}
-
 __u64 at_site_sort_value(const struct at_model *m, const struct at_site_view *s, enum at_sort key)
 {
 	const struct at_heap_site *hs;

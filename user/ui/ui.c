@@ -228,7 +228,6 @@ int at_ui_draw(struct at_ui *ui, const struct at_report_ctx *c)
 	int rc;
 
 	ui->m = c->model;
-	ui->sym = c->sym;
 	sample_cpu(ui, true);
 	rc = render(ui);
 	ui->note[0] = 0;	/* shown for one interval */
