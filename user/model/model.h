@@ -145,8 +145,10 @@ const struct at_site_view **at_model_top_sites(const struct at_model *m, enum at
 const struct at_site_view **at_model_leak_suspects(const struct at_model *m, size_t max, size_t *n);
 __u64 at_site_sort_value(const struct at_model *m, const struct at_site_view *s, enum at_sort key);
 /* A site's lifetime histogram (freed blocks, log2 ns buckets) as of cur, scaled like
- * its counters. Read from the kernel the first time it is asked for after a refresh:
- * only the sites shown cost a read. false if the site is gone. */
+ * its counters. The refresh reads those of the sites needs names and of every site
+ * asked for since the previous refresh (the rows a dashboard drew); another site's is
+ * read from the kernel when first asked for (a row first drawn between refreshes): only
+ * the sites shown cost a read. false if the site is gone. */
 bool at_model_site_life(struct at_model *m, int pid, __u64 stack_id, __u32 lt[AT_LT_BUCKETS]);
 /* ... as of prev, when known: the site was read at the previous refresh too, or freed
  * nothing since prev. */

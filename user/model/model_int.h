@@ -43,6 +43,8 @@ struct at_model {
 const struct at_stack *at_model_stack(struct at_model *m, __u64 stack_id);
 /* Bounds the stack and lifetime caches (the refresh calls it). */
 void at_model_trim_caches(struct at_model *m);
+/* Reads again the lifetimes asked for since the previous refresh (model_query.c). */
+void at_model_reread_lives(struct at_model *m);
 /* At the end of a refresh: symbolizes the sites needs names, reads their lifetimes and
  * growth counters (model_names.c). */
 void at_model_resolve(struct at_model *m);

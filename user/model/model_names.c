@@ -128,6 +128,7 @@ static void want_top(struct at_model *m)
 
 void at_model_resolve(struct at_model *m)
 {
+	at_model_reread_lives(m);
 	if (m->needs.growth) {
 		at_hash_free_all(&m->gprocs);
 		at_hash_free_all(&m->gsites);

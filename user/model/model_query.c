@@ -168,6 +168,20 @@ static struct life_ent *life_read(struct at_model *m, int pid, __u64 stack_id)
 	return e;
 }
 
+/* The lifetimes asked for since the previous refresh (the rows a dashboard drew) are
+ * read again now, at the refresh, as the next draw will ask for them again. */
+void at_model_reread_lives(struct at_model *m)
+{
+	struct at_hash_ent *e;
+
+	at_hash_for_each(&m->lives, e) {
+		const struct life_ent *l = e->val;
+
+		if (l->gen == m->gen)
+			life_read(m, (int)e->k1, e->k2);	/* updates the entry in place */
+	}
+}
+
 bool at_model_site_life(struct at_model *m, int pid, __u64 stack_id, __u32 lt[AT_LT_BUCKETS])
 {
 	const struct life_ent *e = life_read(m, pid, stack_id);
