@@ -226,10 +226,10 @@ static void announce(struct at_session *s, bool tui)
 
 static void cleanup(struct at_session *s)
 {
-	at_ui_free(s->ui);
+	at_ui__free(s->ui);
 	at_targets__free(s->targets);
-	at_symbolizer_free(s->sym);
-	at_model_free(s->model);
+	at_symbolizer__free(s->sym);
+	at_model__free(s->model);
 	at_tracer__free(s->tracer);
 	at_sampler__free(s->smp);
 	if (s->sfd >= 0)
@@ -264,7 +264,7 @@ int at_session_run(const struct at_opts *o)
 		cleanup(&s);
 		return AT_EXIT_FAIL;
 	}
-	if ((rc = at_model_new(s.tracer, &s.model))) {
+	if ((rc = at_model__new(s.tracer, &s.model))) {
 		at_err("cannot map the BPF site maps: %s", strerror(-rc));
 		cleanup(&s);
 		return AT_EXIT_FAIL;
@@ -279,7 +279,7 @@ int at_session_run(const struct at_opts *o)
 		at_model_set_probe_cost(s.model, &cost);
 	}
 	at_model_set_min_age(s.model, o->min_age);
-	s.sym = at_symbolizer_new(at_tracer__elfcache(s.tracer));
+	s.sym = at_symbolizer__new(at_tracer__elfcache(s.tracer));
 	at_model_set_symbolizer(s.model, s.sym);
 	set_needs(s.model, o);
 	{
@@ -304,7 +304,7 @@ int at_session_run(const struct at_opts *o)
 		announce(&s, o->output == AT_OUT_TUI);
 		at_targets__note(s.targets);
 	}
-	if (!rc && o->output == AT_OUT_TUI && !(s.ui = at_ui_new(o)))
+	if (!rc && o->output == AT_OUT_TUI && !(s.ui = at_ui__new(o)))
 		rc = AT_EXIT_FAIL;
 	if (!rc) {
 		while (step(&s, &final))

@@ -204,7 +204,7 @@ struct at_tracer *at_tracer__new(const struct at_tracer_opts *opts)
 	struct at_tracer *t;
 
 	if (!check_system()) {
-		at_unwind_pre_free(opts->pre);
+		at_unwind_pre__free(opts->pre);
 		return NULL;
 	}
 	libbpf_set_print(libbpf_print);
@@ -239,10 +239,10 @@ struct at_tracer *at_tracer__new(const struct at_tracer_opts *opts)
 	 * the uprobe floor on a KVM guest): only on request. Not fatal if refused. */
 	if (opts->bpf_stats)
 		t->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
-	t->ec = at_elfcache_new();
+	t->ec = at_elfcache__new();
 	/* done long since, as a rule (the load takes longer): from here ELF files are read
 	 * on this thread only */
-	at_unwind_pre_wait(t->pre);
+	at_unwind_pre__wait(t->pre);
 	if (unwinder_new(t))
 		goto fail;
 	{
@@ -267,11 +267,11 @@ static int growth_add_pid(struct at_tracer *t, int pid)
 	struct at_plan plan;
 
 	if (!err && t->opts.launch) {
-		err = at_plan_make_quiet(t->ec, pid, NULL, &plan, true);
+		err = at_plan__make_quiet(t->ec, pid, NULL, &plan, true);
 		if (err == -EAGAIN)
 			return err;
 		if (!err)
-			at_plan_free(&plan);
+			at_plan__fini(&plan);
 		err = 0;
 	}
 	if (!err && t->uw)
@@ -505,9 +505,9 @@ void at_tracer__free(struct at_tracer *t)
 	for (size_t i = 0; i < AT_ARRAY_SIZE(t->growth_links); i++)
 		bpf_link__destroy(t->growth_links[i]);
 	at_unwinder__free(t->uw);
-	at_unwind_pre_free(t->pre);
+	at_unwind_pre__free(t->pre);
 	alloctop_bpf__destroy(t->skel);
-	at_elfcache_free(t->ec);
+	at_elfcache__free(t->ec);
 	if (t->stats_fd >= 0)
 		close(t->stats_fd);
 	free(t);

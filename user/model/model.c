@@ -24,7 +24,7 @@ static int model_init(struct at_model *m, struct at_tracer *t)
 	m->ncpus = libbpf_num_possible_cpus();
 	if (m->ncpus < 1)
 		m->ncpus = 1;
-	return at_sitetab_init(&m->tab, &m->fds, m->ncpus);
+	return at_sitetab__init(&m->tab, &m->fds, m->ncpus);
 }
 
 static void model_fini(struct at_model *m)
@@ -33,13 +33,13 @@ static void model_fini(struct at_model *m)
 	free(m->prev.procs);
 	free(m->site_buf[0]);
 	free(m->site_buf[1]);
-	at_sitetab_fini(&m->tab);
+	at_sitetab__fini(&m->tab);
 	at_hash_free_all(&m->stacks);
 	at_hash_free_all(&m->lives);
-	at_heap_fini(&m->heap);
-	at_model_overhead_fini(m);
-	at_model_names_fini(m);
-	at_model_growth_fini(m);
+	at_heap__fini(&m->heap);
+	at_model_overhead__fini(m);
+	at_model_names__fini(m);
+	at_model_growth__fini(m);
 	for (int i = 0; i < m->nr_targets; i++)
 		free(m->targets[i]);
 	free(m->targets);
@@ -271,7 +271,7 @@ int at_model_refresh(struct at_model *m, bool final)
 	return 0;
 }
 
-int at_model_new(struct at_tracer *t, struct at_model **out)
+int at_model__new(struct at_tracer *t, struct at_model **out)
 {
 	struct at_model *m = at_xcalloc(1, sizeof(*m));
 	int err = model_init(m, t);
@@ -285,7 +285,7 @@ int at_model_new(struct at_tracer *t, struct at_model **out)
 	return 0;
 }
 
-void at_model_free(struct at_model *m)
+void at_model__free(struct at_model *m)
 {
 	if (!m)
 		return;

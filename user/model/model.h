@@ -88,8 +88,8 @@ struct at_unwind_info;
 
 
 /* A model of what t measures in *out; 0 or -errno. */
-int at_model_new(struct at_tracer *t, struct at_model **out);
-void at_model_free(struct at_model *m);	/* NULL is fine */
+int at_model__new(struct at_tracer *t, struct at_model **out);
+void at_model__free(struct at_model *m);	/* NULL is fine */
 /* What names addresses (the session's; the model symbolizes when it refreshes). */
 void at_model_set_symbolizer(struct at_model *m, struct at_symbolizer *sym);
 /* Set by the session (and the dashboard's needs through it). */

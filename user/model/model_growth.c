@@ -66,7 +66,7 @@ size_t at_model_growth_calls(const struct at_model *m, struct at_growth_call **o
 	return m->nr_gcalls;
 }
 
-void at_model_growth_fini(struct at_model *m)
+void at_model_growth__fini(struct at_model *m)
 {
 	at_hash_free_all(&m->gprocs);
 	at_hash_free_all(&m->gsites);

@@ -49,12 +49,12 @@ void at_model_reread_lives(struct at_model *m);
  * growth counters (model_names.c). */
 void at_model_resolve(struct at_model *m);
 void at_model_names_forget(struct at_model *m, int pid);
-void at_model_names_fini(struct at_model *m);
+void at_model_names__fini(struct at_model *m);
 /* --growth's counters of cur's processes and of these sites (model_growth.c). */
 void at_model_growth_read(struct at_model *m, const struct at_site_view **sites, size_t n);
-void at_model_growth_fini(struct at_model *m);
+void at_model_growth__fini(struct at_model *m);
 /* Sets .ov of every process of cur from its hits since the last refresh. */
 void at_model_overhead_update(struct at_model *m);
-void at_model_overhead_fini(struct at_model *m);
+void at_model_overhead__fini(struct at_model *m);
 
 #endif

@@ -177,7 +177,7 @@ void at_model_names_forget(struct at_model *m, int pid)
 	m->names = keep;
 }
 
-void at_model_names_fini(struct at_model *m)
+void at_model_names__fini(struct at_model *m)
 {
 	at_hash_free_all(&m->names);
 	at_hash_free_all(&m->modules);

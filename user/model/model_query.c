@@ -97,7 +97,7 @@ const struct at_site_view **at_model_top_sites(const struct at_model *m, enum at
 	const struct at_site_view **v;
 	struct at_topn t;
 
-	at_topn_init(&t, k, site_tie);
+	at_topn__init(&t, k, site_tie);
 	for (size_t i = 0; i < m->cur.nr_sites; i++) {
 		const struct at_site_view *s = &m->cur.sites[i];
 		__u64 v;
@@ -112,7 +112,7 @@ const struct at_site_view **at_model_top_sites(const struct at_model *m, enum at
 	v = at_xcalloc(*n ? *n : 1, sizeof(*v));
 	for (size_t i = 0; i < *n; i++)
 		v[i] = t.heap[i].item;
-	at_topn_free(&t);
+	at_topn__fini(&t);
 	return v;
 }
 

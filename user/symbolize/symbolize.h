@@ -17,8 +17,8 @@
 
 struct at_symbolizer;
 
-struct at_symbolizer *at_symbolizer_new(struct at_elfcache *ec);
-void at_symbolizer_free(struct at_symbolizer *s);
+struct at_symbolizer *at_symbolizer__new(struct at_elfcache *ec);
+void at_symbolizer__free(struct at_symbolizer *s);
 /* Records the process's current mappings and loads the files it executes (symbols,
  * debug file), so its stacks can be symbolized after it exits. */
 void at_symbolizer_note_pid(struct at_symbolizer *s, int pid);

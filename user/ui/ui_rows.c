@@ -282,14 +282,14 @@ static void build_top(struct at_ui *ui)
 		tb->sel = (size_t)rank;
 	k = (tb->sel > tb->top ? tb->sel : tb->top) + (page ? page : 100) + 1;
 	k = k < n ? k : n;
-	at_topn_init(&top, k, cmp_cand);
+	at_topn__init(&top, k, cmp_cand);
 	for (size_t i = 0; i < n; i++)
 		at_topn_offer(&top, 0, &ui->cand[i]);	/* cmp_cand ranks them all */
 	b->built = at_topn_finish(&top);
 	reserve_rows(b, b->built);
 	for (size_t i = 0; i < b->built; i++)
 		site_row(ui, (size_t)(((const struct ui_cand *)top.heap[i].item)->site - at_model_cur(ui->m)->sites), &b->rows[i]);
-	at_topn_free(&top);
+	at_topn__fini(&top);
 	b->n = n;
 	follow_selection(tb, b);
 }
