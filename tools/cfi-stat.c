@@ -35,13 +35,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: cfi-stat [-d] FILE [DEBUGFILE]\n");
 		return AT_EXIT_USAGE;
 	}
-	e = at_elf_open_path(argv[1 + d]);
-	if (!e || (argc > 2 + d && !(dbg = at_elf_open_path(argv[2 + d])))) {
+	e = at_elf__open_path(argv[1 + d]);
+	if (!e || (argc > 2 + d && !(dbg = at_elf__open_path(argv[2 + d])))) {
 		fprintf(stderr, "cfi-stat: cannot read %s\n", e ? argv[2 + d] : argv[1 + d]);
 		return AT_EXIT_FAIL;
 	}
 	t0 = at_now_mono();
-	rc = at_cfi_build(e, dbg, &c);
+	rc = at_cfi__build(e, dbg, &c);
 	t = at_now_mono() - t0;
 	if (rc) {
 		fprintf(stderr, "cfi-stat: %s: %s\n", argv[1 + d], strerror(-rc));
@@ -56,8 +56,8 @@ int main(int argc, char **argv)
 	       types[4]);
 	if (d)
 		dump(&c);
-	at_cfi_free(&c);
-	at_elf_free(dbg);
-	at_elf_free(e);
+	at_cfi__fini(&c);
+	at_elf__close(dbg);
+	at_elf__close(e);
 	return 0;
 }

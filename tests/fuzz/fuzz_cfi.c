@@ -1,6 +1,6 @@
 /* libFuzzer target for the unwind-table compiler (user/binary/cfi.c): the input becomes an ELF
  * file (whole, or the CFI sections of a synthetic one: see fuzz_cfi.h) in a memfd,
- * compiled with at_cfi_build, its table checked for its invariants and walked with
+ * compiled with at_cfi__build, its table checked for its invariants and walked with
  * at_cfi_step. Built with -fsanitize=fuzzer,address,undefined by `make fuzz`
  * (build/fuzz/fuzz_cfi); seeds: small real ELF files and their CFI sections.
  * A crash found here becomes a case of tests/unit/test_fuzz_regress.c, or a hand-made

@@ -148,18 +148,18 @@ static void fuzz_cfi_one(int fd, const uint8_t *data, size_t size)
 	} else if (fuzz_cfi_split(fd, data + 1, size - 1, data[0] & 2)) {
 		return;
 	}
-	e = at_elf_open(fd, "fuzz");
+	e = at_elf__open(fd, "fuzz");
 	if (!e)
 		return;
-	if (at_cfi_build(e, NULL, &c) == 0) {
+	if (at_cfi__build(e, NULL, &c) == 0) {
 		fuzz_cfi_use(&c, data, size);
-		at_cfi_free(&c);
+		at_cfi__fini(&c);
 	}
-	if (at_cfi_build(e, e, &c) == 0) {
+	if (at_cfi__build(e, e, &c) == 0) {
 		fuzz_cfi_use(&c, data, size);
-		at_cfi_free(&c);
+		at_cfi__fini(&c);
 	}
-	at_elf_free(e);
+	at_elf__close(e);
 }
 
 #endif

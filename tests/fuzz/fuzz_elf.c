@@ -1,5 +1,5 @@
 /* libFuzzer target for alloctop's ELF code (user/binary/elf.c): the input is written to a
- * memfd, opened with at_elf_open and then queried the way attach.c and symbolize.c
+ * memfd, opened with at_elf__open and then queried the way attach.c and symbolize.c
  * do: functions by name, addresses to symbols, relocations, code bytes, file offset
  * <-> address conversions. Built with -fsanitize=fuzzer,address,undefined by
  * `make fuzz` (build/fuzz/fuzz_elf), which runs it for FUZZ_SECONDS from a seed corpus

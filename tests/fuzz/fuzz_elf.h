@@ -70,7 +70,7 @@ static void fuzz_elf_one(int fd, const uint8_t *data, size_t size)
 	if (ftruncate(fd, 0) || ftruncate(fd, (off_t)size) ||
 	    (size && pwrite(fd, data, size, 0) != (ssize_t)size))
 		return;
-	e = at_elf_open(fd, "fuzz");
+	e = at_elf__open(fd, "fuzz");
 	if (!e)
 		return;
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
@@ -104,7 +104,7 @@ static void fuzz_elf_one(int fd, const uint8_t *data, size_t size)
 	}
 	at_elf_relocs(e, fuzz_elf_reloc, &relsum);
 	fuzz_elf_sink += relsum + at_elf_is_dyn(e) + strlen(at_elf_label(e));
-	at_elf_free(e);
+	at_elf__close(e);
 }
 
 #endif

@@ -23,16 +23,16 @@
 #define LIBC "/lib/x86_64-linux-gnu/libc.so.6"
 #define LIBSTDCXX "/usr/lib/x86_64-linux-gnu/libstdc++.so.6"
 
-/* at_cfi_build on a file (and its debug file); false if a file cannot be read. */
+/* at_cfi__build on a file (and its debug file); false if a file cannot be read. */
 static bool build_path(const char *path, const char *debug, struct at_cfi *c)
 {
-	struct at_elf *e = at_elf_open_path(path), *d = debug ? at_elf_open_path(debug) : NULL;
-	bool ok = e && (!debug || d) && at_cfi_build(e, d, c) == 0;
+	struct at_elf *e = at_elf__open_path(path), *d = debug ? at_elf__open_path(debug) : NULL;
+	bool ok = e && (!debug || d) && at_cfi__build(e, d, c) == 0;
 
 	if (!ok)
 		fprintf(stderr, "  cannot build the table of %s\n", path);
-	at_elf_free(d);
-	at_elf_free(e);
+	at_elf__close(d);
+	at_elf__close(e);
 	return ok;
 }
 
@@ -383,7 +383,7 @@ static void check_against_readelf(const char *path, const char *debug, bool want
 	CHECK_EQ_U(bad, 0);
 	rd_free(&eh);
 	rd_free(&df);
-	at_cfi_free(&c);
+	at_cfi__fini(&c);
 }
 
 static void test_readelf_libc(void)
@@ -422,15 +422,15 @@ static void test_readelf_debug_frame(void)
 	/* the same table either way */
 	if (build_path(prog, NULL, &full) && build_path(stripped, dbg, &split)) {
 		CHECK(full.nr == split.nr && !memcmp(full.rows, split.rows, full.nr * sizeof(*full.rows)));
-		at_cfi_free(&split);
+		at_cfi__fini(&split);
 	}
 	/* the stripped file alone: only the C runtime's .eh_frame */
 	if (build_path(stripped, NULL, &split)) {
 		CHECK(split.source == AT_CFI_SRC_EH_FRAME);
 		CHECK(split.nr > 0 && split.nr < full.nr);
-		at_cfi_free(&split);
+		at_cfi__fini(&split);
 	}
-	at_cfi_free(&full);
+	at_cfi__fini(&full);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	sh(cmd);
 }
@@ -569,9 +569,9 @@ static struct module *module_of(struct modules *ms, __u64 pc)
 	if (ms->n == 16)
 		return NULL;
 	m = &ms->m[ms->n];
-	m->elf = at_elf_open_path(v->path);
-	if (!m->elf || at_elf_off_to_vaddr(m->elf, v->pgoff, &vaddr) || at_cfi_build(m->elf, NULL, &m->cfi)) {
-		at_elf_free(m->elf);
+	m->elf = at_elf__open_path(v->path);
+	if (!m->elf || at_elf_off_to_vaddr(m->elf, v->pgoff, &vaddr) || at_cfi__build(m->elf, NULL, &m->cfi)) {
+		at_elf__close(m->elf);
 		return NULL;
 	}
 	m->path = v->path;
@@ -583,10 +583,10 @@ static struct module *module_of(struct modules *ms, __u64 pc)
 static void modules_free(struct modules *ms)
 {
 	for (int i = 0; i < ms->n; i++) {
-		at_cfi_free(&ms->m[i].cfi);
-		at_elf_free(ms->m[i].elf);
+		at_cfi__fini(&ms->m[i].cfi);
+		at_elf__close(ms->m[i].elf);
 	}
-	at_maps_free(&ms->maps);
+	at_maps__fini(&ms->maps);
 }
 
 /* Unwinds from r with the tables; the return addresses go to ras. Returns how many, or
@@ -652,7 +652,7 @@ static void test_unwind_self(void)
 	int main_at = -1, k;
 	char buf[256];
 
-	CHECK(at_maps_read(getpid(), &ms.maps) == 0);
+	CHECK(at_maps__read(getpid(), &ms.maps) == 0);
 	CHECK(chain_plain(&c, 3) > 0);
 	CHECK_EQ_U(c.last, 0);		/* stopped at the outermost frame, not on an error */
 	k = bt_start(&c);
@@ -710,7 +710,7 @@ static void test_unwind_drap(void)
 	struct modules ms = { 0 };
 	struct capture c = { .then = step_twice, .ms = &ms };
 
-	CHECK(at_maps_read(getpid(), &ms.maps) == 0);
+	CHECK(at_maps__read(getpid(), &ms.maps) == 0);
 	CHECK(chain_drap(&c, 100) == 7);
 	CHECK_EQ_U(c.nras, 1);
 	CHECK(c.ras[0] == (__u64)(uintptr_t)c.bt[bt_start(&c)]);	/* into chain_drap */
@@ -723,7 +723,7 @@ static void test_unwind_drap(void)
 
 static struct at_elf *elf_of_fd(int fd)
 {
-	struct at_elf *e = fd >= 0 ? at_elf_open(fd, "memfd") : NULL;
+	struct at_elf *e = fd >= 0 ? at_elf__open(fd, "memfd") : NULL;
 
 	if (fd >= 0)
 		close(fd);
@@ -739,12 +739,12 @@ static void check_empty(struct at_elf *e)
 	CHECK(e != NULL);
 	if (!e)
 		return;
-	CHECK(at_cfi_build(e, NULL, &c) == 0);
+	CHECK(at_cfi__build(e, NULL, &c) == 0);
 	CHECK(c.source == AT_CFI_SRC_NONE && c.nr == 0 && c.rows == NULL);
 	CHECK(at_cfi_find(&c, 0x1234) == NULL);
 	CHECK(at_cfi_step(&c, 0, &r, read_self, NULL) == -ENOENT);
-	at_cfi_free(&c);
-	at_elf_free(e);
+	at_cfi__fini(&c);
+	at_elf__close(e);
 }
 
 static void test_no_cfi(void)
@@ -774,10 +774,10 @@ static void test_no_cfi(void)
 	snprintf(out, sizeof(out), "%s/prog", dir);
 	snprintf(cmd, sizeof(cmd), "objcopy -R .eh_frame -R .eh_frame_hdr %s %s 2>/dev/null", self, out);
 	if (!sh(cmd))
-		check_empty(at_elf_open_path(out));
+		check_empty(at_elf__open_path(out));
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	sh(cmd);
-	CHECK(at_cfi_build(NULL, NULL, &c) == -EINVAL);
+	CHECK(at_cfi__build(NULL, NULL, &c) == -EINVAL);
 }
 
 /* An .eh_frame at 0x3000: one CIE (version ver, return address column ra, def_cfa rsp 8
@@ -824,8 +824,8 @@ static void build_eh_frame(const uint8_t *frame, size_t len, struct at_cfi *c)
 	memset(c, 0, sizeof(*c));
 	CHECK(fd >= 0 && fuzz_cfi_synth(fd, &scn, 1) == 0);
 	e = elf_of_fd(fd);
-	CHECK(e && at_cfi_build(e, NULL, c) == 0 && fuzz_cfi_valid(c));
-	at_elf_free(e);
+	CHECK(e && at_cfi__build(e, NULL, c) == 0 && fuzz_cfi_valid(c));
+	at_elf__close(e);
 }
 /* Hand-made CFI: a good FDE, then ones that would make libdw allocate and clear a
  * frame state of 2^26 registers (1 GB) per row or nest remember_state without end. */
@@ -844,21 +844,21 @@ static void test_hostile_cfi(void)
 		CHECK(c.rows[1].pc == 0x1001 && c.rows[1].cfa_type == AT_CFA_RSP && c.rows[1].cfa_off == 16);
 		CHECK(c.rows[2].pc == 0x1100 && c.rows[2].cfa_type == AT_CFA_NONE);
 	}
-	at_cfi_free(&c);
+	at_cfi__fini(&c);
 	/* offset_extended for register 2^26 */
 	build_eh_frame(b, mk_eh_frame(b, 1, 16, bigreg, sizeof(bigreg)), &c);
 	CHECK(c.nr == 0 && c.source == AT_CFI_SRC_NONE);
-	at_cfi_free(&c);
+	at_cfi__fini(&c);
 	/* 65 nested remember_state */
 	deep[0] = 0x41;
 	memset(deep + 1, 0x0a, 65);
 	build_eh_frame(b, mk_eh_frame(b, 1, 16, deep, 66), &c);
 	CHECK(c.nr == 0);
-	at_cfi_free(&c);
+	at_cfi__fini(&c);
 	/* a CIE whose return address column is register 2^26 */
 	build_eh_frame(b, mk_eh_frame(b, 3, 1u << 26, good, sizeof(good)), &c);
 	CHECK(c.nr == 0);
-	at_cfi_free(&c);
+	at_cfi__fini(&c);
 	CHECK(at_now_mono() - t0 < 5);
 }
 
@@ -891,11 +891,11 @@ static bool build_mutant(const unsigned char *img, size_t size)
 		return false;
 	}
 	e = elf_of_fd(fd);
-	if (e && at_cfi_build(e, NULL, &c) == 0) {
+	if (e && at_cfi__build(e, NULL, &c) == 0) {
 		ok = fuzz_cfi_valid(&c);
-		at_cfi_free(&c);
+		at_cfi__fini(&c);
 	}
-	at_elf_free(e);
+	at_elf__close(e);
 	return ok || !e;
 }
 
@@ -903,7 +903,7 @@ static bool build_mutant(const unsigned char *img, size_t size)
  * .eh_frame_hdr overwritten: no crash, and every table sorted and well-formed. */
 static void test_corrupt_libc(void)
 {
-	struct at_elf *orig = at_elf_open_path(LIBC);
+	struct at_elf *orig = at_elf__open_path(LIBC);
 	size_t size = 0, bad = 0, runs = 0;
 	const unsigned char *img = orig ? at_elf_image(orig, &size) : NULL;
 	unsigned char *copy = img ? at_xcalloc(1, size) : NULL;
@@ -930,14 +930,14 @@ static void test_corrupt_libc(void)
 	printf("  %zu damaged copies of libc, %zu bad tables\n", runs, bad);
 	CHECK_EQ_U(bad, 0);
 	free(copy);
-	at_elf_free(orig);
+	at_elf__close(orig);
 }
 
 /* The fuzz target's synthetic shape (fuzz_cfi.h) on the first 4 KB of libc's .eh_frame
  * and .eh_frame_hdr with seeded mutations: what `make fuzz` does, briefly, in every run. */
 static void test_fuzz_shapes(void)
 {
-	struct at_elf *orig = at_elf_open_path(LIBC);
+	struct at_elf *orig = at_elf__open_path(LIBC);
 	size_t size = 0;
 	const unsigned char *img = orig ? at_elf_image(orig, &size) : NULL;
 	const Elf64_Shdr *eh = img ? shdr_named(img, size, ".eh_frame") : NULL;
@@ -961,7 +961,7 @@ static void test_fuzz_shapes(void)
 	}
 	if (fd >= 0)
 		close(fd);
-	at_elf_free(orig);
+	at_elf__close(orig);
 }
 
 /* ---- at_cfi_step on a hand-made table ---- */
@@ -1043,7 +1043,7 @@ static void report_size(const char *path)
 	printf("  %s: %zu FDEs, %zu libdw rows -> %zu rows (%zu NONE: gaps, rules rows cannot hold) = %zu bytes, "
 	       "%.1f ms\n", path, c.nr_fdes, c.nr_raw, c.nr, none, c.nr * sizeof(*c.rows), t * 1e3);
 	CHECK(c.nr > 1000 && c.source == AT_CFI_SRC_EH_FRAME && fuzz_cfi_valid(&c));
-	at_cfi_free(&c);
+	at_cfi__fini(&c);
 }
 
 static void test_sizes(void)

@@ -66,8 +66,8 @@ __attribute__((noinline, used)) int unit_outer_function(int x)
 
 static void test_inline_frames_self(void)
 {
-	struct at_elfcache *ec = at_elfcache_new();
-	struct at_symbolizer *s = at_symbolizer_new(ec);
+	struct at_elfcache *ec = at_elfcache__new();
+	struct at_symbolizer *s = at_symbolizer__new(ec);
 	struct at_frame f[AT_MAX_INLINE], one;
 	char buf[256];
 	int n;
@@ -110,8 +110,8 @@ static void test_inline_frames_self(void)
 	at_symbolize(s, getpid(), 0x10, &one);
 	CHECK(one.symbol == NULL && one.file == NULL && one.line == 0);
 	CHECK_STR(at_frame_name(&one, buf, sizeof(buf)), "[unknown]");
-	at_symbolizer_free(s);
-	at_elfcache_free(ec);
+	at_symbolizer__free(s);
+	at_elfcache__free(ec);
 }
 
 static void test_frame_names(void)
@@ -140,7 +140,7 @@ static struct at_elf *open_elf(const char *path, struct stat *st)
 		return NULL;
 	if (st)
 		fstat(fd, st);
-	e = at_elf_open(fd, path);
+	e = at_elf__open(fd, path);
 	close(fd);
 	return e;
 }
@@ -191,20 +191,20 @@ static void test_debuglink_lookup(void)
 	/* next to the file */
 	d = at_debugfile_find(0, prog, e, st.st_dev, st.st_ino);
 	CHECK(d && at_elf_has_dwarf(d));
-	at_elf_free(d);
+	at_elf__close(d);
 	/* in .debug/ */
 	snprintf(cmd, sizeof(cmd), "mkdir %s && mv %s %s/", sub, dbg, sub);
 	CHECK(sh(cmd) == 0);
 	d = at_debugfile_find(0, prog, e, st.st_dev, st.st_ino);
 	CHECK(d && at_elf_has_dwarf(d));
-	at_elf_free(d);
+	at_elf__close(d);
 	/* a debug file whose CRC does not match is not used */
 	snprintf(cmd, sizeof(cmd), "printf x >> %s/prog.dbg", sub);
 	CHECK(sh(cmd) == 0);
 	CHECK(at_debugfile_find(0, prog, e, st.st_dev, st.st_ino) == NULL);
-	at_elf_free(e);
+	at_elf__close(e);
 out:
-	at_elf_free(self);
+	at_elf__close(self);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	sh(cmd);
 }
@@ -223,7 +223,7 @@ static void test_dwarf_open(void)
 	if (!self)
 		return;
 	img = at_elf_image(self, &sz);
-	d = at_dwarf_open(img, sz);
+	d = at_dwarf__open(img, sz);
 	CHECK(d != NULL);
 	if (d) {
 		const struct at_sym *sym = at_elf_func(self, "unit_outer_function");
@@ -239,9 +239,9 @@ static void test_dwarf_open(void)
 		}
 		CHECK_EQ_U(at_dwarf_frames(d, 0, sf, 4), 0);
 		CHECK_EQ_U(at_dwarf_frames(d, sym ? sym->addr : 1, sf, 0), 0);
-		at_dwarf_free(d);
+		at_dwarf__close(d);
 	}
-	at_elf_free(self);
+	at_elf__close(self);
 }
 
 int main(void)

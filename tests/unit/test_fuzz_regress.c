@@ -8,7 +8,7 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 
-/* A 64-byte ELF header whose section table lies outside the file: at_elf_open finds
+/* A 64-byte ELF header whose section table lies outside the file: at_elf__open finds
  * no function symbol and called qsort(NULL, 0, ...) (user/binary/elf.c load()), undefined
  * behaviour (qsort's base is declared nonnull): UBSan "null pointer passed as
  * argument 1, which is declared to never be null". Found by make fuzz in 3 runs;

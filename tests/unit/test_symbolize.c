@@ -18,7 +18,7 @@ __attribute__((noinline, used)) int unit_marker_function(int x)
 static void test_elf_func_and_lookup_roundtrip(void)
 {
 	int fd = open("/proc/self/exe", O_RDONLY);
-	struct at_elf *e = at_elf_open(fd, "self");
+	struct at_elf *e = at_elf__open(fd, "self");
 	const struct at_sym *s, *back;
 	__u64 off, fo, va;
 
@@ -37,7 +37,7 @@ static void test_elf_func_and_lookup_roundtrip(void)
 		CHECK(at_elf_off_to_vaddr(e, fo, &va) == 0);
 		CHECK_EQ_U(va, s->addr);
 	}
-	at_elf_free(e);
+	at_elf__close(e);
 	close(fd);
 }
 
@@ -47,15 +47,15 @@ static void test_not_elf(void)
 	int fd = mkstemp(path);
 
 	CHECK(write(fd, "this is not an ELF file at all, just some text....", 50) == 50);
-	CHECK(at_elf_open(fd, "junk") == NULL);
+	CHECK(at_elf__open(fd, "junk") == NULL);
 	close(fd);
 	unlink(path);
 }
 
 static void test_symbolize_self_and_libc(void)
 {
-	struct at_elfcache *ec = at_elfcache_new();
-	struct at_symbolizer *s = at_symbolizer_new(ec);
+	struct at_elfcache *ec = at_elfcache__new();
+	struct at_symbolizer *s = at_symbolizer__new(ec);
 	struct at_frame f;
 	char buf[256];
 
@@ -71,8 +71,8 @@ static void test_symbolize_self_and_libc(void)
 	at_symbolize(s, getpid(), 0x10, &f);
 	CHECK(f.symbol == NULL);
 	CHECK_STR(f.module, "[unknown]");
-	at_symbolizer_free(s);
-	at_elfcache_free(ec);
+	at_symbolizer__free(s);
+	at_elfcache__free(ec);
 }
 
 static void test_maps_and_open_mapped(void)
@@ -81,7 +81,7 @@ static void test_maps_and_open_mapped(void)
 	const struct at_vma *v;
 	int fd;
 
-	CHECK(at_maps_read(getpid(), &m) == 0);
+	CHECK(at_maps__read(getpid(), &m) == 0);
 	v = at_maps_find(&m, (__u64)(uintptr_t)unit_marker_function);
 	CHECK(v && v->exec && at_vma_is_file(v));
 	if (v) {
@@ -91,8 +91,8 @@ static void test_maps_and_open_mapped(void)
 			close(fd);
 	}
 	CHECK(at_maps_find(&m, 0x10) == NULL);
-	at_maps_free(&m);
-	CHECK(at_maps_read(999999999, &m) < 0);
+	at_maps__fini(&m);
+	CHECK(at_maps__read(999999999, &m) < 0);
 }
 
 int main(void)

@@ -37,7 +37,7 @@ static int same_as_sort(size_t n, size_t k, __u64 range)
 		it[i] = (struct item){ unit_rand() % range, (int)(i * 7919 % n) };	/* unique ids, shuffled */
 	memcpy(sorted, it, n * sizeof(*it));
 	qsort(sorted, n, sizeof(*it), full_order);
-	at_topn_init(&t, k, tie);
+	at_topn__init(&t, k, tie);
 	for (size_t i = 0; i < n; i++)
 		if (at_topn_may_keep(&t, it[i].value))	/* the gate callers use must lose nothing */
 			at_topn_offer(&t, it[i].value, &it[i]);
@@ -48,7 +48,7 @@ static int same_as_sort(size_t n, size_t k, __u64 range)
 
 		ok = x->value == sorted[i].value && x->id == sorted[i].id && t.heap[i].value == x->value;
 	}
-	at_topn_free(&t);
+	at_topn__fini(&t);
 	free(it);
 	free(sorted);
 	return ok;
@@ -68,13 +68,13 @@ static void test_empty_and_zero_k(void)
 	struct at_topn t;
 	struct item a = { 5, 1 };
 
-	at_topn_init(&t, 0, tie);
+	at_topn__init(&t, 0, tie);
 	at_topn_offer(&t, a.value, &a);
 	CHECK_EQ_U(at_topn_finish(&t), 0);
-	at_topn_free(&t);
-	at_topn_init(&t, 3, tie);
+	at_topn__fini(&t);
+	at_topn__init(&t, 3, tie);
 	CHECK_EQ_U(at_topn_finish(&t), 0);
-	at_topn_free(&t);
+	at_topn__fini(&t);
 }
 
 static void test_ties_by_comparator(void)
@@ -82,14 +82,14 @@ static void test_ties_by_comparator(void)
 	struct item it[] = { { 7, 4 }, { 7, 2 }, { 9, 8 }, { 7, 3 }, { 1, 0 } };
 	struct at_topn t;
 
-	at_topn_init(&t, 3, tie);
+	at_topn__init(&t, 3, tie);
 	for (size_t i = 0; i < 5; i++)
 		at_topn_offer(&t, it[i].value, &it[i]);
 	CHECK_EQ_U(at_topn_finish(&t), 3);
 	CHECK_EQ_U(((const struct item *)t.heap[0].item)->id, 8);
 	CHECK_EQ_U(((const struct item *)t.heap[1].item)->id, 2);
 	CHECK_EQ_U(((const struct item *)t.heap[2].item)->id, 3);
-	at_topn_free(&t);
+	at_topn__fini(&t);
 }
 
 int main(void)

@@ -52,7 +52,7 @@ void at_census_forget(struct at_census *c, int pid)
 	at_hash_del(&c->seen, pid, 0);
 }
 
-void at_census_fini(struct at_census *c)
+void at_census__fini(struct at_census *c)
 {
 	at_hash_clear(&c->seen);
 }

@@ -17,6 +17,6 @@ struct at_census {
 int at_census_scan(struct at_census *c, struct at_tracer *t, struct at_model *m);
 /* An exited pid may be reused by a new process: try it again when it shows up. */
 void at_census_forget(struct at_census *c, int pid);
-void at_census_fini(struct at_census *c);
+void at_census__fini(struct at_census *c);
 
 #endif

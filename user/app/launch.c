@@ -127,7 +127,7 @@ static void follow_exec(struct at_launch *l, int status)
 		ptrace(PTRACE_CONT, l->pid, 0, 0);
 }
 
-int at_launch_start(struct at_launch *l, char **argv, const struct at_launch_ops *ops)
+int at_launch__start(struct at_launch *l, char **argv, const struct at_launch_ops *ops)
 {
 	int go[2], errp[2], e = 0, status;
 	char msg[512];

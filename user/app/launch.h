@@ -28,7 +28,7 @@ struct at_launch {
 
 /* Starts argv[0] (searched in PATH) and runs it until try_attach succeeds. 0, or an
  * exit status after a one-line error (the command is killed then). */
-int at_launch_start(struct at_launch *l, char **argv, const struct at_launch_ops *ops);
+int at_launch__start(struct at_launch *l, char **argv, const struct at_launch_ops *ops);
 /* Handles the command's pending stops and exit without blocking (call on SIGCHLD). */
 void at_launch_poll(struct at_launch *l);
 

@@ -73,10 +73,25 @@ static bool needs_heap(const struct at_opts *o)
 	return o->output == AT_OUT_TEXT || o->output == AT_OUT_JSON;
 }
 
+/* What the outputs will show, for the model to read and symbolize when it refreshes:
+ * the dashboard and the profiles (folded, pprof) every site, text and JSON the top
+ * sites and leak suspects. */
+static void set_needs(struct at_model *m, const struct at_opts *o)
+{
+	struct at_model_needs *n = at_model_needs(m);
+
+	n->prev_sites = o->output == AT_OUT_TUI;	/* the dashboard's rates */
+	n->all_sites = o->output == AT_OUT_TUI || o->output == AT_OUT_PPROF || o->pprof_out;
+	n->top = o->output == AT_OUT_TEXT || o->output == AT_OUT_JSON ? (size_t)o->top : 0;
+	n->sort = o->sort;
+	n->growth = o->growth;
+	n->growth_calls = o->growth_calls;
+}
+
 /* Refreshes the model and emits one report; -1 if the output is gone. */
 static int report(struct at_session *s, bool final)
 {
-	struct at_report_ctx c = { .model = s->model, .sym = s->sym, .opts = s->o, .final = final };
+	struct at_report_ctx c = { .model = s->model, .opts = s->o, .final = final };
 	double now = at_now_mono();
 	int err;
 
@@ -86,6 +101,8 @@ static int report(struct at_session *s, bool final)
 	if (s->smp)
 		at_model_set_duty(s->model, at_sampler__duty(s->smp, now));
 	at_model_needs(s->model)->heap = s->ui ? at_ui_wants_heap(s->ui) : needs_heap(s->o);
+	/* folded stacks print once, at the end */
+	at_model_needs(s->model)->all_sites |= final && s->o->output == AT_OUT_FOLDED;
 	err = at_model_refresh(s->model, final);
 	if (err) {
 		at_err("reading the kernel maps failed: %s", strerror(-err));
@@ -209,10 +226,10 @@ static void announce(struct at_session *s, bool tui)
 
 static void cleanup(struct at_session *s)
 {
-	at_ui_free(s->ui);
+	at_ui__free(s->ui);
 	at_targets__free(s->targets);
-	at_symbolizer_free(s->sym);
-	at_model_free(s->model);
+	at_symbolizer__free(s->sym);
+	at_model__free(s->model);
 	at_tracer__free(s->tracer);
 	at_sampler__free(s->smp);
 	if (s->sfd >= 0)
@@ -231,7 +248,7 @@ int at_session_run(const struct at_opts *o)
 		.exclude = o->exclude, .nr_exclude = o->nr_exclude, .sampling = o->max_overhead > 0,
 		.unwind_fp = o->unwind_fp, .stack_depth = o->stack_depth, .unwind_rows = o->unwind_rows,
 		.bpf_stats = o->bpf_stats, .growth = o->growth,
-		.growth_calls = o->growth_calls, .pids = o->pids, .nr_pids = mode == AT_MODE_PIDS ? o->nr_pids : 0,
+		.growth_calls = o->growth_calls, .launch = mode == AT_MODE_LAUNCH,
 	};
 	bool final = false;
 	int rc = AT_EXIT_OK;
@@ -241,12 +258,13 @@ int at_session_run(const struct at_opts *o)
 	 * then ends the session cleanly instead of killing it */
 	if (setup_fds(&s))
 		return AT_EXIT_FAIL;
+	topts.pre = at_targets__compile_ahead(o);	/* while the programs load */
 	s.tracer = at_tracer__new(&topts);
 	if (!s.tracer) {
 		cleanup(&s);
 		return AT_EXIT_FAIL;
 	}
-	if ((rc = at_model_new(s.tracer, &s.model))) {
+	if ((rc = at_model__new(s.tracer, &s.model))) {
 		at_err("cannot map the BPF site maps: %s", strerror(-rc));
 		cleanup(&s);
 		return AT_EXIT_FAIL;
@@ -261,8 +279,9 @@ int at_session_run(const struct at_opts *o)
 		at_model_set_probe_cost(s.model, &cost);
 	}
 	at_model_set_min_age(s.model, o->min_age);
-	at_model_needs(s.model)->prev_sites = o->output == AT_OUT_TUI;	/* the dashboard's rates */
-	s.sym = at_symbolizer_new(at_tracer__elfcache(s.tracer));
+	s.sym = at_symbolizer__new(at_tracer__elfcache(s.tracer));
+	at_model_set_symbolizer(s.model, s.sym);
+	set_needs(s.model, o);
 	{
 		struct at_targets_opts to = { .sz = sizeof(to), .o = o, .tracer = s.tracer, .model = s.model,
 					      .sym = s.sym };
@@ -285,7 +304,7 @@ int at_session_run(const struct at_opts *o)
 		announce(&s, o->output == AT_OUT_TUI);
 		at_targets__note(s.targets);
 	}
-	if (!rc && o->output == AT_OUT_TUI && !(s.ui = at_ui_new(o)))
+	if (!rc && o->output == AT_OUT_TUI && !(s.ui = at_ui__new(o)))
 		rc = AT_EXIT_FAIL;
 	if (!rc) {
 		while (step(&s, &final))

@@ -1,6 +1,7 @@
 #include "app/targets.h"
 #include "app/census.h"
 #include "app/launch.h"
+#include "unwind/unwind_pre.h"
 #include "lib/util.h"
 
 #include <errno.h>
@@ -155,7 +156,7 @@ int at_targets__attach(struct at_targets *ts)
 	if (ts->o->cmd) {
 		struct at_launch_ops ops = { .try_attach = try_attach, .exec_seen = exec_seen,
 					     .exec_attach = attach_exec, .exiting = exiting, .ctx = ts };
-		int rc = at_launch_start(&ts->launch, ts->o->cmd, &ops);
+		int rc = at_launch__start(&ts->launch, ts->o->cmd, &ops);
 
 		if (rc)
 			return rc;
@@ -287,6 +288,13 @@ enum at_mode at_mode_of(const struct at_opts *o)
 	return o->nr_pids ? AT_MODE_PIDS : AT_MODE_CENSUS;
 }
 
+struct at_unwind_pre *at_targets__compile_ahead(const struct at_opts *o)
+{
+	if (o->unwind_fp || at_mode_of(o) != AT_MODE_PIDS)
+		return NULL;
+	return at_unwind_pre__new(o->pids, o->nr_pids);
+}
+
 struct at_targets *at_targets__new(const struct at_targets_opts *opts)
 {
 	struct at_targets *ts = at_xcalloc(1, sizeof(*ts));
@@ -346,7 +354,7 @@ void at_targets__free(struct at_targets *ts)
 	if (ts->launched && ts->launch.exited && WIFSIGNALED(ts->launch.status))
 		at_warn("the command was killed by signal %d (%s)", WTERMSIG(ts->launch.status),
 			strsignal(WTERMSIG(ts->launch.status)));
-	at_census_fini(&ts->census);
+	at_census__fini(&ts->census);
 	free(ts->dropped);
 	free(ts->replan);
 	free(ts);

@@ -30,6 +30,12 @@ struct at_targets_opts {
 };
 
 struct at_targets;
+struct at_unwind_pre;
+
+/* Before the tracer loads: starts compiling the -p targets' unwind tables on a thread
+ * (the kernel verifies the programs meanwhile), for at_tracer_opts.pre; NULL when there
+ * is nothing to compile (other modes, --unwind fp). */
+struct at_unwind_pre *at_targets__compile_ahead(const struct at_opts *o);
 
 struct at_targets *at_targets__new(const struct at_targets_opts *opts);
 /* Attaches to the -p targets, launches the command, or takes the first census. 0, or

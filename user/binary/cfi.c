@@ -414,7 +414,7 @@ static void finish(struct builder *b, struct at_cfi *out)
 	out->nr_fdes = b->nr_fdes;
 }
 
-int at_cfi_build(const struct at_elf *elf, const struct at_elf *debug, struct at_cfi *out)
+int at_cfi__build(const struct at_elf *elf, const struct at_elf *debug, struct at_cfi *out)
 {
 	struct builder b = { 0 };
 
@@ -433,7 +433,7 @@ int at_cfi_build(const struct at_elf *elf, const struct at_elf *debug, struct at
 	return 0;
 }
 
-void at_cfi_free(struct at_cfi *c)
+void at_cfi__fini(struct at_cfi *c)
 {
 	if (!c)
 		return;

@@ -29,9 +29,9 @@ struct at_cfi {
  * its separate debug file (debug, may be NULL) for ranges no earlier FDE covers. Rules
  * the BPF unwinder cannot follow become AT_CFA_NONE rows, as do the gaps between FDEs.
  * A file without CFI (or not x86-64, or above 4 GiB) gives an empty table, source NONE.
- * 0 or -errno; on success *out is to be released with at_cfi_free. */
-int at_cfi_build(const struct at_elf *elf, const struct at_elf *debug, struct at_cfi *out);
-void at_cfi_free(struct at_cfi *c);
+ * 0 or -errno; on success *out is to be released with at_cfi__fini. */
+int at_cfi__build(const struct at_elf *elf, const struct at_elf *debug, struct at_cfi *out);
+void at_cfi__fini(struct at_cfi *c);
 
 /* The last row with row.pc <= pc (pc: link-time address), NULL if none: the binary
  * search the BPF side does. The row may be AT_CFA_NONE. */

@@ -32,7 +32,7 @@ struct at_dwarf {
 	struct at_hash paths;	/* source paths made absolute, by hash */
 };
 
-struct at_dwarf *at_dwarf_open(void *image, size_t size)
+struct at_dwarf *at_dwarf__open(void *image, size_t size)
 {
 	struct at_dwarf *d;
 	Elf *elf;
@@ -53,7 +53,7 @@ struct at_dwarf *at_dwarf_open(void *image, size_t size)
 	return d;
 }
 
-void at_dwarf_free(struct at_dwarf *d)
+void at_dwarf__close(struct at_dwarf *d)
 {
 	struct at_hash_ent *e;
 
@@ -368,7 +368,7 @@ static struct at_elf *candidate(int rootfd, const char *path, const struct at_el
 		close(fd);	/* a debuglink may name the file itself */
 		return NULL;
 	}
-	e = at_elf_open(fd, path);
+	e = at_elf__open(fd, path);
 	close(fd);
 	if (!e)
 		return NULL;
@@ -384,7 +384,7 @@ static struct at_elf *candidate(int rootfd, const char *path, const struct at_el
 	at_debug("debug file for %s: %s%s", at_elf_label(main_elf), rootfd >= 0 ? "(process root) " : "", path);
 	return e;
 reject:
-	at_elf_free(e);
+	at_elf__close(e);
 	return NULL;
 }
 

@@ -13,8 +13,8 @@ struct at_dwarf;
 
 /* The DWARF of an ELF image in memory (an at_elf's image: it must stay mapped while
  * the handle lives). NULL when the image has no usable DWARF. */
-struct at_dwarf *at_dwarf_open(void *image, size_t size);
-void at_dwarf_free(struct at_dwarf *d);
+struct at_dwarf *at_dwarf__open(void *image, size_t size);
+void at_dwarf__close(struct at_dwarf *d);
 
 struct at_src_frame {
 	const char *name;	/* linkage (mangled) name if any, else the plain name; NULL if unknown */

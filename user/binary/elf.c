@@ -208,7 +208,7 @@ static bool load(struct at_elf *e, Elf *elf)
 	return true;
 }
 
-struct at_elf *at_elf_open(int fd, const char *label)
+struct at_elf *at_elf__open(int fd, const char *label)
 {
 	struct at_elf *e;
 	struct stat st;
@@ -224,7 +224,7 @@ struct at_elf *at_elf_open(int fd, const char *label)
 	e->image = mmap(NULL, e->image_sz, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0); /* private: libelf may touch it */
 	if (e->image == MAP_FAILED) {
 		e->image = NULL;
-		at_elf_free(e);
+		at_elf__close(e);
 		return NULL;
 	}
 	elf = elf_memory(e->image, e->image_sz);
@@ -232,25 +232,25 @@ struct at_elf *at_elf_open(int fd, const char *label)
 	if (elf)
 		elf_end(elf);
 	if (!ok) {
-		at_elf_free(e);
+		at_elf__close(e);
 		return NULL;
 	}
 	return e;
 }
 
-struct at_elf *at_elf_open_path(const char *path)
+struct at_elf *at_elf__open_path(const char *path)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct at_elf *e;
 
 	if (fd < 0)
 		return NULL;
-	e = at_elf_open(fd, path);
+	e = at_elf__open(fd, path);
 	close(fd);
 	return e;
 }
 
-void at_elf_free(struct at_elf *e)
+void at_elf__close(struct at_elf *e)
 {
 	if (!e)
 		return;

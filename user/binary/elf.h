@@ -17,10 +17,10 @@ struct at_elf;
 
 /* Reads the symbol tables (.symtab and .dynsym) and program headers of an open file.
  * The fd stays owned by the caller. NULL if the file is not a readable ELF. */
-struct at_elf *at_elf_open(int fd, const char *label);
+struct at_elf *at_elf__open(int fd, const char *label);
 /* The same for a file named by path (the label); NULL if it cannot be opened or read. */
-struct at_elf *at_elf_open_path(const char *path);
-void at_elf_free(struct at_elf *e);
+struct at_elf *at_elf__open_path(const char *path);
+void at_elf__close(struct at_elf *e);
 
 /* A defined function (FUNC or IFUNC) by exact name, NULL if absent. */
 const struct at_sym *at_elf_func(const struct at_elf *e, const char *name);

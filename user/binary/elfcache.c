@@ -15,12 +15,12 @@ struct entry {
 	struct at_elf *elf;	/* NULL: not readable, do not retry */
 };
 
-struct at_elfcache *at_elfcache_new(void)
+struct at_elfcache *at_elfcache__new(void)
 {
 	return at_xcalloc(1, sizeof(struct at_elfcache));
 }
 
-void at_elfcache_free(struct at_elfcache *c)
+void at_elfcache__free(struct at_elfcache *c)
 {
 	struct at_hash_ent *e;
 
@@ -29,7 +29,7 @@ void at_elfcache_free(struct at_elfcache *c)
 	at_hash_for_each(&c->files, e) {
 		struct entry *en = e->val;
 
-		at_elf_free(en->elf);
+		at_elf__close(en->elf);
 		free(en);
 	}
 	at_hash_clear(&c->files);
@@ -40,7 +40,7 @@ static const struct at_elf *load(struct at_elfcache *c, __u64 dev, __u64 ino, in
 {
 	struct entry *en = at_xcalloc(1, sizeof(*en));
 
-	en->elf = fd >= 0 ? at_elf_open(fd, label) : NULL;
+	en->elf = fd >= 0 ? at_elf__open(fd, label) : NULL;
 	if (fd >= 0)
 		close(fd);
 	at_hash_put(&c->files, dev, ino, en);

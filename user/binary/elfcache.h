@@ -7,8 +7,8 @@
 
 struct at_elfcache;
 
-struct at_elfcache *at_elfcache_new(void);
-void at_elfcache_free(struct at_elfcache *c);
+struct at_elfcache *at_elfcache__new(void);
+void at_elfcache__free(struct at_elfcache *c);
 /* The ELF mapped by v in process pid, opened through the process (once it has exited:
  * the same path on the host if it is still that device and inode); NULL if it cannot
  * be read (remembered too). */

@@ -12,7 +12,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-int at_maps_read(int pid, struct at_maps *m)
+int at_maps__read(int pid, struct at_maps *m)
 {
 	char path[64], *line = NULL, perms[8];
 	size_t cap = 0, len = 0;
@@ -58,11 +58,11 @@ int at_maps_read(int pid, struct at_maps *m)
 	if (!m->n && !err)
 		err = -ESRCH;	/* a zombie or kernel thread has no mappings */
 	if (err)
-		at_maps_free(m);	/* a process gone mid-read: callers keep nothing on failure */
+		at_maps__fini(m);	/* a process gone mid-read: callers keep nothing on failure */
 	return err;
 }
 
-void at_maps_free(struct at_maps *m)
+void at_maps__fini(struct at_maps *m)
 {
 	for (size_t i = 0; i < m->n; i++)
 		free(m->v[i].path);

@@ -22,8 +22,8 @@ struct at_maps {
 	size_t n;
 };
 
-int at_maps_read(int pid, struct at_maps *m);	/* 0 or -errno */
-void at_maps_free(struct at_maps *m);
+int at_maps__read(int pid, struct at_maps *m);	/* 0 or -errno */
+void at_maps__fini(struct at_maps *m);
 const struct at_vma *at_maps_find(const struct at_maps *m, __u64 addr);
 bool at_vma_is_file(const struct at_vma *v);
 

@@ -157,7 +157,7 @@ static void destroy_links(struct at_links *ls, struct at_target_links *tl)
 {
 	close_parallel(tl->fds, tl->nr);
 	close_parallel(tl->alloc_fds, tl->nr_alloc);
-	at_plan_free(&tl->plan);
+	at_plan__fini(&tl->plan);
 	*tl = ls->sets[--ls->nr_sets];
 }
 
@@ -283,7 +283,7 @@ static void destroy_marked(struct at_links *ls, const bool *drop)
 			fds[n++] = tl->fds[j];
 		for (int j = 0; j < tl->nr_alloc; j++)
 			fds[n++] = tl->alloc_fds[j];
-		at_plan_free(&tl->plan);
+		at_plan__fini(&tl->plan);
 	}
 	ls->nr_sets = k;
 	close_parallel(fds, (int)n);
@@ -295,14 +295,14 @@ int at_links__attach_pid(struct at_links *ls, int pid)
 	struct at_plan plan;
 	int err = 0;
 
-	err = at_plan_make(ls->ec, pid, ls->opts.lib, &plan);
+	err = at_plan__make(ls->ec, pid, ls->opts.lib, &plan);
 	if (err)
 		return err;
 	set_process_info(ls, &plan);
 	for (int f = 0; f < AT_PLAN_FILES && !err; f++)
 		if (plan.files[f].fd >= 0)
 			err = attach_pid_file(ls, &plan, f, false);
-	at_plan_free(&plan);
+	at_plan__fini(&plan);
 	if (err)
 		at_links__detach_pid(ls, pid);
 	return err;
@@ -351,7 +351,7 @@ int at_links__replan_pid(struct at_links *ls, int pid)
 	struct at_plan plan;
 	int err;
 
-	err = at_plan_make_quiet(ls->ec, pid, ls->opts.lib, &plan, true);
+	err = at_plan__make_quiet(ls->ec, pid, ls->opts.lib, &plan, true);
 	if (err)
 		return err;
 	set_process_info(ls, &plan);
@@ -374,7 +374,7 @@ int at_links__replan_pid(struct at_links *ls, int pid)
 	for (int f = 0; f < AT_PLAN_FILES && !err; f++)
 		if (plan.files[f].fd >= 0 && !taken[f])
 			err = attach_pid_file(ls, &plan, f, true);
-	at_plan_free(&plan);
+	at_plan__fini(&plan);
 	if (err)
 		at_links__detach_pid(ls, pid);
 	return err;
@@ -391,7 +391,7 @@ static struct at_target_links *find_file(struct at_links *ls, __u64 dev, __u64 i
 int at_links__attach_global(struct at_links *ls, int pid, bool quiet)
 {
 	struct at_plan plan;
-	int err = at_plan_make_quiet(ls->ec, pid, ls->opts.lib, &plan, quiet);
+	int err = at_plan__make_quiet(ls->ec, pid, ls->opts.lib, &plan, quiet);
 
 	if (err)
 		return err;
@@ -414,7 +414,7 @@ int at_links__attach_global(struct at_links *ls, int pid, bool quiet)
 			if (plan.probes[i].file == f)
 				tl->plan.probes[tl->plan.nr_probes++] = plan.probes[i];
 	}
-	at_plan_free(&plan);
+	at_plan__fini(&plan);
 	return err;
 }
 
@@ -494,7 +494,7 @@ void at_links__free(struct at_links *ls)
 			all[n++] = ls->sets[i].fds[k];
 		for (int k = 0; k < ls->sets[i].nr_alloc; k++)
 			all[n++] = ls->sets[i].alloc_fds[k];
-		at_plan_free(&ls->sets[i].plan);
+		at_plan__fini(&ls->sets[i].plan);
 	}
 	close_parallel(all, (int)n);
 	at_debug("detached %zu uprobe links in %.3f s", n, at_now_mono() - t0);

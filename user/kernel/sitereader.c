@@ -10,7 +10,7 @@
 
 #define REQS_BYTES (AT_READ_BATCH * sizeof(struct at_site_read))
 
-int at_sitereader_open(struct at_sitereader *r, int sites_fd, int ncpus)
+int at_sitereader__open(struct at_sitereader *r, int sites_fd, int ncpus)
 {
 	int err;
 
@@ -29,7 +29,7 @@ int at_sitereader_open(struct at_sitereader *r, int sites_fd, int ncpus)
 	if (err) {
 		if (r->reqs == MAP_FAILED)
 			r->reqs = NULL;
-		at_sitereader_close(r);
+		at_sitereader__close(r);
 		at_debug("site reader unavailable (%s): reading sites one by one", strerror(-err));
 	}
 	return err;
@@ -45,7 +45,7 @@ int at_sitereader_run(struct at_sitereader *r, size_t n)
 	return 0;
 }
 
-void at_sitereader_close(struct at_sitereader *r)
+void at_sitereader__close(struct at_sitereader *r)
 {
 	if (r->reqs)
 		munmap(r->reqs, REQS_BYTES);

@@ -16,9 +16,9 @@ struct at_sitereader {
 };
 
 /* 0, or -errno when the kernel cannot run it (the caller reads site by site). */
-int at_sitereader_open(struct at_sitereader *r, int sites_fd, int ncpus);
+int at_sitereader__open(struct at_sitereader *r, int sites_fd, int ncpus);
 /* Fills in reqs[0..n) (n <= AT_READ_BATCH) from their keys. 0 or -errno. */
 int at_sitereader_run(struct at_sitereader *r, size_t n);
-void at_sitereader_close(struct at_sitereader *r);
+void at_sitereader__close(struct at_sitereader *r);
 
 #endif

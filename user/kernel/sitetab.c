@@ -43,7 +43,7 @@ static int on_news(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-int at_sitetab_init(struct at_sitetab *t, const struct at_map_fds *fds, int ncpus)
+int at_sitetab__init(struct at_sitetab *t, const struct at_map_fds *fds, int ncpus)
 {
 	memset(t, 0, sizeof(*t));
 	t->fds = *fds;
@@ -60,10 +60,10 @@ int at_sitetab_init(struct at_sitetab *t, const struct at_map_fds *fds, int ncpu
 	return t->rb ? 0 : -errno;
 }
 
-void at_sitetab_fini(struct at_sitetab *t)
+void at_sitetab__fini(struct at_sitetab *t)
 {
 	if (t->reader_state > 0)
-		at_sitereader_close(&t->reader);
+		at_sitereader__close(&t->reader);
 	ring_buffer__free(t->rb);
 	if (t->dirty_map)
 		munmap(t->dirty_map, t->fds.site_slots);
@@ -238,7 +238,7 @@ static size_t pick_dirty(struct at_sitetab *t)
 static bool reader_ready(struct at_sitetab *t)
 {
 	if (!t->reader_state)
-		t->reader_state = at_sitereader_open(&t->reader, t->fds.sites, t->ncpus) ? -1 : 1;
+		t->reader_state = at_sitereader__open(&t->reader, t->fds.sites, t->ncpus) ? -1 : 1;
 	return t->reader_state > 0;
 }
 
@@ -300,7 +300,7 @@ static int reread_picked(struct at_sitetab *t, size_t npick)
 
 		if (rc < 0 && t->reader_state > 0) {
 			/* the reader failed (it only reads): site by site from now on */
-			at_sitereader_close(&t->reader);
+			at_sitereader__close(&t->reader);
 			t->reader_state = -1;
 			rc = reread_each(t, p, n);
 		}

@@ -50,8 +50,8 @@ struct at_sitetab {
 };
 
 /* 0 or -errno (the dirty map cannot be mapped, no ring buffer). */
-int at_sitetab_init(struct at_sitetab *t, const struct at_map_fds *fds, int ncpus);
-void at_sitetab_fini(struct at_sitetab *t);
+int at_sitetab__init(struct at_sitetab *t, const struct at_map_fds *fds, int ncpus);
+void at_sitetab__fini(struct at_sitetab *t);
 /* Brings t->v up to date. 0 or -errno. */
 int at_sitetab_refresh(struct at_sitetab *t);
 /* Drops the sites of these processes, whose kernel entries were deleted (pids sorted). */

@@ -203,11 +203,14 @@ struct at_tracer *at_tracer__new(const struct at_tracer_opts *opts)
 {
 	struct at_tracer *t;
 
-	if (!check_system())
+	if (!check_system()) {
+		at_unwind_pre__free(opts->pre);
 		return NULL;
+	}
 	libbpf_set_print(libbpf_print);
 	t = at_xcalloc(1, sizeof(*t));
 	memcpy(&t->opts, opts, opts->sz < sizeof(t->opts) ? opts->sz : sizeof(t->opts));
+	t->pre = opts->pre;
 	t->stats_fd = -1;
 	t->skel = alloctop_bpf__open();
 	if (!t->skel) {
@@ -219,10 +222,6 @@ struct at_tracer *at_tracer__new(const struct at_tracer_opts *opts)
 	size_unwind_maps(t, opts);
 	at_growth_prepare(t->skel, opts->growth, opts->growth_calls, opts->max_procs,
 			  opts->max_stacks + opts->max_procs);
-	/* the kernel creates maps and verifies programs meanwhile: the tables are ready
-	 * by the time the targets are attached */
-	if (!opts->unwind_fp)
-		t->pre = at_unwind_pre_start(opts->pids, opts->nr_pids);
 	{
 		struct bpf_program *p;
 
@@ -240,10 +239,10 @@ struct at_tracer *at_tracer__new(const struct at_tracer_opts *opts)
 	 * the uprobe floor on a KVM guest): only on request. Not fatal if refused. */
 	if (opts->bpf_stats)
 		t->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
-	t->ec = at_elfcache_new();
+	t->ec = at_elfcache__new();
 	/* done long since, as a rule (the load takes longer): from here ELF files are read
 	 * on this thread only */
-	at_unwind_pre_wait(t->pre);
+	at_unwind_pre__wait(t->pre);
 	if (unwinder_new(t))
 		goto fail;
 	{
@@ -265,17 +264,14 @@ fail:
 static int growth_add_pid(struct at_tracer *t, int pid)
 {
 	int err = at_tracer__follow(t, pid);
-	bool listed = false;
 	struct at_plan plan;
 
-	for (int i = 0; i < t->opts.nr_pids; i++)
-		listed |= t->opts.pids[i] == pid;
-	if (!err && !listed && !t->opts.global) {
-		err = at_plan_make_quiet(t->ec, pid, NULL, &plan, true);
+	if (!err && t->opts.launch) {
+		err = at_plan__make_quiet(t->ec, pid, NULL, &plan, true);
 		if (err == -EAGAIN)
 			return err;
 		if (!err)
-			at_plan_free(&plan);
+			at_plan__fini(&plan);
 		err = 0;
 	}
 	if (!err && t->uw)
@@ -509,9 +505,9 @@ void at_tracer__free(struct at_tracer *t)
 	for (size_t i = 0; i < AT_ARRAY_SIZE(t->growth_links); i++)
 		bpf_link__destroy(t->growth_links[i]);
 	at_unwinder__free(t->uw);
-	at_unwind_pre_free(t->pre);
+	at_unwind_pre__free(t->pre);
 	alloctop_bpf__destroy(t->skel);
-	at_elfcache_free(t->ec);
+	at_elfcache__free(t->ec);
 	if (t->stats_fd >= 0)
 		close(t->stats_fd);
 	free(t);

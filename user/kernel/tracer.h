@@ -7,6 +7,8 @@
 #include <linux/types.h>
 #include "probe/attach.h"
 
+struct at_unwind_pre;
+
 struct at_tracer_opts {
 	size_t sz;		/* sizeof(struct at_tracer_opts), for compatibility */
 	__u32 max_live;
@@ -25,8 +27,9 @@ struct at_tracer_opts {
 	bool bpf_stats;		/* turn on the kernel's BPF run-time statistics while loaded */
 	bool growth;		/* --growth: page faults, brk, mmap; no allocator probe at all */
 	bool growth_calls;	/* --growth-calls: brk and mmap calls by stack (syscall tracepoints) */
-	const int *pids;	/* -p targets: their unwind tables compile while the programs load */
-	int nr_pids;
+	bool launch;		/* the targets are launched: --growth waits for their allocator */
+	struct at_unwind_pre *pre;	/* the targets' unwind tables compiled ahead (app/targets.c),
+					 * or NULL; the tracer frees it, on failure too */
 };
 
 struct at_tracer;

@@ -24,7 +24,7 @@ void *at_bigbuf_reserve(struct at_bigbuf *b, size_t bytes)
 	return p;
 }
 
-void at_bigbuf_free(struct at_bigbuf *b)
+void at_bigbuf__fini(struct at_bigbuf *b)
 {
 	if (b->p)
 		munmap(b->p, b->bytes);

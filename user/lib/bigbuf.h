@@ -14,6 +14,6 @@ struct at_bigbuf {
 
 /* Room for at least `bytes`, the content kept; exits on failure like at_xrealloc. */
 void *at_bigbuf_reserve(struct at_bigbuf *b, size_t bytes);
-void at_bigbuf_free(struct at_bigbuf *b);
+void at_bigbuf__fini(struct at_bigbuf *b);
 
 #endif

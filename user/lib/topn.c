@@ -45,7 +45,7 @@ static void sift_down(struct at_topn *t, size_t i, size_t n)
 	}
 }
 
-void at_topn_init(struct at_topn *t, size_t k, int (*tie)(const void *a, const void *b))
+void at_topn__init(struct at_topn *t, size_t k, int (*tie)(const void *a, const void *b))
 {
 	t->k = k;
 	t->n = 0;
@@ -76,7 +76,7 @@ size_t at_topn_finish(struct at_topn *t)
 	return t->n;
 }
 
-void at_topn_free(struct at_topn *t)
+void at_topn__fini(struct at_topn *t)
 {
 	free(t->heap);
 	t->heap = NULL;

@@ -18,7 +18,7 @@ struct at_topn {
 	int (*tie)(const void *a, const void *b);	/* equal values: < 0 if a ranks first */
 };
 
-void at_topn_init(struct at_topn *t, size_t k, int (*tie)(const void *a, const void *b));
+void at_topn__init(struct at_topn *t, size_t k, int (*tie)(const void *a, const void *b));
 void at_topn_offer(struct at_topn *t, __u64 value, const void *item);
 /* Cheap test before at_topn_offer: false when the item cannot be kept. */
 static inline int at_topn_may_keep(const struct at_topn *t, __u64 value)
@@ -27,6 +27,6 @@ static inline int at_topn_may_keep(const struct at_topn *t, __u64 value)
 }
 /* Orders what was kept, best first; returns how many (at most k). */
 size_t at_topn_finish(struct at_topn *t);
-void at_topn_free(struct at_topn *t);
+void at_topn__fini(struct at_topn *t);
 
 #endif

@@ -34,7 +34,7 @@ struct pass {
 	struct at_heap_tally tally;
 };
 
-void at_heap_fini(struct at_heap *h)
+void at_heap__fini(struct at_heap *h)
 {
 	at_hash_free_all(&h->procs);
 	free(h->sites);
@@ -119,7 +119,7 @@ static void analyze_pid(struct at_heap *h, struct at_elfcache *ec, int pid, stru
 	size_t nr;
 
 	at_hash_put(&h->procs, pid, 0, hp);
-	if (at_maps_read(pid, &m))
+	if (at_maps__read(pid, &m))
 		return;	/* gone: nothing to measure against */
 	hp->glibc = at_uses_glibc_malloc(ec, pid, &m);
 	at_radix_sort(kv, pb->n);
@@ -136,7 +136,7 @@ static void analyze_pid(struct at_heap *h, struct at_elfcache *ec, int pid, stru
 	for (size_t r = 0; r < nr; r++)
 		free((void *)regions[r].resident);
 	free(regions);
-	at_maps_free(&m);
+	at_maps__fini(&m);
 }
 
 static void keep_block(struct pass *p, const struct at_block_key *k, const struct at_block *b)
@@ -198,7 +198,7 @@ int at_heap_analyze(struct at_heap *h, int live_fd, struct at_elfcache *ec, __u6
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);	/* the clock bpf_ktime_get_ns reads */
 	p.now = ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-	at_heap_fini(h);
+	at_heap__fini(h);
 	h->blocks = 0;
 	err = at_live_read_chunks(live_fd, AT_LIVE_CHUNK, take_blocks, &p);
 	at_hash_for_each(&p.pids, e) {
@@ -206,7 +206,7 @@ int at_heap_analyze(struct at_heap *h, int live_fd, struct at_elfcache *ec, __u6
 
 		if (!err)
 			analyze_pid(h, ec, (int)e->k1, pb);
-		at_bigbuf_free(&pb->buf);
+		at_bigbuf__fini(&pb->buf);
 		free(pb);
 	}
 	at_hash_clear(&p.pids);

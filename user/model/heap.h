@@ -31,6 +31,6 @@ struct at_heap {
 int at_heap_analyze(struct at_heap *h, int live_fd, struct at_elfcache *ec, __u64 min_age_ns);
 const struct at_heap_proc *at_heap_proc(const struct at_heap *h, int pid);
 const struct at_heap_site *at_heap_site(const struct at_heap *h, int pid, __u64 stack_id);
-void at_heap_fini(struct at_heap *h);
+void at_heap__fini(struct at_heap *h);
 
 #endif

@@ -24,7 +24,7 @@ static int model_init(struct at_model *m, struct at_tracer *t)
 	m->ncpus = libbpf_num_possible_cpus();
 	if (m->ncpus < 1)
 		m->ncpus = 1;
-	return at_sitetab_init(&m->tab, &m->fds, m->ncpus);
+	return at_sitetab__init(&m->tab, &m->fds, m->ncpus);
 }
 
 static void model_fini(struct at_model *m)
@@ -33,11 +33,13 @@ static void model_fini(struct at_model *m)
 	free(m->prev.procs);
 	free(m->site_buf[0]);
 	free(m->site_buf[1]);
-	at_sitetab_fini(&m->tab);
+	at_sitetab__fini(&m->tab);
 	at_hash_free_all(&m->stacks);
 	at_hash_free_all(&m->lives);
-	at_heap_fini(&m->heap);
-	at_model_overhead_fini(m);
+	at_heap__fini(&m->heap);
+	at_model_overhead__fini(m);
+	at_model_names__fini(m);
+	at_model_growth__fini(m);
 	for (int i = 0; i < m->nr_targets; i++)
 		free(m->targets[i]);
 	free(m->targets);
@@ -56,6 +58,7 @@ void at_model_drop_target(struct at_model *m, int pid)
 	if (!t)
 		return;
 	t->gone = true;
+	at_model_names_forget(m, pid);
 	/* a snapshot may still point at it: the memory stays until fini */
 	at_hash_del(&m->by_pid, pid, 0);
 }
@@ -264,10 +267,11 @@ int at_model_refresh(struct at_model *m, bool final)
 	m->gen++;
 	at_model_overhead_update(m);
 	at_model_trim_caches(m);
+	at_model_resolve(m);
 	return 0;
 }
 
-int at_model_new(struct at_tracer *t, struct at_model **out)
+int at_model__new(struct at_tracer *t, struct at_model **out)
 {
 	struct at_model *m = at_xcalloc(1, sizeof(*m));
 	int err = model_init(m, t);
@@ -281,7 +285,7 @@ int at_model_new(struct at_tracer *t, struct at_model **out)
 	return 0;
 }
 
-void at_model_free(struct at_model *m)
+void at_model__free(struct at_model *m)
 {
 	if (!m)
 		return;

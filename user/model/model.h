@@ -12,6 +12,8 @@
 #include "lib/opts.h"
 #include "kernel/probecost.h"
 #include "kernel/sitetab.h"
+#include "kernel/growth.h"
+#include "lib/frame.h"
 
 struct at_target {
 	int pid;
@@ -57,16 +59,39 @@ struct at_snapshot {
 struct at_model_needs {
 	bool prev_sites;		/* the previous snapshot's sites (dashboard rates) */
 	bool heap;			/* the heap pass (fragmentation, leak suspects) */
+	/* The sites whose stacks are symbolized (and lifetimes read) at each refresh:
+	 * every site (dashboard, folded stacks, pprof), else the top `top` by `sort` and as
+	 * many leak suspects (text, JSON). */
+	bool all_sites;
+	size_t top;
+	enum at_sort sort;
+	bool growth;			/* --growth: read its counters of the processes and those sites */
+	bool growth_calls;		/* --growth-calls: read every brk/mmap calling stack, symbolized */
+};
+
+/* A stack as symbolized at the last refresh. Each return address expands into one or
+ * more frames: its inlined calls, innermost first, then the function holding the call
+ * (the one frame at_site_frame_at gives). */
+struct at_site_frames {
+	bool truncated;			/* more frames than --stack-depth kept */
+	__u32 nr_ips;
+	const __u64 *ips;		/* return addresses, leaf first, as captured */
+	const __u32 *ip_end;		/* ip i's frames end at f[ip_end[i]] (from ip_end[i-1], or 0) */
+	__u32 nr;
+	const struct at_frame *f;	/* every frame, leaf first */
 };
 
 struct at_model;		/* opaque: read through the functions below */
 struct at_tracer;
+struct at_symbolizer;
 struct at_unwind_info;
 
 
 /* A model of what t measures in *out; 0 or -errno. */
-int at_model_new(struct at_tracer *t, struct at_model **out);
-void at_model_free(struct at_model *m);	/* NULL is fine */
+int at_model__new(struct at_tracer *t, struct at_model **out);
+void at_model__free(struct at_model *m);	/* NULL is fine */
+/* What names addresses (the session's; the model symbolizes when it refreshes). */
+void at_model_set_symbolizer(struct at_model *m, struct at_symbolizer *sym);
 /* Set by the session (and the dashboard's needs through it). */
 struct at_model_needs *at_model_needs(struct at_model *m);
 void at_model_set_min_age(struct at_model *m, double seconds);
@@ -87,11 +112,9 @@ const struct at_heap_proc *at_model_heap_proc(const struct at_model *m, int pid)
 const struct at_heap_site *at_model_heap_site(const struct at_model *m, int pid, __u64 stack_id);
 /* The modules unwound so far and where their stacks come from. */
 size_t at_model_unwind_modules(const struct at_model *m, const struct at_unwind_info **mods);
-/* --growth (kernel/growth.h): a process's counters, a site's brk/mmap bytes, and every
- * brk/mmap calling stack (a new array the caller frees). false / 0 when there are none. */
-struct at_growth_proc;
-struct at_growth_site;
-struct at_growth_call;
+/* --growth (kernel/growth.h), as read at the last refresh (needs.growth and
+ * needs.growth_calls): a process's counters, a site's brk/mmap bytes, and every brk/mmap
+ * calling stack (a new array the caller frees). false / 0 when there are none. */
 bool at_model_growth_proc(const struct at_model *m, int pid, struct at_growth_proc *g);
 bool at_model_growth_site(const struct at_model *m, int pid, __u64 stack_id, struct at_growth_site *g);
 size_t at_model_growth_calls(const struct at_model *m, struct at_growth_call **out);
@@ -107,13 +130,12 @@ struct at_target *at_model_target(struct at_model *m, int pid);
  * block, so when it is expensive it runs at most every AT_HEAP_PERIOD_FACTOR times
  * its own duration). 0 or -errno. */
 int at_model_refresh(struct at_model *m, bool final);
-/* Bounds the stack and lifetime caches (the refresh calls it). */
-void at_model_trim_caches(struct at_model *m);
-/* The frames of a stack (cached, a bounded number); NULL for the unknown stack or if
- * gone. Valid until the next call. */
-const struct at_stack *at_model_stack(struct at_model *m, __u64 stack_id);
-/* The stack had more frames than --stack-depth kept. */
-bool at_model_stack_truncated(struct at_model *m, __u64 stack_id);
+/* A site's stack, symbolized at the last refresh (needs.all_sites / top, growth calls);
+ * NULL for the unknown stack, one gone, or one the refresh was not asked for. Valid
+ * until the next refresh. */
+const struct at_site_frames *at_model_frames(const struct at_model *m, int pid, __u64 stack_id);
+/* Return address i's own frame: the function holding the call. */
+const struct at_frame *at_site_frame_at(const struct at_site_frames *sf, __u32 i);
 /* The n best sites of cur by key (n = 0: every site), optionally of one pid (0 = all),
  * best first: a new array of pointers into cur.sites that the caller frees. *n is set
  * to how many. */
@@ -123,8 +145,10 @@ const struct at_site_view **at_model_top_sites(const struct at_model *m, enum at
 const struct at_site_view **at_model_leak_suspects(const struct at_model *m, size_t max, size_t *n);
 __u64 at_site_sort_value(const struct at_model *m, const struct at_site_view *s, enum at_sort key);
 /* A site's lifetime histogram (freed blocks, log2 ns buckets) as of cur, scaled like
- * its counters. Read from the kernel the first time it is asked for after a refresh:
- * only the sites shown cost a read. false if the site is gone. */
+ * its counters. The refresh reads those of the sites needs names and of every site
+ * asked for since the previous refresh (the rows a dashboard drew); another site's is
+ * read from the kernel when first asked for (a row first drawn between refreshes): only
+ * the sites shown cost a read. false if the site is gone. */
 bool at_model_site_life(struct at_model *m, int pid, __u64 stack_id, __u32 lt[AT_LT_BUCKETS]);
 /* ... as of prev, when known: the site was read at the previous refresh too, or freed
  * nothing since prev. */

@@ -26,12 +26,35 @@ struct at_model {
 	double duty;			/* share of time allocations were probed; 1 = exact */
 	__u64 raw_allocs, raw_frees;	/* sums over processes before scaling by 1/duty */
 	struct at_probe_cost cost;	/* what one probe hit costs here */
+	struct at_symbolizer *sym;
+	struct at_hash names;		/* (pid, stack_id) -> symbolized stack (model_names.c) */
+	struct at_hash modules;		/* module path -> its copy: frames outlive the symbolizer's */
+	char **extra_mods;		/* paths whose hash another path had */
+	size_t nr_extra_mods;
+	struct at_hash gprocs;		/* pid -> struct at_growth_proc, read at the refresh */
+	struct at_hash gsites;		/* (pid, stack_id) -> struct at_growth_site */
+	struct at_growth_call *gcalls;	/* every brk/mmap calling stack */
+	size_t nr_gcalls;
 	struct at_hash ov_marks;	/* pid -> where its probe cost stood (model_overhead.c) */
 	__u64 ov_gen;			/* overhead updates so far */
 };
 
+/* The stack cache (model_query.c): NULL for the unknown stack or if gone. */
+const struct at_stack *at_model_stack(struct at_model *m, __u64 stack_id);
+/* Bounds the stack and lifetime caches (the refresh calls it). */
+void at_model_trim_caches(struct at_model *m);
+/* Reads again the lifetimes asked for since the previous refresh (model_query.c). */
+void at_model_reread_lives(struct at_model *m);
+/* At the end of a refresh: symbolizes the sites needs names, reads their lifetimes and
+ * growth counters (model_names.c). */
+void at_model_resolve(struct at_model *m);
+void at_model_names_forget(struct at_model *m, int pid);
+void at_model_names__fini(struct at_model *m);
+/* --growth's counters of cur's processes and of these sites (model_growth.c). */
+void at_model_growth_read(struct at_model *m, const struct at_site_view **sites, size_t n);
+void at_model_growth__fini(struct at_model *m);
 /* Sets .ov of every process of cur from its hits since the last refresh. */
 void at_model_overhead_update(struct at_model *m);
-void at_model_overhead_fini(struct at_model *m);
+void at_model_overhead__fini(struct at_model *m);
 
 #endif

@@ -142,7 +142,7 @@ void at_model_overhead_update(struct at_model *m)
 	forget_unseen(m);
 }
 
-void at_model_overhead_fini(struct at_model *m)
+void at_model_overhead__fini(struct at_model *m)
 {
 	at_hash_free_all(&m->ov_marks);
 }

@@ -65,13 +65,6 @@ const struct at_stack *at_model_stack(struct at_model *m, __u64 stack_id)
 	return st;
 }
 
-bool at_model_stack_truncated(struct at_model *m, __u64 stack_id)
-{
-	const struct at_stack *st = at_model_stack(m, stack_id);
-
-	return st && (st->flags & AT_STACK_TRUNCATED);
-}
-
 __u64 at_site_sort_value(const struct at_model *m, const struct at_site_view *s, enum at_sort key)
 {
 	const struct at_heap_site *hs;
@@ -104,7 +97,7 @@ const struct at_site_view **at_model_top_sites(const struct at_model *m, enum at
 	const struct at_site_view **v;
 	struct at_topn t;
 
-	at_topn_init(&t, k, site_tie);
+	at_topn__init(&t, k, site_tie);
 	for (size_t i = 0; i < m->cur.nr_sites; i++) {
 		const struct at_site_view *s = &m->cur.sites[i];
 		__u64 v;
@@ -119,7 +112,7 @@ const struct at_site_view **at_model_top_sites(const struct at_model *m, enum at
 	v = at_xcalloc(*n ? *n : 1, sizeof(*v));
 	for (size_t i = 0; i < *n; i++)
 		v[i] = t.heap[i].item;
-	at_topn_free(&t);
+	at_topn__fini(&t);
 	return v;
 }
 
@@ -173,6 +166,20 @@ static struct life_ent *life_read(struct at_model *m, int pid, __u64 stack_id)
 	memcpy(e->cur, lt, sizeof(lt));
 	e->gen = m->gen + 1;
 	return e;
+}
+
+/* The lifetimes asked for since the previous refresh (the rows a dashboard drew) are
+ * read again now, at the refresh, as the next draw will ask for them again. */
+void at_model_reread_lives(struct at_model *m)
+{
+	struct at_hash_ent *e;
+
+	at_hash_for_each(&m->lives, e) {
+		const struct life_ent *l = e->val;
+
+		if (l->gen == m->gen)
+			life_read(m, (int)e->k1, e->k2);	/* updates the entry in place */
+	}
 }
 
 bool at_model_site_life(struct at_model *m, int pid, __u64 stack_id, __u32 lt[AT_LT_BUCKETS])

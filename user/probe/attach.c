@@ -187,12 +187,12 @@ static int open_plan_file(struct at_plan_file *pf, int pid, const struct at_vma 
 #define PLAN_ERR(...) do { if (!quiet) at_err(__VA_ARGS__); } while (0)
 #define PLAN_WARN(...) do { if (!quiet) at_warn(__VA_ARGS__); } while (0)
 
-int at_plan_make(struct at_elfcache *ec, int pid, const char *lib, struct at_plan *plan)
+int at_plan__make(struct at_elfcache *ec, int pid, const char *lib, struct at_plan *plan)
 {
-	return at_plan_make_quiet(ec, pid, lib, plan, false);
+	return at_plan__make_quiet(ec, pid, lib, plan, false);
 }
 
-int at_plan_make_quiet(struct at_elfcache *ec, int pid, const char *lib, struct at_plan *plan, bool quiet)
+int at_plan__make_quiet(struct at_elfcache *ec, int pid, const char *lib, struct at_plan *plan, bool quiet)
 {
 	const struct at_vma *alloc = NULL, *mm;
 	const struct at_elf *elf = NULL;
@@ -203,7 +203,7 @@ int at_plan_make_quiet(struct at_elfcache *ec, int pid, const char *lib, struct 
 	plan->pid = pid;
 	for (int i = 0; i < AT_PLAN_FILES; i++)
 		plan->files[i].fd = -1;
-	err = at_maps_read(pid, &m);
+	err = at_maps__read(pid, &m);
 	if (err) {
 		if (err == -ENOENT || err == -ESRCH)
 			PLAN_ERR("process %d not found or has no memory (a kernel thread or zombie): check the PID", pid);
@@ -259,9 +259,9 @@ int at_plan_make_quiet(struct at_elfcache *ec, int pid, const char *lib, struct 
 			add_probes(plan, 2, cxx_elf, AT_GROUP_CXX);
 	}
 out:
-	at_maps_free(&m);
+	at_maps__fini(&m);
 	if (err)
-		at_plan_free(plan);
+		at_plan__fini(plan);
 	return err;
 }
 
@@ -287,7 +287,7 @@ void at_plan_alias_slots(struct at_elfcache *ec, const struct at_plan *plan,
 	struct alias_ctx a = { .plan = plan, .add = add, .ctx = ctx };
 	struct at_maps m;
 
-	if (!plan->aliased || at_maps_read(plan->pid, &m))
+	if (!plan->aliased || at_maps__read(plan->pid, &m))
 		return;
 	for (size_t i = 0; i < m.n; i++) {
 		const struct at_vma *v = &m.v[i];
@@ -303,10 +303,10 @@ void at_plan_alias_slots(struct at_elfcache *ec, const struct at_plan *plan,
 		a.bias = v->start - vaddr;
 		at_elf_relocs(e, alias_reloc, &a);
 	}
-	at_maps_free(&m);
+	at_maps__fini(&m);
 }
 
-void at_plan_free(struct at_plan *plan)
+void at_plan__fini(struct at_plan *plan)
 {
 	for (int i = 0; i < AT_PLAN_FILES; i++) {
 		if (plan->files[i].fd >= 0)

@@ -42,9 +42,9 @@ void at_plan_alias_slots(struct at_elfcache *ec, const struct at_plan *plan,
 /* Builds the plan for pid (lib forces the allocator file). Returns 0, -EAGAIN when no
  * allocator is mapped yet (launch mode waits for one), or another -errno after printing
  * a one-line error. */
-int at_plan_make(struct at_elfcache *ec, int pid, const char *lib, struct at_plan *plan);
+int at_plan__make(struct at_elfcache *ec, int pid, const char *lib, struct at_plan *plan);
 /* The same; quiet prints nothing (a census skips processes it cannot trace). */
-int at_plan_make_quiet(struct at_elfcache *ec, int pid, const char *lib, struct at_plan *plan, bool quiet);
-void at_plan_free(struct at_plan *plan);
+int at_plan__make_quiet(struct at_elfcache *ec, int pid, const char *lib, struct at_plan *plan, bool quiet);
+void at_plan__fini(struct at_plan *plan);
 
 #endif

@@ -6,12 +6,10 @@
 #include <stdio.h>
 #include "model/model.h"
 #include "lib/opts.h"
-#include "symbolize/symbolize.h"
 #include "lib/utf8.h"
 
 struct at_report_ctx {
 	struct at_model *model;
-	struct at_symbolizer *sym;
 	const struct at_opts *opts;
 	double interval_s;	/* the interval this report covers */
 	bool final;

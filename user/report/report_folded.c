@@ -51,27 +51,22 @@ static __u64 weight(const struct at_site_view *sv, enum at_weight w)
 /* "comm-pid;root;...;leaf" of one site; inlined frames carry flamegraph.pl's "_[i]". */
 static void stack_text(const struct at_report_ctx *c, const struct at_site_view *sv, struct buf *b)
 {
-	const struct at_stack *st = at_model_stack(c->model, sv->stack_id);
+	const struct at_site_frames *sf = at_model_frames(c->model, sv->pid, sv->stack_id);
 	const struct at_target *t = at_model_target(c->model, sv->pid);
 	char name[1024], pid[32];
 
 	snprintf(pid, sizeof(pid), "-%d", sv->pid);
 	put(b, t && t->comm[0] ? t->comm : "?", true);
 	put(b, pid, false);
-	if (!st) {
+	if (!sf) {
 		put(b, ";[unknown stack]", false);
 		return;
 	}
-	for (__u32 i = st->nr; i-- > 0;) {
-		struct at_frame f[AT_MAX_INLINE];
-		int n = at_symbolize_full(c->sym, sv->pid, st->ips[i], f, AT_MAX_INLINE);
-
-		while (n-- > 0) {	/* outermost first */
-			put(b, ";", false);
-			put(b, at_frame_name(&f[n], name, sizeof(name)), true);
-			if (f[n].inlined)
-				put(b, "_[i]", false);
-		}
+	for (__u32 n = sf->nr; n-- > 0;) {	/* outermost first */
+		put(b, ";", false);
+		put(b, at_frame_name(&sf->f[n], name, sizeof(name)), true);
+		if (sf->f[n].inlined)
+			put(b, "_[i]", false);
 	}
 }
 

@@ -2,7 +2,6 @@
  * side. The site counters themselves are the model's: in growth mode a site's allocs are
  * the pages its faults made resident, alloc_bytes their bytes (bpf/growth.bpf.c). */
 #include "report/report_growth.h"
-#include "kernel/growth.h"
 #include "lib/hist.h"
 #include "lib/util.h"
 
@@ -119,7 +118,7 @@ void at_growth_text_calls(FILE *out, const struct at_report_ctx *c)
 	if (n)
 		fprintf(out, "brk and anonymous mmap by stack (%zu):\n", n);
 	for (size_t i = 0; i < n; i++) {
-		const struct at_stack *st = at_model_stack(c->model, cs[i].key.stack_id);
+		const struct at_site_frames *sf = at_model_frames(c->model, cs[i].key.pid, cs[i].key.stack_id);
 		char bb[16], mb[16], fs[256];
 
 		fprintf(out, "  pid %d  brk +%s (%llu calls)  mmap +%s (%llu calls)  at", cs[i].key.pid,
@@ -128,13 +127,9 @@ void at_growth_text_calls(FILE *out, const struct at_report_ctx *c)
 			at_fmt_bytes(cs[i].g.mmap_bytes > 0 ? cs[i].g.mmap_bytes : 0, mb, sizeof(mb)),
 			(unsigned long long)cs[i].g.mmap_calls);
 		/* the first frames that say where: the system call's wrapper, then its callers */
-		for (__u32 f = 0; st && f < st->nr && f < 4; f++) {
-			struct at_frame fr;
-
-			at_symbolize(c->sym, cs[i].key.pid, st->ips[f], &fr);
-			fprintf(out, "%s %s", f ? " <" : "", at_frame_str(&fr, fs, sizeof(fs)));
-		}
-		fputs(st ? "\n" : " [unknown stack]\n", out);
+		for (__u32 f = 0; sf && f < sf->nr_ips && f < 4; f++)
+			fprintf(out, "%s %s", f ? " <" : "", at_frame_str(at_site_frame_at(sf, f), fs, sizeof(fs)));
+		fputs(sf ? "\n" : " [unknown stack]\n", out);
 	}
 	free(cs);
 }

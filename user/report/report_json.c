@@ -126,32 +126,27 @@ static json_object *process(const struct at_report_ctx *c, const struct at_proc_
 
 static json_object *frames(const struct at_report_ctx *c, const struct at_site_view *sv)
 {
-	const struct at_stack *st = at_model_stack(c->model, sv->stack_id);
+	const struct at_site_frames *sf = at_model_frames(c->model, sv->pid, sv->stack_id);
 	json_object *a = json_object_new_array();
 
 	/* an address with inlined calls expands into several frames (same addr): the
 	 * innermost inlined function first, "inline": true */
-	for (__u32 i = 0; st && i < st->nr; i++) {
-		struct at_frame fr[AT_MAX_INLINE];
-		int n = at_symbolize_full(c->sym, sv->pid, st->ips[i], fr, AT_MAX_INLINE);
+	for (__u32 j = 0; sf && j < sf->nr; j++) {
+		const struct at_frame *fr = &sf->f[j];
+		json_object *f = json_object_new_object();
+		char addr[32], name[4096];	/* demangled names can outgrow jstr's buffer */
 
-		for (int j = 0; j < n; j++) {
-			json_object *f = json_object_new_object();
-			char addr[32], name[4096];	/* demangled names can outgrow jstr's buffer */
-
-			snprintf(addr, sizeof(addr), "0x%llx", (unsigned long long)fr[j].addr);
-			ADD(f, "addr", json_object_new_string(addr));
-			ADD(f, "symbol", fr[j].symbol ?
-			    json_object_new_string(at_utf8_clean(fr[j].symbol, name, sizeof(name))) : NULL);
-			ADD(f, "raw_symbol", fr[j].raw_symbol ?
-			    json_object_new_string(at_utf8_clean(fr[j].raw_symbol, name, sizeof(name))) : NULL);
-			ADD(f, "offset", ju64(fr[j].offset));
-			ADD(f, "module", jstr(fr[j].module));
-			ADD(f, "file", fr[j].file ? jstr(fr[j].file) : NULL);
-			ADD(f, "line", fr[j].line ? ju64(fr[j].line) : NULL);
-			ADD(f, "inline", json_object_new_boolean(fr[j].inlined));
-			json_object_array_add(a, f);
-		}
+		snprintf(addr, sizeof(addr), "0x%llx", (unsigned long long)fr->addr);
+		ADD(f, "addr", json_object_new_string(addr));
+		ADD(f, "symbol", fr->symbol ? json_object_new_string(at_utf8_clean(fr->symbol, name, sizeof(name))) : NULL);
+		ADD(f, "raw_symbol", fr->raw_symbol ?
+		    json_object_new_string(at_utf8_clean(fr->raw_symbol, name, sizeof(name))) : NULL);
+		ADD(f, "offset", ju64(fr->offset));
+		ADD(f, "module", jstr(fr->module));
+		ADD(f, "file", fr->file ? jstr(fr->file) : NULL);
+		ADD(f, "line", fr->line ? ju64(fr->line) : NULL);
+		ADD(f, "inline", json_object_new_boolean(fr->inlined));
+		json_object_array_add(a, f);
 	}
 	return a;
 }
@@ -195,6 +190,7 @@ static json_object *unwind(const struct at_report_ctx *c)
 static json_object *hotspot(const struct at_report_ctx *c, const struct at_site_view *sv)
 {
 	const struct at_heap_site *hs = at_model_heap_site(c->model, sv->pid, sv->stack_id);
+	const struct at_site_frames *sf;
 	json_object *o = json_object_new_object();
 	const struct at_site_counts *s = &sv->s;
 	char id[24];
@@ -203,7 +199,8 @@ static json_object *hotspot(const struct at_report_ctx *c, const struct at_site_
 	ADD(o, "pid", json_object_new_int(sv->pid));
 	ADD(o, "stack_id", json_object_new_string(id));
 	ADD(o, "frames", frames(c, sv));
-	ADD(o, "truncated", json_object_new_boolean(at_model_stack_truncated(c->model, sv->stack_id)));
+	sf = at_model_frames(c->model, sv->pid, sv->stack_id);
+	ADD(o, "truncated", json_object_new_boolean(sf && sf->truncated));
 	ADD(o, "allocs", ju64(s->allocs));
 	ADD(o, "alloc_bytes", ju64(s->alloc_bytes));
 	ADD(o, "frees", ju64(s->frees));

@@ -111,10 +111,12 @@ static Mapping *mapping(struct builder *b, int pid, const struct at_frame *f)
 	return m;
 }
 
-/* One location per (pid, address), with one line per frame: inlined ones first. */
-static uint64_t location_id(struct builder *b, int pid, __u64 addr)
+/* One location per (pid, address), with one line per frame: inlined ones first. sf's
+ * return address i, or the unknown stack's location without sf. */
+static uint64_t location_id(struct builder *b, int pid, const struct at_site_frames *sf, __u32 i)
 {
-	struct at_frame f[AT_MAX_INLINE];
+	__u64 addr = sf ? sf->ips[i] : 0;
+	const struct at_frame *f = sf ? &sf->f[i ? sf->ip_end[i - 1] : 0] : NULL;
 	char name[1024];
 	void *p = at_hash_get(&b->loc_ids, (__u64)pid, addr);
 	Location *l;
@@ -135,7 +137,7 @@ static uint64_t location_id(struct builder *b, int pid, __u64 addr)
 		l->line[0]->function_id = (int64_t)function_id(b, "[unknown stack]", NULL, NULL);
 		return l->id;
 	}
-	n = at_symbolize_full(b->c->sym, pid, addr, f, AT_MAX_INLINE);
+	n = (int)(sf->ip_end[i] - (i ? sf->ip_end[i - 1] : 0));
 	m = mapping(b, pid, &f[0]);
 	l->address = addr;
 	l->mapping_id = m ? m->id : 0;
@@ -162,7 +164,7 @@ static uint64_t location_id(struct builder *b, int pid, __u64 addr)
 
 static void add_sample(struct builder *b, const struct at_site_view *sv)
 {
-	const struct at_stack *st = at_model_stack(b->c->model, sv->stack_id);
+	const struct at_site_frames *sf = at_model_frames(b->c->model, sv->pid, sv->stack_id);
 	const struct at_target *t = at_model_target(b->c->model, sv->pid);
 	int64_t v[4] = { (int64_t)sv->s.allocs, (int64_t)sv->s.alloc_bytes,
 			 sv->s.live_allocs > 0 ? sv->s.live_allocs : 0, sv->s.live_bytes > 0 ? sv->s.live_bytes : 0 };
@@ -175,10 +177,10 @@ static void add_sample(struct builder *b, const struct at_site_view *sv)
 	s->n_value = 4;
 	s->value = at_xcalloc(4, sizeof(*s->value));
 	memcpy(s->value, v, sizeof(v));
-	s->n_location_id = st ? st->nr : 1;
+	s->n_location_id = sf ? sf->nr_ips : 1;
 	s->location_id = at_xcalloc(s->n_location_id, sizeof(*s->location_id));
 	for (size_t i = 0; i < s->n_location_id; i++)	/* leaf first, as captured */
-		s->location_id[i] = location_id(b, sv->pid, st ? st->ips[i] : 0);
+		s->location_id[i] = location_id(b, sv->pid, sf, (__u32)i);
 	s->n_label = 2;
 	s->label = at_xcalloc(2, sizeof(*s->label));
 	for (int i = 0; i < 2; i++) {

@@ -138,7 +138,7 @@ static const char *median_life(const struct at_report_ctx *c, const struct at_si
 
 static void hotspot(FILE *out, const struct at_report_ctx *c, size_t rank, const struct at_site_view *sv)
 {
-	const struct at_stack *st;
+	const struct at_site_frames *sf;
 	const struct at_site_counts *s = &sv->s;
 	char ab[16], lb[16], med[16], fs[512];
 
@@ -149,26 +149,22 @@ static void hotspot(FILE *out, const struct at_report_ctx *c, size_t rank, const
 		(unsigned long long)s->allocs, at_fmt_bytes(s->alloc_bytes, ab, sizeof(ab)), (long long)s->live_allocs,
 		at_fmt_bytes(s->live_bytes > 0 ? s->live_bytes : 0, lb, sizeof(lb)), (unsigned long long)s->frees,
 		median_life(c, sv, med, sizeof(med)));
-	st = at_model_stack(c->model, sv->stack_id);
-	if (!st) {
+	sf = at_model_frames(c->model, sv->pid, sv->stack_id);
+	if (!sf) {
 		fprintf(out, "      [unknown stack]\n");
 		return;
 	}
-	for (__u32 i = 0; i < st->nr; i++) {
-		struct at_frame f[AT_MAX_INLINE];
-		int n = at_symbolize_full(c->sym, sv->pid, st->ips[i], f, AT_MAX_INLINE);
+	for (__u32 j = 0; j < sf->nr; j++) {	/* inlined calls first, then their caller */
+		const struct at_frame *f = &sf->f[j];
+		const char *src = f->file ? strrchr(f->file, '/') : NULL;
+		char loc[256] = "", name[1024], cl[256], mod[1024];
 
-		for (int j = 0; j < n; j++) {	/* inlined calls first, then their caller */
-			const char *src = f[j].file ? strrchr(f[j].file, '/') : NULL;
-			char loc[256] = "", name[1024], cl[256], mod[1024];
-
-			if (f[j].file)
-				snprintf(loc, sizeof(loc), "%s:%u", src ? src + 1 : f[j].file, f[j].line);
-			fprintf(out, "      %-40s %-24s %s\n", clean(at_frame_str(&f[j], fs, sizeof(fs)), name, sizeof(name)),
-				clean(loc, cl, sizeof(cl)), clean(f[j].module, mod, sizeof(mod)));
-		}
+		if (f->file)
+			snprintf(loc, sizeof(loc), "%s:%u", src ? src + 1 : f->file, f->line);
+		fprintf(out, "      %-40s %-24s %s\n", clean(at_frame_str(f, fs, sizeof(fs)), name, sizeof(name)),
+			clean(loc, cl, sizeof(cl)), clean(f->module, mod, sizeof(mod)));
 	}
-	if (at_model_stack_truncated(c->model, sv->stack_id))
+	if (sf->truncated)
 		fprintf(out, "      ... [truncated at --stack-depth %u]\n", c->opts->stack_depth);
 }
 
@@ -182,16 +178,14 @@ static void leak_suspects(FILE *out, const struct at_report_ctx *c)
 		fprintf(out, "leak suspects (live blocks older than %.0fs):\n", at_model_min_age(c->model));
 	for (size_t i = 0; i < n; i++) {
 		const struct at_heap_site *hs = at_model_heap_site(c->model, sites[i]->pid, sites[i]->stack_id);
-		const struct at_stack *st = at_model_stack(c->model, sites[i]->stack_id);
-		struct at_frame f;
+		const struct at_site_frames *sf = at_model_frames(c->model, sites[i]->pid, sites[i]->stack_id);
+		const struct at_frame *f = sf ? at_site_frame_at(sf, 0) : NULL;
 		char fs[256];
 
-		if (st && st->nr)
-			at_symbolize(c->sym, sites[i]->pid, st->ips[0], &f);
 		fprintf(out, "  pid %d  %llu blocks, %s, oldest %s  at %s\n", sites[i]->pid,
 			(unsigned long long)hs->old_allocs, at_fmt_bytes(hs->old_bytes, ob, sizeof(ob)),
 			at_fmt_ns(hs->oldest_ns, age, sizeof(age)),
-			st && st->nr ? clean(at_frame_str(&f, fs, sizeof(fs)), name, sizeof(name)) : "[unknown stack]");
+			f ? clean(at_frame_str(f, fs, sizeof(fs)), name, sizeof(name)) : "[unknown stack]");
 	}
 	free(sites);
 }

@@ -73,7 +73,7 @@ struct at_symbolizer {
 static const struct addr_info no_info;
 static struct module no_module;	/* marks a file that cannot be read */
 
-struct at_symbolizer *at_symbolizer_new(struct at_elfcache *ec)
+struct at_symbolizer *at_symbolizer__new(struct at_elfcache *ec)
 {
 	struct at_symbolizer *s = at_xcalloc(1, sizeof(*s));
 
@@ -96,8 +96,8 @@ static void free_module(struct module *m)
 		free(ai);
 	}
 	at_hash_clear(&m->addrs);
-	at_dwarf_free(m->dw);
-	at_elf_free(m->dbg);
+	at_dwarf__close(m->dw);
+	at_elf__close(m->dbg);
 	free(m->build_id);
 	free(m);
 }
@@ -107,13 +107,13 @@ static void free_proc_maps(struct proc_maps *pm)
 	while (pm) {
 		struct proc_maps *o = pm->older;
 
-		at_maps_free(&pm->maps);
+		at_maps__fini(&pm->maps);
 		free(pm);
 		pm = o;
 	}
 }
 
-void at_symbolizer_free(struct at_symbolizer *s)
+void at_symbolizer__free(struct at_symbolizer *s)
 {
 	struct at_hash_ent *e;
 
@@ -140,13 +140,13 @@ static struct proc_maps *read_maps(struct at_symbolizer *s, int pid)
 	struct proc_maps *pm = at_hash_get(&s->procs, pid, 0);
 	struct at_maps m;
 
-	if (at_maps_read(pid, &m))
+	if (at_maps__read(pid, &m))
 		return pm;	/* gone: keep what was seen last */
 	if (!pm) {
 		pm = at_xcalloc(1, sizeof(*pm));
 		at_hash_put(&s->procs, pid, 0, pm);
 	} else {
-		at_maps_free(&pm->maps);
+		at_maps__fini(&pm->maps);
 	}
 	pm->maps = m;
 	pm->read_at = at_now_mono();
@@ -297,7 +297,7 @@ static struct at_dwarf *module_dwarf(struct module *m)
 		img = at_elf_image(m->dbg, &sz);
 	else
 		return NULL;
-	m->dw = at_dwarf_open(img, sz);
+	m->dw = at_dwarf__open(img, sz);
 	return m->dw;
 }
 
@@ -458,33 +458,4 @@ int at_symbolize_full(struct at_symbolizer *s, int pid, __u64 addr, struct at_fr
 	for (int i = 0; i < k; i++)
 		fill(r, addr, &r->ai->f[i == k - 1 ? n - 1 : i], &out[i]);
 	return k;
-}
-
-static const char *base_name(const char *path)
-{
-	const char *m = strrchr(path, '/');
-
-	return m ? m + 1 : path;
-}
-
-const char *at_frame_str(const struct at_frame *f, char *buf, unsigned int sz)
-{
-	if (f->symbol && f->inlined)
-		snprintf(buf, sz, "%s [inlined]", f->symbol);
-	else if (f->symbol)
-		snprintf(buf, sz, "%s+0x%llx", f->symbol, (unsigned long long)f->offset);
-	else
-		snprintf(buf, sz, "%s+0x%llx", base_name(f->module), (unsigned long long)f->offset);
-	return buf;
-}
-
-const char *at_frame_name(const struct at_frame *f, char *buf, unsigned int sz)
-{
-	if (f->symbol)
-		snprintf(buf, sz, "%s", f->symbol);
-	else if (f->module[0] == '[')
-		snprintf(buf, sz, "%s", f->module);
-	else
-		snprintf(buf, sz, "%s+0x%llx", base_name(f->module), (unsigned long long)f->offset);
-	return buf;
 }

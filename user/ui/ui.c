@@ -55,7 +55,7 @@ static void replay_stderr(void)
 	g_log = -1;
 }
 
-/* Idempotent; also the atexit handler, for exits that skip at_ui_free. */
+/* Idempotent; also the atexit handler, for exits that skip at_ui__free. */
 static void restore_terminal(void)
 {
 	if (!g_active)
@@ -158,7 +158,7 @@ static enum ui_key sort_key(enum at_sort s)
 	}
 }
 
-struct at_ui *at_ui_new(const struct at_opts *o)
+struct at_ui *at_ui__new(const struct at_opts *o)
 {
 	static bool registered;
 	struct at_ui *ui;
@@ -207,7 +207,7 @@ struct at_ui *at_ui_new(const struct at_opts *o)
 	return ui;
 }
 
-void at_ui_free(struct at_ui *ui)
+void at_ui__free(struct at_ui *ui)
 {
 	restore_terminal();
 	if (!ui || ui != g_ui)
@@ -228,7 +228,6 @@ int at_ui_draw(struct at_ui *ui, const struct at_report_ctx *c)
 	int rc;
 
 	ui->m = c->model;
-	ui->sym = c->sym;
 	sample_cpu(ui, true);
 	rc = render(ui);
 	ui->note[0] = 0;	/* shown for one interval */

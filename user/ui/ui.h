@@ -18,8 +18,8 @@ enum at_ui_action {
 
 struct at_ui;
 
-struct at_ui *at_ui_new(const struct at_opts *o);	/* NULL after a one-line error */
-void at_ui_free(struct at_ui *ui);			/* restores the terminal; NULL is fine */
+struct at_ui *at_ui__new(const struct at_opts *o);	/* NULL after a one-line error */
+void at_ui__free(struct at_ui *ui);			/* restores the terminal; NULL is fine */
 int at_ui_draw(struct at_ui *ui, const struct at_report_ctx *c);	/* 0, or -1 on failure */
 enum at_ui_action at_ui_key(struct at_ui *ui);		/* reads pending keys from stdin */
 void at_ui_resize(struct at_ui *ui);

@@ -145,13 +145,12 @@ static void fragmentation(struct at_ui *ui, struct vlines *v, const char *who)
 
 static const char *site_name(struct at_ui *ui, int pid, __u64 stack_id, char *buf, size_t sz)
 {
-	const struct at_stack *st = at_model_stack(ui->m, stack_id);
-	struct at_frame f;
+	const struct at_site_frames *sf = at_model_frames(ui->m, pid, stack_id);
+	const struct at_frame *f = sf ? at_site_frame_at(sf, 0) : NULL;
 
-	if (!st || !st->nr)
+	if (!f)
 		return snprintf(buf, sz, "[unknown stack]"), buf;
-	at_symbolize(ui->sym, pid, st->ips[0], &f);
-	return at_frame_str(&f, buf, sz);
+	return at_frame_str(f, buf, sz);
 }
 
 static void site_lifetimes(struct at_ui *ui, struct vlines *v)
@@ -194,30 +193,29 @@ static void site_summary(struct at_ui *ui, struct vlines *v, const struct at_sit
 
 static void frames(struct at_ui *ui, struct vlines *v)
 {
-	const struct at_stack *st = at_model_stack(ui->m, ui->focus_stack);
+	const struct at_site_frames *sf = at_model_frames(ui->m, ui->focus_pid, ui->focus_stack);
 	int mw = COLS / 3 > 40 ? 40 : COLS / 3, fw = COLS - mw - 7;
 	char fs[512];
 	int y = head(ui, v, "   #  FRAME (direct caller first)");
 
 	ui_put(y, 6 + fw + 1, mw, ui_attr(ui, UA_HEAD), "MODULE");
-	if (!st) {
+	if (!sf) {
 		ui_put(next_y(v), 2, -1, ui_attr(ui, UA_DIM), "stack not available (unknown, or no longer in the map)");
 		return;
 	}
-	for (__u32 i = 0; i < st->nr; i++) {
-		struct at_frame f;
+	for (__u32 i = 0; i < sf->nr_ips; i++) {
+		const struct at_frame *f = at_site_frame_at(sf, i);
 		const char *mod;
 
 		if ((y = next_y(v)) < 0)
 			continue;
-		at_symbolize(ui->sym, ui->focus_pid, st->ips[i], &f);
-		mod = (int)strlen(f.module) <= mw ? f.module : ui_basename(f.module);
+		mod = (int)strlen(f->module) <= mw ? f->module : ui_basename(f->module);
 		ui_put(y, 0, 6, ui_attr(ui, UA_DIM), "%4u  ", i);
-		ui_put(y, 6, fw, i ? 0 : A_BOLD, "%s", at_frame_str(&f, fs, sizeof(fs)));
+		ui_put(y, 6, fw, i ? 0 : A_BOLD, "%s", at_frame_str(f, fs, sizeof(fs)));
 		ui_put(y, 6 + fw + 1, mw, ui_attr(ui, UA_LABEL), "%s", mod);
 	}
-	if ((st->flags & AT_STACK_TRUNCATED) && (y = next_y(v)) >= 0)
-		ui_put(y, 6, -1, ui_attr(ui, UA_WARN), "... more frames: cut at --stack-depth %u", st->nr);
+	if (sf->truncated && (y = next_y(v)) >= 0)
+		ui_put(y, 6, -1, ui_attr(ui, UA_WARN), "... more frames: cut at --stack-depth %u", sf->nr_ips);
 }
 
 void ui_draw_stack(struct at_ui *ui, int y0, int h)

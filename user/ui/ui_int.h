@@ -7,7 +7,6 @@
 #include <stddef.h>
 #include <sys/time.h>
 #include "model/model.h"
-#include "symbolize/symbolize.h"
 #include "ui/ui.h"
 
 enum ui_view { UV_HOTSPOTS, UV_PROCS, UV_HIST, UV_STACK, UV_NR };
@@ -83,7 +82,6 @@ struct ui_cand {
 struct at_ui {
 	const struct at_opts *o;
 	struct at_model *m;		/* from the last at_ui_draw, for key-driven redraws */
-	struct at_symbolizer *sym;
 	bool color, utf8, paused, cum, help;
 	enum ui_view view;
 	int scope;			/* pid everything is narrowed to, 0 = all */

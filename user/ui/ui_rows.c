@@ -113,22 +113,21 @@ const char *ui_basename(const char *path)
 	return s ? s + 1 : path ? path : "";
 }
 
-/* Symbolizes a site row's direct caller (frames[0]) once. */
+/* A site row's direct caller (frames[0]), as the model symbolized it. */
 void ui_row_resolve(struct at_ui *ui, struct ui_row *r)
 {
-	const struct at_stack *st;
-	struct at_frame f;
+	const struct at_site_frames *sf;
+	const struct at_frame *f;
 
 	if (r->resolved)
 		return;
 	r->resolved = true;
-	st = at_model_stack(ui->m, r->stack_id);
-	if (!st || !st->nr)
+	sf = at_model_frames(ui->m, r->pid, r->stack_id);
+	if (!sf || !(f = at_site_frame_at(sf, 0)))
 		return;
-	at_symbolize(ui->sym, r->pid, st->ips[0], &f);
-	r->sym = f.symbol;
-	r->module = f.module;
-	r->off = f.offset;
+	r->sym = f->symbol;
+	r->module = f->module;
+	r->off = f->offset;
 }
 
 static const char *row_text(const struct ui_row *r, enum ui_key k)
@@ -283,14 +282,14 @@ static void build_top(struct at_ui *ui)
 		tb->sel = (size_t)rank;
 	k = (tb->sel > tb->top ? tb->sel : tb->top) + (page ? page : 100) + 1;
 	k = k < n ? k : n;
-	at_topn_init(&top, k, cmp_cand);
+	at_topn__init(&top, k, cmp_cand);
 	for (size_t i = 0; i < n; i++)
 		at_topn_offer(&top, 0, &ui->cand[i]);	/* cmp_cand ranks them all */
 	b->built = at_topn_finish(&top);
 	reserve_rows(b, b->built);
 	for (size_t i = 0; i < b->built; i++)
 		site_row(ui, (size_t)(((const struct ui_cand *)top.heap[i].item)->site - at_model_cur(ui->m)->sites), &b->rows[i]);
-	at_topn_free(&top);
+	at_topn__fini(&top);
 	b->n = n;
 	follow_selection(tb, b);
 }

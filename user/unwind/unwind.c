@@ -40,7 +40,7 @@ struct at_unwinder *at_unwinder__new(const struct at_unwinder_opts *opts)
 		    u->o.rows_fd, 0);
 	if (rows == MAP_FAILED) {
 		at_err("cannot map the unwind row map: %s", strerror(errno));
-		at_unwind_pre_free(u->o.pre);
+		at_unwind_pre__free(u->o.pre);
 		free(u);
 		return NULL;
 	}
@@ -130,12 +130,12 @@ static int compile(struct at_unwinder *u, int pid, const struct at_vma *v, const
 	double t0 = at_now_mono();
 	int err;
 
-	if (!at_unwind_pre_take(u->o.pre, v->dev, v->ino, c, build_s))
+	if (!at_unwind_pre__take(u->o.pre, v->dev, v->ino, c, build_s))
 		return 0;
 	if (!at_elf_has_dwarf(e))
 		dbg = at_debugfile_find(pid, v->path, e, v->dev, v->ino);
-	err = at_cfi_build(e, dbg, c);
-	at_elf_free(dbg);
+	err = at_cfi__build(e, dbg, c);
+	at_elf__close(dbg);
 	*build_s = at_now_mono() - t0;
 	return err;
 }
@@ -161,7 +161,7 @@ static struct module *module_get(struct at_unwinder *u, int pid, const struct at
 		}
 	}
 	at_debug("unwind: %s: %s, %u rows in %.3f s", info->path, info->source, info->rows, info->build_s);
-	at_cfi_free(&c);
+	at_cfi__fini(&c);
 	at_hash_put(&u->by_file, v->dev, v->ino, m);
 	return m;
 }
@@ -190,7 +190,7 @@ int at_unwinder__add_pid(struct at_unwinder *u, int pid)
 	struct at_unwind_proc *p = at_xcalloc(1, sizeof(*p));
 	__u32 key = (__u32)pid;
 	struct at_maps maps;
-	int err = at_maps_read(pid, &maps);
+	int err = at_maps__read(pid, &maps);
 
 	for (size_t i = 0; !err && i < maps.n; i++) {
 		if (!maps.v[i].exec)
@@ -211,7 +211,7 @@ int at_unwinder__add_pid(struct at_unwinder *u, int pid)
 		*u->o.gen = p->gen;	/* after the table: a thread then drops rules cached before it */
 	if (!err)
 		at_debug("unwind: pid %d: %u executable mappings", pid, p->nr);
-	at_maps_free(&maps);
+	at_maps__fini(&maps);
 	free(p);
 	return err;
 }
@@ -256,6 +256,6 @@ void at_unwinder__free(struct at_unwinder *u)
 		free(u->infos[i].path);
 	free(u->infos);
 	munmap(u->rows, (size_t)u->o.max_rows * sizeof(struct at_unwind_row));
-	at_unwind_pre_free(u->o.pre);
+	at_unwind_pre__free(u->o.pre);
 	free(u);
 }

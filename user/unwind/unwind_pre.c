@@ -41,36 +41,36 @@ static void compile_file(struct at_unwind_pre *p, struct at_elfcache *ec, int pi
 	t = at_xcalloc(1, sizeof(*t));
 	if (!at_elf_has_dwarf(e))
 		dbg = at_debugfile_find(pid, v->path, e, v->dev, v->ino);
-	if (at_cfi_build(e, dbg, &t->cfi)) {
+	if (at_cfi__build(e, dbg, &t->cfi)) {
 		free(t);
 	} else {
 		t->build_s = at_now_mono() - t0;
 		at_hash_put(&p->by_file, v->dev, v->ino, t);
 	}
-	at_elf_free(dbg);
+	at_elf__close(dbg);
 }
 
 static void *compile_all(void *arg)
 {
 	struct at_unwind_pre *p = arg;
 	/* its own cache: the tracer's is not shared across threads */
-	struct at_elfcache *ec = at_elfcache_new();
+	struct at_elfcache *ec = at_elfcache__new();
 
 	for (int i = 0; i < p->n; i++) {
 		struct at_maps maps;
 
-		if (at_maps_read(p->pids[i], &maps))
+		if (at_maps__read(p->pids[i], &maps))
 			continue;
 		for (size_t j = 0; j < maps.n; j++)
 			if (maps.v[j].exec)
 				compile_file(p, ec, p->pids[i], &maps.v[j]);
-		at_maps_free(&maps);
+		at_maps__fini(&maps);
 	}
-	at_elfcache_free(ec);
+	at_elfcache__free(ec);
 	return NULL;
 }
 
-struct at_unwind_pre *at_unwind_pre_start(const int *pids, int n)
+struct at_unwind_pre *at_unwind_pre__new(const int *pids, int n)
 {
 	struct at_unwind_pre *p;
 
@@ -88,7 +88,7 @@ struct at_unwind_pre *at_unwind_pre_start(const int *pids, int n)
 	return p;
 }
 
-void at_unwind_pre_wait(struct at_unwind_pre *p)
+void at_unwind_pre__wait(struct at_unwind_pre *p)
 {
 	if (p && !p->joined)
 		pthread_join(p->th, NULL);
@@ -96,13 +96,13 @@ void at_unwind_pre_wait(struct at_unwind_pre *p)
 		p->joined = true;
 }
 
-int at_unwind_pre_take(struct at_unwind_pre *p, dev_t dev, __u64 ino, struct at_cfi *out, double *build_s)
+int at_unwind_pre__take(struct at_unwind_pre *p, dev_t dev, __u64 ino, struct at_cfi *out, double *build_s)
 {
 	struct pre_table *t;
 
 	if (!p)
 		return -ENOENT;
-	at_unwind_pre_wait(p);
+	at_unwind_pre__wait(p);
 	t = at_hash_del(&p->by_file, dev, ino);
 	if (!t)
 		return -ENOENT;
@@ -112,15 +112,15 @@ int at_unwind_pre_take(struct at_unwind_pre *p, dev_t dev, __u64 ino, struct at_
 	return 0;
 }
 
-void at_unwind_pre_free(struct at_unwind_pre *p)
+void at_unwind_pre__free(struct at_unwind_pre *p)
 {
 	struct at_hash_ent *e;
 
 	if (!p)
 		return;
-	at_unwind_pre_wait(p);
+	at_unwind_pre__wait(p);
 	at_hash_for_each(&p->by_file, e)
-		at_cfi_free(&((struct pre_table *)e->val)->cfi);
+		at_cfi__fini(&((struct pre_table *)e->val)->cfi);
 	at_hash_free_all(&p->by_file);
 	free(p->pids);
 	free(p);

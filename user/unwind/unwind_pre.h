@@ -12,13 +12,13 @@ struct at_cfi;
 struct at_unwind_pre;
 
 /* Starts compiling for these processes; NULL when there are none or no thread. */
-struct at_unwind_pre *at_unwind_pre_start(const int *pids, int n);
+struct at_unwind_pre *at_unwind_pre__new(const int *pids, int n);
 /* Waits for the thread to finish: from then on only the caller's thread is in libelf
  * and libdw (built without thread safety; until then each thread has its own handles). */
-void at_unwind_pre_wait(struct at_unwind_pre *p);
+void at_unwind_pre__wait(struct at_unwind_pre *p);
 /* Waits for the thread, then moves the table compiled for file (dev, ino) to *out.
  * 0, or -ENOENT when none was (the caller compiles it itself). */
-int at_unwind_pre_take(struct at_unwind_pre *p, dev_t dev, __u64 ino, struct at_cfi *out, double *build_s);
-void at_unwind_pre_free(struct at_unwind_pre *p);
+int at_unwind_pre__take(struct at_unwind_pre *p, dev_t dev, __u64 ino, struct at_cfi *out, double *build_s);
+void at_unwind_pre__free(struct at_unwind_pre *p);
 
 #endif
