@@ -58,7 +58,9 @@ void at_probe_cost_per_call(const struct at_probe_cost *c, const struct at_func_
 }
 
 /* The file and file offset of one of our own functions, from /proc/self/maps. The file
- * is named by its mapping (map_files): the very file we run, even if replaced since. */
+ * is named by its mapping (map_files): the very file we run, even if replaced since.
+ * map_files needs CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE; without them the functions
+ * are ours, in the executable, which /proc/self/exe names. */
 static int self_offset(const void *fn, char *path, size_t sz, unsigned long *off)
 {
 	unsigned long lo, hi, pgoff, addr = (unsigned long)fn;
@@ -71,6 +73,8 @@ static int self_offset(const void *fn, char *path, size_t sz, unsigned long *off
 	while (err && fgets(line, sizeof(line), f))
 		if (sscanf(line, "%lx-%lx %*s %lx", &lo, &hi, &pgoff) == 3 && addr >= lo && addr < hi) {
 			snprintf(path, sz, "/proc/self/map_files/%lx-%lx", lo, hi);
+			if (access(path, R_OK))
+				snprintf(path, sz, "/proc/self/exe");
 			*off = addr - lo + pgoff;
 			err = 0;
 		}
