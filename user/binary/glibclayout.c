@@ -153,16 +153,20 @@ static void missing(char *why, size_t len, const struct want_struct *ws, size_t 
 int at_glibc_layout_read(const struct at_elf *debug, struct at_glibc_layout *o, char *why, size_t why_len)
 {
 	struct want_struct ws[] = {
-		{ "malloc_state", { { "fastbinsY", &o->ms_fastbins }, { "top", &o->ms_top }, { "next", &o->ms_next },
-				    { "system_mem", &o->ms_system_mem } }, &o->ms_size },
-		{ "malloc_chunk", { { "mchunk_prev_size", &o->mc_prev_size }, { "mchunk_size", &o->mc_size }, { "fd", &o->mc_fd } } },
-		{ "_heap_info", { { "ar_ptr", &o->hi_ar_ptr }, { "prev", &o->hi_prev }, { "size", &o->hi_size } },
-		  &o->hi_sizeof },
-		{ "malloc_par", { { "sbrk_base", &o->mp_sbrk_base }, { "n_mmaps", &o->mp_n_mmaps },
-				  { "mmapped_mem", &o->mp_mmapped_mem } } },
-		{ "tcache_entry", { { "key", &o->te_key } } },
+		{ .name = "malloc_state", .sz = &o->ms_size,
+		  .m = { { "fastbinsY", &o->ms_fastbins }, { "top", &o->ms_top }, { "next", &o->ms_next },
+			 { "system_mem", &o->ms_system_mem } } },
+		{ .name = "malloc_chunk",
+		  .m = { { "mchunk_prev_size", &o->mc_prev_size }, { "mchunk_size", &o->mc_size }, { "fd", &o->mc_fd } } },
+		{ .name = "_heap_info", .sz = &o->hi_sizeof,
+		  .m = { { "ar_ptr", &o->hi_ar_ptr }, { "prev", &o->hi_prev }, { "size", &o->hi_size } } },
+		{ .name = "malloc_par",
+		  .m = { { "sbrk_base", &o->mp_sbrk_base }, { "n_mmaps", &o->mp_n_mmaps },
+			 { "mmapped_mem", &o->mp_mmapped_mem } } },
+		{ .name = "tcache_entry", .m = { { "key", &o->te_key } } },
 	};
-	struct want_var wv[] = { { "main_arena", &o->main_arena }, { "mp_", &o->mp }, { "tcache_key", &o->tcache_key } };
+	struct want_var wv[] = { { .name = "main_arena", .addr = &o->main_arena }, { .name = "mp_", .addr = &o->mp },
+				 { .name = "tcache_key", .addr = &o->tcache_key } };
 	size_t nws = sizeof(ws) / sizeof(ws[0]), nwv = sizeof(wv) / sizeof(wv[0]), sz;
 	void *img = at_elf_image(debug, &sz);
 	Elf *elf;
