@@ -26,7 +26,7 @@
 /* not static: the compiler must not drop blocks it sees never read */
 void *small[NSMALL], *mid[NMID], *big[NBIG], *more[NMORE];
 void *tsmall[NT][T_SMALL], *tmid[NT][T_MID];
-static int tready;
+static int tready, quit;
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
 
@@ -77,7 +77,8 @@ static void *thread_main(void *arg)
 	pthread_mutex_lock(&mu);
 	tready++;
 	pthread_cond_broadcast(&cv);
-	pthread_cond_wait(&cv, &mu);	/* until exit: no wakeup is sent */
+	while (!quit)	/* until exit (another thread's broadcast must not end it: its tcache would go) */
+		pthread_cond_wait(&cv, &mu);
 	pthread_mutex_unlock(&mu);
 	return NULL;
 }
@@ -129,8 +130,8 @@ int main(int argc, char **argv)
 	}
 	held = NSMALL - NFREE + NMID + NBIG - freed + (threads ? NT * (T_SMALL - NFREE + T_MID) : 0);
 	mallinfo_json(mi, sizeof(mi));
-	snprintf(out, sizeof(out), "%s, \"preattach_held\": %ld, \"new_held\": %d, \"threads\": %d}\n", mi, held, NMORE,
-		 threads ? NT : 0);
+	snprintf(out, sizeof(out), "%s, \"preattach_held\": %ld, \"new_held\": %d, \"threads\": %d, \"free_half\": %d}\n", mi, held,
+		 NMORE, threads ? NT : 0, free_half);
 	put(out);
 	wait_line();
 	return 0;
