@@ -102,3 +102,27 @@ def test_missing_debug_file_says_so():
     check("libc6-dbg" in f["unknown_reason"], "reason %r" % f["unknown_reason"])
     check(all(v is None for v in f["mallinfo"].values()), "unknown figures are null: %s" % f["mallinfo"])
     check(f["live_allocs_all"] is None and f["preattach_allocs"] is None)
+
+
+def test_text_report_uses_allocator_state():
+    wl = rl.RelWorkload("lateheap", argv=[str(harness.workload_path("lateheap")), "--free-half"])
+    wl.wait_ready()
+    at = harness.Alloctop(["-p", wl.pid, "-b", "-o", "text", "-d", "0.5"])
+    try:
+        at.wait_attached()
+        truth = json.loads(wl.ask("go", "{", timeout=harness.TRUTH_TIMEOUT))
+        at.expect_ok(at.stop())
+    finally:
+        if at.proc.poll() is None:
+            at.stop()
+        wl.finish()
+    final = "\n".join(at.out.lines).split("(final)")[-1]
+    heap = [l for l in final.splitlines() if l.strip().startswith("heap ") and "[glibc's state]" in l]
+    check(heap, "no allocator-read heap line in the final text report:\n%s" % final[:2000])
+    pct = float(heap[0].split("(")[2].split("%")[0])
+    want = 100.0 * truth["fordblks"] / (truth["arena"] + truth["hblkhd"])
+    check(abs(pct - want) <= 3, "text FRAG %.1f%% vs mallinfo2 %.1f%%" % (pct, want))
+    live = [l for l in final.splitlines() if l.strip().startswith("live chunks")]
+    check(live, "no live-chunks line")
+    n_all, n_pre = int(live[0].split()[2]), int(live[0].split("before attach ")[1].split()[0])
+    check(n_all - n_pre == truth["new_held"], "text: %d live, %d before attach" % (n_all, n_pre))

@@ -153,7 +153,7 @@ static void tracked_frag(int pid, const struct at_maps *m, struct at_heap_proc *
 
 /* Sorts one process's blocks by address and measures its heap: from glibc's own state
  * when it can be read, else from the blocks seen since attach. */
-static void analyze_pid(struct at_heap *h, struct at_elfcache *ec, int pid, struct pid_blocks *pb)
+static void analyze_pid(struct at_heap *h, struct at_elfcache *ec, int pid, struct pid_blocks *pb, bool from_start)
 {
 	struct at_heap_proc *hp = at_xcalloc(1, sizeof(*hp));
 	struct at_gheap g;
@@ -169,6 +169,9 @@ static void analyze_pid(struct at_heap *h, struct at_elfcache *ec, int pid, stru
 		at_gheap_free(&g);
 	} else {
 		tracked_frag(pid, &m, hp, pb);
+		hp->partial = !from_start;
+		if (!hp->glibc)
+			snprintf(hp->why, sizeof(hp->why), "the allocator is not glibc's malloc: its state is not read");
 	}
 	at_maps_free(&m);
 }
@@ -223,7 +226,7 @@ static void order_sites(struct at_heap *h, struct at_heap_tally *tally)
 }
 
 int at_heap_analyze(struct at_heap *h, int live_fd, struct at_elfcache *ec, __u64 min_age_ns, const int *pids,
-		    size_t nr_pids)
+		    size_t nr_pids, bool from_start)
 {
 	struct pass p = { .h = h, .min_age = min_age_ns };
 	double t0 = at_now_mono();
@@ -243,7 +246,7 @@ int at_heap_analyze(struct at_heap *h, int live_fd, struct at_elfcache *ec, __u6
 		struct pid_blocks *pb = e->val;
 
 		if (!err)
-			analyze_pid(h, ec, (int)e->k1, pb);
+			analyze_pid(h, ec, (int)e->k1, pb, from_start);
 		at_bigbuf_free(&pb->buf);
 		free(pb);
 	}

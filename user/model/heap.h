@@ -27,9 +27,11 @@ struct at_heap {
 
 /* Reads the live-block map (fd) and /proc; min_age_ns sets what is a leak suspect.
  * pids: the targets, measured even with no block allocated since attach (their
- * allocator's state may be readable). */
+ * allocator's state may be readable). from_start: the targets were traced from their
+ * start, so blocks since attach are all blocks (else, without the allocator's state,
+ * the figures are partial). */
 int at_heap_analyze(struct at_heap *h, int live_fd, struct at_elfcache *ec, __u64 min_age_ns, const int *pids,
-		    size_t nr_pids);
+		    size_t nr_pids, bool from_start);
 const struct at_heap_proc *at_heap_proc(const struct at_heap *h, int pid);
 const struct at_heap_site *at_heap_site(const struct at_heap *h, int pid, __u64 stack_id);
 void at_heap_fini(struct at_heap *h);

@@ -19,7 +19,8 @@ struct at_heap_proc {
 	struct at_frag frag;
 	bool glibc;		/* chunk headers counted in the footprint */
 	bool allocator;		/* frag and the figures below come from the allocator's state */
-	char why[AT_WHY_LEN];	/* why not, when glibc serves the process; "" if so */
+	bool partial;		/* neither: blocks from before the attach are unknown */
+	char why[AT_WHY_LEN];	/* why the allocator's state is not read; "" if it is */
 	struct at_mallinfo mi;	/* with allocator */
 	__u64 live_allocs_all, live_bytes_all;	/* live chunks of every age (chunk bytes) */
 	__u64 preattach_allocs, preattach_bytes;	/* those from before the attach */

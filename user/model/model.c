@@ -245,7 +245,8 @@ static void heap_pass(struct at_model *m)
 	for (int i = 0; i < m->nr_targets; i++)
 		if (!m->targets[i]->exited)
 			pids[n++] = m->targets[i]->pid;
-	at_heap_analyze(&m->heap, m->fds.live, at_tracer__elfcache(m->tracer), m->min_age_ns, pids, n);
+	at_heap_analyze(&m->heap, m->fds.live, at_tracer__elfcache(m->tracer), m->min_age_ns, pids, n,
+			m->needs.from_start);
 	free(pids);
 }
 

@@ -57,6 +57,8 @@ struct at_snapshot {
 struct at_model_needs {
 	bool prev_sites;		/* the previous snapshot's sites (dashboard rates) */
 	bool heap;			/* the heap pass (fragmentation, leak suspects) */
+	bool from_start;		/* targets traced from their start (launch mode): the blocks
+					 * seen since attach are all of them */
 };
 
 struct at_model;		/* opaque: read through the functions below */

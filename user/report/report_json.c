@@ -108,7 +108,8 @@ static json_object *live_hist(const struct at_heap_proc *hp)
 static void allocator_fields(json_object *o, const struct at_heap_proc *hp)
 {
 	ADD(o, "source", jstr(hp->allocator ? "allocator" : "tracked"));
-	ADD(o, "unknown_reason", hp->allocator ? NULL : jstr(hp->why[0] ? hp->why : "attached after the heap was built"));
+	ADD(o, "partial", json_object_new_boolean(hp->partial));
+	ADD(o, "unknown_reason", hp->allocator ? NULL : jstr(hp->why));
 	ADD(o, "live_allocs_all", known(hp, hp->live_allocs_all));
 	ADD(o, "live_bytes_all", known(hp, hp->live_bytes_all));
 	ADD(o, "preattach_allocs", known(hp, hp->preattach_allocs));
