@@ -14,7 +14,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#ifndef NSMALL
 #define NSMALL 200000
+#endif
 #define NMID 2000
 #define NBIG 3
 #define NFREE 20		/* pre-attach frees of 64 B blocks: 7 to the tcache, 13 to a fastbin */

@@ -9,7 +9,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#define WIN (1u << 20)		/* bytes of the target read at once */
+#define PG 4096ULL
+#define SLOTS 2048		/* pages cached (8 MiB): direct-mapped by page number */
+#define BATCH 64		/* pages one miss reads */
 /* A non-main heap is aligned to its maximum size, 2 * DEFAULT_MMAP_THRESHOLD_MAX on
  * 64-bit (a macro, absent from DWARF); each heap found this way must name its arena
  * (ar_ptr), so a libc built otherwise is reported, not misread. */
@@ -24,9 +26,10 @@
 
 struct walk {
 	int mem;			/* /proc/PID/mem */
-	__u64 base;			/* the window: [base, base + len) */
-	size_t len;
-	__u8 *buf;
+	__u64 *tag;			/* page number + 1 each slot holds, 0 = none */
+	__u8 *pages;			/* SLOTS pages */
+	__u8 *buf;			/* BATCH pages */
+	__u64 last_miss;
 	const struct at_glibc_layout *l;
 	__u64 bias, tkey;
 	struct at_gheap *g;
@@ -42,18 +45,39 @@ static int peek(struct walk *w, __u64 addr, void *dst, size_t n)
 	return pread(w->mem, dst, n, (off_t)addr) == (ssize_t)n ? 0 : -1;
 }
 
-/* A word through the window; reading past a mapping's end is partial, not an error. */
+/* BATCH pages from page first on (fewer at a mapping's end: the read is partial). */
+static int fill(struct walk *w, __u64 first)
+{
+	ssize_t got = pread(w->mem, w->buf, BATCH * PG, (off_t)(first * PG));
+
+	if (got < (ssize_t)PG)
+		return -1;
+	for (__u64 i = 0; i < (__u64)got / PG; i++) {
+		size_t slot = (first + i) % SLOTS;
+
+		w->tag[slot] = first + i + 1;
+		memcpy(w->pages + slot * PG, w->buf + i * PG, PG);
+	}
+	return 0;
+}
+
+/* An aligned word through the page cache. The chunk walk goes up, a fastbin list
+ * (freed in address order) mostly down: a miss reads the batch on that side. */
 static int rd(struct walk *w, __u64 addr, __u64 *v)
 {
-	if (addr < w->base || addr + 8 > w->base + w->len) {
-		ssize_t got = pread(w->mem, w->buf, WIN, (off_t)addr);
+	__u64 pg = addr / PG;
+	size_t slot = pg % SLOTS;
 
-		w->base = addr;
-		w->len = got > 0 ? (size_t)got : 0;
-		if (w->len < 8)
+	if (w->tag[slot] != pg + 1) {
+		bool down = pg < w->last_miss && pg >= BATCH - 1;
+
+		w->last_miss = pg;
+		if (down)	/* partial before pg when a gap lies between: then from pg */
+			fill(w, pg - (BATCH - 1));
+		if (w->tag[slot] != pg + 1 && fill(w, pg))
 			return -1;
 	}
-	memcpy(v, w->buf + (addr - w->base), 8);
+	memcpy(v, w->pages + slot * PG + addr % PG, 8);
 	return 0;
 }
 
@@ -107,8 +131,8 @@ static int fastbins(struct walk *w, __u64 arena, __u64 *fastavail)
 		if (peek(w, arena + l->ms_fastbins.off + 8 * i, &p, 8))
 			return inconsistent(w, "unreadable fastbin", arena);
 		while (p) {
-			if ((p & (ALIGN - 1)) || ++n > CHAIN_MAX || peek(w, p + l->mc_size.off, &hdr, 8) ||
-			    peek(w, p + l->mc_fd.off, &link, 8))
+			if ((p & (ALIGN - 1)) || ++n > CHAIN_MAX || rd(w, p + l->mc_size.off, &hdr) ||
+			    rd(w, p + l->mc_fd.off, &link))
 				return inconsistent(w, "bad fastbin chunk", p);
 			if (w->nfast == w->cap_fast) {
 				w->cap_fast = w->cap_fast ? w->cap_fast * 2 : 256;
@@ -360,9 +384,12 @@ int at_gheap_read(int pid, const struct at_glibc_layout *l, __u64 bias, struct a
 		snprintf(why, why_len, "cannot read %s: %s", path, strerror(errno));
 		return -1;
 	}
-	w.buf = at_xcalloc(1, WIN);
+	w.buf = at_xcalloc(BATCH, PG);
+	w.pages = at_xcalloc(SLOTS, PG);
+	w.tag = at_xcalloc(SLOTS, sizeof(*w.tag));
 	for (int t = 0; t < TRIES; t++) {
-		w.base = w.len = 0;
+		memset(w.tag, 0, SLOTS * sizeof(*w.tag));	/* each try reads afresh */
+		w.last_miss = 0;
 		at_gheap_free(g);
 		if ((err = read_all(&w, pid)) != AGAIN)
 			break;
@@ -372,6 +399,8 @@ int at_gheap_read(int pid, const struct at_glibc_layout *l, __u64 bias, struct a
 	if (err == AGAIN)
 		snprintf(why + strlen(why), why_len - strlen(why), " (heap changing: %d reads)", TRIES);
 	free(w.fast);
+	free(w.tag);
+	free(w.pages);
 	free(w.buf);
 	close(w.mem);
 	return err ? -1 : 0;

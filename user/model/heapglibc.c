@@ -97,6 +97,7 @@ bool at_heap_glibc(struct at_glibc_cache *c, struct at_elfcache *ec, int pid, co
 	const struct at_vma *v = at_allocator_pick(ec, pid, m, &e);
 	struct layout_ent *ent;
 	__u64 bias;
+	double t0;
 
 	if (!v || !e || !v->path) {
 		snprintf(hp->why, sizeof(hp->why), "libc's file is not readable");
@@ -111,10 +112,13 @@ bool at_heap_glibc(struct at_glibc_cache *c, struct at_elfcache *ec, int pid, co
 		snprintf(hp->why, sizeof(hp->why), "libc's load address is unknown (%s)", v->path);
 		return false;
 	}
+	t0 = at_now_mono();
 	if (at_gheap_read(pid, &ent->l, bias, g, hp->why, sizeof(hp->why))) {
 		at_debug("heap: pid %d: %s", pid, hp->why);
 		return false;
 	}
+	at_debug("heap: pid %d: glibc's heap read: %llu arenas, %zu live chunks, %.3f s", pid,
+		 (unsigned long long)g->mi.arenas, g->nr_live, at_now_mono() - t0);
 	hp->allocator = true;
 	hp->why[0] = 0;
 	hp->mi = g->mi;
