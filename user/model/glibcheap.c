@@ -287,32 +287,47 @@ static bool in_regions(const struct at_gheap *g, __u64 start, __u64 end)
 	return false;
 }
 
-/* Mmapped chunks: private anonymous mappings that begin with a chunk header marked
- * IS_MMAPPED (and no other bit) whose size, with its alignment correction, ends on a
- * page; adjacent ones may share a mapping. mp_ counts them; this finds where. */
+/* The size of the mmapped chunk at a (its mapping: the alignment correction in
+ * prev_size, then the chunk, ending on a page), 0 if a holds none. */
+static __u64 mmapped_at(struct walk *w, __u64 a, __u64 end)
+{
+	__u64 ps, sz, total;
+
+	if (peek(w, a + w->l->mc_prev_size.off, &ps, 8) || peek(w, a + w->l->mc_size.off, &sz, 8))
+		return 0;
+	total = ps + (sz & ~SIZE_BITS);
+	if ((sz & SIZE_BITS) != IS_MMAPPED || (ps & (ALIGN - 1)) || ps >= AT_PAGE_SIZE || total < AT_PAGE_SIZE ||
+	    (total & (AT_PAGE_SIZE - 1)) || a + total > end)
+		return 0;
+	return total;
+}
+
+/* Mmapped chunks: in private anonymous mappings, a chunk header marked IS_MMAPPED (and
+ * no other bit) at a page start. Adjacent mappings merge, so a chunk may lie anywhere
+ * in one: pages are tried one by one until as many chunks as mp_.n_mmaps counts are
+ * found (most sit at a mapping's start, found first). */
 static void mmapped(struct walk *w, const struct at_maps *m)
 {
-	const struct at_glibc_layout *l = w->l;
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < m->n && w->g->mmapped_found < w->g->mi.hblks; i++) {
+			const struct at_vma *v = &m->v[i];
+			__u64 a = v->start, total;
 
-	for (size_t i = 0; i < m->n; i++) {
-		const struct at_vma *v = &m->v[i];
-		__u64 a = v->start, ps, sz;
-
-		if (v->path || !v->writable || v->shared || in_regions(w->g, v->start, v->end))
-			continue;
-		while (a + 2 * ALIGN <= v->end && !peek(w, a + l->mc_prev_size.off, &ps, 8) &&
-		       !peek(w, a + l->mc_size.off, &sz, 8)) {
-			__u64 total = ps + (sz & ~SIZE_BITS);
-
-			if ((sz & SIZE_BITS) != IS_MMAPPED || (ps & (ALIGN - 1)) || ps >= AT_PAGE_SIZE ||
-			    total < AT_PAGE_SIZE || (total & (AT_PAGE_SIZE - 1)) || a + total > v->end)
-				break;
-			push(&w->g->live, &w->g->nr_live, &w->g->cap_live, a, a + total);
-			add_region(w->g, a, a + total);
-			w->g->mmapped_found++;
-			a += total;
+			if (v->path || !v->writable || v->shared || in_regions(w->g, v->start, v->end))
+				continue;
+			while (a < v->end && w->g->mmapped_found < w->g->mi.hblks) {
+				if ((total = mmapped_at(w, a, v->end))) {
+					push(&w->g->live, &w->g->nr_live, &w->g->cap_live, a, a + total);
+					add_region(w->g, a, a + total);
+					w->g->mmapped_found++;
+					a += total;
+				} else if (pass) {
+					a += AT_PAGE_SIZE;
+				} else {
+					break;	/* first pass: chunks at mapping starts only */
+				}
+			}
 		}
-	}
 }
 
 static int cmp_span(const void *a, const void *b)
