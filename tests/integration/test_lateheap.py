@@ -126,3 +126,27 @@ def test_text_report_uses_allocator_state():
     check(live, "no live-chunks line")
     n_all, n_pre = int(live[0].split()[2]), int(live[0].split("before attach ")[1].split()[0])
     check(n_all - n_pre == truth["new_held"], "text: %d live, %d before attach" % (n_all, n_pre))
+
+
+def test_other_allocator_is_honestly_unknown():
+    """jemalloc's state is not read: the figures are "tracked", marked partial under -p,
+    and the text report prints the reason instead of a percentage."""
+    jemalloc = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"
+    check(os.path.exists(jemalloc), "%s missing (tools/install-deps.sh installs libjemalloc2)" % jemalloc)
+    env = dict(os.environ, LD_PRELOAD=jemalloc)
+    wl = rl.RelWorkload("lateheap", argv=[str(harness.workload_path("lateheap"))], env=env)
+    wl.wait_ready()
+    at = harness.Alloctop(["-p", wl.pid, "-b", "-o", "json", "-d", "0.5"])
+    try:
+        at.wait_attached()
+        wl.ask("go", "{", timeout=harness.TRUTH_TIMEOUT)
+        at.expect_ok(at.stop())
+        rep = at.final_report()
+    finally:
+        if at.proc.poll() is None:
+            at.stop()
+        wl.finish()
+    f = [p for p in rep["processes"] if p["pid"] == wl.pid][0]["fragmentation"]
+    check(f["source"] == "tracked" and f["partial"] is True, "source %r partial %r" % (f["source"], f["partial"]))
+    check("libjemalloc" in f["unknown_reason"] and "not glibc" in f["unknown_reason"], f["unknown_reason"])
+    check(f["mallinfo"]["arena"] is None and f["preattach_allocs"] is None)

@@ -151,6 +151,16 @@ static void tracked_frag(int pid, const struct at_maps *m, struct at_heap_proc *
 	free(regions);
 }
 
+/* Why the heap is not read: the allocator named (its state is read for glibc only). */
+static void not_glibc(struct at_elfcache *ec, int pid, const struct at_maps *m, struct at_heap_proc *hp)
+{
+	const struct at_elf *e;
+	const struct at_vma *v = at_allocator_pick(ec, pid, m, &e);
+
+	snprintf(hp->why, sizeof(hp->why), "the allocator (%s) is not glibc's malloc: its heap state is not read",
+		 v && v->path ? v->path : "unknown");
+}
+
 /* Sorts one process's blocks by address and measures its heap: from glibc's own state
  * when it can be read, else from the blocks seen since attach. */
 static void analyze_pid(struct at_heap *h, struct at_elfcache *ec, int pid, struct pid_blocks *pb, bool from_start)
@@ -171,7 +181,7 @@ static void analyze_pid(struct at_heap *h, struct at_elfcache *ec, int pid, stru
 		tracked_frag(pid, &m, hp, pb);
 		hp->partial = !from_start;
 		if (!hp->glibc)
-			snprintf(hp->why, sizeof(hp->why), "the allocator is not glibc's malloc: its state is not read");
+			not_glibc(ec, pid, &m, hp);
 	}
 	at_maps_free(&m);
 }
