@@ -99,6 +99,7 @@ def test_missing_debug_file_says_so():
     check("no debug info" in lines[0] and "/nonexistent/alloctop-test-debug/.build-id/" in lines[0],
           "the line names what is missing: %s" % lines[0])
     check(f["source"] == "tracked", "source %r" % f["source"])
+    check(f["partial"] is True, "attached late without the allocator's state: partial")
     check("libc6-dbg" in f["unknown_reason"], "reason %r" % f["unknown_reason"])
     check(all(v is None for v in f["mallinfo"].values()), "unknown figures are null: %s" % f["mallinfo"])
     check(f["live_allocs_all"] is None and f["preattach_allocs"] is None)

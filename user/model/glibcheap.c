@@ -16,7 +16,7 @@
  * 64-bit (a macro, absent from DWARF); each heap found this way must name its arena
  * (ar_ptr), so a libc built otherwise is reported, not misread. */
 #define HEAP_MAX (64ULL << 20)
-#define TRIES 3			/* reads of a heap that changed under the walk */
+#define TRIES 5			/* reads of a heap that changed under the walk */
 #define PREV_INUSE 1ULL
 #define IS_MMAPPED 2ULL
 #define SIZE_BITS 7ULL
