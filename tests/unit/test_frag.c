@@ -71,6 +71,13 @@ static void test_sparse_and_regions_without_blocks(void)
 	CHECK_EQ_U(f.resident_bytes, 3 * 4096);
 	CHECK_EQ_U(f.sparse_pages, 3);		/* pages 0, 1 and 3; page 2 not resident */
 	CHECK_EQ_U(f.hole_count[at_hist_bucket(4 * 4096 - 100, AT_HOLE_BUCKETS)], 1);
+	/* the allocator's own region counts even with no live block: all free */
+	r[1].known = true;
+	at_frag_compute(r, 2, sp, 1, &f);
+	CHECK_EQ_U(f.regions, 2);
+	CHECK_EQ_U(f.heap_bytes, 4 * 4096 + 0x10000);
+	CHECK_EQ_U(f.free_bytes, 4 * 4096 - 100 + 0x10000);
+	CHECK_EQ_U(f.hole_count[at_hist_bucket(0x10000, AT_HOLE_BUCKETS)], 1);
 }
 
 int main(void)

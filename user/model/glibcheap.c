@@ -21,7 +21,6 @@
 #define IS_MMAPPED 2ULL
 #define SIZE_BITS 7ULL
 #define ALIGN 16ULL
-#define CHAIN_MAX (1ULL << 28)	/* links followed in one list: more is a loop */
 #define AGAIN 1			/* walk result: inconsistent, read again */
 
 struct walk {
@@ -121,17 +120,17 @@ static int cmp_u64(const void *a, const void *b)
 
 /* The fastbins' chunks: free, though their in-use bits say otherwise. Their links are
  * safe-linked: stored as next ^ (address of the link >> 12). */
-static int fastbins(struct walk *w, __u64 arena, __u64 *fastavail)
+static int fastbins(struct walk *w, __u64 arena, __u64 sys, __u64 *fastavail)
 {
 	const struct at_glibc_layout *l = w->l;
-	__u64 p, link, hdr, n = 0;
+	__u64 p, link, hdr, n = 0, max = sys / (2 * ALIGN) + 1;	/* more is a loop */
 
 	w->nfast = w->fi = 0;
 	for (__u32 i = 0; i < l->ms_fastbins.size / 8; i++) {
 		if (peek(w, arena + l->ms_fastbins.off + 8 * i, &p, 8))
 			return inconsistent(w, "unreadable fastbin", arena);
 		while (p) {
-			if ((p & (ALIGN - 1)) || ++n > CHAIN_MAX || rd(w, p + l->mc_size.off, &hdr) ||
+			if ((p & (ALIGN - 1)) || ++n > max || rd(w, p + l->mc_size.off, &hdr) ||
 			    rd(w, p + l->mc_fd.off, &link))
 				return inconsistent(w, "bad fastbin chunk", p);
 			if (w->nfast == w->cap_fast) {
@@ -183,6 +182,8 @@ static int walk_heap(struct walk *w, __u64 start, __u64 end, __u64 top)
 	while (p != top && p < end) {
 		sz = hdr & ~SIZE_BITS;
 		if (!sz) {
+			if (top >= start && top < end)	/* a heap with top ends there only */
+				return inconsistent(w, "heap ends before its top (a main arena not grown by brk?)", p);
 			push(&w->g->meta, &w->g->nr_meta, &w->g->cap_meta, p, end);
 			return 0;
 		}
@@ -263,7 +264,7 @@ static int read_arena(struct walk *w, __u64 a, bool is_main)
 	if (field(w, a, w->l->ms_top, &top) || field(w, a, w->l->ms_system_mem, &sys))
 		return inconsistent(w, "unreadable arena", a);
 	w->avail = w->nblocks = 0;
-	if ((err = fastbins(w, a, &fastavail)))
+	if ((err = fastbins(w, a, sys, &fastavail)))
 		return err;
 	if ((err = is_main ? main_heap(w, top) : arena_heaps(w, a, top)))
 		return err;
