@@ -5,6 +5,7 @@
 #include "binary/elf.h"
 #include "binary/procmaps.h"
 #include "model/glibcheap.h"
+#include <dlfcn.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -40,24 +41,49 @@ static void free_libc(struct libc *lc)
 	at_maps_free(&lc->maps);
 }
 
+/* glibc's own functions, taken from libc itself: a sanitizer build interposes its own
+ * malloc (and mallinfo2), whose heap is not glibc's. */
+struct glibc_fns {
+	void *(*malloc)(size_t);
+	void (*free)(void *);
+	int (*mallopt)(int, int);
+	struct mallinfo2 (*mallinfo2)(void);
+};
+
+static bool glibc_fns(struct glibc_fns *f)
+{
+	void *h = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
+
+	if (!h)
+		return false;
+	f->malloc = (void *(*)(size_t))dlsym(h, "malloc");
+	f->free = (void (*)(void *))dlsym(h, "free");
+	f->mallopt = (int (*)(int, int))dlsym(h, "mallopt");
+	f->mallinfo2 = (struct mallinfo2(*)(void))dlsym(h, "mallinfo2");
+	return f->malloc && f->free && f->mallopt && f->mallinfo2;
+}
+
 /* The child: a heap with live, freed (tcache, fastbin, bins) and mmapped chunks, its
  * mallinfo2 written to the pipe; then it waits to be killed. */
 static void child(int fd)
 {
 	static void *b[30000];
+	struct glibc_fns g;
 	struct mallinfo2 mi;
 
+	if (!glibc_fns(&g))
+		_exit(1);
 	for (int i = 0; i < 30000; i++)
-		b[i] = malloc(i % 3 ? 48 : 700);
+		b[i] = g.malloc(i % 3 ? 48 : 700);
 	for (int i = 0; i < 30000; i += 3)
-		free(b[i]);
+		g.free(b[i]);
 	for (int i = 1; i < 200; i += 2)
 		if (i % 3)	/* the multiples of 3 are gone already */
-			free(b[i]);
-	mallopt(M_MMAP_THRESHOLD, 128 * 1024);	/* the parent's frees may have raised it */
-	b[0] = malloc(300 * 1024);
+			g.free(b[i]);
+	g.mallopt(M_MMAP_THRESHOLD, 128 * 1024);	/* the parent's frees may have raised it */
+	b[0] = g.malloc(300 * 1024);
 	__asm__ volatile("" ::"r"(b) : "memory");
-	mi = mallinfo2();
+	mi = g.mallinfo2();
 	if (write(fd, &mi, sizeof(mi)) != sizeof(mi))
 		_exit(1);
 	pause();

@@ -142,7 +142,8 @@ static int fastbins(struct walk *w, __u64 arena, __u64 sys, __u64 *fastavail)
 			p = ((p + l->mc_fd.off) >> 12) ^ link;
 		}
 	}
-	qsort(w->fast, w->nfast, sizeof(*w->fast), cmp_u64);
+	if (w->nfast)	/* qsort must not see NULL */
+		qsort(w->fast, w->nfast, sizeof(*w->fast), cmp_u64);
 	w->g->mi.smblks += w->nfast;
 	return 0;
 }
@@ -370,9 +371,12 @@ static int read_all(struct walk *w, int pid)
 		mmapped(w, &m);
 		at_maps_free(&m);
 	}
-	qsort(w->g->live, w->g->nr_live, sizeof(*w->g->live), cmp_span);
-	qsort(w->g->meta, w->g->nr_meta, sizeof(*w->g->meta), cmp_span);
-	qsort(w->g->regions, w->g->nr_regions, sizeof(*w->g->regions), cmp_region);
+	if (w->g->nr_live)	/* qsort must not see NULL */
+		qsort(w->g->live, w->g->nr_live, sizeof(*w->g->live), cmp_span);
+	if (w->g->nr_meta)
+		qsort(w->g->meta, w->g->nr_meta, sizeof(*w->g->meta), cmp_span);
+	if (w->g->nr_regions)
+		qsort(w->g->regions, w->g->nr_regions, sizeof(*w->g->regions), cmp_region);
 	return 0;
 }
 
