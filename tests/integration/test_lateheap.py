@@ -151,3 +151,49 @@ def test_other_allocator_is_honestly_unknown():
     check(f["source"] == "tracked" and f["partial"] is True, "source %r partial %r" % (f["source"], f["partial"]))
     check("libjemalloc" in f["unknown_reason"] and "not glibc" in f["unknown_reason"], f["unknown_reason"])
     check(f["mallinfo"]["arena"] is None and f["preattach_allocs"] is None)
+
+
+def _dashboard(env, want):
+    """The dashboard's process view for a lateheap attached late: FRAG% as want(truth)
+    says, and the fragmentation view's line; q ends it."""
+    import tempfile
+    import shutil
+    import test_tui as tui
+    tmp = tempfile.mkdtemp(prefix="alloctop-lateheap-tui-")
+    wl = rl.RelWorkload("lateheap", argv=[str(harness.workload_path("lateheap")), "--free-half"], env=env)
+    pane = None
+    try:
+        wl.wait_ready()
+        pane = tui.Pane(120, 40, tmp)
+        tui.start_alloctop(pane, wl)
+        truth = json.loads(wl.ask("go", "{", timeout=harness.TRUTH_TIMEOUT))
+        frag, line = want(truth)
+
+        def shown(s):
+            try:
+                head, rows = tui.table(s)
+                return tui.cell(head, rows[str(wl.pid)], "FRAG%") == frag
+            except (AssertionError, KeyError, IndexError):
+                return False
+        pane.press("2", shown, 60)
+        pane.press("3", line, 60)
+        pane.keys("q")
+        rc, s = pane.wait_exit(60)
+        check(rc == 0, "alloctop exit status:\n" + s)
+    finally:
+        if pane:
+            pane.close()
+        wl.finish()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_dashboard_frag_from_allocator():
+    def want(truth):
+        return "%.0f%%" % (100.0 * truth["fordblks"] / (truth["arena"] + truth["hblkhd"])), \
+            "from glibc's own heap state"
+    _dashboard(None, want)
+
+
+def test_dashboard_frag_unknown_for_other_allocator():
+    env = dict(os.environ, LD_PRELOAD="/usr/lib/x86_64-linux-gnu/libjemalloc.so.2")
+    _dashboard(env, lambda truth: ("-", "attached after the heap was built"))
