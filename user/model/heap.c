@@ -48,6 +48,7 @@ static void heap_reset(struct at_heap *h)
 void at_heap_fini(struct at_heap *h)
 {
 	heap_reset(h);
+	at_hash_free_all(&h->last_good);
 	at_glibc_cache_fini(&h->glibc);
 }
 
@@ -151,6 +152,33 @@ static void tracked_frag(int pid, const struct at_maps *m, struct at_heap_proc *
 	free(regions);
 }
 
+static void keep_good(struct at_heap *h, int pid, const struct at_heap_proc *hp)
+{
+	struct at_heap_proc *c = at_hash_get(&h->last_good, pid, 0);
+
+	if (!c) {
+		c = at_xcalloc(1, sizeof(*c));
+		at_hash_put(&h->last_good, pid, 0, c);
+	}
+	*c = *hp;
+}
+
+/* Last good reads of processes this pass did not see (gone) go. Collected first: a
+ * deletion shifts entries under an iteration. */
+static void forget_gone(struct at_heap *h)
+{
+	__u64 *gone = at_xcalloc(h->last_good.len ? h->last_good.len : 1, sizeof(*gone));
+	struct at_hash_ent *e;
+	size_t n = 0;
+
+	at_hash_for_each(&h->last_good, e)
+		if (!at_hash_get(&h->procs, e->k1, 0))
+			gone[n++] = e->k1;
+	for (size_t i = 0; i < n; i++)
+		free(at_hash_del(&h->last_good, gone[i], 0));
+	free(gone);
+}
+
 /* Why the heap is not read: the allocator named (its state is read for glibc only). */
 static void not_glibc(struct at_elfcache *ec, int pid, const struct at_maps *m, struct at_heap_proc *hp)
 {
@@ -166,6 +194,7 @@ static void not_glibc(struct at_elfcache *ec, int pid, const struct at_maps *m, 
 static void analyze_pid(struct at_heap *h, struct at_elfcache *ec, int pid, struct pid_blocks *pb, bool from_start)
 {
 	struct at_heap_proc *hp = at_xcalloc(1, sizeof(*hp));
+	const struct at_heap_proc *last;
 	struct at_gheap g;
 	struct at_maps m;
 
@@ -177,6 +206,10 @@ static void analyze_pid(struct at_heap *h, struct at_elfcache *ec, int pid, stru
 	if (hp->glibc && at_heap_glibc(&h->glibc, ec, pid, &m, pb->buf.p, pb->n, hp, &g)) {
 		allocator_frag(pid, hp, &g);
 		at_gheap_free(&g);
+		keep_good(h, pid, hp);
+	} else if (hp->read_failed && (last = at_hash_get(&h->last_good, pid, 0))) {
+		*hp = *last;	/* a busy heap read mid-change: the last good figures beat none */
+		hp->stale = true;
 	} else {
 		tracked_frag(pid, &m, hp, pb);
 		hp->partial = !from_start;
@@ -261,6 +294,7 @@ int at_heap_analyze(struct at_heap *h, int live_fd, struct at_elfcache *ec, __u6
 		free(pb);
 	}
 	at_hash_clear(&p.pids);
+	forget_gone(h);
 	order_sites(h, &p.tally);
 	/* the pass's tables came and went through malloc: hand the freed pages back */
 	malloc_trim(0);

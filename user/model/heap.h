@@ -23,6 +23,7 @@ struct at_heap {
 	double took_s;		/* how long the last pass took */
 	__u64 blocks;		/* live blocks seen */
 	struct at_glibc_cache glibc;	/* libc layouts, kept across passes */
+	struct at_hash last_good;	/* pid -> struct at_heap_proc: its last allocator read */
 };
 
 /* Reads the live-block map (fd) and /proc; min_age_ns sets what is a leak suspect.

@@ -115,6 +115,7 @@ bool at_heap_glibc(struct at_glibc_cache *c, struct at_elfcache *ec, int pid, co
 	t0 = at_now_mono();
 	if (at_gheap_read(pid, &ent->l, bias, g, hp->why, sizeof(hp->why))) {
 		at_debug("heap: pid %d: %s", pid, hp->why);
+		hp->read_failed = true;
 		return false;
 	}
 	at_debug("heap: pid %d: glibc's heap read: %llu arenas, %zu live chunks, %.3f s", pid,

@@ -20,6 +20,8 @@ struct at_heap_proc {
 	bool glibc;		/* chunk headers counted in the footprint */
 	bool allocator;		/* frag and the figures below come from the allocator's state */
 	bool partial;		/* neither: blocks from before the attach are unknown */
+	bool read_failed;	/* the layout is known but this read failed (a heap changing) */
+	bool stale;		/* the figures are the last read that succeeded */
 	char why[AT_WHY_LEN];	/* why the allocator's state is not read; "" if it is */
 	struct at_mallinfo mi;	/* with allocator */
 	__u64 live_allocs_all, live_bytes_all;	/* live chunks of every age (chunk bytes) */

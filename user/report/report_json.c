@@ -109,6 +109,7 @@ static void allocator_fields(json_object *o, const struct at_heap_proc *hp)
 {
 	ADD(o, "source", jstr(hp->allocator ? "allocator" : "tracked"));
 	ADD(o, "partial", json_object_new_boolean(hp->partial));
+	ADD(o, "stale", json_object_new_boolean(hp->stale));
 	ADD(o, "unknown_reason", hp->allocator ? NULL : jstr(hp->why));
 	ADD(o, "live_allocs_all", known(hp, hp->live_allocs_all));
 	ADD(o, "live_bytes_all", known(hp, hp->live_bytes_all));
