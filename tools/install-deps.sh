@@ -7,6 +7,7 @@ PKGS=(
   make gcc g++ clang llvm pkg-config
   libbpf-dev bpftool linux-libc-dev
   libelf-dev libdw-dev zlib1g-dev
+  libc6-dbg
   libjson-c-dev libncurses-dev libiberty-dev libcapstone-dev libprotobuf-c-dev
   protobuf-c-compiler protobuf-compiler g++ binutils
   tmux python3

@@ -215,11 +215,11 @@ class Workload:
 
 
 class Alloctop:
-    def __init__(self, args):
+    def __init__(self, args, env=None):
         if not ALLOCTOP.exists():
             fail("%s is missing (make)" % ALLOCTOP)
         self.args = [str(a) for a in args]
-        self.proc = spawn([ALLOCTOP, *self.args], stdin=subprocess.DEVNULL)
+        self.proc = spawn([ALLOCTOP, *self.args], env=env, stdin=subprocess.DEVNULL)
         self.out = Lines(self.proc.stdout, "alloctop stdout")
         self.err = Lines(self.proc.stderr, "alloctop stderr")
 

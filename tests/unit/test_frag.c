@@ -21,7 +21,7 @@ static void test_glibc_span(void)
 static void test_compact_heap(void)
 {
 	/* one page-sized region full of back-to-back blocks: no holes, nothing free */
-	struct at_region r = { 0x10000, 0x11000, NULL };
+	struct at_region r = { 0x10000, 0x11000, NULL, false };
 	struct at_span sp[4];
 	struct at_frag f;
 
@@ -40,7 +40,7 @@ static void test_every_other_block_freed(void)
 {
 	/* 2 pages: 64-byte blocks at every other slot -> 63 holes of 64 bytes + top of 64 */
 	static __u8 res[2] = { 1, 1 };
-	struct at_region r = { 0x20000, 0x22000, res };
+	struct at_region r = { 0x20000, 0x22000, res, false };
 	struct at_span sp[64];
 	struct at_frag f;
 
@@ -61,7 +61,7 @@ static void test_sparse_and_regions_without_blocks(void)
 {
 	/* region A: 4 resident pages, one 100-byte block on page 0 only; region B: no block */
 	static __u8 res[4] = { 1, 1, 0, 1 };
-	struct at_region r[2] = { { 0x40000, 0x44000, res }, { 0x50000, 0x60000, NULL } };
+	struct at_region r[2] = { { 0x40000, 0x44000, res, false }, { 0x50000, 0x60000, NULL, false } };
 	struct at_span sp[1] = { { 0x40000, 0x40064 } };
 	struct at_frag f;
 
@@ -71,6 +71,13 @@ static void test_sparse_and_regions_without_blocks(void)
 	CHECK_EQ_U(f.resident_bytes, 3 * 4096);
 	CHECK_EQ_U(f.sparse_pages, 3);		/* pages 0, 1 and 3; page 2 not resident */
 	CHECK_EQ_U(f.hole_count[at_hist_bucket(4 * 4096 - 100, AT_HOLE_BUCKETS)], 1);
+	/* the allocator's own region counts even with no live block: all free */
+	r[1].known = true;
+	at_frag_compute(r, 2, sp, 1, &f);
+	CHECK_EQ_U(f.regions, 2);
+	CHECK_EQ_U(f.heap_bytes, 4 * 4096 + 0x10000);
+	CHECK_EQ_U(f.free_bytes, 4 * 4096 - 100 + 0x10000);
+	CHECK_EQ_U(f.hole_count[at_hist_bucket(0x10000, AT_HOLE_BUCKETS)], 1);
 }
 
 int main(void)

@@ -86,6 +86,7 @@ static void set_needs(struct at_model *m, const struct at_opts *o)
 	n->sort = o->sort;
 	n->growth = o->growth;
 	n->growth_calls = o->growth_calls;
+	n->from_start = o->cmd != NULL;	/* launched: every block is seen */
 }
 
 /* Refreshes the model and emits one report; -1 if the output is gone. */

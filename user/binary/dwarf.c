@@ -412,7 +412,7 @@ static struct at_elf *search(int rootfd, const char *path, const struct at_elf *
 
 	bid = at_elf_build_id(main_elf, &bid_len);
 	if (bid && bid_len >= 2) {
-		o = (size_t)snprintf(buf, sizeof(buf), "/usr/lib/debug/.build-id/%02x/", bid[0]);
+		o = (size_t)snprintf(buf, sizeof(buf), "%s/.build-id/%02x/", at_debug_dir(), bid[0]);
 		for (size_t i = 1; i < bid_len; i++)
 			o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%02x", bid[i]);
 		snprintf(buf + o, sizeof(buf) - o, ".debug");
@@ -431,9 +431,16 @@ static struct at_elf *search(int rootfd, const char *path, const struct at_elf *
 	if (path_fmt(buf, sizeof(buf), "%s/.debug/%s", dir, link) &&
 	    (e = candidate(rootfd, buf, main_elf, dev, ino, true, crc)))
 		return e;
-	if (path_fmt(buf, sizeof(buf), "/usr/lib/debug%s/%s", dir, link))
+	if (path_fmt(buf, sizeof(buf), "%s%s/%s", at_debug_dir(), dir, link))
 		return candidate(rootfd, buf, main_elf, dev, ino, true, crc);
 	return NULL;
+}
+
+const char *at_debug_dir(void)
+{
+	const char *d = getenv("ALLOCTOP_DEBUG_DIR");
+
+	return d && *d ? d : "/usr/lib/debug";
 }
 
 struct at_elf *at_debugfile_find(int pid, const char *path, const struct at_elf *main_elf, dev_t dev, ino_t ino)

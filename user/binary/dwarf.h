@@ -38,7 +38,11 @@ int at_dwarf_frames(struct at_dwarf *d, __u64 pc, struct at_src_frame *out, int 
  * the file's directory, its .debug/ subdirectory and /usr/lib/debug/<directory>/.
  * Each is looked up inside /proc/PID/root first (when pid is alive and has a root of
  * its own), then on the host. A candidate must carry the same build-id (when both have
- * one) and, found by debuglink, the recorded CRC. NULL when none is found. */
+ * one) and, found by debuglink, the recorded CRC. NULL when none is found.
+ * ALLOCTOP_DEBUG_DIR replaces /usr/lib/debug (at_debug_dir). */
 struct at_elf *at_debugfile_find(int pid, const char *path, const struct at_elf *main_elf, dev_t dev, ino_t ino);
+
+/* The root of separate debug files: $ALLOCTOP_DEBUG_DIR, else /usr/lib/debug. */
+const char *at_debug_dir(void);
 
 #endif

@@ -75,7 +75,7 @@ void at_frag_compute(const struct at_region *regions, size_t nr_regions, const s
 		while (s < nr_spans && spans[s].start < r->end)
 			s++;
 		last = s;
-		if (first == last)
+		if (first == last && !r->known)
 			continue;	/* no live block here: not (known) heap */
 		f->regions++;
 		f->heap_bytes += r->end - r->start;

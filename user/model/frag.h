@@ -14,6 +14,7 @@
 struct at_region {
 	__u64 start, end;	/* page aligned */
 	const __u8 *resident;	/* one byte per page, non-zero if resident; NULL = unknown */
+	bool known;		/* the allocator's own: heap even without a live block */
 };
 
 /* A live block as the allocator lays it out: [start, end) including its header. */
@@ -42,7 +43,7 @@ enum at_layout {
 struct at_span at_block_span(enum at_layout l, __u64 addr, __u64 size);
 
 /* spans sorted by start; regions sorted by start. Only regions containing at least one
- * span count as heap. */
+ * span (or known ones) count as heap. */
 void at_frag_compute(const struct at_region *regions, size_t nr_regions, const struct at_span *spans,
 		     size_t nr_spans, struct at_frag *out);
 

@@ -34,7 +34,8 @@ struct pass {
 	struct at_heap_tally tally;
 };
 
-void at_heap__fini(struct at_heap *h)
+/* What one pass found; the layouts stay. */
+static void heap_reset(struct at_heap *h)
 {
 	at_hash_free_all(&h->procs);
 	free(h->sites);
@@ -42,6 +43,13 @@ void at_heap__fini(struct at_heap *h)
 	h->sites = NULL;
 	h->suspects = NULL;
 	h->nr_sites = h->nr_suspects = 0;
+}
+
+void at_heap__fini(struct at_heap *h)
+{
+	heap_reset(h);
+	at_hash_free_all(&h->last_good);
+	at_glibc_cache_fini(&h->glibc);
 }
 
 /* Heap candidates: the brk heap and private anonymous writable mappings (allocator
@@ -101,41 +109,113 @@ static void read_residency(int pid, struct at_region *regions, size_t nr, const 
 	for (size_t r = 0, s = 0; r < nr; r++) {
 		while (s < n && spans[s].start < regions[r].start)
 			s++;
-		if (s < n && spans[s].start < regions[r].end)
+		if ((s < n && spans[s].start < regions[r].end) || regions[r].known)
 			regions[r].resident = residency(pm, regions[r].start, regions[r].end);
 	}
 	close(pm);
 }
 
-/* Sorts one process's blocks by address, turns them into allocator footprints in place
- * and measures them against its heap regions. */
-static void analyze_pid(struct at_heap *h, struct at_elfcache *ec, int pid, struct pid_blocks *pb)
+/* The allocator's own chunks (live and libc's) against its own heaps. */
+static void allocator_frag(int pid, struct at_heap_proc *hp, struct at_gheap *g)
 {
-	struct at_heap_proc *hp = at_xcalloc(1, sizeof(*hp));
+	size_t n = g->nr_live + g->nr_meta, i = 0, j = 0, k = 0;
+	struct at_span *all = at_xcalloc(n ? n : 1, sizeof(*all));
+
+	while (k < n)	/* merge: both lists are sorted */
+		all[k++] = j >= g->nr_meta || (i < g->nr_live && g->live[i].start < g->meta[j].start) ? g->live[i++]
+												 : g->meta[j++];
+	read_residency(pid, g->regions, g->nr_regions, all, n);
+	at_frag_compute(g->regions, g->nr_regions, all, n, &hp->frag);
+	free(all);
+}
+
+/* Blocks seen since attach against the heap regions of the maps: glibc's state unknown. */
+static void tracked_frag(int pid, const struct at_maps *m, struct at_heap_proc *hp, struct pid_blocks *pb)
+{
 	struct at_kv *kv = pb->buf.p;
-	struct at_region *regions;
 	struct at_span *spans = pb->buf.p;
-	struct at_maps m;
+	struct at_region *regions;
 	size_t nr;
 
-	at_hash_put(&h->procs, pid, 0, hp);
-	if (at_maps__read(pid, &m))
-		return;	/* gone: nothing to measure against */
-	hp->glibc = at_uses_glibc_malloc(ec, pid, &m);
-	at_radix_sort(kv, pb->n);
 	for (size_t i = 0; i < pb->n; i++) {
 		/* footprints start at or just below the address: the order holds */
 		struct at_span sp = at_block_span(hp->glibc ? AT_LAYOUT_GLIBC : AT_LAYOUT_EXACT, kv[i].key, kv[i].val);
 
 		memcpy(&spans[i], &sp, sizeof(sp));
 	}
-	regions = at_xcalloc(m.n ? m.n : 1, sizeof(*regions));
-	nr = heap_regions(&m, regions);
+	regions = at_xcalloc(m->n ? m->n : 1, sizeof(*regions));
+	nr = heap_regions(m, regions);
 	read_residency(pid, regions, nr, spans, pb->n);
 	at_frag_compute(regions, nr, spans, pb->n, &hp->frag);
 	for (size_t r = 0; r < nr; r++)
 		free((void *)regions[r].resident);
 	free(regions);
+}
+
+static void keep_good(struct at_heap *h, int pid, const struct at_heap_proc *hp)
+{
+	struct at_heap_proc *c = at_hash_get(&h->last_good, pid, 0);
+
+	if (!c) {
+		c = at_xcalloc(1, sizeof(*c));
+		at_hash_put(&h->last_good, pid, 0, c);
+	}
+	*c = *hp;
+}
+
+/* Last good reads of processes this pass did not see (gone) go. Collected first: a
+ * deletion shifts entries under an iteration. */
+static void forget_gone(struct at_heap *h)
+{
+	__u64 *gone = at_xcalloc(h->last_good.len ? h->last_good.len : 1, sizeof(*gone));
+	struct at_hash_ent *e;
+	size_t n = 0;
+
+	at_hash_for_each(&h->last_good, e)
+		if (!at_hash_get(&h->procs, e->k1, 0))
+			gone[n++] = e->k1;
+	for (size_t i = 0; i < n; i++)
+		free(at_hash_del(&h->last_good, gone[i], 0));
+	free(gone);
+}
+
+/* Why the heap is not read: the allocator named (its state is read for glibc only). */
+static void not_glibc(struct at_elfcache *ec, int pid, const struct at_maps *m, struct at_heap_proc *hp)
+{
+	const struct at_elf *e;
+	const struct at_vma *v = at_allocator_pick(ec, pid, m, &e);
+
+	snprintf(hp->why, sizeof(hp->why), "the allocator (%s) is not glibc's malloc: its heap state is not read",
+		 v && v->path ? v->path : "unknown");
+}
+
+/* Sorts one process's blocks by address and measures its heap: from glibc's own state
+ * when it can be read, else from the blocks seen since attach. */
+static void analyze_pid(struct at_heap *h, struct at_elfcache *ec, int pid, struct pid_blocks *pb, bool from_start)
+{
+	struct at_heap_proc *hp = at_xcalloc(1, sizeof(*hp));
+	const struct at_heap_proc *last;
+	struct at_gheap g;
+	struct at_maps m;
+
+	at_hash_put(&h->procs, pid, 0, hp);
+	if (at_maps__read(pid, &m))
+		return;	/* gone: nothing to measure against */
+	hp->glibc = at_uses_glibc_malloc(ec, pid, &m);
+	at_radix_sort(pb->buf.p, pb->n);
+	if (hp->glibc && at_heap_glibc(&h->glibc, ec, pid, &m, pb->buf.p, pb->n, hp, &g)) {
+		allocator_frag(pid, hp, &g);
+		at_gheap_free(&g);
+		keep_good(h, pid, hp);
+	} else if (hp->read_failed && (last = at_hash_get(&h->last_good, pid, 0))) {
+		*hp = *last;	/* a busy heap read mid-change: the last good figures beat none */
+		hp->stale = true;
+	} else {
+		tracked_frag(pid, &m, hp, pb);
+		hp->partial = !from_start;
+		if (!hp->glibc)
+			not_glibc(ec, pid, &m, hp);
+	}
 	at_maps__fini(&m);
 }
 
@@ -188,7 +268,8 @@ static void order_sites(struct at_heap *h, struct at_heap_tally *tally)
 	qsort(h->suspects, h->nr_suspects, sizeof(*h->suspects), cmp_suspect);
 }
 
-int at_heap_analyze(struct at_heap *h, int live_fd, struct at_elfcache *ec, __u64 min_age_ns)
+int at_heap_analyze(struct at_heap *h, int live_fd, struct at_elfcache *ec, __u64 min_age_ns, const int *pids,
+		    size_t nr_pids, bool from_start)
 {
 	struct pass p = { .h = h, .min_age = min_age_ns };
 	double t0 = at_now_mono();
@@ -198,18 +279,22 @@ int at_heap_analyze(struct at_heap *h, int live_fd, struct at_elfcache *ec, __u6
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);	/* the clock bpf_ktime_get_ns reads */
 	p.now = ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-	at_heap__fini(h);
+	heap_reset(h);
 	h->blocks = 0;
 	err = at_live_read_chunks(live_fd, AT_LIVE_CHUNK, take_blocks, &p);
+	for (size_t i = 0; i < nr_pids; i++)	/* targets with no block since attach */
+		if (!at_hash_get(&p.pids, pids[i], 0))
+			at_hash_put(&p.pids, pids[i], 0, at_xcalloc(1, sizeof(struct pid_blocks)));
 	at_hash_for_each(&p.pids, e) {
 		struct pid_blocks *pb = e->val;
 
 		if (!err)
-			analyze_pid(h, ec, (int)e->k1, pb);
+			analyze_pid(h, ec, (int)e->k1, pb, from_start);
 		at_bigbuf__fini(&pb->buf);
 		free(pb);
 	}
 	at_hash_clear(&p.pids);
+	forget_gone(h);
 	order_sites(h, &p.tally);
 	/* the pass's tables came and went through malloc: hand the freed pages back */
 	malloc_trim(0);

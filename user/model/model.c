@@ -239,6 +239,20 @@ static size_t keep_prev_sites(struct at_model *m, const struct at_site_view **ou
 	return m->cur.nr_sites;
 }
 
+/* The heap pass over every live target (those without a block since attach too). */
+static void heap_pass(struct at_model *m)
+{
+	int *pids = at_xcalloc(m->nr_targets ? m->nr_targets : 1, sizeof(*pids));
+	size_t n = 0;
+
+	for (int i = 0; i < m->nr_targets; i++)
+		if (!m->targets[i]->exited)
+			pids[n++] = m->targets[i]->pid;
+	at_heap_analyze(&m->heap, m->fds.live, at_tracer__elfcache(m->tracer), m->min_age_ns, pids, n,
+			m->needs.from_start);
+	free(pids);
+}
+
 int at_model_refresh(struct at_model *m, bool final)
 {
 	struct at_snapshot s = { .mono = at_now_mono() };
@@ -258,7 +272,7 @@ int at_model_refresh(struct at_model *m, bool final)
 		scale_estimates(m, &s, m->duty);
 	read_drops(m, &s);
 	if (m->needs.heap && heap_due(m, s.mono, final))
-		at_heap_analyze(&m->heap, m->fds.live, at_tracer__elfcache(m->tracer), m->min_age_ns);
+		heap_pass(m);
 	free(m->prev.procs);
 	m->prev = m->cur;
 	m->prev.sites = psites;

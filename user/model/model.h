@@ -67,6 +67,8 @@ struct at_model_needs {
 	enum at_sort sort;
 	bool growth;			/* --growth: read its counters of the processes and those sites */
 	bool growth_calls;		/* --growth-calls: read every brk/mmap calling stack, symbolized */
+	bool from_start;		/* targets traced from their start (launch mode): the blocks
+					 * seen since attach are all of them */
 };
 
 /* A stack as symbolized at the last refresh. Each return address expands into one or

@@ -60,6 +60,66 @@ static json_object *lifetime_hist(const __u64 *lifetime)
 	return a;
 }
 
+/* A count known only from the allocator's state: null otherwise. */
+static json_object *known(const struct at_heap_proc *hp, __u64 v)
+{
+	return hp->allocator ? ju64(v) : NULL;
+}
+
+static json_object *mallinfo(const struct at_heap_proc *hp)
+{
+	json_object *o = json_object_new_object();
+	const struct at_mallinfo *mi = &hp->mi;
+
+	ADD(o, "arena", known(hp, mi->arena));
+	ADD(o, "ordblks", known(hp, mi->ordblks));
+	ADD(o, "smblks", known(hp, mi->smblks));
+	ADD(o, "hblks", known(hp, mi->hblks));
+	ADD(o, "hblkhd", known(hp, mi->hblkhd));
+	ADD(o, "uordblks", known(hp, mi->uordblks));
+	ADD(o, "fordblks", known(hp, mi->fordblks));
+	ADD(o, "fsmblks", known(hp, mi->fsmblks));
+	ADD(o, "keepcost", known(hp, mi->keepcost));
+	ADD(o, "tcache_count", known(hp, mi->tcache_count));
+	ADD(o, "tcache_bytes", known(hp, mi->tcache_bytes));
+	ADD(o, "arenas", known(hp, mi->arenas));
+	return o;
+}
+
+static json_object *live_hist(const struct at_heap_proc *hp)
+{
+	json_object *a = json_object_new_array();
+
+	for (unsigned int b = 0; b < AT_HOLE_BUCKETS; b++) {
+		json_object *e;
+
+		if (!hp->live_hist[b])
+			continue;
+		e = json_object_new_object();
+		ADD(e, "lo", ju64(at_hist_lo(b)));
+		ADD(e, "hi", ju64(at_hist_hi(b, AT_HOLE_BUCKETS)));
+		ADD(e, "count", ju64(hp->live_hist[b]));
+		json_object_array_add(a, e);
+	}
+	return a;
+}
+
+/* Where the figures come from, and what only the allocator's state tells. */
+static void allocator_fields(json_object *o, const struct at_heap_proc *hp)
+{
+	ADD(o, "source", jstr(hp->allocator ? "allocator" : "tracked"));
+	ADD(o, "partial", json_object_new_boolean(hp->partial));
+	ADD(o, "stale", json_object_new_boolean(hp->stale));
+	ADD(o, "unknown_reason", hp->allocator ? NULL : jstr(hp->why));
+	ADD(o, "live_allocs_all", known(hp, hp->live_allocs_all));
+	ADD(o, "live_bytes_all", known(hp, hp->live_bytes_all));
+	ADD(o, "preattach_allocs", known(hp, hp->preattach_allocs));
+	ADD(o, "preattach_bytes", known(hp, hp->preattach_bytes));
+	ADD(o, "live_size_hist", hp->allocator ? live_hist(hp) : NULL);
+	ADD(o, "mmapped_found", known(hp, hp->mmapped_found));
+	ADD(o, "mallinfo", mallinfo(hp));
+}
+
 static json_object *fragmentation(const struct at_heap_proc *hp)
 {
 	json_object *o = json_object_new_object(), *a = json_object_new_array();
@@ -87,6 +147,7 @@ static json_object *fragmentation(const struct at_heap_proc *hp)
 	ADD(o, "sparse_bytes", ju64(f->sparse_bytes));
 	ADD(o, "regions", ju64(f->regions));
 	ADD(o, "chunk_overhead", json_object_new_boolean(hp->glibc));
+	allocator_fields(o, hp);
 	return o;
 }
 

@@ -78,20 +78,44 @@ static void lifetime_hist(FILE *out, const struct at_proc_stats *s)
 	}
 }
 
+/* What only the allocator's state tells: every live block, those from before attach,
+ * and glibc's own figures. */
+static void allocator_line(FILE *out, const struct at_heap_proc *hp)
+{
+	const struct at_mallinfo *mi = &hp->mi;
+	char lb[16], pb[16], ar[16], hb[16], ub[16], fb[16], fa[16], tb[16];
+
+	fprintf(out, "  live chunks %llu (%s), before attach %llu (%s)\n", (unsigned long long)hp->live_allocs_all,
+		at_fmt_bytes(hp->live_bytes_all, lb, sizeof(lb)), (unsigned long long)hp->preattach_allocs,
+		at_fmt_bytes(hp->preattach_bytes, pb, sizeof(pb)));
+	fprintf(out, "  mallinfo: arena %s  hblkhd %s  uordblks %s  fordblks %s  fastbins %s  tcache %s  arenas %llu\n",
+		at_fmt_bytes(mi->arena, ar, sizeof(ar)), at_fmt_bytes(mi->hblkhd, hb, sizeof(hb)),
+		at_fmt_bytes(mi->uordblks, ub, sizeof(ub)), at_fmt_bytes(mi->fordblks, fb, sizeof(fb)),
+		at_fmt_bytes(mi->fsmblks, fa, sizeof(fa)), at_fmt_bytes(mi->tcache_bytes, tb, sizeof(tb)),
+		(unsigned long long)mi->arenas);
+}
+
 static void heap_line(FILE *out, const struct at_heap_proc *hp)
 {
 	const struct at_frag *f = &hp->frag;
 	char hb[16], rb[16], fb[16], sb[16];
 	__u64 holes = 0;
 
+	if (hp->partial) {
+		fprintf(out, "  heap: fragmentation unknown (attached after the heap was built; %s)\n", hp->why);
+		return;
+	}
 	if (!f->heap_bytes)
 		return;
 	for (int b = 0; b < AT_HOLE_BUCKETS; b++)
 		holes += f->hole_count[b];
-	fprintf(out, "  heap %s (resident %s)  free %s (%.1f%%)  holes %llu  sparse pages %llu (%s)\n",
+	fprintf(out, "  heap %s (resident %s)  free %s (%.1f%%)  holes %llu  sparse pages %llu (%s)  [%s]\n",
 		at_fmt_bytes(f->heap_bytes, hb, sizeof(hb)), at_fmt_bytes(f->resident_bytes, rb, sizeof(rb)),
 		at_fmt_bytes(f->free_bytes, fb, sizeof(fb)), f->ratio * 100, (unsigned long long)holes,
-		(unsigned long long)f->sparse_pages, at_fmt_bytes(f->sparse_bytes, sb, sizeof(sb)));
+		(unsigned long long)f->sparse_pages, at_fmt_bytes(f->sparse_bytes, sb, sizeof(sb)),
+		hp->allocator ? "glibc's state" : "blocks since start");
+	if (hp->allocator)
+		allocator_line(out, hp);
 }
 
 static void process(FILE *out, const struct at_report_ctx *c, const struct at_proc_view *p)

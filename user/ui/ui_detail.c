@@ -110,6 +110,8 @@ static void fragmentation(struct at_ui *ui, struct vlines *v, const char *who)
 {
 	struct at_frag sum = { 0 };
 	char hb[16], ub[16], fb[16], rb[16], sb[16];
+	const struct at_heap_proc *unknown = NULL;
+	__u64 pre = 0, pre_bytes = 0;
 	bool any = false;
 
 	for (size_t i = 0; i < at_model_cur(ui->m)->nr_procs; i++) {
@@ -117,7 +119,13 @@ static void fragmentation(struct at_ui *ui, struct vlines *v, const char *who)
 
 		if (!hp || (ui->scope && at_model_cur(ui->m)->procs[i].pid != ui->scope))
 			continue;
+		if (hp->partial) {	/* a wrong percentage is worse than none */
+			unknown = hp;
+			continue;
+		}
 		any = true;
+		pre += hp->preattach_allocs;
+		pre_bytes += hp->preattach_bytes;
 		sum.heap_bytes += hp->frag.heap_bytes;
 		sum.used_bytes += hp->frag.used_bytes;
 		sum.free_bytes += hp->frag.free_bytes;
@@ -130,6 +138,12 @@ static void fragmentation(struct at_ui *ui, struct vlines *v, const char *who)
 		}
 	}
 	ui_put(next_y(v), 0, -1, ui_attr(ui, UA_TITLE), "Fragmentation, %s", who);
+	if (unknown)
+		ui_put(next_y(v), 2, -1, ui_attr(ui, UA_DIM), "unknown for %s: attached after the heap was built (%s)",
+		       any ? "some processes" : "this scope", unknown->why);
+	if (pre)
+		ui_put(next_y(v), 2, -1, 0, "from glibc's own heap state: %llu live blocks from before attach (%s)",
+		       (unsigned long long)pre, at_fmt_bytes(pre_bytes, hb, sizeof(hb)));
 	if (!any || !sum.heap_bytes) {
 		ui_put(next_y(v), 2, -1, ui_attr(ui, UA_DIM), "no heap region holds a block allocated since attach");
 		return;

@@ -25,7 +25,7 @@ const struct ui_col ui_cols[UK_NR] = {
 	[UK_LIVE_B] = { { "LIVE", "LIVE" }, 6, false, false, "live bytes" },
 	[UK_AVG] = { { "AVG", "AVG" }, 5, false, false, "average size" },
 	[UK_LIFE] = { { "MEDLIFE", "MEDLIFE" }, 7, false, false, "median lifetime" },
-	[UK_FRAG] = { { "FRAG%", "FRAG%" }, 5, false, false, "heap not holding live blocks" },
+	[UK_FRAG] = { { "FRAG%", "FRAG%" }, 5, false, false, "heap not holding live blocks (-: unknown, attached late)" },
 	[UK_PROBE] = { { "PROBE%", "PROBE%" }, 6, false, false, "CPU time in probe hits" },
 };
 
@@ -101,7 +101,7 @@ static void proc_row(const struct at_ui *ui, const struct at_proc_view *cv, stru
 	r->v[UK_LIVE_B] = c->live_bytes > 0 ? c->live_bytes : 0;
 	r->v[UK_AVG] = r->v[UK_COUNT] ? ui_sub(c->alloc_bytes, b ? b->alloc_bytes : 0) / r->v[UK_COUNT] : 0;
 	r->v[UK_LIFE] = -1;
-	r->v[UK_FRAG] = hp && hp->frag.heap_bytes ? hp->frag.ratio * 100 : -1;
+	r->v[UK_FRAG] = hp && hp->frag.heap_bytes && !hp->partial ? hp->frag.ratio * 100 : -1;
 	r->v[UK_PROBE] = cv->ov.cpu_known ? cv->ov.cpu_share * 100 : -1;
 	r->tie = ui_sub(c->alloc_bytes, b ? b->alloc_bytes : 0);
 }
