@@ -7,9 +7,10 @@ PKGS=(
   make gcc g++ clang llvm pkg-config
   libbpf-dev bpftool linux-libc-dev
   libelf-dev libdw-dev zlib1g-dev
-  libjson-c-dev libncurses-dev libiberty-dev libcapstone-dev libprotobuf-c-dev
+  libjson-c-dev libncurses-dev libiberty-dev libcapstone-dev libprotobuf-c-dev libmicrohttpd-dev
   protobuf-c-compiler protobuf-compiler g++ binutils
   tmux python3
+  prometheus
   libclang-rt-14-dev util-linux mount
   libjemalloc2 libtcmalloc-minimal4 libmimalloc2.0
 )

@@ -3,6 +3,7 @@
 #include "app/targets.h"
 #include "model/model.h"
 #include "report/report.h"
+#include "export/export.h"
 #include "symbolize/symbolize.h"
 #include "kernel/probecost.h"
 #include "kernel/tracer.h"
@@ -30,6 +31,7 @@ struct at_session {
 	long reports;
 	double last_report;
 	struct at_ui *ui;
+	struct at_export *x;		/* --listen, pushes, --agent's log */
 	bool ov_warned;			/* the probes' cost was said to be high, once */
 };
 
@@ -70,7 +72,7 @@ static int arm_timer(struct at_session *s, double interval)
  * and pprof profiles only counters. */
 static bool needs_heap(const struct at_opts *o)
 {
-	return o->output == AT_OUT_TEXT || o->output == AT_OUT_JSON;
+	return o->output == AT_OUT_TEXT || o->output == AT_OUT_JSON || o->listen;	/* /metrics too */
 }
 
 /* Refreshes the model and emits one report; -1 if the output is gone. */
@@ -85,7 +87,7 @@ static int report(struct at_session *s, bool final)
 	at_tracer__growth_refresh(s->tracer);
 	if (s->smp)
 		at_model_set_duty(s->model, at_sampler__duty(s->smp, now));
-	at_model_needs(s->model)->heap = s->ui ? at_ui_wants_heap(s->ui) : needs_heap(s->o);
+	at_model_needs(s->model)->heap = (s->ui && at_ui_wants_heap(s->ui)) || needs_heap(s->o);
 	err = at_model_refresh(s->model, final);
 	if (err) {
 		at_err("reading the kernel maps failed: %s", strerror(-err));
@@ -98,6 +100,8 @@ static int report(struct at_session *s, bool final)
 	s->reports++;
 	if (s->o->pprof_out && at_report_pprof(s->o->pprof_out, &c))
 		return -1;
+	if (s->x)	/* the same refresh as the report below */
+		at_export__refresh(s->x, &c);
 	if (s->ui)
 		return at_ui_draw(s->ui, &c);
 	switch (s->o->output) {
@@ -107,6 +111,8 @@ static int report(struct at_session *s, bool final)
 		return at_report_folded(stdout, &c);
 	case AT_OUT_PPROF:
 		return 0;	/* the --pprof-out file only */
+	case AT_OUT_NONE:
+		return 0;	/* --agent: exports and log lines only */
 	default:
 		return at_report_text(stdout, &c);
 	}
@@ -209,6 +215,7 @@ static void announce(struct at_session *s, bool tui)
 
 static void cleanup(struct at_session *s)
 {
+	at_export__free(s->x);	/* first: its threads read nothing of the rest, but stop now */
 	at_ui_free(s->ui);
 	at_targets__free(s->targets);
 	at_symbolizer_free(s->sym);
@@ -241,6 +248,11 @@ int at_session_run(const struct at_opts *o)
 	 * then ends the session cleanly instead of killing it */
 	if (setup_fds(&s))
 		return AT_EXIT_FAIL;
+	/* a port in use or a bad address fails before anything is loaded */
+	if (at_export_wanted(o) && !(s.x = at_export__new(o))) {
+		cleanup(&s);
+		return AT_EXIT_FAIL;
+	}
 	s.tracer = at_tracer__new(&topts);
 	if (!s.tracer) {
 		cleanup(&s);

@@ -3,6 +3,8 @@
 #define AT_REPORT_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include "model/model.h"
 #include "lib/opts.h"
@@ -28,5 +30,8 @@ int at_report_folded(FILE *out, const struct at_report_ctx *c);
 /* A gzipped pprof profile of every site written to path (through path.tmp, renamed
  * over it); -1 with a message on stderr when it cannot be written. */
 int at_report_pprof(const char *path, const struct at_report_ctx *c);
+/* The same profile, gzipped, in a new buffer (*gz, *gz_len) the caller frees; -1 if
+ * it cannot be compressed. */
+int at_report_pprof_gz(const struct at_report_ctx *c, uint8_t **gz, size_t *gz_len);
 
 #endif

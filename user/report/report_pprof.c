@@ -229,23 +229,52 @@ static void free_builder(struct builder *b)
 	at_hash_clear(&b->func_ids);
 }
 
-static int write_gz(const char *path, const void *data, size_t len)
+/* data gzipped into a new buffer (gzip framing, as pprof files and /debug/pprof serve it). */
+static int gzip_mem(const void *data, size_t len, uint8_t **out, size_t *out_len)
+{
+	z_stream z = {};
+	size_t cap;
+	uint8_t *buf;
+	int rc;
+
+	if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+		return -1;
+	cap = deflateBound(&z, len) + 64;	/* with room for the gzip header and trailer */
+	buf = at_xcalloc(cap, 1);
+	z.next_in = (Bytef *)data;
+	z.next_out = buf;
+	rc = Z_OK;
+	/* avail_* are 32-bit: feed and drain in chunks */
+	for (size_t in_off = 0; rc == Z_OK;) {
+		size_t in_chunk = len - in_off > (1u << 30) ? 1u << 30 : len - in_off;
+		size_t out_left = cap - (size_t)(z.next_out - buf);
+
+		z.avail_in = (uInt)in_chunk;
+		z.avail_out = out_left > (1u << 30) ? 1u << 30 : (uInt)out_left;
+		rc = deflate(&z, in_off + in_chunk == len ? Z_FINISH : Z_NO_FLUSH);
+		in_off += in_chunk - z.avail_in;
+	}
+	deflateEnd(&z);
+	if (rc != Z_STREAM_END) {
+		free(buf);
+		return -1;
+	}
+	*out = buf;
+	*out_len = (size_t)(z.next_out - buf);
+	return 0;
+}
+
+static int write_file(const char *path, const void *data, size_t len)
 {
 	size_t tlen = strlen(path) + 5;
 	char *tmp = at_xcalloc(tlen, 1);
-	gzFile gz;
+	FILE *f;
 	int ok;
 
 	snprintf(tmp, tlen, "%s.tmp", path);
-	gz = gzopen(tmp, "wb");
-	ok = gz != NULL;
-	for (size_t off = 0; ok && off < len;) {
-		unsigned int chunk = len - off > (1u << 30) ? 1u << 30 : (unsigned int)(len - off);
-
-		ok = gzwrite(gz, (const char *)data + off, chunk) == (int)chunk;
-		off += chunk;
-	}
-	if (gz && gzclose(gz) != Z_OK)
+	f = fopen(tmp, "wb");
+	ok = f && fwrite(data, 1, len, f) == len;
+	if (f && fclose(f))
 		ok = 0;
 	if (ok && rename(tmp, path))
 		ok = 0;
@@ -257,7 +286,7 @@ static int write_gz(const char *path, const void *data, size_t len)
 	return ok ? 0 : -1;
 }
 
-int at_report_pprof(const char *path, const struct at_report_ctx *c)
+int at_report_pprof_gz(const struct at_report_ctx *c, uint8_t **gz, size_t *gz_len)
 {
 	static const char *const alloc_types[4][2] = {
 		{ "alloc_objects", "count" }, { "alloc_space", "bytes" },
@@ -327,9 +356,24 @@ int at_report_pprof(const char *path, const struct at_report_ctx *c)
 	len = perftools__profiles__profile__get_packed_size(&p);
 	buf = at_xcalloc(len ? len : 1, 1);
 	perftools__profiles__profile__pack(&p, buf);
-	errno = 0;
-	rc = write_gz(path, buf, len);
+	rc = gzip_mem(buf, len, gz, gz_len);
 	free(buf);
 	free_builder(&b);
+	return rc;
+}
+
+int at_report_pprof(const char *path, const struct at_report_ctx *c)
+{
+	uint8_t *gz;
+	size_t len;
+	int rc;
+
+	if (at_report_pprof_gz(c, &gz, &len)) {
+		at_err("cannot compress the pprof profile %s", path);
+		return -1;
+	}
+	errno = 0;
+	rc = write_file(path, gz, len);
+	free(gz);
 	return rc;
 }
