@@ -230,6 +230,7 @@ bench: deps all
 	@bash bench/unwind.sh
 	@bash bench/calib.sh
 	@bash bench/server.sh
+	@bash bench/agent_soak.sh
 
 # redis-server and nginx under load, untraced and traced (bench/server.sh; its servers
 # and load generators come with ALLOCTOP_BENCH_DEPS=1)
