@@ -305,16 +305,18 @@ class Receiver:
         self.t.start()
 
     def wait(self, pred, what):
+        """Waits until pred(every push so far) holds; returns the pushes."""
         deadline = time.monotonic() + WAIT
         while time.monotonic() < deadline:
             with self.lock:
-                for g in self.got:
-                    if "error" in g:
-                        fail("%s receiver: %s" % (what, g["error"]))
-                    if pred(g):
-                        return g
+                got = list(self.got)
+            for g in got:
+                if "error" in g:
+                    fail("%s receiver: %s" % (what, g["error"]))
+            if got and pred(got):
+                return got
             time.sleep(0.1)
-        fail("no %s push matching the truth within %d s; got %r" % (what, WAIT, self.got[-1:]))
+        fail("the %s pushes never added up to the truth within %d s; got %r" % (what, WAIT, self.got[-3:]))
 
     def close(self):
         self.srv.shutdown()
@@ -351,7 +353,8 @@ def pyroscope_ingest(rcv, path, headers, body):
     if prof is None:
         raise ValueError("no profile field")
     with rcv.lock:
-        rcv.got.append({"name": q["name"], "sums": profile_sums(prof)})
+        rcv.got.append({"name": q["name"], "from": int(q["from"]), "until": int(q["until"]),
+                        "sums": profile_sums(prof)})
     return 200
 
 
@@ -369,19 +372,30 @@ def parca_writeraw(rcv, path, headers, body):
     return 200
 
 
+def adds_up(want):
+    """Pushes are deltas: alloc_* summed over every push so far are the truth's, the
+    last push's inuse_* are the truth's live figures."""
+    return lambda got: ([sum(g["sums"][i] for g in got) for i in (0, 1)] == want[:2]
+                        and got[-1]["sums"][2:] == want[2:])
+
+
 def test_push_pyroscope_and_parca():
-    """Both engines receive the profile with the app name and labels; sums = truth.
-    A third engine URL nobody listens on is counted as failed pushes."""
+    """Both engines receive the profiles with the app name and labels; what was
+    allocated adds up to the truth over the pushes, the last one holds the live blocks;
+    Pyroscope's from/until follow one another."""
     pyro, parca = Receiver(pyroscope_ingest), Receiver(parca_writeraw)
     r = None
     try:
         r = Run(["--push-pyroscope", "http://127.0.0.1:%d" % pyro.port,
                  "--push-parca", "http://127.0.0.1:%d/" % parca.port, "--app", "shop", "--labels", "env=test,dc=a1"])
         want = [r.truth["allocs"], r.truth["alloc_bytes"], r.truth["live_allocs"], r.truth["live_bytes"]]
-        g = pyro.wait(lambda g: g["sums"] == want, "pyroscope")
-        check(g["name"] == "shop{env=test,dc=a1}", "pyroscope name %r" % g["name"])
-        g = parca.wait(lambda g: g["sums"] == want, "parca")
-        check(g["labels"] == {"__name__": "shop", "env": "test", "dc": "a1"}, "parca labels %r" % g["labels"])
+        got = pyro.wait(adds_up(want), "pyroscope")
+        check(all(g["name"] == "shop{env=test,dc=a1}" for g in got), "pyroscope names %r" % got)
+        check(all(a["until"] <= b["from"] + 1 and a["from"] <= a["until"] for a, b in zip(got, got[1:])),
+              "pyroscope from/until do not follow one another: %r" % [(g["from"], g["until"]) for g in got])
+        got = parca.wait(adds_up(want), "parca")
+        check(all(g["labels"] == {"__name__": "shop", "env": "test", "dc": "a1"} for g in got),
+              "parca labels %r" % got[-1]["labels"])
         _, m = wait_metrics(r.port, lambda m: m.get(("alloctop_pushes_total", frozenset(
             {("engine", "parca"), ("result", "sent")}))), "a sent parca push", r.at)
         r.at.expect_ok(r.at.stop())

@@ -15,7 +15,8 @@ struct at_export {
 	struct at_metrics *met;
 	struct at_pusher *push[AT_NR_ENGINES];
 	struct at_agentlog *log;
-	double since;			/* Unix time the pushed profiles start at (attach) */
+	double since;			/* Unix time the next pushed profile starts at */
+	struct at_hash marks;		/* the sites' alloc counts at the last push */
 	__u64 refreshes;
 };
 
@@ -94,6 +95,7 @@ void at_export__free(struct at_export *x)
 		at_pusher__free(x->push[e]);
 	at_metrics__free(x->met);
 	at_agentlog__free(x->log);
+	at_hash_free_all(&x->marks);
 	free(x);
 }
 
@@ -109,6 +111,22 @@ static char *render(struct at_export *x, const struct at_report_ctx *c, const st
 	at_metrics__write(x->met, c, ps, f, om);
 	fclose(f);
 	return buf;
+}
+
+/* The engines get what was allocated since the previous push (and what is live now),
+ * as Go's profilers push: an engine sums the profiles of a time range. */
+static void push(struct at_export *x, const struct at_report_ctx *c, double now)
+{
+	uint8_t *gz;
+	size_t len;
+
+	if (at_report_pprof_gz_delta(c, &x->marks, x->since, &gz, &len))
+		return;
+	for (int e = 0; e < AT_NR_ENGINES; e++)
+		if (x->push[e])
+			at_pusher__submit(x->push[e], gz, len, x->since, now);
+	x->since = now;
+	free(gz);
 }
 
 void at_export__refresh(struct at_export *x, const struct at_report_ctx *c)
@@ -130,17 +148,12 @@ void at_export__refresh(struct at_export *x, const struct at_report_ctx *c)
 		b.prom = render(x, c, ps, false, &b.prom_len);
 		b.om = render(x, c, ps, true, &b.om_len);
 	}
-	if ((x->srv || x->push[0] || x->push[1]) && at_report_pprof_gz(c, &b.pprof, &b.pprof_len)) {
-		b.pprof = NULL;
-		b.pprof_len = 0;
-	}
-	for (int e = 0; e < AT_NR_ENGINES; e++)
-		if (x->push[e] && b.pprof)
-			at_pusher__submit(x->push[e], b.pprof, b.pprof_len, x->since, now);
+	if (x->srv && at_report_pprof_gz(c, &b.pprof, &b.pprof_len))
+		b.pprof_len = 0;	/* served empty */
+	if (x->push[AT_ENGINE_PYROSCOPE] || x->push[AT_ENGINE_PARCA])
+		push(x, c, now);
 	if (x->srv)
 		at_server__publish(x->srv, &b);	/* takes the buffers */
-	else
-		free(b.pprof);
 	if (x->log)
 		at_agentlog__refresh(x->log, c, ps, errs);
 }

@@ -43,6 +43,9 @@ struct builder {
 	struct at_hash map_ids;		/* (pid, start) -> id */
 	struct at_hash loc_ids;		/* (pid, addr) -> id */
 	struct at_hash func_ids;	/* (name, system_name << 32 | filename) -> id */
+	/* deltas: (pid, stack_id) -> struct at_pprof_mark of the previous profile, and of this one */
+	const struct at_hash *prev;
+	struct at_hash *next;
 };
 
 #define ID_PTR(id) ((void *)(uintptr_t)(id))
@@ -168,6 +171,20 @@ static void add_sample(struct builder *b, const struct at_site_view *sv)
 			 sv->s.live_allocs > 0 ? sv->s.live_allocs : 0, sv->s.live_bytes > 0 ? sv->s.live_bytes : 0 };
 	Sample *s;
 
+	if (b->next) {	/* a delta profile: what was allocated since the previous one */
+		const struct at_pprof_mark *was = b->prev ? at_hash_get(b->prev, (__u64)sv->pid, sv->stack_id) : NULL;
+		struct at_pprof_mark *now = at_xcalloc(1, sizeof(*now));
+
+		now->allocs = sv->s.allocs;
+		now->alloc_bytes = sv->s.alloc_bytes;
+		at_hash_put(b->next, (__u64)sv->pid, sv->stack_id, now);
+		/* fewer than before: the pid is another process now, all of it is new */
+		if (was && was->allocs <= now->allocs && was->alloc_bytes <= now->alloc_bytes) {
+			v[0] -= (int64_t)was->allocs;
+			v[1] -= (int64_t)was->alloc_bytes;
+		}
+	}
+
 	if (!v[0] && !v[1] && !v[2] && !v[3])
 		return;
 	s = at_xcalloc(1, sizeof(*s));
@@ -286,7 +303,23 @@ static int write_file(const char *path, const void *data, size_t len)
 	return ok ? 0 : -1;
 }
 
+static int pprof_gz(const struct at_report_ctx *c, struct at_hash *marks, double since, uint8_t **gz,
+		    size_t *gz_len);
+
 int at_report_pprof_gz(const struct at_report_ctx *c, uint8_t **gz, size_t *gz_len)
+{
+	return pprof_gz(c, NULL, 0, gz, gz_len);
+}
+
+int at_report_pprof_gz_delta(const struct at_report_ctx *c, struct at_hash *marks, double since, uint8_t **gz,
+			     size_t *gz_len)
+{
+	return pprof_gz(c, marks, since, gz, gz_len);
+}
+
+/* marks: NULL for a cumulative profile, else the delta's table, since its start (Unix s) */
+static int pprof_gz(const struct at_report_ctx *c, struct at_hash *marks, double since, uint8_t **gz,
+		    size_t *gz_len)
 {
 	static const char *const alloc_types[4][2] = {
 		{ "alloc_objects", "count" }, { "alloc_space", "bytes" },
@@ -305,7 +338,8 @@ int at_report_pprof_gz(const struct at_report_ctx *c, uint8_t **gz, size_t *gz_l
 		[AT_WEIGHT_FAULT_BYTES] = "fault_bytes",
 	};
 	const struct at_snapshot *snap = at_model_cur(c->model);
-	struct builder b = { .c = c };
+	struct at_hash next = {};
+	struct builder b = { .c = c, .prev = marks, .next = marks ? &next : NULL };
 	const struct at_site_view **sites;
 	ValueType st[4], *stp[4], period = PERFTOOLS__PROFILES__VALUE_TYPE__INIT;
 	Profile p = PERFTOOLS__PROFILES__PROFILE__INIT;
@@ -325,8 +359,11 @@ int at_report_pprof_gz(const struct at_report_ctx *c, uint8_t **gz, size_t *gz_l
 	period.type = str_id(&b, "space");
 	period.unit = str_id(&b, "bytes");
 	comment = str_id(&b, c->opts->growth ? "alloctop --growth: pages page faults made resident, by the faulting "
-				   "stack, cumulative since attach" : "alloctop: exact counts (not sampled), cumulative "
-				   "since attach; inuse = still allocated");
+				   "stack, cumulative since attach" : marks ? "alloctop: exact counts (not sampled); alloc = "
+				   "since the previous profile, inuse = still allocated" : "alloctop: exact counts (not "
+				   "sampled), cumulative since attach; inuse = still allocated");
+	if (marks)	/* the delta's window */
+		elapsed = at_now_real() - since;
 	n = 0;	/* every site, in --sort order */
 	sites = at_model_top_sites(c->model, c->opts->sort, 0, &n);
 	for (size_t i = 0; i < n; i++)
@@ -359,6 +396,10 @@ int at_report_pprof_gz(const struct at_report_ctx *c, uint8_t **gz, size_t *gz_l
 	rc = gzip_mem(buf, len, gz, gz_len);
 	free(buf);
 	free_builder(&b);
+	if (marks) {	/* this profile's marks replace the previous ones: only live sites stay */
+		at_hash_free_all(marks);
+		*marks = next;
+	}
 	return rc;
 }
 
