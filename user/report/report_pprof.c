@@ -306,6 +306,31 @@ static int write_file(const char *path, const void *data, size_t len)
 static int pprof_gz(const struct at_report_ctx *c, struct at_hash *marks, double since, uint8_t **gz,
 		    size_t *gz_len);
 
+/* The builder's tables into p, packed and gzipped. */
+static int pack_gz(Profile *p, struct builder *b, uint8_t **gz, size_t *gz_len)
+{
+	uint8_t *buf;
+	size_t len;
+	int rc;
+
+	p->n_sample = b->samples.n;
+	p->sample = (Sample **)b->samples.v;
+	p->n_mapping = b->maps.n;
+	p->mapping = (Mapping **)b->maps.v;
+	p->n_location = b->locs.n;
+	p->location = (Location **)b->locs.v;
+	p->n_function = b->funcs.n;
+	p->function = (Function **)b->funcs.v;
+	p->n_string_table = b->strs.n;
+	p->string_table = (char **)b->strs.v;
+	len = perftools__profiles__profile__get_packed_size(p);
+	buf = at_xcalloc(len ? len : 1, 1);
+	perftools__profiles__profile__pack(p, buf);
+	rc = gzip_mem(buf, len, gz, gz_len);
+	free(buf);
+	return rc;
+}
+
 int at_report_pprof_gz(const struct at_report_ctx *c, uint8_t **gz, size_t *gz_len)
 {
 	return pprof_gz(c, NULL, 0, gz, gz_len);
@@ -345,8 +370,7 @@ static int pprof_gz(const struct at_report_ctx *c, struct at_hash *marks, double
 	Profile p = PERFTOOLS__PROFILES__PROFILE__INIT;
 	double elapsed = snap->mono - at_model_start(c->model);
 	int64_t comment;
-	uint8_t *buf;
-	size_t n, len;
+	size_t n;
 	int rc;
 
 	push(&b.strs, at_xstrdup(""));
@@ -379,22 +403,7 @@ static int pprof_gz(const struct at_report_ctx *c, struct at_hash *marks, double
 	p.duration_nanos = (int64_t)(elapsed * 1e9);
 	p.n_comment = 1;
 	p.comment = &comment;
-	p.n_sample = b.samples.n;
-	p.sample = (Sample **)b.samples.v;
-	p.n_mapping = b.maps.n;
-	p.mapping = (Mapping **)b.maps.v;
-	p.n_location = b.locs.n;
-	p.location = (Location **)b.locs.v;
-	p.n_function = b.funcs.n;
-	p.function = (Function **)b.funcs.v;
-	p.n_string_table = b.strs.n;
-	p.string_table = (char **)b.strs.v;
-
-	len = perftools__profiles__profile__get_packed_size(&p);
-	buf = at_xcalloc(len ? len : 1, 1);
-	perftools__profiles__profile__pack(&p, buf);
-	rc = gzip_mem(buf, len, gz, gz_len);
-	free(buf);
+	rc = pack_gz(&p, &b, gz, gz_len);
 	free_builder(&b);
 	if (marks) {	/* this profile's marks replace the previous ones: only live sites stay */
 		at_hash_free_all(marks);
