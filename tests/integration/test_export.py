@@ -459,3 +459,37 @@ def test_listen_port_in_use():
     lines = err.strip().splitlines()
     if rc != 1 or len(lines) != 1 or "--listen" not in lines[0]:
         fail("status %d, stderr %r (want 1 and one line about --listen)" % (rc, err))
+
+
+def test_agent_census():
+    """--agent as a census (--comm basic, as a fleet runs it without targets): both
+    workloads' /metrics are their truth, each gets a "tracing" log line; when one exits
+    its series go away and a "gone" line is logged; nothing on stdout."""
+    a, b, at = harness.Workload("basic"), harness.Workload("basic"), None
+    port = free_port()
+    try:
+        a.wait_ready()
+        b.wait_ready()
+        at = harness.Alloctop(["--agent", "--comm", "basic", "-d", "0.3", "--listen", "127.0.0.1:%d" % port])
+        at.wait_attached()
+        for w in (a, b):
+            w.send("go")
+        for w in (a, b):
+            w.read_truth()
+        _, m = wait_metrics(port, lambda m: at_truth(a.pid, a.truth)(m) and at_truth(b.pid, b.truth)(m),
+                            "both workloads' truth", at)
+        for w in (a, b):
+            check_counters(m, w.pid, w.truth, "census agent, pid %d" % w.pid)
+            at.err.wait_for(lambda l, w=w: ("tracing pid %d (basic)" % w.pid) in l, WAIT, "tracing line of %d" % w.pid)
+        a.finish()
+        at.err.wait_for(lambda l: ("pid %d (basic) is gone" % a.pid) in l, WAIT, "gone line of %d" % a.pid)
+        wait_metrics(port, lambda m: not any(("pid", str(a.pid)) in l for (n, l), v in m.items())
+                     and at_truth(b.pid, b.truth)(m), "the exited process's series gone", at)
+        at.expect_ok(at.stop())
+        check(not at.out.text().strip(), "--agent printed on stdout: %r" % at.out.text()[:300])
+        b.finish()
+    finally:
+        for w in (a, b):
+            harness.kill(w.proc)
+        if at:
+            harness.kill(at.proc)
