@@ -168,6 +168,9 @@ def test_metrics_match_truth_and_json():
         check(buckets[-1][1] == count == sum(b["count"] for b in proc["size_hist"]),
               "size histogram +Inf %s, _count %s, JSON %s" % (buckets[-1][1], count,
                                                               sum(b["count"] for b in proc["size_hist"])))
+        lt = proc_value(m, "alloctop_allocation_lifetime_seconds_count", pid)
+        check(lt == sum(b["count"] for b in proc["lifetime_hist"]),
+              "lifetime histogram _count %s, JSON %s" % (lt, proc["lifetime_hist"]))
         # the sites: caller series sum to the process's allocations (one process here)
         sites = {dict(l)["caller"]: v for (n, l), v in m.items() if n == "alloctop_site_allocs_total"}
         check(sum(sites.values()) == r.truth["allocs"], "site series sum %s, truth %s" % (sites, r.truth["allocs"]))
@@ -178,6 +181,38 @@ def test_metrics_match_truth_and_json():
         r.w.finish()
     finally:
         r.close()
+
+
+def test_metrics_are_a_refresh_of_json():
+    """While churn allocates (counters move at every refresh), every /metrics body read
+    equals one of the run's JSON reports: the same refresh's figures, never a mix."""
+    port, w, at = free_port(), harness.Workload("churn"), None
+    try:
+        w.wait_ready()
+        at = harness.Alloctop(harness.base_args([w.pid], 0.05) + ["--listen", "127.0.0.1:%d" % port])
+        at.wait_attached()
+        w.send("go")
+        seen = set()
+        while not any(l.startswith("{") for l in w.out.lines):
+            status, body, _ = get("http://127.0.0.1:%d/metrics" % port)
+            if status == 200:
+                m = parse_metrics(body)
+                seen.add(tuple(proc_value(m, n, w.pid) for n in TRUTH_METRICS))
+            if at.proc.poll() is not None:
+                fail("alloctop exited (status %s); stderr:\n%s" % (at.proc.returncode, at.err.tail()))
+            check(w.proc.poll() is None, "churn exited before its truth")
+        w.read_truth()
+        rl.reports_after(at, len(at.reports()), 2)    # the JSON of every refresh read so far
+        at.expect_ok(at.stop())
+        reports = {tuple(harness.find_process(r, w.pid)[k] for k in TRUTH_METRICS.values())
+                   for r in at.reports() if any(p["pid"] == w.pid for p in r["processes"])}
+        missing = sorted(seen - reports)
+        check(not missing, "/metrics figures no JSON report has: %r (of %d read)" % (missing[:3], len(seen)))
+        w.finish()
+    finally:
+        harness.kill(w.proc)
+        if at:
+            harness.kill(at.proc)
 
 
 def test_site_series_bounded():
