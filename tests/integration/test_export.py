@@ -442,13 +442,15 @@ def test_push_pyroscope_and_parca():
 
 
 def test_push_failures_counted():
-    """A Parca URL where nothing listens: failed attempts show in /metrics; alloctop goes
-    on reporting (the tracer is never blocked)."""
+    """A Parca URL where nothing listens: failed attempts show in /metrics and on stderr
+    (one line); alloctop goes on reporting (the tracer is never blocked)."""
     dead = free_port()
     r = Run(["--push-parca", "http://127.0.0.1:%d" % dead])
     try:
         key = ("alloctop_pushes_total", frozenset({("engine", "parca"), ("result", "failed")}))
         wait_metrics(r.port, lambda m: m.get(key, 0) >= 1, "a failed parca push", r.at)
+        r.at.err.wait_for(lambda l: "push to parca failing: connect 127.0.0.1:%d" % dead in l, WAIT,
+                          "a log line saying the push fails")
         n = len(r.at.reports())
         rl.reports_after(r.at, n, 2)
         r.at.expect_ok(r.at.stop())

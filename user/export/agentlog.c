@@ -9,6 +9,7 @@
 #include <time.h>
 
 struct at_agentlog {
+	bool all;			/* --agent: every event; else the pushes' only */
 	struct at_hash procs;		/* pid -> its comm (malloc'd): the processes listed */
 	__u64 drops[AT_NR_DROPS];
 	bool failing[AT_NR_ENGINES];
@@ -33,8 +34,10 @@ static void logline(const char *fmt, ...)
 
 struct at_agentlog *at_agentlog__new(const struct at_opts *o)
 {
-	(void)o;
-	return at_xcalloc(1, sizeof(struct at_agentlog));
+	struct at_agentlog *l = at_xcalloc(1, sizeof(*l));
+
+	l->all = o->agent;
+	return l;
 }
 
 void at_agentlog__free(struct at_agentlog *l)
@@ -100,6 +103,9 @@ void at_agentlog__refresh(struct at_agentlog *l, const struct at_report_ctx *c,
 {
 	const struct at_snapshot *snap = at_model_cur(c->model);
 
+	log_pushes(l, ps, errs);
+	if (!l->all)
+		return;
 	log_procs(l, snap);
 	for (int d = 0; d < AT_NR_DROPS; d++) {
 		if (snap->drops[d] > l->drops[d])
@@ -107,5 +113,4 @@ void at_agentlog__refresh(struct at_agentlog *l, const struct at_report_ctx *c,
 				at_drop_name(d), (unsigned long long)snap->drops[d]);
 		l->drops[d] = snap->drops[d];
 	}
-	log_pushes(l, ps, errs);
 }

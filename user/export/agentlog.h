@@ -1,5 +1,6 @@
 /* --agent: one log line per event on stderr (the journal under systemd) instead of
- * reports: a process traced or gone, events dropped, a push failing or back. */
+ * reports: a process traced or gone, events dropped, a push failing or back. Batch
+ * runs that push get the push lines only (the dashboard none: they would tear it). */
 #ifndef AT_AGENTLOG_H
 #define AT_AGENTLOG_H
 

@@ -81,7 +81,7 @@ struct at_export *at_export__new(const struct at_opts *o)
 		at_export__free(x);
 		return NULL;
 	}
-	if (o->agent)
+	if (o->agent || ((o->push_pyroscope || o->push_parca) && o->output != AT_OUT_TUI))
 		x->log = at_agentlog__new(o);
 	return x;
 }

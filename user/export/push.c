@@ -49,8 +49,9 @@ static void send_item(struct at_pusher *p, struct item *it)
 				 .from = it->from, .until = it->until, .gz = it->gz, .len = it->len,
 				 .timeout_s = p->o.timeout_s };
 	double backoff = p->o.backoff_s;
+	int attempts = p->stop ? 1 : p->o.attempts;	/* draining at exit: once each */
 
-	for (int a = 0; a < p->o.attempts; a++) {
+	for (int a = 0; a < attempts; a++) {
 		char err[256] = "";
 		int rc;
 
@@ -64,7 +65,7 @@ static void send_item(struct at_pusher *p, struct item *it)
 			return;
 		}
 		p->st.failed++;
-		if (a + 1 < p->o.attempts && nap(p, backoff))
+		if (a + 1 < attempts && nap(p, backoff))
 			break;
 		backoff *= 2;
 	}
@@ -81,7 +82,7 @@ static void *run(void *arg)
 
 		while (!p->stop && !p->n)
 			pthread_cond_wait(&p->cv, &p->lock);
-		if (p->stop)
+		if (!p->n)	/* stopped, and what was queued is sent */
 			break;
 		it = p->q[p->head];
 		p->head = (p->head + 1) % p->o.queue;

@@ -25,7 +25,8 @@ struct at_pusher_opts {
 struct at_pusher;
 
 struct at_pusher *at_pusher__new(const struct at_pusher_opts *o);
-/* Stops the thread (a request under way ends within its timeout) and frees. */
+/* Stops the thread and frees: what is queued (the last interval's profile) is sent
+ * once more, without retries, each request bounded by its timeout. */
 void at_pusher__free(struct at_pusher *p);
 /* Queues a copy of gz, covering [from, until] (Unix seconds). Never blocks on the network. */
 void at_pusher__submit(struct at_pusher *p, const uint8_t *gz, size_t len, double from, double until);
