@@ -14,6 +14,9 @@ PKGS=(
   libclang-rt-14-dev util-linux mount
   libjemalloc2 libtcmalloc-minimal4 libmimalloc2.0
 )
+# prometheus and promtool: tests/integration/test_export.py starts its own Prometheus on
+# loopback (the package also enables a system service on :9090; `systemctl disable --now
+# prometheus` if it is not wanted there).
 # the Rust stack workload: Debian's rustc unless one is installed already (rustup)
 command -v rustc >/dev/null 2>&1 || [ -x "${HOME:-/root}/.cargo/bin/rustc" ] || PKGS+=(rustc)
 # bench only (make bench): the tools alloctop is compared with. bcc's memleak compiles

@@ -258,7 +258,9 @@ def test_pprof_endpoint():
 
 
 def test_prometheus_scrapes():
-    """Debian's Prometheus scrapes alloctop on loopback; PromQL returns the truth."""
+    """Debian's Prometheus scrapes alloctop on loopback; PromQL returns the truth.
+    Prometheus 2.42 asks for OpenMetrics first (its Accept header), so this scrape reads
+    the OpenMetrics exposition; promtool (above) checks the text one."""
     if not shutil.which("prometheus"):
         fail("prometheus is missing (tools/install-deps.sh installs Debian's prometheus)")
     r = Run([])
