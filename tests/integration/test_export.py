@@ -7,9 +7,9 @@
   variant ends with "# EOF" and carries the same numbers.
 - /debug/pprof/heap: decoded with protoc against profile.proto, its sums equal the JSON.
 - pushes: loopback receivers speaking Pyroscope's HTTP ingest API (POST /ingest, the
-  profile as the multipart field "profile") and Parca's WriteRaw HTTP route (POST
-  /profiles/writeraw, protobuf JSON) decode what arrives; its sums equal the truth.
-  A push to a port nobody listens on is counted as failed in /metrics.
+  profile as the multipart field "profile") and Parca's WriteRaw RPC in gRPC-web decode
+  what arrives; the deltas add up to the truth. A push to a port nobody listens on, or
+  one Parca refuses (grpc-status 3), is counted as failed in /metrics and logged.
 - --agent: no report on stdout, a log line per traced process, the same /metrics.
 Every wait is bounded and waits for an event; every process is killed by PID."""
 import base64
@@ -312,8 +312,8 @@ def test_prometheus_scrapes():
 # ---------------------------------------------------------------- push receivers
 
 class Receiver:
-    """A loopback HTTP server; handle(path, headers, body) -> status, in its own thread.
-    Keeps what it decoded in .got."""
+    """A loopback HTTP server in its own thread; handle(rcv, path, headers, body) returns
+    a status or (status, headers, body). Keeps what it decoded in .got."""
 
     def __init__(self, handle):
         self.got, self.lock = [], threading.Lock()
@@ -323,15 +323,18 @@ class Receiver:
             def do_POST(self):
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 try:
-                    status = handle(outer, self.path, self.headers, body)
+                    res = handle(outer, self.path, self.headers, body)
                 except Exception as e:      # the test reads the error from .got
                     with outer.lock:
                         outer.got.append({"error": repr(e)})
-                    status = 400
+                    res = 400
+                status, hdrs, out = res if isinstance(res, tuple) else (res, {}, b"{}")
                 self.send_response(status)
-                self.send_header("Content-Length", "2")
+                for k, v in hdrs.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(out)))
                 self.end_headers()
-                self.wfile.write(b"{}")
+                self.wfile.write(out)
 
             def log_message(self, *a):
                 pass
@@ -395,18 +398,36 @@ def pyroscope_ingest(rcv, path, headers, body):
     return 200
 
 
+PARCA_PATH = "/parca.profilestore.v1alpha1.ProfileStoreService/WriteRaw"
+GRPC_OK = b"\x00\x00\x00\x00\x00" + b"\x80" + (30).to_bytes(4, "big") + b"grpc-status:0\r\ngrpc-message:\r\n"
+WRITE_RAW = {2: ("series", [{1: ("labels", {1: ("labels", [{1: ("name", "str"), 2: ("value", "str")}])}),
+                             2: ("samples", [{1: ("raw_profile", "bytes")}])}]),
+             3: ("normalized", "uint")}
+
+
 def parca_writeraw(rcv, path, headers, body):
-    """Parca's WriteRaw HTTP route: POST /profiles/writeraw, a WriteRawRequest in
-    protobuf's JSON mapping (rawProfile base64)."""
-    if path != "/profiles/writeraw" or not headers["Content-Type"].startswith("application/json"):
+    """Parca's ProfileStoreService/WriteRaw in gRPC-web: one frame (flag 0, big-endian
+    length) holding a WriteRawRequest; answered with an empty WriteRawResponse frame and
+    a trailer frame saying grpc-status 0."""
+    if path != PARCA_PATH or headers["Content-Type"] != "application/grpc-web+proto":
         raise ValueError("bad WriteRaw request %r %r" % (path, headers["Content-Type"]))
-    req = json.loads(body)
+    if body[0] != 0 or int.from_bytes(body[1:5], "big") != len(body) - 5:
+        raise ValueError("bad gRPC-web frame: flag %d, length %d of %d" % (body[0], int.from_bytes(body[1:5], "big"),
+                                                                           len(body) - 5))
+    req = ts._msg(body[5:], WRITE_RAW)
+    if req["normalized"]:
+        raise ValueError("normalized should be false")
     for s in req["series"]:
         labels = {l["name"]: l["value"] for l in s["labels"]["labels"]}
         for smp in s["samples"]:
             with rcv.lock:
-                rcv.got.append({"labels": labels, "sums": profile_sums(base64.b64decode(smp["rawProfile"]))})
-    return 200
+                rcv.got.append({"labels": labels, "sums": profile_sums(smp["raw_profile"])})
+    return 200, {"Content-Type": "application/grpc-web+proto"}, GRPC_OK
+
+
+def parca_rejects(rcv, path, headers, body):
+    """A WriteRaw that fails: gRPC-web trailers-only, grpc-status 3 in the headers."""
+    return 200, {"Content-Type": "application/grpc-web+proto", "grpc-status": "3", "grpc-message": "bad"}, b""
 
 
 def adds_up(want):
@@ -444,20 +465,25 @@ def test_push_pyroscope_and_parca():
 
 
 def test_push_failures_counted():
-    """A Parca URL where nothing listens: failed attempts show in /metrics and on stderr
-    (one line); alloctop goes on reporting (the tracer is never blocked)."""
-    dead = free_port()
-    r = Run(["--push-parca", "http://127.0.0.1:%d" % dead])
+    """A Pyroscope URL where nothing listens, a Parca that answers grpc-status 3: failed
+    attempts show in /metrics and on stderr (one line each); alloctop goes on reporting
+    (the tracer is never blocked)."""
+    dead, parca = free_port(), Receiver(parca_rejects)
+    r = Run(["--push-pyroscope", "http://127.0.0.1:%d" % dead, "--push-parca", "http://127.0.0.1:%d" % parca.port])
     try:
-        key = ("alloctop_pushes_total", frozenset({("engine", "parca"), ("result", "failed")}))
-        wait_metrics(r.port, lambda m: m.get(key, 0) >= 1, "a failed parca push", r.at)
-        r.at.err.wait_for(lambda l: "push to parca failing: connect 127.0.0.1:%d" % dead in l, WAIT,
-                          "a log line saying the push fails")
+        for engine in ("pyroscope", "parca"):
+            key = ("alloctop_pushes_total", frozenset({("engine", engine), ("result", "failed")}))
+            wait_metrics(r.port, lambda m: m.get(key, 0) >= 1, "a failed %s push" % engine, r.at)
+        r.at.err.wait_for(lambda l: "push to pyroscope failing: connect 127.0.0.1:%d" % dead in l, WAIT,
+                          "a log line saying the Pyroscope push fails")
+        r.at.err.wait_for(lambda l: "push to parca failing: WriteRaw answered grpc-status 3" in l, WAIT,
+                          "a log line saying the Parca push fails")
         n = len(r.at.reports())
         rl.reports_after(r.at, n, 2)
         r.at.expect_ok(r.at.stop())
     finally:
         r.close()
+        parca.close()
 
 
 def test_agent():

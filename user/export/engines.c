@@ -2,7 +2,6 @@
 #include "export/httpc.h"
 #include "lib/util.h"
 
-#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,58 +54,102 @@ int at_push_pyroscope(const struct at_push_req *r, char *err, size_t errsz)
 	return status >= 200 && status <= 299 ? 0 : -1;
 }
 
-static char *base64(const uint8_t *p, size_t n)
+/* Protocol buffers' wire format, the little WriteRawRequest needs: a varint, and a
+ * length-delimited field (strings, bytes, nested messages). */
+static void pb_varint(FILE *f, uint64_t v)
 {
-	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	char *out = at_xcalloc(4 * ((n + 2) / 3) + 1, 1), *o = out;
-
-	for (size_t i = 0; i < n; i += 3) {
-		__uint32_t v = (__uint32_t)p[i] << 16 | (i + 1 < n ? (__uint32_t)p[i + 1] << 8 : 0) |
-			       (i + 2 < n ? p[i + 2] : 0);
-
-		*o++ = tab[v >> 18 & 63];
-		*o++ = tab[v >> 12 & 63];
-		*o++ = i + 1 < n ? tab[v >> 6 & 63] : '=';
-		*o++ = i + 2 < n ? tab[v & 63] : '=';
-	}
-	return out;
+	for (; v >= 0x80; v >>= 7)
+		fputc((int)(v & 0x7f) | 0x80, f);
+	fputc((int)v, f);
 }
 
-static json_object *label(const char *name, const char *value)
+static void pb_bytes(FILE *f, unsigned int field, const void *p, size_t n)
 {
-	json_object *l = json_object_new_object();
+	pb_varint(f, (uint64_t)field << 3 | 2);
+	pb_varint(f, n);
+	fwrite(p, 1, n, f);
+}
 
-	json_object_object_add(l, "name", json_object_new_string(name));
-	json_object_object_add(l, "value", json_object_new_string(value));
-	return l;
+/* parca.profilestore.v1alpha1.Label { string name = 1; string value = 2; } inside
+ * LabelSet { repeated Label labels = 1; } */
+static void pb_label(FILE *set, const char *name, const char *value)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	pb_bytes(f, 1, name, strlen(name));
+	pb_bytes(f, 2, value, strlen(value));
+	fclose(f);
+	pb_bytes(set, 1, buf, len);
+	free(buf);
+}
+
+/* WriteRawRequest { repeated RawProfileSeries series = 2; bool normalized = 3; } with
+ * RawProfileSeries { LabelSet labels = 1; repeated RawSample samples = 2; } and
+ * RawSample { bytes raw_profile = 1; }; normalized stays false (left out): the
+ * addresses are the processes' own, with their mappings. Framed for gRPC-web: flag 0,
+ * then the length (big-endian u32). */
+static char *write_raw_request(const struct at_push_req *r, size_t *len)
+{
+	char *set = NULL, *smp = NULL, *ser = NULL, *msg = NULL;
+	size_t set_len = 0, smp_len = 0, ser_len = 0, msg_len = 0;
+	FILE *f = open_memstream(&set, &set_len);
+
+	pb_label(f, "__name__", r->app);
+	for (size_t i = 0; i < r->nr_labels; i++)
+		pb_label(f, r->labels[i].name, r->labels[i].value);
+	fclose(f);
+	f = open_memstream(&smp, &smp_len);
+	pb_bytes(f, 1, r->gz, r->len);
+	fclose(f);
+	f = open_memstream(&ser, &ser_len);
+	pb_bytes(f, 1, set, set_len);
+	pb_bytes(f, 2, smp, smp_len);
+	fclose(f);
+	f = open_memstream(&msg, &msg_len);
+	fwrite("\0\0\0\0\0", 1, 5, f);	/* the frame's flag, and room for its length */
+	pb_bytes(f, 2, ser, ser_len);
+	fclose(f);
+	for (int i = 0; i < 4; i++)	/* the frame's length, now known */
+		msg[1 + i] = (char)((msg_len - 5) >> (24 - 8 * i) & 0xff);
+	free(set);
+	free(smp);
+	free(ser);
+	*len = msg_len;
+	return msg;
+}
+
+/* The call's outcome: grpc-status in the headers (an error without a message) or in the
+ * trailer frame the body ends with. -1 when there is none. */
+static int grpc_status(const char *resp, size_t len)
+{
+	static const char key[] = "grpc-status:";
+	const char *p = memmem(resp, len, key, sizeof(key) - 1);
+
+	if (!p)
+		return -1;
+	p += sizeof(key) - 1;
+	while (p < resp + len && *p == ' ')
+		p++;
+	return p < resp + len && *p >= '0' && *p <= '9' ? atoi(p) : -1;
 }
 
 int at_push_parca(const struct at_push_req *r, char *err, size_t errsz)
 {
-	json_object *req = json_object_new_object(), *series = json_object_new_array(), *one = json_object_new_object();
-	json_object *ls = json_object_new_object(), *labels = json_object_new_array();
-	json_object *samples = json_object_new_array(), *sample = json_object_new_object();
-	char *b64 = base64(r->gz, r->len);
-	const char *body;
-	int status;
+	size_t len, got = 0;
+	char *body = write_raw_request(r, &len), *resp = at_xcalloc(4096, 1);
+	int status, gs;
 
-	json_object_array_add(labels, label("__name__", r->app));
-	for (size_t i = 0; i < r->nr_labels; i++)
-		json_object_array_add(labels, label(r->labels[i].name, r->labels[i].value));
-	json_object_object_add(ls, "labels", labels);
-	json_object_object_add(one, "labels", ls);
-	json_object_object_add(sample, "rawProfile", json_object_new_string(b64));
-	json_object_array_add(samples, sample);
-	json_object_object_add(one, "samples", samples);
-	json_object_array_add(series, one);
-	json_object_object_add(req, "series", series);
-	/* addresses are the processes' own, with their mappings: not normalized */
-	json_object_object_add(req, "normalized", json_object_new_boolean(0));
-	body = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-	status = at_http_post(&(struct at_http_req){ .url = r->url, .path = "/profiles/writeraw",
-						    .content_type = "application/json", .body = body,
-						    .len = strlen(body), .timeout_s = r->timeout_s }, err, errsz);
-	json_object_put(req);
-	free(b64);
-	return status >= 200 && status <= 299 ? 0 : -1;
+	status = at_http_post(&(struct at_http_req){
+		.url = r->url, .path = "/parca.profilestore.v1alpha1.ProfileStoreService/WriteRaw",
+		.content_type = "application/grpc-web+proto", .extra_headers = "X-Grpc-Web: 1\r\n",
+		.body = body, .len = len, .timeout_s = r->timeout_s, .resp = resp, .resp_sz = 4096,
+		.resp_len = &got }, err, errsz);
+	gs = status == 200 ? grpc_status(resp, got) : -1;
+	if (status == 200 && gs != 0)
+		snprintf(err, errsz, "WriteRaw answered grpc-status %d", gs);
+	free(body);
+	free(resp);
+	return gs == 0 ? 0 : -1;
 }

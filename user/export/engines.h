@@ -1,10 +1,10 @@
 /* How a profile is handed to each engine (one HTTP request each):
  * - Pyroscope: its HTTP ingest API, POST /ingest?name=APP{LABELS}&from&until&format=pprof
  *   &spyName=alloctop, the gzipped profile as the multipart/form-data field "profile".
- * - Parca: ProfileStoreService.WriteRaw through the HTTP/JSON route Parca's server
- *   registers for it (grpc-gateway), POST /profiles/writeraw, a WriteRawRequest in
- *   protobuf's JSON mapping: one series, its labels (__name__ = APP and LABELS), one
- *   sample whose raw_profile is the gzipped profile (base64). */
+ * - Parca: the RPC parca.profilestore.v1alpha1.ProfileStoreService/WriteRaw in gRPC-web
+ *   (HTTP/1.1; Parca's server takes it on its port beside gRPC and its HTTP routes), a
+ *   WriteRawRequest in protobuf: one series labelled __name__ = APP and LABELS, one
+ *   sample whose raw_profile is the gzipped profile. Success: grpc-status 0. */
 #ifndef AT_ENGINES_H
 #define AT_ENGINES_H
 

@@ -117,11 +117,21 @@ int at_http_post(const struct at_http_req *r, char *err, size_t errsz)
 		close(fd);
 		return -1;
 	}
-	/* the status line is all that is needed */
+	/* the status line, or as much as the caller wants (the server closes after it) */
 	while (got < (ssize_t)sizeof(resp) - 1 && !memchr(resp, '\n', (size_t)got) &&
 	       (k = recv(fd, resp + got, sizeof(resp) - 1 - (size_t)got, 0)) > 0)
 		got += k;
 	resp[got] = 0;
+	if (r->resp && r->resp_sz) {
+		size_t n = (size_t)got < r->resp_sz - 1 ? (size_t)got : r->resp_sz - 1;
+
+		memcpy(r->resp, resp, n);
+		while (n < r->resp_sz - 1 && (k = recv(fd, r->resp + n, r->resp_sz - 1 - n, 0)) > 0)
+			n += (size_t)k;
+		r->resp[n] = 0;
+		if (r->resp_len)
+			*r->resp_len = n;
+	}
 	close(fd);
 	if (sscanf(resp, "HTTP/%*d.%*d %d", &status) != 1) {
 		snprintf(err, errsz, "no HTTP answer from %s:%s", u.host, u.port);

@@ -13,6 +13,9 @@ struct at_http_req {
 	const void *body;
 	size_t len;
 	int timeout_s;		/* for each of connect, send, receive */
+	char *resp;		/* NULL, or where the response (headers and body) goes, */
+	size_t resp_sz;		/* NUL-terminated, cut at resp_sz - 1 bytes; */
+	size_t *resp_len;	/* set to how many bytes (it may hold NULs) */
 };
 
 /* The response's status code, or -1 with why in err. */
