@@ -10,10 +10,9 @@
 
 struct at_server {
 	struct MHD_Daemon *d;
-	pthread_mutex_t lock;	/* guards cur and requests */
+	pthread_mutex_t lock;	/* guards cur and have */
 	struct at_bodies cur;
 	bool have;		/* something was published */
-	unsigned long requests;
 };
 
 static void free_bodies(struct at_bodies *b)
@@ -61,7 +60,6 @@ static enum MHD_Result serve(struct at_server *s, struct MHD_Connection *conn, c
 	if (!metrics && !pprof)
 		return text(conn, MHD_HTTP_NOT_FOUND, "alloctop serves /metrics and /debug/pprof/heap\n");
 	pthread_mutex_lock(&s->lock);
-	s->requests++;
 	if (!s->have)
 		ret = text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "alloctop: no refresh yet, retry after one interval\n");
 	else if (pprof)
@@ -159,14 +157,4 @@ void at_server__publish(struct at_server *s, struct at_bodies *b)
 	pthread_mutex_unlock(&s->lock);
 	free_bodies(&old);	/* outside the lock */
 	memset(b, 0, sizeof(*b));
-}
-
-unsigned long at_server__requests(struct at_server *s)
-{
-	unsigned long n;
-
-	pthread_mutex_lock(&s->lock);
-	n = s->requests;
-	pthread_mutex_unlock(&s->lock);
-	return n;
 }

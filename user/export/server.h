@@ -25,7 +25,5 @@ struct at_bodies {
 
 /* Replaces what is served; takes the buffers (malloc'd), frees the previous ones. */
 void at_server__publish(struct at_server *s, struct at_bodies *b);
-/* Requests served so far. */
-unsigned long at_server__requests(struct at_server *s);
 
 #endif
