@@ -50,17 +50,22 @@ start_one() {	# a bench-live that runs until killed (stdin never closes: sleep h
 
 free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-# a Parca WriteRaw receiver that accepts and counts (the content is the tests' business)
+# a Parca WriteRaw receiver (gRPC-web) that accepts and counts (the content is the tests' business)
 rport=$(free_port)
 "$PY" - "$rport" >"$tmp/rcv.out" 2>&1 <<'EOF' &
 import http.server, sys
 n = 0
+OK = b"\0\0\0\0\0" + b"\x80" + (30).to_bytes(4, "big") + b"grpc-status:0\r\ngrpc-message:\r\n"
 class H(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
         global n
         self.rfile.read(int(self.headers["Content-Length"]))
         n += 1
-        self.send_response(200); self.send_header("Content-Length", "2"); self.end_headers(); self.wfile.write(b"{}")
+        self.send_response(200)
+        self.send_header("Content-Type", "application/grpc-web+proto")
+        self.send_header("Content-Length", str(len(OK)))
+        self.end_headers()
+        self.wfile.write(OK)
         print("received", n, flush=True)
     def log_message(self, *a): pass
 http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
