@@ -7,7 +7,7 @@ ARCH     := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 
 CFLAGS   ?= -O2 -g
 CFLAGS   += -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -Iinclude -iquote user -I$(O) -MMD -MP
-LDLIBS   := -pthread -lcapstone -lbpf -ldw -lelf -lz -ljson-c -lncursesw -ltinfo -liberty -lprotobuf-c -lm
+LDLIBS   := -pthread -lcapstone -lbpf -ldw -lelf -lz -ljson-c -lncursesw -ltinfo -liberty -lprotobuf-c -lmicrohttpd -lm
 BPFFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -Iinclude -I$(O) -MMD -MP
 
 BPF_SRC  := $(wildcard bpf/*.bpf.c)
@@ -230,6 +230,7 @@ bench: deps all
 	@bash bench/unwind.sh
 	@bash bench/calib.sh
 	@bash bench/server.sh
+	@bash bench/agent_soak.sh
 
 # redis-server and nginx under load, untraced and traced (bench/server.sh; its servers
 # and load generators come with ALLOCTOP_BENCH_DEPS=1)

@@ -8,12 +8,16 @@ PKGS=(
   libbpf-dev bpftool linux-libc-dev
   libelf-dev libdw-dev zlib1g-dev
   libc6-dbg
-  libjson-c-dev libncurses-dev libiberty-dev libcapstone-dev libprotobuf-c-dev
+  libjson-c-dev libncurses-dev libiberty-dev libcapstone-dev libprotobuf-c-dev libmicrohttpd-dev
   protobuf-c-compiler protobuf-compiler g++ binutils
   tmux python3
+  prometheus
   libclang-rt-14-dev util-linux mount
   libjemalloc2 libtcmalloc-minimal4 libmimalloc2.0
 )
+# prometheus and promtool: tests/integration/test_export.py starts its own Prometheus on
+# loopback (the package also enables a system service on :9090; `systemctl disable --now
+# prometheus` if it is not wanted there).
 # the Rust stack workload: Debian's rustc unless one is installed already (rustup)
 command -v rustc >/dev/null 2>&1 || [ -x "${HOME:-/root}/.cargo/bin/rustc" ] || PKGS+=(rustc)
 # bench only (make bench): the tools alloctop is compared with. bcc's memleak compiles

@@ -22,7 +22,8 @@ LAYERS = [
     ("kernel",),                          # BPF skeleton, links, map readers
     ("model",),                           # what is measured, refreshed from the kernel
     ("report",),                          # the batch printers
-    ("ui",),                              # the dashboard (uses the report context)
+    ("ui", "export"),                     # the dashboard; /metrics, pprof pushes, agent log
+                                          # (both use the report context)
     ("app",),                             # main, the session loop, targets, launch, census
 ]
 RANK = {name: r for r, group in enumerate(LAYERS) for name in group}

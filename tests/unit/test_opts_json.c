@@ -107,11 +107,44 @@ static void test_utf8_clean(void)
 	CHECK_STR(at_utf8_clean("trunc\xe2\x82", buf, sizeof(buf)), "trunc\xef\xbf\xbd\xef\xbf\xbd");
 }
 
+/* --listen, pushes, --agent: accepted values, defaults, what --agent implies. */
+static void test_export_opts(void)
+{
+	struct at_opts o;
+
+	CHECK(parse(&o, "-p", "1", "--listen", "127.0.0.1:9464", "--push-parca", "http://p:7070", "--app", "shop.v2",
+		    "--labels", "env=prod,dc=eu_1", "--site-series", "5", NULL) == -1);
+	CHECK(!strcmp(o.listen, "127.0.0.1:9464") && !strcmp(o.push_parca, "http://p:7070") && !o.push_pyroscope);
+	CHECK(!strcmp(o.app, "shop.v2") && !strcmp(o.labels, "env=prod,dc=eu_1"));
+	CHECK_EQ_U(o.site_series, 5);
+	CHECK(!o.agent);
+	CHECK(parse(&o, "-p", "1", NULL) == -1);
+	CHECK(!strcmp(o.app, "alloctop") && !o.listen && !o.labels);
+	CHECK_EQ_U(o.site_series, 20);
+	CHECK(parse(&o, "--agent", "--listen", "[::1]:9464", NULL) == -1);
+	CHECK(o.agent && o.output == AT_OUT_NONE && o.interval == 15);
+	CHECK(parse(&o, "--agent", "--push-pyroscope", "http://py:4040", "-d", "2", NULL) == -1);
+	CHECK(o.output == AT_OUT_NONE && o.interval == 2);
+	CHECK(parse(&o, "--agent", NULL) == AT_EXIT_USAGE);
+	CHECK(parse(&o, "--agent", "--listen", "h:1", "-b", NULL) == AT_EXIT_USAGE);
+	CHECK(parse(&o, "--listen", "h:0", NULL) == AT_EXIT_USAGE);
+	CHECK(parse(&o, "--listen", "h", NULL) == AT_EXIT_USAGE);
+	CHECK(parse(&o, "--push-parca", "http://", NULL) == AT_EXIT_USAGE);
+	CHECK(parse(&o, "--labels", "a=b,", NULL) == -1);
+	CHECK(parse(&o, "--labels", "a=", NULL) == AT_EXIT_USAGE);
+	CHECK(parse(&o, "--labels", "1a=b", NULL) == AT_EXIT_USAGE);
+	CHECK(parse(&o, "--labels", "a=b{", NULL) == AT_EXIT_USAGE);
+	CHECK(parse(&o, "--labels", "a=\"x", NULL) == AT_EXIT_USAGE);
+	CHECK(parse(&o, "--app", "", NULL) == AT_EXIT_USAGE);
+	CHECK(parse(&o, "--site-series", "0", NULL) == AT_EXIT_USAGE);
+}
+
 int main(void)
 {
 	RUN(test_valid);
 	RUN(test_invalid_are_usage_errors);
 	RUN(test_too_many_pids);
 	RUN(test_utf8_clean);
+	RUN(test_export_opts);
 	return UNIT_DONE();
 }

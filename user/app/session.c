@@ -3,6 +3,7 @@
 #include "app/targets.h"
 #include "model/model.h"
 #include "report/report.h"
+#include "export/export.h"
 #include "symbolize/symbolize.h"
 #include "kernel/probecost.h"
 #include "kernel/tracer.h"
@@ -30,6 +31,7 @@ struct at_session {
 	long reports;
 	double last_report;
 	struct at_ui *ui;
+	struct at_export *x;		/* --listen, pushes, --agent's log */
 	bool ov_warned;			/* the probes' cost was said to be high, once */
 };
 
@@ -70,7 +72,7 @@ static int arm_timer(struct at_session *s, double interval)
  * and pprof profiles only counters. */
 static bool needs_heap(const struct at_opts *o)
 {
-	return o->output == AT_OUT_TEXT || o->output == AT_OUT_JSON;
+	return o->output == AT_OUT_TEXT || o->output == AT_OUT_JSON || o->listen;	/* /metrics too */
 }
 
 /* What the outputs will show, for the model to read and symbolize when it refreshes:
@@ -81,7 +83,7 @@ static void set_needs(struct at_model *m, const struct at_opts *o)
 	struct at_model_needs *n = at_model_needs(m);
 
 	n->prev_sites = o->output == AT_OUT_TUI;	/* the dashboard's rates */
-	n->all_sites = o->output == AT_OUT_TUI || o->output == AT_OUT_PPROF || o->pprof_out;
+	n->all_sites = o->output == AT_OUT_TUI || o->output == AT_OUT_PPROF || o->pprof_out || at_export_wanted(o);
 	n->top = o->output == AT_OUT_TEXT || o->output == AT_OUT_JSON ? (size_t)o->top : 0;
 	n->sort = o->sort;
 	n->growth = o->growth;
@@ -101,7 +103,7 @@ static int report(struct at_session *s, bool final)
 	at_tracer__growth_refresh(s->tracer);
 	if (s->smp)
 		at_model_set_duty(s->model, at_sampler__duty(s->smp, now));
-	at_model_needs(s->model)->heap = s->ui ? at_ui_wants_heap(s->ui) : needs_heap(s->o);
+	at_model_needs(s->model)->heap = (s->ui && at_ui_wants_heap(s->ui)) || needs_heap(s->o);
 	/* folded stacks print once, at the end */
 	at_model_needs(s->model)->all_sites |= final && s->o->output == AT_OUT_FOLDED;
 	err = at_model_refresh(s->model, final);
@@ -116,6 +118,8 @@ static int report(struct at_session *s, bool final)
 	s->reports++;
 	if (s->o->pprof_out && at_report_pprof(s->o->pprof_out, &c))
 		return -1;
+	if (s->x)	/* the same refresh as the report below */
+		at_export__refresh(s->x, &c);
 	if (s->ui)
 		return at_ui_draw(s->ui, &c);
 	switch (s->o->output) {
@@ -125,6 +129,8 @@ static int report(struct at_session *s, bool final)
 		return at_report_folded(stdout, &c);
 	case AT_OUT_PPROF:
 		return 0;	/* the --pprof-out file only */
+	case AT_OUT_NONE:
+		return 0;	/* --agent: exports and log lines only */
 	default:
 		return at_report_text(stdout, &c);
 	}
@@ -227,6 +233,7 @@ static void announce(struct at_session *s, bool tui)
 
 static void cleanup(struct at_session *s)
 {
+	at_export__free(s->x);	/* first: its threads read nothing of the rest, but stop now */
 	at_ui__free(s->ui);
 	at_targets__free(s->targets);
 	at_symbolizer__free(s->sym);
@@ -237,6 +244,31 @@ static void cleanup(struct at_session *s)
 		close(s->sfd);
 	if (s->tfd >= 0)
 		close(s->tfd);
+}
+
+/* The model over the tracer's maps, priced with the measured probe costs, with the
+ * symbolizer it names the shown sites with; non-zero (said) on failure. */
+static int open_model(struct at_session *s)
+{
+	const struct at_opts *o = s->o;
+	int err = at_model__new(s->tracer, &s->model);
+
+	if (err) {
+		at_err("cannot map the BPF site maps: %s", strerror(-err));
+		return err;
+	}
+	if (!o->growth) {	/* growth mode attaches no uprobe: nothing to price */
+		struct at_probe_cost cost;
+
+		if ((err = at_probe_cost_get(&cost)))
+			return err;
+		at_model_set_probe_cost(s->model, &cost);
+	}
+	at_model_set_min_age(s->model, o->min_age);
+	s->sym = at_symbolizer__new(at_tracer__elfcache(s->tracer));
+	at_model_set_symbolizer(s->model, s->sym);
+	set_needs(s->model, o);
+	return 0;
 }
 
 int at_session_run(const struct at_opts *o)
@@ -260,29 +292,20 @@ int at_session_run(const struct at_opts *o)
 	if (setup_fds(&s))
 		return AT_EXIT_FAIL;
 	topts.pre = at_targets__compile_ahead(o);	/* while the programs load */
+	/* a port in use or a bad address fails before anything is loaded */
+	if (at_export_wanted(o) && !(s.x = at_export__new(o))) {
+		cleanup(&s);
+		return AT_EXIT_FAIL;
+	}
 	s.tracer = at_tracer__new(&topts);
 	if (!s.tracer) {
 		cleanup(&s);
 		return AT_EXIT_FAIL;
 	}
-	if ((rc = at_model__new(s.tracer, &s.model))) {
-		at_err("cannot map the BPF site maps: %s", strerror(-rc));
+	if (open_model(&s)) {
 		cleanup(&s);
 		return AT_EXIT_FAIL;
 	}
-	if (!o->growth) {	/* growth mode attaches no uprobe: nothing to price */
-		struct at_probe_cost cost;
-
-		if (at_probe_cost_get(&cost)) {
-			cleanup(&s);
-			return AT_EXIT_FAIL;
-		}
-		at_model_set_probe_cost(s.model, &cost);
-	}
-	at_model_set_min_age(s.model, o->min_age);
-	s.sym = at_symbolizer__new(at_tracer__elfcache(s.tracer));
-	at_model_set_symbolizer(s.model, s.sym);
-	set_needs(s.model, o);
 	{
 		struct at_targets_opts to = { .sz = sizeof(to), .o = o, .tracer = s.tracer, .model = s.model,
 					      .sym = s.sym };

@@ -19,7 +19,7 @@
 /* One table gives getopt its options, checks each value and writes --help. */
 struct parse {
 	struct at_opts *o;
-	bool batch, out_given;
+	bool batch, out_given, interval_given;
 };
 
 struct opt_def;
@@ -228,6 +228,66 @@ static int set_pprof_out(struct parse *p, const struct opt_def *d, const char *a
 	return -1;
 }
 
+static int set_interval(struct parse *p, const struct opt_def *d, const char *arg)
+{
+	return p->interval_given = true, set_double(p, d, arg);
+}
+
+/* --listen ADDR:PORT: the address is resolved when the server starts. */
+static int set_listen(struct parse *p, const struct opt_def *d, const char *arg)
+{
+	const char *colon = strrchr(arg, ':');
+	long port;
+
+	if (!colon || !parse_long(colon + 1, 1, 65535, &port))
+		return bad(d->err, arg);
+	return p->o->listen = arg, -1;
+}
+
+static int set_url(struct parse *p, const struct opt_def *d, const char *arg)
+{
+	if (strncmp(arg, "http://", 7) || !arg[7] || arg[7] == '/')
+		return bad(d->err, arg);
+	*FIELD(p, d, const char *) = arg;
+	return -1;
+}
+
+static bool name_ok(const char *s, size_t n, const char *extra)
+{
+	if (!n || (s[0] >= '0' && s[0] <= '9'))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!(s[i] == '_' || (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		      (s[i] >= '0' && s[i] <= '9') || (extra && strchr(extra, s[i]))))
+			return false;
+	return true;
+}
+
+static int set_app(struct parse *p, const struct opt_def *d, const char *arg)
+{
+	if (!name_ok(arg, strlen(arg), ".-"))
+		return bad(d->err, arg);
+	return p->o->app = arg, -1;
+}
+
+/* k=v[,k=v]: Prometheus label names; values without , { } = or quotes */
+static int set_labels(struct parse *p, const struct opt_def *d, const char *arg)
+{
+	int n = 0;
+
+	for (const char *s = arg; *s; n++) {
+		size_t len = strcspn(s, ","), k = strcspn(s, "=");
+
+		if (k >= len || !name_ok(s, k, NULL) || !strncmp(s, "__", 2) || k + 1 == len ||
+		    strcspn(s + k + 1, "{}=\"\\") < len - k - 1 || n == AT_MAX_LABELS)
+			return bad(d->err, arg);
+		s += len + (s[len] == ',');
+	}
+	if (!n)
+		return bad(d->err, arg);
+	return p->o->labels = arg, -1;
+}
+
 static int set_lib(struct parse *p, const struct opt_def *d, const char *arg)
 {
 	if (access(arg, R_OK))
@@ -251,7 +311,8 @@ static const char *const output_names[] = {
 
 enum { OPT_TOP = 256, OPT_LIB, OPT_MIN_AGE, OPT_MAX_OVERHEAD, OPT_COMM, OPT_EXCLUDE, OPT_FOLLOW, OPT_SORT,
        OPT_MAX_LIVE, OPT_MAX_STACKS, OPT_MAX_PROCS, OPT_VERSION, OPT_WEIGHT, OPT_PPROF_OUT, OPT_UNWIND,
-       OPT_STACK_DEPTH, OPT_UNWIND_ROWS, OPT_BPF_STATS, OPT_GROWTH, OPT_GROWTH_CALLS };
+       OPT_STACK_DEPTH, OPT_UNWIND_ROWS, OPT_BPF_STATS, OPT_GROWTH, OPT_GROWTH_CALLS, OPT_LISTEN, OPT_PUSH_PYRO,
+       OPT_PUSH_PARCA, OPT_APP, OPT_LABELS, OPT_SITE_SERIES, OPT_AGENT };
 
 #define F(x) .field = offsetof(struct at_opts, x), .size = sizeof(((struct at_opts *)0)->x)
 #define MAX_ERR "--max-*: '%s' is not a number between 16 and 268435456"
@@ -275,9 +336,9 @@ static const struct opt_def opt_defs[] = {
 		  "folded (flame-graph stacks, printed once, at the final report)\n"
 		  "or pprof (the --pprof-out file only)",
 	  .err = "-o: unknown output format '%s' (use text or json, or folded or pprof for profiles)" },
-	{ .name = "interval", .key = 'd', .arg = "SECS", .set = set_double, F(interval),
+	{ .name = "interval", .key = 'd', .arg = "SECS", .set = set_interval, F(interval),
 	  .lo = 0.01, .hi = 86400,
-	  .help = "report interval, fractions allowed (default 1)",
+	  .help = "report interval, fractions allowed (default 1; 15 with --agent)",
 	  .err = "-d: '%s' is not an interval between 0.01 and 86400 seconds" },
 	{ .name = "count", .key = 'n', .arg = "N", .set = set_whole, F(count), .lo = 1, .hi = HUGE_VAL,
 	  .help = "exit after N reports",
@@ -306,6 +367,28 @@ static const struct opt_def opt_defs[] = {
 	  .help = "write a gzipped pprof profile to FILE at each report (replaced\n"
 		  "atomically), besides -o; alone it means -o pprof",
 	  .err = "--pprof-out: '%s' is not a file name" },
+	{ .name = "listen", .key = OPT_LISTEN, .arg = "ADDR:PORT", .set = set_listen,
+	  .help = "serve /metrics (Prometheus, OpenMetrics) and /debug/pprof/heap\n"
+		  "(gzipped pprof) over HTTP there, refreshed each interval",
+	  .err = "--listen: '%s' is not ADDR:PORT (e.g. 127.0.0.1:9464, [::]:9464)" },
+	{ .name = "push-pyroscope", .key = OPT_PUSH_PYRO, .arg = "URL", .set = set_url, F(push_pyroscope),
+	  .help = "push the profile to Pyroscope (http://HOST:4040) each interval",
+	  .err = "--push-pyroscope: '%s' is not an http:// URL (e.g. http://localhost:4040)" },
+	{ .name = "push-parca", .key = OPT_PUSH_PARCA, .arg = "URL", .set = set_url, F(push_parca),
+	  .help = "push the profile to Parca (http://HOST:7070) each interval",
+	  .err = "--push-parca: '%s' is not an http:// URL (e.g. http://localhost:7070)" },
+	{ .name = "app", .key = OPT_APP, .arg = "NAME", .set = set_app,
+	  .help = "the pushed profiles' name (default alloctop)",
+	  .err = "--app: '%s' is not a name (letters, digits, _ . -)" },
+	{ .name = "labels", .key = OPT_LABELS, .arg = "K=V[,K=V]", .set = set_labels,
+	  .help = "labels of the pushed profiles (e.g. env=prod,region=eu)",
+	  .err = "--labels: '%s' is not K=V[,K=V] (label names of letters, digits, _; at most 16)" },
+	{ .name = "site-series", .key = OPT_SITE_SERIES, .arg = "N", .set = set_whole, F(site_series),
+	  .lo = 1, .hi = 10000,
+	  .help = "(caller, module) pairs with their own /metrics series\n(default 20; the rest is \"other\")",
+	  .err = "--site-series: '%s' is not a number between 1 and 10000" },
+	{ .name = "agent", .key = OPT_AGENT, .set = set_flag, F(agent),
+	  .help = "no report: --listen and pushes, one log line per event (stderr)" },
 	{ .name = "lib", .key = OPT_LIB, .arg = "PATH", .set = set_lib,
 	  .help = "probe this allocator file instead of the one the target uses",
 	  .err = "--lib: cannot read '%s' (give the path of an allocator library)" },
@@ -424,6 +507,23 @@ static int check_growth(struct at_opts *o)
 	return -1;
 }
 
+/* --agent: exports only, at a slower pace unless told. */
+static int check_agent(struct parse *p)
+{
+	struct at_opts *o = p->o;
+
+	if (!o->agent)
+		return -1;
+	if (p->out_given || p->batch)
+		return bad("--agent prints log lines, not reports: drop -o and -b%s", "");
+	if (!o->listen && !o->push_pyroscope && !o->push_parca)
+		return bad("--agent exports only: give --listen, --push-pyroscope or --push-parca%s", "");
+	if (!p->interval_given)
+		o->interval = 15;
+	o->output = AT_OUT_NONE;
+	return p->out_given = true, -1;	/* no dashboard */
+}
+
 /* What options cannot do together, and what follows from them; -1 or an exit status. */
 static int check_combined(struct parse *p)
 {
@@ -439,6 +539,8 @@ static int check_combined(struct parse *p)
 	if (o->follow && !o->cmd && !o->nr_pids)
 		return bad("--follow needs targets: give -p PID or -- CMD%s", "");
 	if ((rc = check_growth(o)) >= 0)
+		return rc;
+	if ((rc = check_agent(p)) >= 0)
 		return rc;
 	if (o->pprof_out && !p->out_given) {
 		o->output = AT_OUT_PPROF;
@@ -471,6 +573,8 @@ int at_opts_parse(struct at_opts *o, int argc, char **argv)
 	o->stack_depth = AT_MAX_FRAMES;
 	o->unwind_rows = 1 << 21;
 	o->output = AT_OUT_TEXT;
+	o->app = "alloctop";
+	o->site_series = 20;
 
 	getopt_table(longopts, shortopts);
 	opterr = 0;

@@ -6,8 +6,10 @@
 #include <linux/types.h>
 
 #define AT_MAX_TARGETS 64
+#define AT_MAX_LABELS 16	/* --labels */
 
-enum at_output { AT_OUT_TUI, AT_OUT_TEXT, AT_OUT_JSON, AT_OUT_FOLDED, AT_OUT_PPROF };
+/* AT_OUT_NONE: --agent, no report (log lines only) */
+enum at_output { AT_OUT_TUI, AT_OUT_TEXT, AT_OUT_JSON, AT_OUT_FOLDED, AT_OUT_PPROF, AT_OUT_NONE };
 
 /* Hotspot order, shared by batch outputs and the dashboard. */
 enum at_sort {
@@ -54,6 +56,12 @@ struct at_opts {
 	const char *pprof_out;	/* --pprof-out: a pprof profile written at each report */
 	bool growth;		/* --growth: page faults, brk and mmap by stack, no allocator probe */
 	bool growth_calls;	/* --growth-calls: also brk and mmap calls by stack (implies growth) */
+	const char *listen;	/* --listen ADDR:PORT: /metrics and /debug/pprof/heap */
+	const char *push_pyroscope, *push_parca;	/* engines' base URLs (http://) */
+	const char *app;	/* --app: the pushed profiles' name (default "alloctop") */
+	const char *labels;	/* --labels k=v,...: added to the pushed profiles, checked */
+	int site_series;	/* --site-series: named (caller, module) series in /metrics */
+	bool agent;		/* --agent: no report, exports and one log line per event */
 };
 
 /* Fills o from argv. Returns -1 to go on, or an exit status (0 after -h/--version). */

@@ -3,9 +3,12 @@
 #define AT_REPORT_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include "model/model.h"
 #include "lib/opts.h"
+#include "lib/hash.h"
 #include "lib/utf8.h"
 
 struct at_report_ctx {
@@ -26,5 +29,17 @@ int at_report_folded(FILE *out, const struct at_report_ctx *c);
 /* A gzipped pprof profile of every site written to path (through path.tmp, renamed
  * over it); -1 with a message on stderr when it cannot be written. */
 int at_report_pprof(const char *path, const struct at_report_ctx *c);
+/* The same profile, gzipped, in a new buffer (*gz, *gz_len) the caller frees; -1 if
+ * it cannot be compressed. */
+int at_report_pprof_gz(const struct at_report_ctx *c, uint8_t **gz, size_t *gz_len);
+/* For pushes: the same, but alloc_objects and alloc_space count only what was allocated
+ * since the previous profile made with the same marks (an at_hash the caller keeps,
+ * zeroed at first, freed with at_hash_free_all), made at since (Unix seconds: the
+ * profile's time and duration cover since .. now); inuse_* are current. */
+struct at_pprof_mark {
+	__u64 allocs, alloc_bytes;
+};
+int at_report_pprof_gz_delta(const struct at_report_ctx *c, struct at_hash *marks, double since, uint8_t **gz,
+			     size_t *gz_len);
 
 #endif

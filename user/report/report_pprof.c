@@ -43,6 +43,9 @@ struct builder {
 	struct at_hash map_ids;		/* (pid, start) -> id */
 	struct at_hash loc_ids;		/* (pid, addr) -> id */
 	struct at_hash func_ids;	/* (name, system_name << 32 | filename) -> id */
+	/* deltas: (pid, stack_id) -> struct at_pprof_mark of the previous profile, and of this one */
+	const struct at_hash *prev;
+	struct at_hash *next;
 };
 
 #define ID_PTR(id) ((void *)(uintptr_t)(id))
@@ -170,6 +173,20 @@ static void add_sample(struct builder *b, const struct at_site_view *sv)
 			 sv->s.live_allocs > 0 ? sv->s.live_allocs : 0, sv->s.live_bytes > 0 ? sv->s.live_bytes : 0 };
 	Sample *s;
 
+	if (b->next) {	/* a delta profile: what was allocated since the previous one */
+		const struct at_pprof_mark *was = b->prev ? at_hash_get(b->prev, (__u64)sv->pid, sv->stack_id) : NULL;
+		struct at_pprof_mark *now = at_xcalloc(1, sizeof(*now));
+
+		now->allocs = sv->s.allocs;
+		now->alloc_bytes = sv->s.alloc_bytes;
+		at_hash_put(b->next, (__u64)sv->pid, sv->stack_id, now);
+		/* fewer than before: the pid is another process now, all of it is new */
+		if (was && was->allocs <= now->allocs && was->alloc_bytes <= now->alloc_bytes) {
+			v[0] -= (int64_t)was->allocs;
+			v[1] -= (int64_t)was->alloc_bytes;
+		}
+	}
+
 	if (!v[0] && !v[1] && !v[2] && !v[3])
 		return;
 	s = at_xcalloc(1, sizeof(*s));
@@ -231,23 +248,52 @@ static void free_builder(struct builder *b)
 	at_hash_clear(&b->func_ids);
 }
 
-static int write_gz(const char *path, const void *data, size_t len)
+/* data gzipped into a new buffer (gzip framing, as pprof files and /debug/pprof serve it). */
+static int gzip_mem(const void *data, size_t len, uint8_t **out, size_t *out_len)
+{
+	z_stream z = {};
+	size_t cap;
+	uint8_t *buf;
+	int rc;
+
+	if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+		return -1;
+	cap = deflateBound(&z, len) + 64;	/* with room for the gzip header and trailer */
+	buf = at_xcalloc(cap, 1);
+	z.next_in = (Bytef *)data;
+	z.next_out = buf;
+	rc = Z_OK;
+	/* avail_* are 32-bit: feed and drain in chunks */
+	for (size_t in_off = 0; rc == Z_OK;) {
+		size_t in_chunk = len - in_off > (1u << 30) ? 1u << 30 : len - in_off;
+		size_t out_left = cap - (size_t)(z.next_out - buf);
+
+		z.avail_in = (uInt)in_chunk;
+		z.avail_out = out_left > (1u << 30) ? 1u << 30 : (uInt)out_left;
+		rc = deflate(&z, in_off + in_chunk == len ? Z_FINISH : Z_NO_FLUSH);
+		in_off += in_chunk - z.avail_in;
+	}
+	deflateEnd(&z);
+	if (rc != Z_STREAM_END) {
+		free(buf);
+		return -1;
+	}
+	*out = buf;
+	*out_len = (size_t)(z.next_out - buf);
+	return 0;
+}
+
+static int write_file(const char *path, const void *data, size_t len)
 {
 	size_t tlen = strlen(path) + 5;
 	char *tmp = at_xcalloc(tlen, 1);
-	gzFile gz;
+	FILE *f;
 	int ok;
 
 	snprintf(tmp, tlen, "%s.tmp", path);
-	gz = gzopen(tmp, "wb");
-	ok = gz != NULL;
-	for (size_t off = 0; ok && off < len;) {
-		unsigned int chunk = len - off > (1u << 30) ? 1u << 30 : (unsigned int)(len - off);
-
-		ok = gzwrite(gz, (const char *)data + off, chunk) == (int)chunk;
-		off += chunk;
-	}
-	if (gz && gzclose(gz) != Z_OK)
+	f = fopen(tmp, "wb");
+	ok = f && fwrite(data, 1, len, f) == len;
+	if (f && fclose(f))
 		ok = 0;
 	if (ok && rename(tmp, path))
 		ok = 0;
@@ -259,7 +305,48 @@ static int write_gz(const char *path, const void *data, size_t len)
 	return ok ? 0 : -1;
 }
 
-int at_report_pprof(const char *path, const struct at_report_ctx *c)
+static int pprof_gz(const struct at_report_ctx *c, struct at_hash *marks, double since, uint8_t **gz,
+		    size_t *gz_len);
+
+/* The builder's tables into p, packed and gzipped. */
+static int pack_gz(Profile *p, struct builder *b, uint8_t **gz, size_t *gz_len)
+{
+	uint8_t *buf;
+	size_t len;
+	int rc;
+
+	p->n_sample = b->samples.n;
+	p->sample = (Sample **)b->samples.v;
+	p->n_mapping = b->maps.n;
+	p->mapping = (Mapping **)b->maps.v;
+	p->n_location = b->locs.n;
+	p->location = (Location **)b->locs.v;
+	p->n_function = b->funcs.n;
+	p->function = (Function **)b->funcs.v;
+	p->n_string_table = b->strs.n;
+	p->string_table = (char **)b->strs.v;
+	len = perftools__profiles__profile__get_packed_size(p);
+	buf = at_xcalloc(len ? len : 1, 1);
+	perftools__profiles__profile__pack(p, buf);
+	rc = gzip_mem(buf, len, gz, gz_len);
+	free(buf);
+	return rc;
+}
+
+int at_report_pprof_gz(const struct at_report_ctx *c, uint8_t **gz, size_t *gz_len)
+{
+	return pprof_gz(c, NULL, 0, gz, gz_len);
+}
+
+int at_report_pprof_gz_delta(const struct at_report_ctx *c, struct at_hash *marks, double since, uint8_t **gz,
+			     size_t *gz_len)
+{
+	return pprof_gz(c, marks, since, gz, gz_len);
+}
+
+/* marks: NULL for a cumulative profile, else the delta's table, since its start (Unix s) */
+static int pprof_gz(const struct at_report_ctx *c, struct at_hash *marks, double since, uint8_t **gz,
+		    size_t *gz_len)
 {
 	static const char *const alloc_types[4][2] = {
 		{ "alloc_objects", "count" }, { "alloc_space", "bytes" },
@@ -278,14 +365,14 @@ int at_report_pprof(const char *path, const struct at_report_ctx *c)
 		[AT_WEIGHT_FAULT_BYTES] = "fault_bytes",
 	};
 	const struct at_snapshot *snap = at_model_cur(c->model);
-	struct builder b = { .c = c };
+	struct at_hash next = {};
+	struct builder b = { .c = c, .prev = marks, .next = marks ? &next : NULL };
 	const struct at_site_view **sites;
 	ValueType st[4], *stp[4], period = PERFTOOLS__PROFILES__VALUE_TYPE__INIT;
 	Profile p = PERFTOOLS__PROFILES__PROFILE__INIT;
 	double elapsed = snap->mono - at_model_start(c->model);
 	int64_t comment;
-	uint8_t *buf;
-	size_t n, len;
+	size_t n;
 	int rc;
 
 	push(&b.strs, at_xstrdup(""));
@@ -298,8 +385,11 @@ int at_report_pprof(const char *path, const struct at_report_ctx *c)
 	period.type = str_id(&b, "space");
 	period.unit = str_id(&b, "bytes");
 	comment = str_id(&b, c->opts->growth ? "alloctop --growth: pages page faults made resident, by the faulting "
-				   "stack, cumulative since attach" : "alloctop: exact counts (not sampled), cumulative "
-				   "since attach; inuse = still allocated");
+				   "stack, cumulative since attach" : marks ? "alloctop: exact counts (not sampled); alloc = "
+				   "since the previous profile, inuse = still allocated" : "alloctop: exact counts (not "
+				   "sampled), cumulative since attach; inuse = still allocated");
+	if (marks)	/* the delta's window */
+		elapsed = at_now_real() - since;
 	n = 0;	/* every site, in --sort order */
 	sites = at_model_top_sites(c->model, c->opts->sort, 0, &n);
 	for (size_t i = 0; i < n; i++)
@@ -315,23 +405,27 @@ int at_report_pprof(const char *path, const struct at_report_ctx *c)
 	p.duration_nanos = (int64_t)(elapsed * 1e9);
 	p.n_comment = 1;
 	p.comment = &comment;
-	p.n_sample = b.samples.n;
-	p.sample = (Sample **)b.samples.v;
-	p.n_mapping = b.maps.n;
-	p.mapping = (Mapping **)b.maps.v;
-	p.n_location = b.locs.n;
-	p.location = (Location **)b.locs.v;
-	p.n_function = b.funcs.n;
-	p.function = (Function **)b.funcs.v;
-	p.n_string_table = b.strs.n;
-	p.string_table = (char **)b.strs.v;
-
-	len = perftools__profiles__profile__get_packed_size(&p);
-	buf = at_xcalloc(len ? len : 1, 1);
-	perftools__profiles__profile__pack(&p, buf);
-	errno = 0;
-	rc = write_gz(path, buf, len);
-	free(buf);
+	rc = pack_gz(&p, &b, gz, gz_len);
 	free_builder(&b);
+	if (marks) {	/* this profile's marks replace the previous ones: only live sites stay */
+		at_hash_free_all(marks);
+		*marks = next;
+	}
+	return rc;
+}
+
+int at_report_pprof(const char *path, const struct at_report_ctx *c)
+{
+	uint8_t *gz;
+	size_t len;
+	int rc;
+
+	if (at_report_pprof_gz(c, &gz, &len)) {
+		at_err("cannot compress the pprof profile %s", path);
+		return -1;
+	}
+	errno = 0;
+	rc = write_file(path, gz, len);
+	free(gz);
 	return rc;
 }
