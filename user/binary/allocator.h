@@ -5,10 +5,26 @@
 
 #include <stdbool.h>
 #include "binary/elf.h"
+#include "lib/family.h"
 #include "binary/elfcache.h"
 #include "binary/procmaps.h"
 
 bool at_elf_defines_allocator(const struct at_elf *e);	/* malloc and free */
+
+#define AT_PREFIX_MAX 32
+/* A family found in a file, under a prefix ("" for none, "je_", "_rjem_", any). */
+struct at_found_family {
+	enum at_family_id fam;
+	char prefix[AT_PREFIX_MAX];
+};
+#define AT_FOUND_MAX 8
+/* The families e defines: each family's anchor and partner under one prefix (only
+ * unprefixed for libc and C++). Returns how many, at most max, into out. */
+int at_elf_families(const struct at_elf *e, struct at_found_family *out, int max);
+/* Does e define an allocator no family describes: malloc, free, realloc and calloc
+ * under a prefix no family of e claims (dlmalloc, rpmalloc, ...)? Its prefix in out. */
+bool at_elf_unknown_allocator(const struct at_elf *e, const struct at_found_family *known, int nr_known,
+			      char *out, size_t len);
 bool at_path_is_libc(const char *path);
 bool at_path_is_loader(const char *path);			/* the dynamic linker */
 /* The exec mapping of the main executable: /proc/PID/exe names its inode. */
