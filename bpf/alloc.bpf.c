@@ -247,18 +247,28 @@ static __always_inline int on_free(struct pt_regs *ctx, __u64 ck, __u64 ptr)
 	return 0;
 }
 
-/* Argument i (0..5) of a function at its entry, by the x86-64 calling convention. */
-static __always_inline __u64 at_arg(struct pt_regs *ctx, __u32 i)
+/* The argument registers of a function at its entry, by the x86-64 calling convention.
+ * Loaded once each at fixed offsets: the verifier refuses a context read at an offset
+ * computed from the cookie. */
+struct at_args {
+	__u64 a[6];
+};
+
+static __always_inline void at_args_load(struct pt_regs *ctx, struct at_args *r)
 {
-	switch (i) {
-	case 0: return PT_REGS_PARM1(ctx);
-	case 1: return PT_REGS_PARM2(ctx);
-	case 2: return PT_REGS_PARM3(ctx);
-	case 3: return PT_REGS_PARM4(ctx);
-	case 4: return PT_REGS_PARM5(ctx);
-	case 5: return ctx->r9;	/* this libbpf has no PT_REGS_PARM6 */
-	default: return 0;
-	}
+	r->a[0] = PT_REGS_PARM1(ctx);
+	r->a[1] = PT_REGS_PARM2(ctx);
+	r->a[2] = PT_REGS_PARM3(ctx);
+	r->a[3] = PT_REGS_PARM4(ctx);
+	r->a[4] = PT_REGS_PARM5(ctx);
+	r->a[5] = ctx->r9;	/* this libbpf has no PT_REGS_PARM6 */
+}
+
+/* Argument i (0..5), 0 for AT_ARG_NONE. */
+static __always_inline __u64 at_arg(const struct at_args *r, __u32 i)
+{
+	asm volatile("" : "+r"(i));	/* the bound below must be on the register used */
+	return i < 6 ? r->a[i] : 0;
 }
 
 /* Every free and query, one program: the cookie says where the pointer is. */
@@ -266,10 +276,12 @@ SEC("uprobe")
 int BPF_KPROBE(free_entry)
 {
 	__u64 ck = bpf_get_attach_cookie(ctx);
+	struct at_args r;
 
 	if (AT_CK_KIND(ck) != AT_KIND_FREE && AT_CK_KIND(ck) != AT_KIND_QUERY)
 		return 0;	/* not a cookie the loader gives */
-	return on_free(ctx, ck, at_arg(ctx, AT_CK_PTR(ck)));
+	at_args_load(ctx, &r);
+	return on_free(ctx, ck, at_arg(&r, AT_CK_PTR(ck)));
 }
 
 /* An overflowing n * size fails in the allocator; it must not wrap to 0 here, or the
@@ -293,13 +305,15 @@ SEC("uprobe")
 int BPF_KPROBE(alloc_entry)
 {
 	__u64 ck = bpf_get_attach_cookie(ctx), size;
+	struct at_args r;
 
 	if (AT_CK_KIND(ck) != AT_KIND_ALLOC && AT_CK_KIND(ck) != AT_KIND_RESIZE)
 		return 0;	/* not a cookie the loader gives */
-	size = at_arg(ctx, AT_CK_SIZE(ck));
+	at_args_load(ctx, &r);
+	size = at_arg(&r, AT_CK_SIZE(ck));
 	if (AT_CK_COUNT(ck) != AT_ARG_NONE)
-		size = at_mul_sat(at_arg(ctx, AT_CK_COUNT(ck)), size);
-	return on_entry(ctx, ck, size, at_arg(ctx, AT_CK_PTR(ck)), at_arg(ctx, AT_CK_EXTRA(ck)));
+		size = at_mul_sat(at_arg(&r, AT_CK_COUNT(ck)), size);
+	return on_entry(ctx, ck, size, at_arg(&r, AT_CK_PTR(ck)), at_arg(&r, AT_CK_EXTRA(ck)));
 }
 
 char LICENSE[] SEC("license") = "GPL";
