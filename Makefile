@@ -32,10 +32,12 @@ UNWIND_WL := $(foreach l,c cxx,$(foreach f,fp nofp,$(O)/unwind/uw-$(l)-$(f) $(O)
 RUSTC    ?= $(or $(shell command -v rustc 2>/dev/null),$(wildcard $(HOME)/.cargo/bin/rustc),rustc)
 FRAG_BIN := $(patsubst tests/frag/%.c,$(O)/frag/%,$(wildcard tests/frag/*.c))
 ALLOC_BIN := $(O)/allocators/mix $(O)/allocators/mix-static $(O)/allocators/cxx
+FAM_BIN := $(addprefix $(O)/families/,jemalloc rjem rjem-static mimalloc tcmalloc cxx-jemalloc cxx-tcmalloc \
+	cxx-mimalloc)
 BENCH_BIN := $(O)/bench/floor $(O)/bench/functime $(O)/bench/live $(O)/bench/cpumon
 
 .PHONY: all deps run test test-unit test-integration bench bench-server clean stacks
-all: alloctop $(UNIT_BIN) $(WORK_BIN) $(TOOL_BIN) $(FRAG_BIN) $(ALLOC_BIN) $(BENCH_BIN)
+all: alloctop $(UNIT_BIN) $(WORK_BIN) $(TOOL_BIN) $(FRAG_BIN) $(ALLOC_BIN) $(FAM_BIN) $(BENCH_BIN)
 
 deps:
 	@bash tools/install-deps.sh
@@ -118,6 +120,35 @@ $(O)/allocators/mix-static: tests/allocators/mix.c
 $(O)/allocators/cxx: tests/allocators/cxx.cc
 	@mkdir -p $(@D)
 	$(CXX) -O1 -g -fno-omit-frame-pointer -Wall -Werror $< -o $@
+
+# Allocator-family workloads (tests/families): Debian's jemalloc, mimalloc and tcmalloc.
+FAM_CFLAGS := -O1 -g -fno-omit-frame-pointer -Wall -Werror
+JEMALLOC_PIC := /usr/lib/x86_64-linux-gnu/libjemalloc_pic.a
+# jemalloc's exported names, redefined to _rjem_* the way tikv-jemallocator builds it
+JE_EXPORTS := aligned_alloc calloc dallocx free mallctl mallctlbymib mallctlnametomib malloc malloc_conf \
+	malloc_conf_2_conf_harder malloc_message malloc_stats_print malloc_usable_size mallocx memalign nallocx \
+	posix_memalign rallocx realloc sallocx sdallocx valloc xallocx
+$(O)/families/libjemalloc_rjem.a: $(JEMALLOC_PIC)
+	@mkdir -p $(@D)
+	printf '%s\n' $(foreach s,$(JE_EXPORTS),"$(s) _rjem_$(s)") > $@.syms
+	objcopy --redefine-syms=$@.syms $< $@
+$(O)/families/jemalloc: tests/families/jemalloc.c tests/families/fam.h
+	@mkdir -p $(@D)
+	$(CC) $(FAM_CFLAGS) $< -o $@ -ljemalloc
+$(O)/families/rjem: tests/families/jemalloc.c tests/families/fam.h $(O)/families/libjemalloc_rjem.a
+	$(CC) $(FAM_CFLAGS) -DRJEM $< $(O)/families/libjemalloc_rjem.a -o $@ -pthread -ldl -lm
+$(O)/families/rjem-static: tests/families/jemalloc.c tests/families/fam.h $(O)/families/libjemalloc_rjem.a
+	$(CC) $(FAM_CFLAGS) -static -DRJEM $< $(O)/families/libjemalloc_rjem.a -o $@ -pthread -ldl -lm
+$(O)/families/mimalloc: tests/families/mimalloc.c tests/families/fam.h
+	@mkdir -p $(@D)
+	$(CC) $(FAM_CFLAGS) $< -o $@ -lmimalloc
+$(O)/families/tcmalloc: tests/families/tcmalloc.c tests/families/fam.h
+	@mkdir -p $(@D)
+	$(CC) $(FAM_CFLAGS) $< -o $@ -ltcmalloc_minimal
+# one C++ program, its operator new and delete from each allocator library
+$(O)/families/cxx-%: tests/families/cxx.cc tests/families/fam.h
+	@mkdir -p $(@D)
+	$(CXX) $(FAM_CFLAGS) -std=c++17 -fsized-deallocation $< -o $@ -l$(subst tcmalloc,tcmalloc_minimal,$*)
 
 $(O)/frag/%: tests/frag/%.c
 	@mkdir -p $(@D)

@@ -1,0 +1,129 @@
+"""Allocator families (issue 17): jemalloc's own API (shared, and static with the _rjem_
+prefix as Rust links it, and a fully static program holding glibc's malloc beside it),
+mimalloc's and tcmalloc's APIs, and C++ new/delete (sized deletes included) served by
+each. Every workload prints its exact truth (tests/families/fam.h): counts, bytes,
+allocations per site and calls per entry point must match exactly."""
+import os
+
+import harness
+from harness import fail
+from test_targets import Prog, sites, traced
+
+NEEDS_ROOT = True
+ROOT = harness.ROOT
+
+
+def run_family(name, extra=()):
+    """Attach to build/families/NAME, run its measured phase, check the truth exactly;
+    returns (truth, process, alloctop's stderr)."""
+    path = ROOT / "build/families" / name
+    if not os.path.exists(path):
+        fail("%s is missing: make builds it (tools/install-deps.sh installs the allocators)" % path)
+    prog = None
+    try:
+        prog = Prog([path])
+        at = harness.Alloctop(harness.base_args([prog.pid], 0.5) + list(extra))
+        try:
+            at.wait_attached()
+            truth = prog.go()
+            at.expect_ok(at.stop())
+            rep = at.final_report()
+            prog.finish()
+            err = at.err.text()
+        finally:
+            harness.kill(at.proc)
+        p = harness.find_process(rep, prog.pid)
+        bad = []
+        for k in ("allocs", "frees", "live_allocs", "alloc_bytes"):
+            if p[k] != truth[k]:
+                bad.append("%s = %d, expected %d" % (k, p[k], truth[k]))
+        got = sites(rep, prog.pid)
+        for site, n in truth["sites"].items():
+            if got.get(site) != n:
+                bad.append("site %s has %r allocs, expected %d" % (site, got.get(site), n))
+        for site in got:
+            if site not in truth["sites"]:
+                bad.append("unexpected site %s (%d allocs)" % (site, got[site]))
+        for key, n in truth["calls"].items():
+            if p["calls"].get(key) != n:
+                bad.append("calls.%s = %r, expected %d" % (key, p["calls"].get(key), n))
+        for key, n in p["calls"].items():
+            if n and key not in truth["calls"] and key not in ("mmap", "munmap"):
+                bad.append("calls.%s = %d, not made by the workload" % (key, n))
+        if rep["dropped"]:
+            bad.append("dropped %r" % rep["drops"])
+        if bad:
+            fail("%s: %s\n(sites: %s; calls: %s)" % (name, "; ".join(bad), got,
+                                                        {k: v for k, v in p["calls"].items() if v}))
+        return truth, p, err
+    finally:
+        if prog:
+            harness.kill(prog.proc)
+
+
+def test_jemalloc_api_shared():
+    """mallocx, rallocx, xallocx (in place: shrink, maybe grow, fail), dallocx, sdallocx,
+    sallocx and nallocx (queries), and the C names, all from libjemalloc.so.2."""
+    run_family("jemalloc")
+
+
+def test_jemalloc_rjem_prefix_static_in_executable():
+    """tikv-jemallocator's shape: jemalloc linked into the executable with _rjem_ names,
+    glibc's malloc beside it in libc.so.6: both probed, each call counted once."""
+    run_family("rjem")
+
+
+def test_two_allocators_in_one_static_file():
+    """A -static program: glibc's malloc and _rjem_* jemalloc in the one executable."""
+    run_family("rjem-static")
+
+
+def test_mimalloc_api():
+    """mi_malloc and its zero, count, aligned and aligned_at forms, reallocs (reallocf,
+    expand, aligned), mi_new forms, mi_free, mi_free_size, mi_free_aligned."""
+    run_family("mimalloc")
+
+
+def test_tcmalloc_api():
+    """tc_malloc, tc_calloc, tc_realloc, tc_memalign, tc_posix_memalign, tc_free,
+    tc_free_sized, tc_cfree: aliases of the C names, told apart by the caller's GOT slot."""
+    run_family("tcmalloc")
+
+
+def test_cxx_on_jemalloc():
+    """operator new and sized delete served by libjemalloc (5.3 inlines its fast path into
+    operator new: the operators themselves are probed)."""
+    run_family("cxx-jemalloc")
+
+
+def test_cxx_on_tcmalloc():
+    run_family("cxx-tcmalloc")
+
+
+def test_cxx_on_mimalloc():
+    run_family("cxx-mimalloc")
+
+
+def test_verbose_names_family_and_prefix():
+    """-v says which family and prefix each allocator has, and where."""
+    path = ROOT / "build/families/rjem"
+    prog = None
+    try:
+        prog = Prog([path])
+        at = harness.Alloctop(harness.base_args([prog.pid], 0.5) + ["-v"])
+        try:
+            at.wait_attached()
+            prog.go()
+            at.expect_ok(at.stop())
+            at.final_report()
+            text = at.err.text()
+        finally:
+            harness.kill(at.proc)
+        prog.finish()
+        want = ["allocator jemalloc (prefix _rjem_) in %s" % path, "allocator libc in /"]
+        for w in want:
+            if w not in text:
+                fail("-v does not say %r:\n%s" % (w, "\n".join(l for l in text.splitlines() if "allocator" in l)))
+    finally:
+        if prog:
+            harness.kill(prog.proc)
