@@ -35,16 +35,18 @@ static const struct at_vma *pick_mmap(struct at_elfcache *ec, int pid, const str
 	return NULL;
 }
 
-/* The module serving operator new: the first of the executable (static libstdc++),
- * the allocator (jemalloc and tcmalloc define new/delete) and the C++ runtime. */
-static const struct at_vma *pick_cxx(struct at_elfcache *ec, int pid, const struct at_maps *m,
+/* The module whose operator new/delete form sym the dynamic linker binds: the
+ * executable's (static libstdc++), the allocator's (jemalloc, tcmalloc and mimalloc
+ * define most forms), else the C++ runtime's (mimalloc has no nothrow delete: the
+ * program gets libstdc++'s, which calls mimalloc's free). */
+static const struct at_vma *pick_cxx(struct at_elfcache *ec, int pid, const struct at_maps *m, const char *sym,
 				     const struct at_vma *alloc, const struct at_elf *alloc_elf, const struct at_elf **elf)
 {
 	const struct at_vma *found = NULL;
 
-	if (alloc && alloc_elf && at_elf_func(alloc_elf, "_Znwm")) {
+	if (alloc && alloc_elf && at_elf_func(alloc_elf, sym) && !at_vma_is_exe(pid, alloc)) {
+		found = alloc;
 		*elf = alloc_elf;
-		return alloc;
 	}
 	for (size_t i = 0; i < m->n; i++) {
 		const struct at_vma *v = &m->v[i];
@@ -52,17 +54,17 @@ static const struct at_vma *pick_cxx(struct at_elfcache *ec, int pid, const stru
 
 		if (!v->exec || !at_vma_is_file(v) || at_path_is_loader(v->path) || at_path_is_libc(v->path))
 			continue;
+		if (found && !at_vma_is_exe(pid, v))
+			continue;	/* only the executable comes before the allocator */
 		e = at_elfcache_get(ec, pid, v);
-		if (!e || !at_elf_func(e, "_Znwm"))
+		if (!e || !at_elf_func(e, sym))
 			continue;
-		if (at_vma_is_exe(pid, v)) {
+		if (at_vma_is_exe(pid, v) || !found) {
 			*elf = e;
-			return v;
-		}
-		if (!found) {
 			found = v;
-			*elf = e;
 		}
+		if (at_vma_is_exe(pid, v))
+			break;
 	}
 	return found;
 }
@@ -289,16 +291,20 @@ static void plan_extras(struct at_plan *plan, struct at_elfcache *ec, const stru
 			const struct at_vma *alloc, const struct at_elf *elf, bool forced)
 {
 	const struct at_vma *mm = pick_mmap(ec, plan->pid, m, elf, forced ? NULL : alloc);
-	const struct at_elf *cxx_elf = NULL;
-	const struct at_vma *cxx = pick_cxx(ec, plan->pid, m, forced ? NULL : alloc, elf, &cxx_elf);
+	const struct at_family *cxx = at_family_of(AT_FAM_CXX);
 	int f;
 
 	if (mm && (f = plan_file(plan, mm, NULL, quiet)) >= 0)
 		add_syms(plan, f, mm == alloc ? elf : at_elfcache_get(ec, plan->pid, mm), mmap_syms, 2, "");
 	else
 		PLAN_WARN("process %d: no libc mmap/munmap found; application mmaps are not traced", plan->pid);
-	if (cxx && (f = plan_file(plan, cxx, NULL, quiet)) >= 0)
-		add_syms(plan, f, cxx_elf, at_family_of(AT_FAM_CXX)->syms, at_family_of(AT_FAM_CXX)->nr_syms, "");
+	for (size_t i = 0; i < cxx->nr_syms; i++) {
+		const struct at_elf *e = NULL;
+		const struct at_vma *v = pick_cxx(ec, plan->pid, m, cxx->syms[i].sym, forced ? NULL : alloc, elf, &e);
+
+		if (v && (f = plan_file(plan, v, NULL, quiet)) >= 0)
+			add_syms(plan, f, e, &cxx->syms[i], 1, "");
+	}
 }
 
 int at_plan_make_quiet(struct at_elfcache *ec, int pid, const char *lib, struct at_plan *plan, bool quiet)
