@@ -33,7 +33,7 @@ RUSTC    ?= $(or $(shell command -v rustc 2>/dev/null),$(wildcard $(HOME)/.cargo
 FRAG_BIN := $(patsubst tests/frag/%.c,$(O)/frag/%,$(wildcard tests/frag/*.c))
 ALLOC_BIN := $(O)/allocators/mix $(O)/allocators/mix-static $(O)/allocators/cxx
 FAM_BIN := $(addprefix $(O)/families/,jemalloc rjem rjem-static mimalloc tcmalloc cxx-jemalloc cxx-tcmalloc \
-	cxx-mimalloc)
+	cxx-mimalloc unknown stripped-static)
 BENCH_BIN := $(O)/bench/floor $(O)/bench/functime $(O)/bench/live $(O)/bench/cpumon
 
 .PHONY: all deps run test test-unit test-integration bench bench-server clean stacks
@@ -145,6 +145,14 @@ $(O)/families/mimalloc: tests/families/mimalloc.c tests/families/fam.h
 $(O)/families/tcmalloc: tests/families/tcmalloc.c tests/families/fam.h
 	@mkdir -p $(@D)
 	$(CC) $(FAM_CFLAGS) $< -o $@ -ltcmalloc_minimal
+$(O)/families/unknown: tests/families/unknown.c tests/families/fam.h
+	@mkdir -p $(@D)
+	$(CC) $(FAM_CFLAGS) $< -o $@
+# a static program without symbols: no allocator alloctop can find
+$(O)/families/stripped-static: $(O)/allocators/mix-static
+	@mkdir -p $(@D)
+	strip -o $@ $<
+$(O)/tests/test_family: $(O)/families/rjem-static $(O)/families/unknown
 # one C++ program, its operator new and delete from each allocator library
 $(O)/families/cxx-%: tests/families/cxx.cc tests/families/fam.h
 	@mkdir -p $(@D)

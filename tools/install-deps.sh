@@ -12,6 +12,7 @@ PKGS=(
   tmux python3
   libclang-rt-14-dev util-linux mount
   libjemalloc2 libtcmalloc-minimal4 libmimalloc2.0
+  libjemalloc-dev libmimalloc-dev libgoogle-perftools-dev
 )
 # the Rust stack workload: Debian's rustc unless one is installed already (rustup)
 command -v rustc >/dev/null 2>&1 || [ -x "${HOME:-/root}/.cargo/bin/rustc" ] || PKGS+=(rustc)

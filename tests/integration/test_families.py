@@ -127,3 +127,29 @@ def test_verbose_names_family_and_prefix():
     finally:
         if prog:
             harness.kill(prog.proc)
+
+
+def test_unknown_allocator_is_named():
+    """A program with an allocator no family describes (dlmalloc's names): one warning
+    line names it, and the glibc calls beside it are still exact."""
+    _, _, err = run_family("unknown")
+    lines = [l for l in err.splitlines() if "does not know" in l]
+    if len(lines) != 1 or "dlmalloc" not in lines[0] or "build/families/unknown" not in lines[0]:
+        fail("expected one line naming dlmalloc as an allocator alloctop does not know, got:\n%s" % err)
+
+
+def test_no_allocator_is_an_error():
+    """A static program without symbols has no allocator alloctop can find: one line
+    saying so, a non-zero exit, no silent fallback."""
+    prog = None
+    try:
+        prog = Prog([ROOT / "build/families/stripped-static"])
+        rc, out, err = harness.run_cmd([harness.ALLOCTOP] + harness.base_args([prog.pid], 0.5), 30)
+        if rc == 0:
+            fail("alloctop exited 0 on a process without a known allocator:\n%s" % err)
+        lines = [l for l in err.splitlines() if l.strip()]
+        if len(lines) != 1 or "no allocator alloctop can probe" not in lines[0] or str(prog.pid) not in lines[0]:
+            fail("expected one line naming the cause, got:\n%s" % err)
+    finally:
+        if prog:
+            harness.kill(prog.proc)

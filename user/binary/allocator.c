@@ -127,13 +127,14 @@ int at_elf_families(const struct at_elf *e, struct at_found_family *out, int max
 	return n;
 }
 
-/* Is prefix p (of a malloc, free, realloc and calloc) a known family's, or glibc's own
- * internal names? mimalloc's mi_malloc is prefix "mi_" before "malloc". */
+/* Is prefix p (of a malloc, free, realloc and calloc) a known family's, or the C
+ * library's own (reserved "__" names: glibc's __libc_malloc, ld.so's __minimal_malloc)?
+ * mimalloc's mi_malloc is prefix "mi_" before "malloc". */
 static bool claimed(const struct at_elf *e, const struct at_found_family *known, int nr, const char *p, int plen)
 {
 	char own[AT_PREFIX_MAX + 8];
 
-	if ((plen == 7 && !strncmp(p, "__libc_", 7)) || has_func(e, p, plen, "mallocx"))
+	if ((plen >= 2 && !strncmp(p, "__", 2)) || has_func(e, p, plen, "mallocx"))
 		return true;
 	for (int i = 0; i < nr; i++) {
 		snprintf(own, sizeof(own), "%s%s", known[i].prefix,
