@@ -30,10 +30,11 @@ STACK_RS := $(O)/stacks/rust_alloc $(O)/stacks/rust_alloc-v0
 UNWIND_WL := $(foreach l,c cxx,$(foreach f,fp nofp,$(O)/unwind/uw-$(l)-$(f) $(O)/unwind/libuwmid-$(l)-$(f).so)) \
              $(O)/unwind/libuwdl-c-nofp.so
 RUSTC    ?= $(or $(shell command -v rustc 2>/dev/null),$(wildcard $(HOME)/.cargo/bin/rustc),rustc)
+CARGO    ?= $(or $(shell command -v cargo 2>/dev/null),$(wildcard $(HOME)/.cargo/bin/cargo),cargo)
 FRAG_BIN := $(patsubst tests/frag/%.c,$(O)/frag/%,$(wildcard tests/frag/*.c))
 ALLOC_BIN := $(O)/allocators/mix $(O)/allocators/mix-static $(O)/allocators/cxx
 FAM_BIN := $(addprefix $(O)/families/,jemalloc rjem rjem-static mimalloc tcmalloc cxx-jemalloc cxx-tcmalloc \
-	cxx-mimalloc unknown stripped-static)
+	cxx-mimalloc unknown stripped-static) $(O)/rust/strategies
 BENCH_BIN := $(O)/bench/floor $(O)/bench/functime $(O)/bench/live $(O)/bench/cpumon
 
 .PHONY: all deps run test test-unit test-integration bench bench-server clean stacks
@@ -218,6 +219,13 @@ $(O)/stacks/rust_alloc: tests/stacks/rust_alloc.rs
 $(O)/stacks/rust_alloc-v0: tests/stacks/rust_alloc.rs
 	@mkdir -p $(@D)
 	env -u MAKEFLAGS -u MFLAGS $(RUSTC) -O -g -C force-frame-pointers=yes -C symbol-mangling-version=v0 $< -o $@
+# Rust strategies side by side, offline from Debian's crates (its .cargo/config.toml)
+RUST_STRAT := tests/rust/strategies
+$(O)/rust/strategies: $(RUST_STRAT)/src/main.rs $(RUST_STRAT)/Cargo.toml $(RUST_STRAT)/.cargo/config.toml
+	@mkdir -p $(@D)
+	cd $(RUST_STRAT) && env -u MAKEFLAGS -u MFLAGS CARGO_TARGET_DIR=$(abspath $(O))/rust/target RUSTC=$(RUSTC) \
+		$(CARGO) build --release --offline --quiet
+	cp $(O)/rust/target/release/strategies $@
 
 $(O)/demo: tools/demo.c
 	$(CC) -O1 -g -fno-omit-frame-pointer -pthread -Wall -Werror $< -o $@

@@ -153,3 +153,62 @@ def test_no_allocator_is_an_error():
     finally:
         if prog:
             harness.kill(prog.proc)
+
+
+def _strategy(frames):
+    """the strat_NAME function a hotspot's stack passes through, or None"""
+    for f in frames:
+        name = f.get("function") or f.get("symbol") or ""
+        i = name.find("strat_")
+        if i >= 0:
+            j = i + len("strat_")
+            while j < len(name) and (name[j].isalnum() or name[j] == "_"):
+                j += 1
+            return name[i + len("strat_"):j]
+    return None
+
+
+def test_rust_strategies_side_by_side():
+    """Rust (Debian's smallvec, bumpalo, arrayvec crates) under a counting GlobalAlloc:
+    each strategy's allocations, frees and bytes, found by its function in the stacks,
+    match the allocator's own count exactly; so do the process totals."""
+    path = ROOT / "build/rust/strategies"
+    if not os.path.exists(path):
+        fail("%s is missing: make builds it (tools/install-deps.sh installs cargo and the crates)" % path)
+    prog = None
+    try:
+        prog = Prog([path])
+        (truth,), rep = traced([prog], harness.base_args([prog.pid], 0.5))	# finishes prog
+        p = harness.find_process(rep, prog.pid)
+        bad = []
+        for k in ("allocs", "frees", "alloc_bytes"):
+            if p[k] != truth[k]:
+                bad.append("%s = %d, expected %d" % (k, p[k], truth[k]))
+        got = {}
+        for h in rep["hotspots"]:
+            if h["pid"] != prog.pid:
+                continue
+            s = _strategy(h["frames"]) or "(none)"
+            g = got.setdefault(s, {"allocs": 0, "frees": 0, "alloc_bytes": 0})
+            for k in g:
+                g[k] += h[k]
+        for s, t in truth["strategies"].items():
+            g = got.get(s, {"allocs": 0, "frees": 0, "alloc_bytes": 0})
+            if g != t:
+                bad.append("%s: %s, expected %s" % (s, g, t))
+        extra = set(got) - set(truth["strategies"])
+        if extra:
+            bad.append("allocations outside the strategies: %s" % {s: got[s] for s in extra})
+        if rep["dropped"]:
+            bad.append("dropped %r" % rep["drops"])
+        if bad:
+            fail("rust strategies: " + "; ".join(bad))
+        # the comparisons the workload exists for
+        st = truth["strategies"]
+        harness.check(st["vec_with_capacity"]["allocs"] == 1 < st["vec_push"]["allocs"], "Vec strategies")
+        harness.check(st["smallvec_under"]["allocs"] == 0 < st["smallvec_over"]["allocs"], "SmallVec")
+        harness.check(st["arrayvec"]["allocs"] == 0 and st["cow_borrowed"]["allocs"] == 0, "ArrayVec, Cow")
+        harness.check(st["bumpalo"]["allocs"] < st["boxes"]["allocs"], "bumpalo")
+    finally:
+        if prog:
+            harness.kill(prog.proc)
