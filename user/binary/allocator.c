@@ -124,6 +124,15 @@ int at_elf_families(const struct at_elf *e, struct at_found_family *out, int max
 			snprintf(out[n++].prefix, AT_PREFIX_MAX, "%.*s", plen, name);
 		}
 	}
+	/* in family order, libc first: where names share code, the first family's name is
+	 * the one a call without a GOT slot counts under, the same on every run */
+	for (int i = 1; i < n; i++)
+		for (int j = i; j > 0 && out[j].fam < out[j - 1].fam; j--) {
+			struct at_found_family t = out[j];
+
+			out[j] = out[j - 1];
+			out[j - 1] = t;
+		}
 	return n;
 }
 
