@@ -72,12 +72,32 @@ const struct at_vma *at_allocator_pick(struct at_elfcache *ec, int pid, const st
 	return libc;
 }
 
+/* A jemalloc, mimalloc or tcmalloc family in e (any prefix)? */
+static bool other_family(const struct at_elf *e)
+{
+	struct at_found_family ff[AT_FOUND_MAX];
+	int n = at_elf_families(e, ff, AT_FOUND_MAX);
+
+	for (int i = 0; i < n; i++)
+		if (ff[i].fam != AT_FAM_LIBC && ff[i].fam != AT_FAM_CXX)
+			return true;
+	return false;
+}
+
+/* glibc serves malloc, and no other allocator (a static jemalloc in a Rust executable)
+ * serves some blocks beside it: only then is every block a glibc chunk. */
 bool at_uses_glibc_malloc(struct at_elfcache *ec, int pid, const struct at_maps *m)
 {
 	const struct at_elf *e;
 	const struct at_vma *v = at_allocator_pick(ec, pid, m, &e);
 
-	return v && at_path_is_libc(v->path);
+	if (!v || !at_path_is_libc(v->path))
+		return false;
+	for (size_t i = 0; i < m->n; i++)
+		if (m->v[i].exec && at_vma_is_file(&m->v[i]) && !at_path_is_libc(m->v[i].path) &&
+		    !at_path_is_loader(m->v[i].path) && other_family(at_elfcache_get(ec, pid, &m->v[i])))
+			return false;
+	return true;
 }
 
 /* name ends with suffix: the length of what comes before it, else -1 */

@@ -33,7 +33,8 @@ bool at_vma_is_exe(int pid, const struct at_vma *v);
  * allocator library, else libc; *elf its ELF. NULL if none. */
 const struct at_vma *at_allocator_pick(struct at_elfcache *ec, int pid, const struct at_maps *m,
 				       const struct at_elf **elf);
-/* Does glibc's malloc serve this process (so its chunk layout is known)? */
+/* Does glibc's malloc serve this process, and no other allocator beside it (so every
+ * block's chunk layout is known)? */
 bool at_uses_glibc_malloc(struct at_elfcache *ec, int pid, const struct at_maps *m);
 
 #endif
