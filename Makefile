@@ -34,7 +34,7 @@ CARGO    ?= $(or $(shell command -v cargo 2>/dev/null),$(wildcard $(HOME)/.cargo
 FRAG_BIN := $(patsubst tests/frag/%.c,$(O)/frag/%,$(wildcard tests/frag/*.c))
 ALLOC_BIN := $(O)/allocators/mix $(O)/allocators/mix-static $(O)/allocators/cxx
 FAM_BIN := $(addprefix $(O)/families/,jemalloc rjem rjem-static mimalloc tcmalloc cxx-jemalloc cxx-tcmalloc \
-	cxx-mimalloc unknown stripped-static) $(O)/rust/strategies
+	cxx-mimalloc unknown stripped-static tcmalloc-static) $(O)/rust/strategies
 BENCH_BIN := $(O)/bench/floor $(O)/bench/functime $(O)/bench/live $(O)/bench/cpumon
 
 .PHONY: all deps run test test-unit test-integration bench bench-server clean stacks
@@ -146,6 +146,10 @@ $(O)/families/mimalloc: tests/families/mimalloc.c tests/families/fam.h
 $(O)/families/tcmalloc: tests/families/tcmalloc.c tests/families/fam.h
 	@mkdir -p $(@D)
 	$(CC) $(FAM_CFLAGS) $< -o $@ -ltcmalloc_minimal
+# tcmalloc linked into the executable (libtcmalloc_minimal.a): its malloc is the program's
+$(O)/families/tcmalloc-static: tests/families/tcmalloc.c tests/families/fam.h
+	@mkdir -p $(@D)
+	$(CC) $(FAM_CFLAGS) $< -o $@ -Wl,-Bstatic -ltcmalloc_minimal -Wl,-Bdynamic -lstdc++ -lm -pthread
 $(O)/families/unknown: tests/families/unknown.c tests/families/fam.h
 	@mkdir -p $(@D)
 	$(CC) $(FAM_CFLAGS) $< -o $@
