@@ -197,12 +197,10 @@ static int plan_file(struct at_plan *plan, const struct at_vma *v, const char *l
 #define PLAN_ERR(...) do { if (!quiet) at_err(__VA_ARGS__); } while (0)
 #define PLAN_WARN(...) do { if (!quiet) at_warn(__VA_ARGS__); } while (0)
 
-static void say_found(const struct at_plan *plan, const char *path, const struct at_found_family *ff, int n)
+static void say_found(const struct at_plan *plan, const char *path, const struct at_found_family *ff)
 {
-	for (int i = 0; i < n; i++)
-		if (ff[i].fam != AT_FAM_CXX)
-			at_debug("pid %d: allocator %s%s%s%s in %s", plan->pid, at_family_of(ff[i].fam)->name,
-				 *ff[i].prefix ? " (prefix " : "", ff[i].prefix, *ff[i].prefix ? ")" : "", path);
+	at_debug("pid %d: allocator %s%s%s%s in %s", plan->pid, at_family_of(ff->fam)->name,
+		 *ff->prefix ? " (prefix " : "", ff->prefix, *ff->prefix ? ")" : "", path);
 }
 
 /* Probes the families of mapping v (or the forced library). The module serving malloc
@@ -223,10 +221,9 @@ static int plan_module(struct at_plan *plan, const struct at_vma *v, const char 
 		if (file < 0 && (file = plan_file(plan, v, lib, quiet)) < 0)
 			return 0;
 		add_family(plan, file, e, &ff[i]);
+		say_found(plan, lib ? lib : v->path, &ff[i]);
 		used++;
 	}
-	if (used)
-		say_found(plan, lib ? lib : v->path, ff, n);
 	if (!quiet && (lib || !at_path_is_libc(v->path)) && at_elf_unknown_allocator(e, ff, n, unknown, sizeof(unknown)))
 		at_warn("process %d: %s defines %smalloc, %sfree, %srealloc and %scalloc, an allocator alloctop "
 			"does not know: what it serves is not traced", plan->pid, lib ? lib : v->path, unknown, unknown,
@@ -244,7 +241,6 @@ static int plan_modules(struct at_plan *plan, struct at_elfcache *ec, const stru
 	*server = at_allocator_pick(ec, plan->pid, m, server_elf);
 	for (size_t i = 0; i < m->n; i++) {
 		const struct at_vma *v = &m->v[i];
-
 		bool seen = false;
 
 		if (!v->exec || !at_vma_is_file(v) || at_path_is_loader(v->path))
@@ -273,8 +269,8 @@ static int plan_lib(struct at_plan *plan, struct at_elfcache *ec, const struct a
 		if (!stat(lib, &st) && m->v[i].ino == st.st_ino && m->v[i].dev == st.st_dev && m->v[i].exec)
 			*alloc = &m->v[i];
 	if (!*elf || !plan_module(plan, NULL, lib, *elf, true, quiet)) {
-		PLAN_ERR("--lib %s: %s", lib, *elf ? "no allocator names in it (malloc and free, jemalloc's mallocx, "
-						      "mimalloc's mi_malloc or tcmalloc's tc_malloc)"
+		PLAN_ERR("--lib %s: %s", lib, *elf ? "no malloc and free in it, nor jemalloc's, mimalloc's or tcmalloc's "
+						      "own names (is it an allocator library?)"
 						   : "not an ELF file (give an allocator library such as libc.so.6)");
 		return -EINVAL;
 	}
