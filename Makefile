@@ -34,7 +34,7 @@ CARGO    ?= $(or $(shell command -v cargo 2>/dev/null),$(wildcard $(HOME)/.cargo
 FRAG_BIN := $(patsubst tests/frag/%.c,$(O)/frag/%,$(wildcard tests/frag/*.c))
 ALLOC_BIN := $(O)/allocators/mix $(O)/allocators/mix-static $(O)/allocators/cxx
 FAM_BIN := $(addprefix $(O)/families/,jemalloc rjem rjem-static mimalloc tcmalloc cxx-jemalloc cxx-tcmalloc \
-	cxx-mimalloc unknown stripped-static tcmalloc-static) $(O)/rust/strategies
+	cxx-mimalloc unknown stripped-static tcmalloc-static jemalloc-static) $(O)/rust/strategies
 BENCH_BIN := $(O)/bench/floor $(O)/bench/functime $(O)/bench/live $(O)/bench/cpumon
 
 .PHONY: all deps run test test-unit test-integration bench bench-server clean stacks
@@ -136,6 +136,10 @@ $(O)/families/libjemalloc_rjem.a: $(JEMALLOC_PIC)
 $(O)/families/jemalloc: tests/families/jemalloc.c tests/families/fam.h
 	@mkdir -p $(@D)
 	$(CC) $(FAM_CFLAGS) $< -o $@ -ljemalloc
+# jemalloc linked into the executable unprefixed (libjemalloc.a): its malloc is the program's
+$(O)/families/jemalloc-static: tests/families/jemalloc.c tests/families/fam.h
+	@mkdir -p $(@D)
+	$(CC) $(FAM_CFLAGS) $< -o $@ -Wl,-Bstatic -ljemalloc -Wl,-Bdynamic -pthread -ldl -lm
 $(O)/families/rjem: tests/families/jemalloc.c tests/families/fam.h $(O)/families/libjemalloc_rjem.a
 	$(CC) $(FAM_CFLAGS) -DRJEM $< $(O)/families/libjemalloc_rjem.a -o $@ -pthread -ldl -lm
 $(O)/families/rjem-static: tests/families/jemalloc.c tests/families/fam.h $(O)/families/libjemalloc_rjem.a

@@ -67,6 +67,11 @@ def test_jemalloc_api_shared():
     run_family("jemalloc")
 
 
+def test_jemalloc_static_unprefixed_in_executable():
+    """jemalloc linked into the executable with its own names: it serves malloc there."""
+    run_family("jemalloc-static")
+
+
 def test_jemalloc_rjem_prefix_static_in_executable():
     """tikv-jemallocator's shape: jemalloc linked into the executable with _rjem_ names,
     glibc's malloc beside it in libc.so.6: both probed, each call counted once."""
