@@ -78,6 +78,33 @@ def test_jemalloc_rjem_prefix_static_in_executable():
     run_family("rjem")
 
 
+def test_rust_global_allocator_on_rjem():
+    """A Rust program whose #[global_allocator] is the _rjem_ jemalloc linked in, called
+    as tikv-jemallocator does (malloc/calloc/realloc at default alignment, mallocx and
+    rallocx beyond it, sdallocx for every free): counts, bytes and calls exact."""
+    path = ROOT / "build/rust/rjem_alloc"
+    if not os.path.exists(path):
+        fail("%s is missing: make builds it" % path)
+    prog = None
+    try:
+        prog = Prog([path])
+        (truth,), rep = traced([prog], harness.base_args([prog.pid], 0.5))
+        p = harness.find_process(rep, prog.pid)
+        bad = ["%s = %d, expected %d" % (k, p[k], truth[k])
+               for k in ("allocs", "frees", "live_allocs", "alloc_bytes") if p[k] != truth[k]]
+        bad += ["calls.%s = %r, expected %d" % (k, p["calls"].get(k), n)
+                for k, n in truth["calls"].items() if p["calls"].get(k) != n]
+        bad += ["calls.%s = %d, not made" % (k, n) for k, n in p["calls"].items()
+                if n and k not in truth["calls"] and k not in ("mmap", "munmap")]
+        if rep["dropped"]:
+            bad.append("dropped %r" % rep["drops"])
+        if bad:
+            fail("rjem_alloc: " + "; ".join(bad))
+    finally:
+        if prog:
+            harness.kill(prog.proc)
+
+
 def test_two_allocators_in_one_static_file():
     """A -static program: glibc's malloc and _rjem_* jemalloc in the one executable."""
     run_family("rjem-static")
