@@ -35,7 +35,7 @@ FRAG_BIN := $(patsubst tests/frag/%.c,$(O)/frag/%,$(wildcard tests/frag/*.c))
 ALLOC_BIN := $(O)/allocators/mix $(O)/allocators/mix-static $(O)/allocators/cxx
 FAM_BIN := $(addprefix $(O)/families/,jemalloc rjem rjem-static mimalloc tcmalloc cxx-jemalloc cxx-tcmalloc \
 	cxx-mimalloc unknown stripped-static tcmalloc-static jemalloc-static) $(O)/rust/strategies \
-	$(O)/rust/rjem_alloc
+	$(O)/rust/rjem_alloc $(O)/rust/mi_alloc
 BENCH_BIN := $(O)/bench/floor $(O)/bench/functime $(O)/bench/live $(O)/bench/cpumon
 
 .PHONY: all deps run test test-unit test-integration bench bench-server clean stacks
@@ -233,6 +233,10 @@ $(O)/rust/rjem_alloc: tests/rust/rjem_alloc.rs $(O)/families/libjemalloc_rjem.a
 	@mkdir -p $(@D)
 	env -u MAKEFLAGS -u MFLAGS $(RUSTC) -O -g -C force-frame-pointers=yes $< -L $(O)/families \
 		-l static=jemalloc_rjem -l dylib=m -o $@
+# a Rust global allocator over Debian's libmimalloc, as the mimalloc crate calls it
+$(O)/rust/mi_alloc: tests/rust/mi_alloc.rs
+	@mkdir -p $(@D)
+	env -u MAKEFLAGS -u MFLAGS $(RUSTC) -O -g -C force-frame-pointers=yes $< -l dylib=mimalloc -o $@
 # Rust strategies side by side, offline from Debian's crates (its .cargo/config.toml)
 RUST_STRAT := tests/rust/strategies
 $(O)/rust/strategies: $(RUST_STRAT)/src/main.rs $(RUST_STRAT)/Cargo.toml $(RUST_STRAT)/.cargo/config.toml
