@@ -79,7 +79,7 @@ def test_jemalloc_rjem_prefix_static_in_executable():
 
 
 def _rust_global(name, merged=None):
-    """merged: {key: [names]}: names one code answers to, reached by a tail call (no
+    """merged: {key: [names]}: names one code answers to, called through a register (no
     call instruction before the return address names the GOT slot): counted under the
     first name, so compared summed"""
     path = ROOT / "build/rust" / name
@@ -117,9 +117,9 @@ def test_rust_global_allocator_on_rjem():
 def test_rust_global_allocator_on_mimalloc():
     """A Rust program whose #[global_allocator] is libmimalloc, called as the mimalloc
     crate does (mi_malloc_aligned, mi_zalloc_aligned, mi_realloc_aligned, mi_free).
-    Counts and bytes exact; mi_free is libmimalloc's free too, and __rust_dealloc
-    tail-calls it (jmp through the GOT: the return address is __rust_dealloc's caller),
-    so those frees count under free: mi_free and free are compared summed."""
+    Counts and bytes exact; mi_free is libmimalloc's free too, and in a loop rustc loads
+    its GOT slot into a register once and calls *%r13, which names no slot: those frees
+    count under free, so mi_free and free are compared summed."""
     _rust_global("mi_alloc", merged={"mi_free": ["mi_free", "free"]})
 
 
