@@ -30,12 +30,16 @@ STACK_RS := $(O)/stacks/rust_alloc $(O)/stacks/rust_alloc-v0
 UNWIND_WL := $(foreach l,c cxx,$(foreach f,fp nofp,$(O)/unwind/uw-$(l)-$(f) $(O)/unwind/libuwmid-$(l)-$(f).so)) \
              $(O)/unwind/libuwdl-c-nofp.so
 RUSTC    ?= $(or $(shell command -v rustc 2>/dev/null),$(wildcard $(HOME)/.cargo/bin/rustc),rustc)
+CARGO    ?= $(or $(shell command -v cargo 2>/dev/null),$(wildcard $(HOME)/.cargo/bin/cargo),cargo)
 FRAG_BIN := $(patsubst tests/frag/%.c,$(O)/frag/%,$(wildcard tests/frag/*.c))
 ALLOC_BIN := $(O)/allocators/mix $(O)/allocators/mix-static $(O)/allocators/cxx
+FAM_BIN := $(addprefix $(O)/families/,jemalloc rjem rjem-static mimalloc tcmalloc cxx-jemalloc cxx-tcmalloc \
+	cxx-mimalloc unknown stripped-static tcmalloc-static jemalloc-static) $(O)/rust/strategies \
+	$(O)/rust/rjem_alloc $(O)/rust/mi_alloc
 BENCH_BIN := $(O)/bench/floor $(O)/bench/functime $(O)/bench/live $(O)/bench/cpumon
 
 .PHONY: all deps run test test-unit test-integration bench bench-server clean stacks
-all: alloctop $(UNIT_BIN) $(WORK_BIN) $(TOOL_BIN) $(FRAG_BIN) $(ALLOC_BIN) $(BENCH_BIN)
+all: alloctop $(UNIT_BIN) $(WORK_BIN) $(TOOL_BIN) $(FRAG_BIN) $(ALLOC_BIN) $(FAM_BIN) $(BENCH_BIN)
 
 deps:
 	@bash tools/install-deps.sh
@@ -119,6 +123,51 @@ $(O)/allocators/cxx: tests/allocators/cxx.cc
 	@mkdir -p $(@D)
 	$(CXX) -O1 -g -fno-omit-frame-pointer -Wall -Werror $< -o $@
 
+# Allocator-family workloads (tests/families): Debian's jemalloc, mimalloc and tcmalloc.
+FAM_CFLAGS := -O1 -g -fno-omit-frame-pointer -Wall -Werror
+JEMALLOC_PIC := /usr/lib/x86_64-linux-gnu/libjemalloc_pic.a
+# jemalloc's exported names, redefined to _rjem_* the way tikv-jemallocator builds it
+JE_EXPORTS := aligned_alloc calloc dallocx free mallctl mallctlbymib mallctlnametomib malloc malloc_conf \
+	malloc_conf_2_conf_harder malloc_message malloc_stats_print malloc_usable_size mallocx memalign nallocx \
+	posix_memalign rallocx realloc sallocx sdallocx valloc xallocx
+$(O)/families/libjemalloc_rjem.a: $(JEMALLOC_PIC)
+	@mkdir -p $(@D)
+	printf '%s\n' $(foreach s,$(JE_EXPORTS),"$(s) _rjem_$(s)") > $@.syms
+	objcopy --redefine-syms=$@.syms $< $@
+$(O)/families/jemalloc: tests/families/jemalloc.c tests/families/fam.h
+	@mkdir -p $(@D)
+	$(CC) $(FAM_CFLAGS) $< -o $@ -ljemalloc
+# jemalloc linked into the executable unprefixed (libjemalloc.a): its malloc is the program's
+$(O)/families/jemalloc-static: tests/families/jemalloc.c tests/families/fam.h
+	@mkdir -p $(@D)
+	$(CC) $(FAM_CFLAGS) $< -o $@ -Wl,-Bstatic -ljemalloc -Wl,-Bdynamic -pthread -ldl -lm
+$(O)/families/rjem: tests/families/jemalloc.c tests/families/fam.h $(O)/families/libjemalloc_rjem.a
+	$(CC) $(FAM_CFLAGS) -DRJEM $< $(O)/families/libjemalloc_rjem.a -o $@ -pthread -ldl -lm
+$(O)/families/rjem-static: tests/families/jemalloc.c tests/families/fam.h $(O)/families/libjemalloc_rjem.a
+	$(CC) $(FAM_CFLAGS) -static -DRJEM $< $(O)/families/libjemalloc_rjem.a -o $@ -pthread -ldl -lm
+$(O)/families/mimalloc: tests/families/mimalloc.c tests/families/fam.h
+	@mkdir -p $(@D)
+	$(CC) $(FAM_CFLAGS) $< -o $@ -lmimalloc
+$(O)/families/tcmalloc: tests/families/tcmalloc.c tests/families/fam.h
+	@mkdir -p $(@D)
+	$(CC) $(FAM_CFLAGS) $< -o $@ -ltcmalloc_minimal
+# tcmalloc linked into the executable (libtcmalloc_minimal.a): its malloc is the program's
+$(O)/families/tcmalloc-static: tests/families/tcmalloc.c tests/families/fam.h
+	@mkdir -p $(@D)
+	$(CC) $(FAM_CFLAGS) $< -o $@ -Wl,-Bstatic -ltcmalloc_minimal -Wl,-Bdynamic -lstdc++ -lm -pthread
+$(O)/families/unknown: tests/families/unknown.c tests/families/fam.h
+	@mkdir -p $(@D)
+	$(CC) $(FAM_CFLAGS) $< -o $@
+# a static program without symbols: no allocator alloctop can find
+$(O)/families/stripped-static: $(O)/allocators/mix-static
+	@mkdir -p $(@D)
+	strip -o $@ $<
+$(O)/tests/test_family: $(O)/families/rjem-static $(O)/families/unknown
+# one C++ program, its operator new and delete from each allocator library
+$(O)/families/cxx-%: tests/families/cxx.cc tests/families/fam.h
+	@mkdir -p $(@D)
+	$(CXX) $(FAM_CFLAGS) -std=c++17 -fsized-deallocation $< -o $@ -l$(subst tcmalloc,tcmalloc_minimal,$*)
+
 $(O)/frag/%: tests/frag/%.c
 	@mkdir -p $(@D)
 	$(CC) -O1 -g -fno-omit-frame-pointer -Wall -Werror $< -o $@
@@ -179,6 +228,22 @@ $(O)/stacks/rust_alloc: tests/stacks/rust_alloc.rs
 $(O)/stacks/rust_alloc-v0: tests/stacks/rust_alloc.rs
 	@mkdir -p $(@D)
 	env -u MAKEFLAGS -u MFLAGS $(RUSTC) -O -g -C force-frame-pointers=yes -C symbol-mangling-version=v0 $< -o $@
+# a Rust global allocator over the _rjem_ jemalloc, as tikv-jemallocator calls it
+$(O)/rust/rjem_alloc: tests/rust/rjem_alloc.rs $(O)/families/libjemalloc_rjem.a
+	@mkdir -p $(@D)
+	env -u MAKEFLAGS -u MFLAGS $(RUSTC) -O -g -C force-frame-pointers=yes $< -L $(O)/families \
+		-l static=jemalloc_rjem -l dylib=m -o $@
+# a Rust global allocator over Debian's libmimalloc, as the mimalloc crate calls it
+$(O)/rust/mi_alloc: tests/rust/mi_alloc.rs
+	@mkdir -p $(@D)
+	env -u MAKEFLAGS -u MFLAGS $(RUSTC) -O -g -C force-frame-pointers=yes $< -l dylib=mimalloc -o $@
+# Rust strategies side by side, offline from Debian's crates (its .cargo/config.toml)
+RUST_STRAT := tests/rust/strategies
+$(O)/rust/strategies: $(RUST_STRAT)/src/main.rs $(RUST_STRAT)/Cargo.toml $(RUST_STRAT)/.cargo/config.toml
+	@mkdir -p $(@D)
+	cd $(RUST_STRAT) && env -u MAKEFLAGS -u MFLAGS CARGO_TARGET_DIR=$(abspath $(O))/rust/target RUSTC=$(RUSTC) \
+		$(CARGO) build --release --offline --quiet
+	cp $(O)/rust/target/release/strategies $@
 
 $(O)/demo: tools/demo.c
 	$(CC) -O1 -g -fno-omit-frame-pointer -pthread -Wall -Werror $< -o $@

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Allocator probes: the malloc family's entries and returns, and free.
- * Only the outermost allocator call on a thread counts; calls the allocator makes to
- * itself (realloc(NULL, n) -> malloc, memalign -> malloc, ...) are nested and ignored. */
+/* Allocator probes: entries and returns of every allocating or resizing function, and
+ * the frees, of every family (libc, jemalloc, mimalloc, tcmalloc, operator new). One
+ * program per kind: the attach cookie says which function it is and where its
+ * arguments are (alloctop.h, user/lib/family.c). Only the outermost allocator call on a
+ * thread counts; calls the allocator makes to itself (realloc(NULL, n) -> malloc,
+ * memalign -> malloc, mi_free_size -> mi_free, ...) are nested and ignored. */
 #include "common.bpf.h"
 #include "live.bpf.h"
 
@@ -45,11 +48,11 @@ static __always_inline __u32 at_alias(__u32 tgid, __u64 ra, __u32 f)
 	return v && *v < AT_NR_FUNCS ? *v : f;
 }
 
-static __always_inline int on_entry(struct pt_regs *ctx, enum at_func f, __u64 size, __u64 ptr)
+static __always_inline int on_entry(struct pt_regs *ctx, __u64 ck, __u64 size, __u64 ptr, __u64 extra)
 {
 	__u64 sp = PT_REGS_SP(ctx);
 	struct at_thread *t;
-	__u32 tgid, tid;
+	__u32 tgid, tid, f = AT_CK_FUNC(ck);
 
 	t = at_thread_for(&tgid, &tid);
 	if (!t)
@@ -58,13 +61,15 @@ static __always_inline int on_entry(struct pt_regs *ctx, enum at_func f, __u64 s
 	at_check_missed_return(t, sp);
 	if (t->depth++)
 		return 0;
-	/* the rarely used aligned functions are the ones allocators alias */
-	if (f == AT_ALIGNED_ALLOC || f == AT_MEMALIGN || f == AT_VALLOC || f == AT_PVALLOC)
+	/* a function exported under several names: the one the caller used */
+	if (ck & AT_CK_ALIASED)
 		f = at_alias(tgid, at_return_address(sp), f);
 	t->func = f;
+	t->cookie = ck;
 	t->epoch = at_epoch;
 	t->size = size;
 	t->ptr = ptr;
+	t->extra = extra;
 	t->sp = sp;
 	t->stack_id = at_capture_stack(ctx, t, tgid);
 	return 0;
@@ -156,10 +161,21 @@ static __always_inline void account_alloc(struct at_thread *t, struct at_proc_st
 	at_site_count(tgid, t->stack_id, &d);
 }
 
+/* xallocx: resized in place when the usable size it returns covers size; the block
+ * then holds size bytes, or up to size + extra when more fit. */
+static __always_inline __u64 inplace_size(const struct at_thread *t, __u64 usable)
+{
+	__u64 want = t->size + t->extra;
+
+	if (want < t->size)
+		want = ~0ULL;	/* size + extra wrapped */
+	return usable < want ? usable : want;
+}
+
 SEC("uretprobe")
 int BPF_KRETPROBE(alloc_return, void *ret)
 {
-	__u64 addr = (__u64)ret;
+	__u64 addr = (__u64)ret, ck, size;
 	struct at_proc_stats *p;
 	struct at_thread *t;
 	__u32 tgid, tid;
@@ -170,38 +186,44 @@ int BPF_KRETPROBE(alloc_return, void *ret)
 	p = at_proc_get(tgid);
 	if (!p)
 		return 0;
-	if (t->func < AT_NR_FUNCS)
-		at_add(&p->calls[t->func], 1);
-
-	switch (t->func) {
-	case AT_POSIX_MEMALIGN:
+	at_hist_add64(p->calls, t->func, AT_NR_FUNCS, 1);
+	ck = t->cookie;
+	size = t->size;
+	switch (AT_CK_RESULT(ck)) {
+	case AT_RES_RC_OUT:
 		if ((long)ret != 0)
 			return 0;
 		addr = 0;
 		bpf_probe_read_user(&addr, sizeof(addr), (void *)t->ptr);
 		break;
-	case AT_REALLOC:
-	case AT_REALLOCARRAY:
-		/* success frees the old block; glibc's realloc(p, 0) frees p and returns NULL */
-		if (t->ptr && (addr || t->size == 0))
-			account_free(t, p, tgid, tid, t->ptr);
+	case AT_RES_USABLE:
+		if (!t->ptr || addr < size)
+			return 0;	/* not resized: the block is as it was */
+		size = inplace_size(t, addr);
+		addr = t->ptr;
 		break;
 	default:
 		break;
 	}
+	/* a resize that succeeded frees the old block (moved or not); glibc's realloc(p, 0)
+	 * frees p and returns NULL, and reallocf frees p when it fails */
+	if (AT_CK_KIND(ck) == AT_KIND_RESIZE && t->ptr &&
+	    (addr || (ck & AT_CK_FAIL_FREES) || ((ck & AT_CK_ZERO_FREES) && size == 0)))
+		account_free(t, p, tgid, tid, t->ptr);
 	if (addr)
-		account_alloc(t, p, tgid, tid, addr, t->size);
+		account_alloc(t, p, tgid, tid, addr, size);
 	return 0;
 }
 
-/* free and operator delete: entry probes only. delete calls free (or a plain delete
- * tail-calls the sized one): the first of the chain accounts, the others see the
- * pointer in skip_free and stand aside. */
-static __always_inline int on_free(struct pt_regs *ctx, enum at_func f, __u64 ptr)
+/* Frees (free, operator delete, sdallocx, mi_free_size, tc_free_sized, ...) and
+ * queries (sallocx, ...): entry probes only. A free may call another (delete calls
+ * free, mi_free_size calls mi_free): the first of the chain accounts, the others see
+ * the pointer in skip_free and stand aside. free itself calls no other. */
+static __always_inline int on_free(struct pt_regs *ctx, __u64 ck, __u64 ptr)
 {
 	struct at_proc_stats *p;
 	struct at_thread *t;
-	__u32 tgid, tid;
+	__u32 tgid, tid, f = AT_CK_FUNC(ck);
 
 	t = at_thread_for(&tgid, &tid);
 	if (!t)
@@ -209,27 +231,57 @@ static __always_inline int on_free(struct pt_regs *ctx, enum at_func f, __u64 pt
 	at_check_missed_return(t, PT_REGS_SP(ctx));
 	if (t->depth)
 		return 0;	/* free inside realloc etc.: accounted by the outer call */
-	if (ptr && ptr == t->skip_free)
+	if (AT_CK_KIND(ck) == AT_KIND_FREE && ptr && ptr == t->skip_free)
 		return 0;
-	t->skip_free = f == AT_FREE ? 0 : ptr;
+	if (ck & AT_CK_ALIASED)
+		f = at_alias(tgid, at_return_address(PT_REGS_SP(ctx)), f);
 	p = at_proc_get(tgid);
 	if (!p)
 		return 0;
 	at_hist_add64(p->calls, f, AT_NR_FUNCS, 1);	/* f comes from a cookie: bounds the verifier sees */
+	if (AT_CK_KIND(ck) != AT_KIND_FREE)
+		return 0;	/* a query allocates nothing */
+	t->skip_free = f == AT_FREE ? 0 : ptr;
 	if (ptr)
 		account_free(t, p, tgid, tid, ptr);
 	return 0;
 }
 
-/* free, operator delete and delete[], one program: the attach cookie says which. */
-SEC("uprobe")
-int BPF_KPROBE(free_entry, void *ptr)
-{
-	__u64 f = bpf_get_attach_cookie(ctx);
+/* The argument registers of a function at its entry, by the x86-64 calling convention.
+ * Loaded once each at fixed offsets: the verifier refuses a context read at an offset
+ * computed from the cookie. */
+struct at_args {
+	__u64 a[6];
+};
 
-	if (f != AT_DELETE && f != AT_DELETE_ARRAY)
-		f = AT_FREE;
-	return on_free(ctx, f, (__u64)ptr);
+static __always_inline void at_args_load(struct pt_regs *ctx, struct at_args *r)
+{
+	r->a[0] = PT_REGS_PARM1(ctx);
+	r->a[1] = PT_REGS_PARM2(ctx);
+	r->a[2] = PT_REGS_PARM3(ctx);
+	r->a[3] = PT_REGS_PARM4(ctx);
+	r->a[4] = PT_REGS_PARM5(ctx);
+	r->a[5] = ctx->r9;	/* this libbpf has no PT_REGS_PARM6 */
+}
+
+/* Argument i (0..5), 0 for AT_ARG_NONE. */
+static __always_inline __u64 at_arg(const struct at_args *r, __u32 i)
+{
+	asm volatile("" : "+r"(i));	/* the bound below must be on the register used */
+	return i < 6 ? r->a[i] : 0;
+}
+
+/* Every free and query, one program: the cookie says where the pointer is. */
+SEC("uprobe")
+int BPF_KPROBE(free_entry)
+{
+	__u64 ck = bpf_get_attach_cookie(ctx);
+	struct at_args r;
+
+	if (AT_CK_KIND(ck) != AT_KIND_FREE && AT_CK_KIND(ck) != AT_KIND_QUERY)
+		return 0;	/* not a cookie the loader gives */
+	at_args_load(ctx, &r);
+	return on_free(ctx, ck, at_arg(&r, AT_CK_PTR(ck)));
 }
 
 /* An overflowing n * size fails in the allocator; it must not wrap to 0 here, or the
@@ -245,44 +297,23 @@ static __always_inline __u64 at_mul_sat(__u64 n, __u64 size)
 	return n > max ? ~0ULL : n * size;
 }
 
-/* Every allocating function (malloc family, operator new and new[]), one program: the
- * attach cookie is the enum at_func of the probed function, which says where its size
- * and pointer arguments are. One program verifies once, not once per function. */
+/* Every allocating or resizing function of every family, one program: the attach
+ * cookie names the function and the arguments holding the size, the count it is
+ * multiplied by, the old block or out-pointer and xallocx's extra bytes. One program
+ * verifies once, not once per function. */
 SEC("uprobe")
-int BPF_KPROBE(alloc_entry, __u64 a0, __u64 a1, __u64 a2)
+int BPF_KPROBE(alloc_entry)
 {
-	__u64 f = bpf_get_attach_cookie(ctx), size = a0, ptr = 0;
+	__u64 ck = bpf_get_attach_cookie(ctx), size;
+	struct at_args r;
 
-	switch (f) {
-	case AT_CALLOC:
-		size = at_mul_sat(a0, a1);
-		break;
-	case AT_REALLOC:
-		size = a1;
-		ptr = a0;
-		break;
-	case AT_REALLOCARRAY:
-		size = at_mul_sat(a1, a2);
-		ptr = a0;
-		break;
-	case AT_POSIX_MEMALIGN:	/* (memptr, align, size) */
-		size = a2;
-		ptr = a0;
-		break;
-	case AT_ALIGNED_ALLOC:
-	case AT_MEMALIGN:	/* (align, size) */
-		size = a1;
-		break;
-	case AT_MALLOC:
-	case AT_VALLOC:
-	case AT_PVALLOC:
-	case AT_NEW:
-	case AT_NEW_ARRAY:
-		break;
-	default:
+	if (AT_CK_KIND(ck) != AT_KIND_ALLOC && AT_CK_KIND(ck) != AT_KIND_RESIZE)
 		return 0;	/* not a cookie the loader gives */
-	}
-	return on_entry(ctx, f, size, ptr);
+	at_args_load(ctx, &r);
+	size = at_arg(&r, AT_CK_SIZE(ck));
+	if (AT_CK_COUNT(ck) != AT_ARG_NONE)
+		size = at_mul_sat(at_arg(&r, AT_CK_COUNT(ck)), size);
+	return on_entry(ctx, ck, size, at_arg(&r, AT_CK_PTR(ck)), at_arg(&r, AT_CK_EXTRA(ck)));
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -39,8 +39,10 @@ struct at_uw_rule {
 struct at_thread {
 	__u32 depth;		/* allocator calls in progress on this thread */
 	__u32 func;		/* outer call */
+	__u64 cookie;		/* its probe's attach cookie: the roles of its arguments */
 	__u64 size;
 	__u64 ptr;		/* realloc: old block; posix_memalign: memptr */
+	__u64 extra;		/* xallocx: the extra bytes */
 	__u64 sp;		/* stack pointer at the outer call's entry */
 	__u64 stack_id;
 	__u64 last_alloc;	/* for temporary allocations */
@@ -136,7 +138,8 @@ struct {
 } alloc_text SEC(".maps") __weak;
 
 /* GOT slots through which a process calls an allocator function known under several
- * names (glibc's memalign is aligned_alloc): (pid, slot address) -> enum at_func. */
+ * names (glibc's memalign is aligned_alloc, tcmalloc's free is tc_free and operator
+ * delete): (pid, slot address) -> enum at_func. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 4096);

@@ -30,8 +30,61 @@ enum at_func {
 	AT_NEW_ARRAY,		/* operator new[] */
 	AT_DELETE,		/* operator delete */
 	AT_DELETE_ARRAY,	/* operator delete[] */
+	AT_NR_BASE_FUNCS,	/* the keys JSON "calls" always has; the rest appear when called */
+	/* jemalloc's own API (any prefix: je_, _rjem_, ...) */
+	AT_MALLOCX = AT_NR_BASE_FUNCS, AT_RALLOCX, AT_XALLOCX, AT_DALLOCX, AT_SDALLOCX, AT_SALLOCX, AT_NALLOCX,
+	/* mimalloc */
+	AT_MI_MALLOC, AT_MI_CALLOC, AT_MI_ZALLOC, AT_MI_MALLOCN, AT_MI_MALLOC_SMALL, AT_MI_ZALLOC_SMALL,
+	AT_MI_REALLOC, AT_MI_REALLOCN, AT_MI_REALLOCF, AT_MI_EXPAND,
+	AT_MI_MALLOC_ALIGNED, AT_MI_MALLOC_ALIGNED_AT, AT_MI_ZALLOC_ALIGNED, AT_MI_ZALLOC_ALIGNED_AT,
+	AT_MI_CALLOC_ALIGNED, AT_MI_CALLOC_ALIGNED_AT, AT_MI_REALLOC_ALIGNED, AT_MI_REALLOC_ALIGNED_AT,
+	AT_MI_POSIX_MEMALIGN, AT_MI_MEMALIGN, AT_MI_ALIGNED_ALLOC,
+	AT_MI_FREE, AT_MI_FREE_SIZE, AT_MI_FREE_ALIGNED, AT_MI_FREE_SIZE_ALIGNED,
+	AT_MI_NEW, AT_MI_NEW_NOTHROW, AT_MI_NEW_ALIGNED, AT_MI_NEW_ALIGNED_NOTHROW, AT_MI_NEW_N,
+	AT_MI_NEW_REALLOC, AT_MI_NEW_REALLOCN, AT_MI_USABLE_SIZE,
+	/* tcmalloc (gperftools) */
+	AT_TC_MALLOC, AT_TC_CALLOC, AT_TC_REALLOC, AT_TC_FREE, AT_TC_CFREE, AT_TC_FREE_SIZED,
+	AT_TC_MEMALIGN, AT_TC_POSIX_MEMALIGN, AT_TC_VALLOC, AT_TC_PVALLOC, AT_TC_MALLOC_SKIP_NEW_HANDLER,
+	AT_TC_NEW, AT_TC_NEWARRAY, AT_TC_NEW_NOTHROW, AT_TC_NEWARRAY_NOTHROW, AT_TC_NEW_ALIGNED,
+	AT_TC_NEWARRAY_ALIGNED, AT_TC_NEW_ALIGNED_NOTHROW, AT_TC_NEWARRAY_ALIGNED_NOTHROW,
+	AT_TC_DELETE, AT_TC_DELETEARRAY, AT_TC_DELETE_SIZED, AT_TC_DELETEARRAY_SIZED, AT_TC_DELETE_NOTHROW,
+	AT_TC_DELETEARRAY_NOTHROW, AT_TC_DELETE_ALIGNED, AT_TC_DELETEARRAY_ALIGNED, AT_TC_DELETE_SIZED_ALIGNED,
+	AT_TC_DELETEARRAY_SIZED_ALIGNED, AT_TC_DELETE_ALIGNED_NOTHROW, AT_TC_DELETEARRAY_ALIGNED_NOTHROW,
+	AT_TC_MALLOC_SIZE, AT_TC_NALLOCX,
 	AT_NR_FUNCS,
 };
+_Static_assert(AT_NR_FUNCS <= 256, "a function fits the cookie's 8 bits");
+
+/* The attach cookie of an allocator probe: the function and the roles of its arguments,
+ * packed by userspace from the family tables (user/lib/family.c), read by the one entry
+ * program that serves every function (bpf/alloc.bpf.c). Argument numbers are 0..5 (the
+ * x86-64 integer registers), AT_ARG_NONE if the function has no such argument. */
+enum at_call_kind {
+	AT_KIND_ALLOC,		/* returns a new block of size (x count) bytes */
+	AT_KIND_FREE,		/* frees the block at argument ptr */
+	AT_KIND_RESIZE,		/* block at ptr to size bytes: moved (free + alloc) or in place */
+	AT_KIND_QUERY,		/* allocates nothing (sallocx, nallocx): counted in calls only */
+	AT_KIND_MAP,		/* mmap and munmap: their own programs (bpf/mmap.bpf.c) */
+};
+enum at_call_result {
+	AT_RES_PTR,		/* the block, NULL on failure */
+	AT_RES_RC_OUT,		/* 0 on success, the block stored through argument ptr */
+	AT_RES_USABLE,		/* xallocx: the block's usable size, in place; < size: not resized */
+};
+#define AT_ARG_NONE		7
+#define AT_CK_FUNC(c)		((__u32)((c) & 0xff))
+#define AT_CK_KIND(c)		((__u32)((c) >> 8 & 7))
+#define AT_CK_SIZE(c)		((__u32)((c) >> 11 & 7))
+#define AT_CK_COUNT(c)		((__u32)((c) >> 14 & 7))	/* size is count x size */
+#define AT_CK_PTR(c)		((__u32)((c) >> 17 & 7))	/* old or freed block; RC_OUT: the out-pointer */
+#define AT_CK_EXTRA(c)		((__u32)((c) >> 20 & 7))	/* xallocx's extra bytes */
+#define AT_CK_RESULT(c)		((__u32)((c) >> 23 & 3))
+#define AT_CK_ZERO_FREES	(1ULL << 25)	/* resize to 0 bytes returning NULL freed the block */
+#define AT_CK_FAIL_FREES	(1ULL << 26)	/* a failed resize freed the block (reallocf) */
+#define AT_CK_ALIASED		(1ULL << 27)	/* other names share the code: ask the caller's GOT slot */
+#define AT_CK_PACK(func, kind, size, count, ptr, extra, result) \
+	((__u64)(func) | (__u64)(kind) << 8 | (__u64)(size) << 11 | (__u64)(count) << 14 | \
+	 (__u64)(ptr) << 17 | (__u64)(extra) << 20 | (__u64)(result) << 23)
 
 /* Losses, one counter each, summed over CPUs (map "drops"). */
 enum at_drop {

@@ -14,12 +14,16 @@ PKGS=(
   prometheus
   libclang-rt-14-dev util-linux mount
   libjemalloc2 libtcmalloc-minimal4 libmimalloc2.0
+  libjemalloc-dev libmimalloc-dev libgoogle-perftools-dev
 )
 # prometheus and promtool: tests/integration/test_export.py starts its own Prometheus on
 # loopback (the package also enables a system service on :9090; `systemctl disable --now
 # prometheus` if it is not wanted there).
 # the Rust stack workload: Debian's rustc unless one is installed already (rustup)
 command -v rustc >/dev/null 2>&1 || [ -x "${HOME:-/root}/.cargo/bin/rustc" ] || PKGS+=(rustc)
+# the Rust strategies workload (tests/rust/strategies): cargo, offline, from Debian's crates
+command -v cargo >/dev/null 2>&1 || [ -x "${HOME:-/root}/.cargo/bin/cargo" ] || PKGS+=(cargo)
+PKGS+=(librust-smallvec-dev librust-bumpalo-dev librust-arrayvec-dev)
 # bench only (make bench): the tools alloctop is compared with. bcc's memleak compiles
 # against kernel headers; for a kernel without its own (no /lib/modules/VER/build) the
 # bench points bcc at Debian's generic ones, which do for user-space probes.

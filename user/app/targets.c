@@ -139,8 +139,9 @@ static int attach_pids(struct at_targets *ts)
 		ts->nr_pidfd++;
 		err = attach_one_pid(ts, pid);
 		if (err == -EAGAIN)
-			at_err("process %d maps no allocator alloctop can probe (no malloc/free in it or its "
-			       "libraries): use --lib PATH", pid);
+			at_err("process %d maps no allocator alloctop can probe (no malloc/free, jemalloc, mimalloc "
+			       "or tcmalloc names in it or its libraries; a stripped static binary?): use --lib PATH",
+			       pid);
 		if (err)
 			return AT_EXIT_FAIL;
 	}

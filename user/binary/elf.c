@@ -286,6 +286,16 @@ const struct at_sym *at_elf_func(const struct at_elf *e, const char *name)
 	return NULL;
 }
 
+size_t at_elf_nr_funcs(const struct at_elf *e)
+{
+	return e->nr_syms;
+}
+
+const struct at_sym *at_elf_func_nth(const struct at_elf *e, size_t i)
+{
+	return i < e->nr_syms ? &e->syms[i] : NULL;
+}
+
 const struct at_sym *at_elf_lookup(const struct at_elf *e, __u64 vaddr, __u64 *off)
 {
 	size_t lo = 0, hi = e->nr_syms;

@@ -24,6 +24,9 @@ void at_elf__close(struct at_elf *e);
 
 /* A defined function (FUNC or IFUNC) by exact name, NULL if absent. */
 const struct at_sym *at_elf_func(const struct at_elf *e, const char *name);
+/* The defined functions, by index (0 .. at_elf_nr_funcs - 1), in address order. */
+size_t at_elf_nr_funcs(const struct at_elf *e);
+const struct at_sym *at_elf_func_nth(const struct at_elf *e, size_t i);
 /* The function containing vaddr, NULL if none; off gets vaddr - sym->addr. */
 const struct at_sym *at_elf_lookup(const struct at_elf *e, __u64 vaddr, __u64 *off);
 

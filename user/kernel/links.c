@@ -2,6 +2,7 @@
  * (plan, attach, re-plan after exec, sampling on/off, detach). */
 #include "kernel/links.h"
 #include "alloctop.skel.h"
+#include "lib/family.h"
 #include "lib/util.h"
 #include "uprobe_multi.h"
 
@@ -56,20 +57,18 @@ struct at_links *at_links__new(const struct at_links_opts *opts)
 }
 
 
-/* The entry program of function f; the attach cookie tells it which function it is in. */
-static struct bpf_program *entry_prog(struct alloctop_bpf *s, enum at_func f)
+/* The entry program of a probe, by the kind of its function; the attach cookie tells it
+ * which function it is in and where the arguments are. */
+static struct bpf_program *entry_prog(struct alloctop_bpf *s, const struct at_probe *p)
 {
-	switch (f) {
-	case AT_FREE:
-	case AT_DELETE:
-	case AT_DELETE_ARRAY:
+	switch (at_entry_of(p->func)->kind) {
+	case AT_KIND_FREE:
+	case AT_KIND_QUERY:
 		return s->progs.free_entry;
-	case AT_MMAP:
-		return s->progs.mmap_entry;
-	case AT_MUNMAP:
-		return s->progs.munmap_entry;
+	case AT_KIND_MAP:
+		return p->func == AT_MMAP ? s->progs.mmap_entry : s->progs.munmap_entry;
 	default:
-		return f < AT_NR_FUNCS ? s->progs.alloc_entry : NULL;
+		return s->progs.alloc_entry;
 	}
 }
 
@@ -191,7 +190,7 @@ static int attach_file(struct at_links *ls, struct at_target_links *tl, const st
 
 			if (p->file != file || (pass == 0 && !p->has_ret))
 				continue;
-			prog = pass == 1 ? entry_prog(ls->skel, p->func)
+			prog = pass == 1 ? entry_prog(ls->skel, p)
 			       : p->func == AT_MMAP ? ls->skel->progs.mmap_return : ls->skel->progs.alloc_return;
 			for (int k = 0; k < nprogs; k++)
 				seen |= progs[k] == prog && rets[k] == (pass == 0);
@@ -213,10 +212,10 @@ static int attach_file(struct at_links *ls, struct at_target_links *tl, const st
 				continue;
 			if (rets[k] && p->has_ret &&
 			    progs[k] == (p->func == AT_MMAP ? ls->skel->progs.mmap_return : ls->skel->progs.alloc_return)) {
-				cookies[cnt] = p->func;
+				cookies[cnt] = p->cookie;
 				offs[cnt++] = p->ret_off;
-			} else if (!rets[k] && progs[k] == entry_prog(ls->skel, p->func)) {
-				cookies[cnt] = p->func;
+			} else if (!rets[k] && progs[k] == entry_prog(ls->skel, p)) {
+				cookies[cnt] = p->cookie;
 				offs[cnt++] = p->entry_off;
 			}
 		}
@@ -320,7 +319,7 @@ static bool same_probes(const struct at_plan *a, int fa, const struct at_plan *b
 			j++;
 		if (i == a->nr_probes || j == b->nr_probes)
 			return i == a->nr_probes && j == b->nr_probes;
-		if (a->probes[i].func != b->probes[j].func || a->probes[i].entry_off != b->probes[j].entry_off ||
+		if (a->probes[i].cookie != b->probes[j].cookie || a->probes[i].entry_off != b->probes[j].entry_off ||
 		    a->probes[i].ret_off != b->probes[j].ret_off || a->probes[i].has_ret != b->probes[j].has_ret)
 			return false;
 	}
@@ -516,10 +515,12 @@ static void merge_probes(const struct at_plan *plan, struct at_func_probe *fp)
 		d->ret |= p->has_ret;
 	}
 	/* a name probed through another's site (aligned_alloc = memalign) costs the same */
-	for (int f = 0; f < AT_NR_FUNCS; f++)
-		for (int g = 0; g < AT_NR_FUNCS && !fp[f].probed && (plan->aliased >> f & 1); g++)
-			if (g != f && (plan->aliased >> g & 1) && fp[g].probed)
-				fp[f] = fp[g];
+	for (int i = 0; i < plan->nr_aliases; i++) {
+		const struct at_alias *a = &plan->aliases[i];
+
+		if (!fp[a->func].probed && a->probe < plan->nr_probes)
+			fp[a->func] = fp[plan->probes[a->probe].func];
+	}
 }
 
 bool at_links__func_probes(const struct at_links *ls, int pid, struct at_func_probe fp[AT_NR_FUNCS])

@@ -1,17 +1,11 @@
 #include "lib/names.h"
-
-static const char *const func_names[AT_NR_FUNCS] = {
-	[AT_MALLOC] = "malloc", [AT_CALLOC] = "calloc", [AT_REALLOC] = "realloc",
-	[AT_REALLOCARRAY] = "reallocarray", [AT_FREE] = "free",
-	[AT_POSIX_MEMALIGN] = "posix_memalign", [AT_ALIGNED_ALLOC] = "aligned_alloc",
-	[AT_MEMALIGN] = "memalign", [AT_VALLOC] = "valloc", [AT_PVALLOC] = "pvalloc",
-	[AT_MMAP] = "mmap", [AT_MUNMAP] = "munmap",
-	[AT_NEW] = "new", [AT_NEW_ARRAY] = "new_array", [AT_DELETE] = "delete", [AT_DELETE_ARRAY] = "delete_array",
-};
+#include "lib/family.h"
 
 const char *at_func_name(enum at_func f)
 {
-	return f < AT_NR_FUNCS ? func_names[f] : "?";
+	const struct at_entry *e = at_entry_of(f);
+
+	return e && e->name ? e->name : "?";
 }
 
 static const char *const drop_names[AT_NR_DROPS] = {

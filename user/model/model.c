@@ -1,5 +1,6 @@
 #include "model/model_int.h"
 #include "kernel/bpfmap.h"
+#include "lib/family.h"
 #include "lib/util.h"
 
 #include <bpf/bpf.h>
@@ -148,7 +149,7 @@ static void scale_proc(struct at_proc_stats *p, double k)
 	SCALE(p->allocs); SCALE(p->frees); SCALE(p->alloc_bytes); SCALE(p->free_bytes);
 	SCALE(p->live_allocs); SCALE(p->live_bytes); SCALE(p->temp_allocs);
 	for (int f = 0; f < AT_NR_FUNCS; f++)
-		if (f != AT_FREE && f != AT_DELETE && f != AT_DELETE_ARRAY && f != AT_MMAP && f != AT_MUNMAP)
+		if (at_entry_of(f)->kind == AT_KIND_ALLOC || at_entry_of(f)->kind == AT_KIND_RESIZE)
 			SCALE(p->calls[f]);
 	for (int b = 0; b < AT_SIZE_BUCKETS; b++) {
 		SCALE(p->size_count[b]);
@@ -202,8 +203,9 @@ static void raw_totals(struct at_model *m, const struct at_snapshot *s)
 	m->raw_allocs = m->raw_frees = 0;
 	for (size_t i = 0; i < s->nr_procs; i++) {
 		m->raw_allocs += s->procs[i].s.allocs;
-		m->raw_frees += s->procs[i].s.calls[AT_FREE] + s->procs[i].s.calls[AT_DELETE] +
-				s->procs[i].s.calls[AT_DELETE_ARRAY];
+		for (int f = 0; f < AT_NR_FUNCS; f++)
+			if (at_entry_of(f)->kind == AT_KIND_FREE)
+				m->raw_frees += s->procs[i].s.calls[f];
 	}
 }
 

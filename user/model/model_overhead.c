@@ -7,6 +7,7 @@
  * without being counted, so this is a lower bound for such calls. */
 #include "model/model_int.h"
 #include "binary/procmaps.h"
+#include "lib/family.h"
 #include "lib/util.h"
 
 #include <stdio.h>
@@ -178,10 +179,10 @@ void at_model_call_costs(const struct at_model *m, double *alloc_ns, double *fre
 			continue;
 		at_probe_cost_per_call(&m->cost, fp, ns);
 		for (int f = 0; f < AT_NR_FUNCS; f++) {
-			bool fr = f == AT_FREE || f == AT_DELETE || f == AT_DELETE_ARRAY;
-			double *d = fr ? free_ns : alloc_ns;
+			enum at_call_kind k = at_entry_of(f)->kind;
+			double *d = k == AT_KIND_FREE || k == AT_KIND_QUERY ? free_ns : alloc_ns;
 
-			if (f != AT_MMAP && f != AT_MUNMAP && ns[f] > *d)
+			if (k != AT_KIND_MAP && ns[f] > *d)
 				*d = ns[f];
 		}
 	}

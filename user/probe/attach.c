@@ -12,48 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Where each function is looked for, and under which symbols. */
-enum at_group { AT_GROUP_ALLOC, AT_GROUP_MMAP, AT_GROUP_CXX };
-
-static const struct {
-	enum at_func func;
-	enum at_group group;
-	const char *sym;
-} probe_syms[] = {
-	{ AT_MALLOC, AT_GROUP_ALLOC, "malloc" },
-	{ AT_CALLOC, AT_GROUP_ALLOC, "calloc" },
-	{ AT_REALLOC, AT_GROUP_ALLOC, "realloc" },
-	{ AT_REALLOCARRAY, AT_GROUP_ALLOC, "reallocarray" },
-	{ AT_FREE, AT_GROUP_ALLOC, "free" },
-	{ AT_POSIX_MEMALIGN, AT_GROUP_ALLOC, "posix_memalign" },
-	{ AT_ALIGNED_ALLOC, AT_GROUP_ALLOC, "aligned_alloc" },
-	{ AT_MEMALIGN, AT_GROUP_ALLOC, "memalign" },
-	{ AT_VALLOC, AT_GROUP_ALLOC, "valloc" },
-	{ AT_PVALLOC, AT_GROUP_ALLOC, "pvalloc" },
-	{ AT_MMAP, AT_GROUP_MMAP, "mmap" },
-	{ AT_MUNMAP, AT_GROUP_MMAP, "munmap" },
-	/* operator new/delete and their sized, aligned and nothrow forms (Itanium ABI) */
-	{ AT_NEW, AT_GROUP_CXX, "_Znwm" },
-	{ AT_NEW, AT_GROUP_CXX, "_ZnwmRKSt9nothrow_t" },
-	{ AT_NEW, AT_GROUP_CXX, "_ZnwmSt11align_val_t" },
-	{ AT_NEW, AT_GROUP_CXX, "_ZnwmSt11align_val_tRKSt9nothrow_t" },
-	{ AT_NEW_ARRAY, AT_GROUP_CXX, "_Znam" },
-	{ AT_NEW_ARRAY, AT_GROUP_CXX, "_ZnamRKSt9nothrow_t" },
-	{ AT_NEW_ARRAY, AT_GROUP_CXX, "_ZnamSt11align_val_t" },
-	{ AT_NEW_ARRAY, AT_GROUP_CXX, "_ZnamSt11align_val_tRKSt9nothrow_t" },
-	{ AT_DELETE, AT_GROUP_CXX, "_ZdlPv" },
-	{ AT_DELETE, AT_GROUP_CXX, "_ZdlPvm" },
-	{ AT_DELETE, AT_GROUP_CXX, "_ZdlPvRKSt9nothrow_t" },
-	{ AT_DELETE, AT_GROUP_CXX, "_ZdlPvSt11align_val_t" },
-	{ AT_DELETE, AT_GROUP_CXX, "_ZdlPvmSt11align_val_t" },
-	{ AT_DELETE, AT_GROUP_CXX, "_ZdlPvSt11align_val_tRKSt9nothrow_t" },
-	{ AT_DELETE_ARRAY, AT_GROUP_CXX, "_ZdaPv" },
-	{ AT_DELETE_ARRAY, AT_GROUP_CXX, "_ZdaPvm" },
-	{ AT_DELETE_ARRAY, AT_GROUP_CXX, "_ZdaPvRKSt9nothrow_t" },
-	{ AT_DELETE_ARRAY, AT_GROUP_CXX, "_ZdaPvSt11align_val_t" },
-	{ AT_DELETE_ARRAY, AT_GROUP_CXX, "_ZdaPvmSt11align_val_t" },
-	{ AT_DELETE_ARRAY, AT_GROUP_CXX, "_ZdaPvSt11align_val_tRKSt9nothrow_t" },
-};
+/* mmap and munmap: the application's own mappings, looked for in libc */
+static const struct at_family_sym mmap_syms[] = { { AT_MMAP, "mmap" }, { AT_MUNMAP, "munmap" } };
 
 /* The module holding the application's mmap/munmap: the allocator's file if it has
  * them (static binaries, libc), else libc. */
@@ -75,16 +35,18 @@ static const struct at_vma *pick_mmap(struct at_elfcache *ec, int pid, const str
 	return NULL;
 }
 
-/* The module serving operator new: the first of the executable (static libstdc++),
- * the allocator (jemalloc and tcmalloc define new/delete) and the C++ runtime. */
-static const struct at_vma *pick_cxx(struct at_elfcache *ec, int pid, const struct at_maps *m,
+/* The module whose operator new/delete form sym the dynamic linker binds: the
+ * executable's (static libstdc++), the allocator's (jemalloc, tcmalloc and mimalloc
+ * define most forms), else the C++ runtime's (mimalloc has no nothrow delete: the
+ * program gets libstdc++'s, which calls mimalloc's free). */
+static const struct at_vma *pick_cxx(struct at_elfcache *ec, int pid, const struct at_maps *m, const char *sym,
 				     const struct at_vma *alloc, const struct at_elf *alloc_elf, const struct at_elf **elf)
 {
 	const struct at_vma *found = NULL;
 
-	if (alloc && alloc_elf && at_elf_func(alloc_elf, "_Znwm")) {
+	if (alloc && alloc_elf && at_elf_func(alloc_elf, sym) && !at_vma_is_exe(pid, alloc)) {
+		found = alloc;
 		*elf = alloc_elf;
-		return alloc;
 	}
 	for (size_t i = 0; i < m->n; i++) {
 		const struct at_vma *v = &m->v[i];
@@ -92,17 +54,17 @@ static const struct at_vma *pick_cxx(struct at_elfcache *ec, int pid, const stru
 
 		if (!v->exec || !at_vma_is_file(v) || at_path_is_loader(v->path) || at_path_is_libc(v->path))
 			continue;
+		if (found && !at_vma_is_exe(pid, v))
+			continue;	/* only the executable comes before the allocator */
 		e = at_elfcache_get(ec, pid, v);
-		if (!e || !at_elf_func(e, "_Znwm"))
+		if (!e || !at_elf_func(e, sym))
 			continue;
-		if (at_vma_is_exe(pid, v)) {
+		if (at_vma_is_exe(pid, v) || !found) {
 			*elf = e;
-			return v;
-		}
-		if (!found) {
 			found = v;
-			*elf = e;
 		}
+		if (at_vma_is_exe(pid, v))
+			break;
 	}
 	return found;
 }
@@ -122,18 +84,13 @@ static void text_range(const struct at_maps *m, const struct at_vma *mod, struct
 	}
 }
 
-/* Two names for one function (glibc's aligned_alloc is memalign): probe it once. */
-static int alias_of(const struct at_plan *plan, const struct at_probe *p)
+/* The probe already on the code at p's offset in p's file, or -1. */
+static int probe_at(const struct at_plan *plan, const struct at_probe *p)
 {
 	for (int i = 0; i < plan->nr_probes; i++)
 		if (plan->probes[i].file == p->file && plan->probes[i].ret_off == p->ret_off)
 			return i;
 	return -1;
-}
-
-static bool entry_only(enum at_func f)
-{
-	return f == AT_FREE || f == AT_MUNMAP || f == AT_DELETE || f == AT_DELETE_ARRAY;
 }
 
 /* The kind of hit the probe at vaddr gets, from its instruction (the cost model's key). */
@@ -145,56 +102,210 @@ static enum at_hit_kind site_kind(const struct at_elf *e, __u64 vaddr)
 	return code ? at_probe_kind(code, avail < 16 ? avail : 16) : AT_HIT_STEPPED;
 }
 
-static int add_probes(struct at_plan *plan, int file, const struct at_elf *e, enum at_group group)
+/* Another name for the code probe q is on: calls through its GOT slots count as f. */
+static void add_alias(struct at_plan *plan, int q, enum at_func f, const char *sym)
 {
-	for (size_t i = 0; i < AT_ARRAY_SIZE(probe_syms) && plan->nr_probes < AT_MAX_PROBES; i++) {
-		enum at_func f = probe_syms[i].func;
-		const struct at_sym *s = probe_syms[i].group == group ? at_elf_func(e, probe_syms[i].sym) : NULL;
-		struct at_probe *p = &plan->probes[plan->nr_probes];
-		__u64 off;
+	struct at_probe *o = &plan->probes[q];
 
+	if (o->func == f)
+		return;		/* the same entry point under another family's list */
+	if (!at_entry_same_roles(o->func, f) || plan->nr_aliases == AT_MAX_ALIASES) {
+		at_debug("pid %d: %s shares the code of %s but not its arguments: counted as %s", plan->pid, sym,
+			 at_func_name(o->func), at_func_name(o->func));
+		return;
+	}
+	o->cookie |= AT_CK_ALIASED;
+	snprintf(plan->aliases[plan->nr_aliases].sym, sizeof(plan->aliases[0].sym), "%s", sym);
+	plan->aliases[plan->nr_aliases].func = f;
+	plan->aliases[plan->nr_aliases++].probe = q;
+	at_debug("pid %d: %s is an alias of %s", plan->pid, sym, at_func_name(o->func));
+}
+
+/* Probes the symbols of a family (or mmap's list) under prefix in plan file `file`. */
+static void add_syms(struct at_plan *plan, int file, const struct at_elf *e, const struct at_family_sym *syms,
+		     size_t nr, const char *prefix)
+{
+	for (size_t i = 0; i < nr && plan->nr_probes < AT_MAX_PROBES; i++) {
+		enum at_func f = syms[i].func;
+		struct at_probe *p = &plan->probes[plan->nr_probes];
+		const struct at_sym *s;
+		char name[sizeof(plan->aliases[0].sym)];
+		__u64 off;
+		int q;
+
+		snprintf(name, sizeof(name), "%s%s", prefix, at_family_sym_name(&syms[i]));
+		s = at_elf_func(e, name);
 		if (!s || at_elf_vaddr_to_off(e, s->addr, &off))
 			continue;	/* e.g. an allocator without pvalloc */
 		p->func = f;
+		p->cookie = at_entry_cookie(f);
 		p->file = file;
-		p->has_ret = !entry_only(f);
+		p->has_ret = at_entry_of(f)->kind == AT_KIND_ALLOC || at_entry_of(f)->kind == AT_KIND_RESIZE ||
+			     f == AT_MMAP;
 		/* the return probe shares the site: rsp is unchanged there */
 		p->entry_off = p->ret_off = off + at_probe_site(e, s, f);
 		p->entry_kind = site_kind(e, s->addr + (p->entry_off - off));
-		if (alias_of(plan, p) >= 0) {
-			if (plan->probes[alias_of(plan, p)].func != f)
-				plan->aliased |= 1U << f | 1U << plan->probes[alias_of(plan, p)].func;
-			at_debug("pid %d: %s is an alias of %s", plan->pid, probe_syms[i].sym,
-				 at_func_name(plan->probes[alias_of(plan, p)].func));
+		if ((q = probe_at(plan, p)) >= 0) {
+			add_alias(plan, q, f, name);
 			continue;
 		}
 		plan->nr_probes++;
-		at_debug("pid %d: %s at %s+0x%llx, probe at +%llu (%s)", plan->pid, probe_syms[i].sym,
-			 plan->files[file].path, (unsigned long long)off, (unsigned long long)(p->entry_off - off),
+		at_debug("pid %d: %s at %s+0x%llx, probe at +%llu (%s)", plan->pid, name, plan->files[file].path,
+			 (unsigned long long)off, (unsigned long long)(p->entry_off - off),
 			 at_hit_kind_name(p->entry_kind));
 	}
-	return 0;
 }
 
-static int open_plan_file(struct at_plan_file *pf, int pid, const struct at_vma *v, const char *lib)
+static void add_family(struct at_plan *plan, int file, const struct at_elf *e, const struct at_found_family *ff)
 {
+	const struct at_family *fam = at_family_of(ff->fam);
+
+	add_syms(plan, file, e, fam->syms, fam->nr_syms, ff->prefix);
+}
+
+/* The plan file for mapping v (or the forced library), opened once per file. -1 if it
+ * cannot be opened or no slot is left (an error said so unless quiet). */
+static int plan_file(struct at_plan *plan, const struct at_vma *v, const char *lib, bool quiet)
+{
+	struct at_plan_file *pf = &plan->files[plan->nr_files];
+	struct stat st;
+	__u64 dev = v ? v->dev : 0, ino = v ? v->ino : 0;
+
+	if (lib && !stat(lib, &st)) {
+		dev = st.st_dev;
+		ino = st.st_ino;
+	}
+	for (int i = 0; i < plan->nr_files; i++)
+		if (plan->files[i].dev == dev && plan->files[i].ino == ino)
+			return i;
+	if (plan->nr_files == AT_PLAN_FILES)
+		return -1;
 	snprintf(pf->path, sizeof(pf->path), "%s", lib ? lib : v->path);
-	pf->fd = lib ? open(lib, O_RDONLY | O_CLOEXEC) : at_open_mapped(pid, v);
-	return pf->fd < 0 ? pf->fd : 0;
+	pf->fd = lib ? open(lib, O_RDONLY | O_CLOEXEC) : at_open_mapped(plan->pid, v);
+	if (pf->fd < 0) {
+		if (!quiet)
+			at_err("cannot open %s of process %d: %s", pf->path, plan->pid, strerror(errno));
+		pf->fd = -1;
+		return -1;
+	}
+	pf->dev = dev;
+	pf->ino = ino;
+	return plan->nr_files++;
 }
 
 /* A census tries every process and says nothing about those it cannot trace. */
 #define PLAN_ERR(...) do { if (!quiet) at_err(__VA_ARGS__); } while (0)
 #define PLAN_WARN(...) do { if (!quiet) at_warn(__VA_ARGS__); } while (0)
 
+static void say_found(const struct at_plan *plan, const char *path, const struct at_found_family *ff)
+{
+	at_debug("pid %d: allocator %s%s%s%s in %s", plan->pid, at_family_of(ff->fam)->name,
+		 *ff->prefix ? " (prefix " : "", ff->prefix, *ff->prefix ? ")" : "", path);
+}
+
+/* Probes the families of mapping v (or the forced library). The module serving malloc
+ * gets all of them; any other only those it holds beside the C names (a static
+ * jemalloc with a prefix in a Rust executable, a library embedding one): libc's
+ * malloc there serves nobody, and operator new is planned apart. Returns the number
+ * of families probed. */
+static int plan_module(struct at_plan *plan, const struct at_vma *v, const char *lib, const struct at_elf *e,
+		       bool server, bool quiet)
+{
+	struct at_found_family ff[AT_FOUND_MAX];
+	int n = at_elf_families(e, ff, AT_FOUND_MAX), used = 0, file = -1;
+	char unknown[AT_PREFIX_MAX];
+
+	for (int i = 0; i < n; i++) {
+		if (ff[i].fam == AT_FAM_CXX || (!server && ff[i].fam == AT_FAM_LIBC))
+			continue;
+		if (file < 0 && (file = plan_file(plan, v, lib, quiet)) < 0)
+			return 0;
+		add_family(plan, file, e, &ff[i]);
+		say_found(plan, lib ? lib : v->path, &ff[i]);
+		used++;
+	}
+	if (!quiet && (lib || !at_path_is_libc(v->path)) && at_elf_unknown_allocator(e, ff, n, unknown, sizeof(unknown)))
+		at_warn("process %d: %s defines %smalloc, %sfree, %srealloc and %scalloc, an allocator alloctop "
+			"does not know: what it serves is not traced", plan->pid, lib ? lib : v->path, unknown, unknown,
+			unknown, unknown);
+	return used;
+}
+
+/* Every mapped module with an allocator family: the one serving malloc (as the dynamic
+ * linker resolves it) and any other holding jemalloc, mimalloc or tcmalloc names. */
+static int plan_modules(struct at_plan *plan, struct at_elfcache *ec, const struct at_maps *m, bool quiet,
+			const struct at_vma **server, const struct at_elf **server_elf)
+{
+	int used = 0;
+
+	*server = at_allocator_pick(ec, plan->pid, m, server_elf);
+	for (size_t i = 0; i < m->n; i++) {
+		const struct at_vma *v = &m->v[i];
+		bool seen = false;
+
+		if (!v->exec || !at_vma_is_file(v) || at_path_is_loader(v->path))
+			continue;
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = m->v[j].exec && m->v[j].ino == v->ino && m->v[j].dev == v->dev;
+		if (seen)
+			continue;
+		if (*server && v->ino == (*server)->ino && v->dev == (*server)->dev)
+			used += plan_module(plan, *server, NULL, *server_elf, true, quiet);
+		else
+			used += plan_module(plan, v, NULL, at_elfcache_get(ec, plan->pid, v), false, quiet);
+	}
+	return used;
+}
+
+/* --lib: the forced file (mapped or not) serves malloc. */
+static int plan_lib(struct at_plan *plan, struct at_elfcache *ec, const struct at_maps *m, const char *lib,
+		    bool quiet, const struct at_vma **alloc, const struct at_elf **elf)
+{
+	struct stat st;
+
+	*elf = at_elfcache_get_path(ec, lib);
+	*alloc = NULL;
+	for (size_t i = 0; i < m->n && !*alloc; i++)
+		if (!stat(lib, &st) && m->v[i].ino == st.st_ino && m->v[i].dev == st.st_dev && m->v[i].exec)
+			*alloc = &m->v[i];
+	if (!*elf || !plan_module(plan, NULL, lib, *elf, true, quiet)) {
+		PLAN_ERR("--lib %s: %s", lib, *elf ? "no malloc and free in it, nor jemalloc's, mimalloc's or tcmalloc's "
+						      "own names (is it an allocator library?)"
+						   : "not an ELF file (give an allocator library such as libc.so.6)");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int at_plan__make(struct at_elfcache *ec, int pid, const char *lib, struct at_plan *plan)
 {
 	return at_plan__make_quiet(ec, pid, lib, plan, false);
 }
 
+/* mmap/munmap (libc's) and operator new/delete (where defined). */
+static void plan_extras(struct at_plan *plan, struct at_elfcache *ec, const struct at_maps *m, bool quiet,
+			const struct at_vma *alloc, const struct at_elf *elf, bool forced)
+{
+	const struct at_vma *mm = pick_mmap(ec, plan->pid, m, elf, forced ? NULL : alloc);
+	const struct at_family *cxx = at_family_of(AT_FAM_CXX);
+	int f;
+
+	if (mm && (f = plan_file(plan, mm, NULL, quiet)) >= 0)
+		add_syms(plan, f, mm == alloc ? elf : at_elfcache_get(ec, plan->pid, mm), mmap_syms, 2, "");
+	else
+		PLAN_WARN("process %d: no libc mmap/munmap found; application mmaps are not traced", plan->pid);
+	for (size_t i = 0; i < cxx->nr_syms; i++) {
+		const struct at_elf *e = NULL;
+		const struct at_vma *v = pick_cxx(ec, plan->pid, m, cxx->syms[i].sym, forced ? NULL : alloc, elf, &e);
+
+		if (v && (f = plan_file(plan, v, NULL, quiet)) >= 0)
+			add_syms(plan, f, e, &cxx->syms[i], 1, "");
+	}
+}
+
 int at_plan__make_quiet(struct at_elfcache *ec, int pid, const char *lib, struct at_plan *plan, bool quiet)
 {
-	const struct at_vma *alloc = NULL, *mm;
+	const struct at_vma *alloc = NULL;
 	const struct at_elf *elf = NULL;
 	struct at_maps m;
 	int err;
@@ -211,53 +322,17 @@ int at_plan__make_quiet(struct at_elfcache *ec, int pid, const char *lib, struct
 			PLAN_ERR("cannot read /proc/%d/maps: %s (run as root)", pid, strerror(-err));
 		return err == -ENOENT ? -ESRCH : err;
 	}
-	if (lib) {
-		elf = at_elfcache_get_path(ec, lib);
-		if (!at_elf_defines_allocator(elf)) {
-			PLAN_ERR("--lib %s: %s", lib, elf ? "no malloc and free symbols in it (is it an allocator library?)"
-							: "not an ELF file (give an allocator library such as libc.so.6)");
-			err = -EINVAL;
-			goto out;
-		}
-		for (size_t i = 0; i < m.n && !alloc; i++) {
-			struct stat st;
-
-			if (!stat(lib, &st) && m.v[i].ino == st.st_ino && m.v[i].dev == st.st_dev && m.v[i].exec)
-				alloc = &m.v[i];
-		}
-	} else {
-		alloc = at_allocator_pick(ec, pid, &m, &elf);
-		if (!alloc) {
-			err = -EAGAIN;
-			goto out;
-		}
-	}
-	if ((err = open_plan_file(&plan->files[0], pid, alloc, lib))) {
-		PLAN_ERR("cannot open the allocator %s of process %d: %s", lib ? lib : alloc->path, pid, strerror(-err));
+	if (lib)
+		err = plan_lib(plan, ec, &m, lib, quiet, &alloc, &elf);
+	else if (!plan_modules(plan, ec, &m, quiet, &alloc, &elf))
+		err = plan->nr_files ? -EIO : -EAGAIN;	/* nothing found, or a file that would not open */
+	if (err)
 		goto out;
-	}
-	add_probes(plan, 0, elf, AT_GROUP_ALLOC);
 	/* calls from the allocator's own text are not the application's mmaps; a static
 	 * binary is one module, so there only nesting tells */
 	if (alloc && !at_vma_is_exe(pid, alloc))
 		text_range(&m, alloc, &plan->text);
-	mm = pick_mmap(ec, pid, &m, elf, lib ? NULL : alloc);
-	if (mm && mm == alloc && !lib) {
-		add_probes(plan, 0, elf, AT_GROUP_MMAP);
-	} else if (mm && !open_plan_file(&plan->files[1], pid, mm, NULL)) {
-		add_probes(plan, 1, at_elfcache_get(ec, pid, mm), AT_GROUP_MMAP);
-	} else {
-		PLAN_WARN("process %d: no libc mmap/munmap found; application mmaps are not traced", pid);
-	}
-	{
-		const struct at_elf *cxx_elf = NULL;
-		const struct at_vma *cxx = pick_cxx(ec, pid, &m, lib ? NULL : alloc, elf, &cxx_elf);
-
-		if (cxx && cxx == alloc && !lib)
-			add_probes(plan, 0, elf, AT_GROUP_CXX);
-		else if (cxx && !open_plan_file(&plan->files[2], pid, cxx, NULL))
-			add_probes(plan, 2, cxx_elf, AT_GROUP_CXX);
-	}
+	plan_extras(plan, ec, &m, quiet, alloc, elf, lib != NULL);
 out:
 	at_maps__fini(&m);
 	if (err)
@@ -276,9 +351,9 @@ static void alias_reloc(void *ctx, const char *name, __u64 slot)
 {
 	struct alias_ctx *a = ctx;
 
-	for (int f = 0; f < AT_NR_FUNCS; f++)
-		if ((a->plan->aliased & 1U << f) && !strcmp(name, at_func_name(f)))
-			a->add(a->ctx, a->bias + slot, f);
+	for (int i = 0; i < a->plan->nr_aliases; i++)
+		if (!strcmp(name, a->plan->aliases[i].sym))
+			a->add(a->ctx, a->bias + slot, a->plan->aliases[i].func);
 }
 
 void at_plan_alias_slots(struct at_elfcache *ec, const struct at_plan *plan,
@@ -287,7 +362,7 @@ void at_plan_alias_slots(struct at_elfcache *ec, const struct at_plan *plan,
 	struct alias_ctx a = { .plan = plan, .add = add, .ctx = ctx };
 	struct at_maps m;
 
-	if (!plan->aliased || at_maps__read(plan->pid, &m))
+	if (!plan->nr_aliases || at_maps__read(plan->pid, &m))
 		return;
 	for (size_t i = 0; i < m.n; i++) {
 		const struct at_vma *v = &m.v[i];

@@ -168,8 +168,10 @@ static json_object *process(const struct at_report_ctx *c, const struct at_proc_
 	ADD(o, "live_bytes", js64(s->live_bytes));
 	ADD(o, "untracked_frees", ju64(s->untracked_frees));
 	ADD(o, "temp_allocs", ju64(s->temp_allocs));
+	/* the C and C++ names always; another family's entry points once called */
 	for (int f = 0; f < AT_NR_FUNCS; f++)
-		ADD(calls, at_func_name(f), ju64(s->calls[f]));
+		if (f < AT_NR_BASE_FUNCS || s->calls[f])
+			ADD(calls, at_func_name(f), ju64(s->calls[f]));
 	ADD(o, "calls", calls);
 	ADD(mm, "maps", ju64(s->mmaps));
 	ADD(mm, "unmaps", ju64(s->munmaps));
