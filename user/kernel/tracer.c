@@ -327,6 +327,16 @@ int at_tracer__sample(struct at_tracer *t, bool on)
 	return at_links__sample(t->links, on);
 }
 
+void at_tracer__window_start(struct at_tracer *t, __u64 ns)
+{
+	t->skel->bss->at_win_start_ns = ns;
+}
+
+size_t at_tracer__nr_links(const struct at_tracer *t)
+{
+	return at_links__count(t->links);
+}
+
 bool at_tracer__func_probes(const struct at_tracer *t, int pid, struct at_func_probe fp[AT_NR_FUNCS])
 {
 	return t->links && at_links__func_probes(t->links, pid, fp);
@@ -528,6 +538,8 @@ void at_tracer__map_fds(const struct at_tracer *t, struct at_map_fds *fds)
 	fds->site_news = bpf_map__fd(t->skel->maps.site_news);
 	fds->site_slots = t->skel->rodata->at_site_slot_mask + 1;
 	fds->site_news_lost = &t->skel->bss->at_site_news_lost;
+	fds->gaps = bpf_map__fd(t->skel->maps.gaps);
+	fds->gaps_lost = &t->skel->bss->at_gaps_lost;
 	fds->growth_procs = t->opts.growth ? bpf_map__fd(t->skel->maps.growth_procs) : -1;
 	fds->growth_sites = t->opts.growth ? bpf_map__fd(t->skel->maps.growth_sites) : -1;
 }

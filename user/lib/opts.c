@@ -251,7 +251,7 @@ static const char *const output_names[] = {
 
 enum { OPT_TOP = 256, OPT_LIB, OPT_MIN_AGE, OPT_MAX_OVERHEAD, OPT_COMM, OPT_EXCLUDE, OPT_FOLLOW, OPT_SORT,
        OPT_MAX_LIVE, OPT_MAX_STACKS, OPT_MAX_PROCS, OPT_VERSION, OPT_WEIGHT, OPT_PPROF_OUT, OPT_UNWIND,
-       OPT_STACK_DEPTH, OPT_UNWIND_ROWS, OPT_BPF_STATS, OPT_GROWTH, OPT_GROWTH_CALLS };
+       OPT_STACK_DEPTH, OPT_UNWIND_ROWS, OPT_BPF_STATS, OPT_GROWTH, OPT_GROWTH_CALLS, OPT_EXACT };
 
 #define F(x) .field = offsetof(struct at_opts, x), .size = sizeof(((struct at_opts *)0)->x)
 #define MAX_ERR "--max-*: '%s' is not a number between 16 and 268435456"
@@ -315,9 +315,13 @@ static const struct opt_def opt_defs[] = {
 	  .err = "--min-age: '%s' is not a number of seconds (0 or more)" },
 	{ .name = "max-overhead", .key = OPT_MAX_OVERHEAD, .arg = "PCT", .set = set_percent,
 	  F(max_overhead), .lo = 0, .hi = 100,
-	  .help = "keep the targets' slowdown under PCT% by probing allocations\n"
-		  "only part of the time; counts become scaled estimates",
+	  .help = "keep the targets' slowdown under PCT% by attaching every probe\n"
+		  "only in short windows; counts become scaled estimates (a\n"
+		  "census runs under --max-overhead 1 unless --exact is given)",
 	  .err = "--max-overhead: '%s' is not a percentage above 0 and below 100" },
+	{ .name = "exact", .key = OPT_EXACT, .set = set_flag, F(exact),
+	  .help = "probe every call (exact counts): a census's default is\n"
+		  "--max-overhead 1; -p and a command are exact already" },
 	{ .name = "max-live", .key = OPT_MAX_LIVE, .arg = "N", .set = set_whole, F(max_live),
 	  .lo = 16, .hi = 1L << 28, .err = MAX_ERR,
 	  .help = "slots for live blocks in the kernel (default 2097152); a\n"
@@ -434,8 +438,15 @@ static int check_combined(struct parse *p)
 		return bad("-p and a command (-- CMD) cannot be combined%s", "");
 	if ((o->comm || o->nr_exclude) && (o->cmd || o->nr_pids))
 		return bad("--comm and --exclude filter the system-wide census: drop -p and the command%s", "");
-	if (o->max_overhead && (o->follow || (!o->cmd && !o->nr_pids)))
-		return bad("--max-overhead works with -p or a command, not with --follow or the census%s", "");
+	if (o->max_overhead && o->exact)
+		return bad("--exact and --max-overhead contradict each other: keep one%s", "");
+	if (o->max_overhead && o->follow)
+		return bad("--max-overhead works with -p, a command or the census, not with --follow%s", "");
+	/* a census probes every process on the host: bounded unless asked otherwise */
+	if (!o->cmd && !o->nr_pids && !o->follow && !o->exact && !o->max_overhead && !o->growth && !o->growth_calls) {
+		o->max_overhead = 1;
+		o->overhead_default = true;
+	}
 	if (o->follow && !o->cmd && !o->nr_pids)
 		return bad("--follow needs targets: give -p PID or -- CMD%s", "");
 	if ((rc = check_growth(o)) >= 0)

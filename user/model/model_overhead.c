@@ -48,6 +48,13 @@ static struct ov_mark *mark_of(struct at_model *m, int pid)
 	return k;
 }
 
+double at_model_probe_ns_of(const struct at_model *m, int pid)
+{
+	const struct ov_mark *k = at_hash_get(&m->ov_marks, (__u64)pid, 0);
+
+	return k ? k->probe_ns : 0;
+}
+
 /* Prices pid's probed functions from the probes attached now (kept: by a final report
  * an exited process's probes are gone). */
 static void price(struct at_model *m, struct ov_mark *k, int pid)
