@@ -56,8 +56,14 @@ static void split_cpu(struct at_sampler *s)
 		struct timespec ts;
 		double v;
 
-		if (t->exited || t->gone)
+		if (t->exited || t->gone) {
+			/* a launched command's CPU time as it exited, since the last switch */
+			if (c && c->ok && c->last >= 0 && (v = at_model_exit_cpu(s->m, t->pid)) > c->last)
+				*(s->on ? &c->on : &c->off) += v - c->last;
+			if (c)
+				c->ok = false;
 			continue;
+		}
 		if (!c) {
 			c = at_xcalloc(1, sizeof(*c));
 			c->ok = !clock_getcpuclockid(t->pid, &c->clk);
@@ -114,6 +120,7 @@ static void window_off(struct at_sampler *s)
 	split_cpu(s);
 	at_model_window_off(s->m, (__u64)now);	/* frees surely seen until here */
 	at_tracer__sample(s->o.tracer, false);
+	at_debug("window off: detached in %.2f ms", (now_ns() - now) / 1e6);
 	s->on_total += now / 1e9 - s->on_since;
 	s->on_in_period += now / 1e9 - s->on_since;
 	s->on = false;
@@ -121,15 +128,19 @@ static void window_off(struct at_sampler *s)
 
 static void window_on(struct at_sampler *s)
 {
-	__u64 open = (__u64)now_ns();
+	__u64 open = (__u64)now_ns(), on;
 
-	split_cpu(s);
 	/* blocks born from here on are this window's (bpf/alloc.bpf.c) */
 	at_tracer__window_start(s->o.tracer, open);
 	at_model_window_open(s->m, open);
-	s->on_since = open / 1e9;
-	s->on = at_tracer__sample(s->o.tracer, true) == 0;
-	at_model_window_on(s->m, (__u64)now_ns());
+	at_tracer__sample(s->o.tracer, true);
+	on = (__u64)now_ns();
+	/* the attach (milliseconds) counts as off: allocation entries come in last */
+	split_cpu(s);
+	s->on = true;
+	s->on_since = on / 1e9;
+	at_model_window_on(s->m, on);
+	at_debug("window on: %zu links attached in %.2f ms", at_tracer__nr_links(s->o.tracer), (now_ns() - open) / 1e6);
 }
 
 void at_sampler__switch(struct at_sampler *s)

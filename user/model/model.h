@@ -159,6 +159,7 @@ const struct at_probe_cost *at_model_probe_cost(const struct at_model *m);
 void at_model_overhead_seed(struct at_model *m, int pid);
 /* pid is about to exit (a launched command's exit stop): its CPU time is read now. */
 void at_model_overhead_exiting(struct at_model *m, int pid);
+double at_model_exit_cpu(const struct at_model *m, int pid);	/* that CPU time (s), or -1 */
 /* Unless warned already, says on stderr, once, that a process is slowed 1.5x or more;
  * returns whether it did. */
 bool at_model_overhead_warn(const struct at_model *m, bool warned);
