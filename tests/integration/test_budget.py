@@ -10,6 +10,7 @@ import time
 import harness
 from harness import fail
 
+NEEDS_ROOT = True
 PACED = harness.ROOT / "build/work/paced"
 
 
