@@ -447,9 +447,13 @@ int at_links__sample(struct at_links *ls, bool on)
 			for (size_t i = 0; i < ls->nr_sets; i++) {
 				struct at_target_links *tl = &ls->sets[i];
 
-				for (int f = 0; f < AT_PLAN_FILES && !err; f++)
-					if (!had[i] && tl->plan.files[f].fd >= 0)
-						err = attach_file(ls, tl, &tl->plan, f, tl->bpf_pid, true, r);
+				/* a process gone since (-ESRCH) must not keep the others off */
+				for (int f = 0; f < AT_PLAN_FILES; f++)
+					if (!had[i] && tl->plan.files[f].fd >= 0) {
+						int e = attach_file(ls, tl, &tl->plan, f, tl->bpf_pid, true, r);
+
+						err = err ? err : e;
+					}
 			}
 		free(had);
 		return err;
