@@ -423,10 +423,13 @@ int at_links__attach_global(struct at_links *ls, int pid, bool quiet)
 	return err;
 }
 
-/* Switch measured on the bench VM (Linux 6.18, KVM): attaching a window's links took
- * ATTACH_MS and closing them, all in parallel, DETACH_MS of wall time (one RCU grace
- * period, mostly sleeping; the breakpoints go at its start). A perf-event uprobe
- * disabled by ioctl keeps its breakpoint, so every call still traps: no saving. */
+/* How to switch probes, measured on the development VM (Linux 6.18, KVM; bench/switch.c
+ * and alloctop -v): a perf-event uprobe traps from its creation whether enabled or not
+ * (9.3 us a call created disabled, 9.7 enabled, 9.6 disabled again by ioctl, 1.4 ns
+ * closed), so disabling saves nothing, nor would a program that returns at once. Only
+ * removing the uprobe does: attaching a window's 6 uprobe_multi links (one process) or 12
+ * (a census's libc) took 5 to 19 ms, closing them 73 to 101 ms of wall time, nearly all an
+ * RCU grace period after the breakpoints are gone (closed in parallel: one period). */
 int at_links__sample(struct at_links *ls, bool on)
 {
 	size_t n = 0;
