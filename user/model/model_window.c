@@ -5,6 +5,7 @@
 #include "lib/util.h"
 
 #include <bpf/libbpf.h>
+#include <math.h>
 #include <stdlib.h>
 
 /* Below this much CPU time in and out of windows, the share of time is the better
@@ -115,7 +116,10 @@ double at_model_window_share(struct at_model *m, int pid, double duty)
 	own_on = w->cpu_on - at_model_probe_ns_of(m, pid) / 1e9;
 	if (own_on <= 0 || own_on + w->cpu_off <= 0)
 		return duty;
-	return own_on / (own_on + w->cpu_off);
+	/* probes never make a process do more work a second: a process that waits for
+	 * work (requests) does as much in windows as out, one that is busy does less. A
+	 * higher share means the cost model priced its probes low. */
+	return fmin(own_on / (own_on + w->cpu_off), duty);
 }
 
 void at_model_window_fini(struct at_model *m)
