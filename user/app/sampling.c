@@ -1,4 +1,5 @@
 #include "app/sampling.h"
+#include "kernel/ticks.h"
 #include "lib/hash.h"
 #include "lib/util.h"
 
@@ -118,6 +119,7 @@ static void window_off(struct at_sampler *s)
 	double now = now_ns();
 
 	split_cpu(s);
+	at_ticks__window(at_tracer__ticks(s->o.tracer), false);
 	at_model_window_off(s->m, (__u64)now);	/* frees surely seen until here */
 	at_tracer__sample(s->o.tracer, false);
 	at_debug("window off: detached in %.2f ms", (now_ns() - now) / 1e6);
@@ -131,12 +133,13 @@ static void window_on(struct at_sampler *s)
 	__u64 open = (__u64)now_ns(), on;
 
 	/* blocks born from here on are this window's (bpf/alloc.bpf.c) */
-	at_tracer__window_start(s->o.tracer, open);
+	at_ticks__window_start(at_tracer__ticks(s->o.tracer), open);
 	at_model_window_open(s->m, open);
 	at_tracer__sample(s->o.tracer, true);
 	on = (__u64)now_ns();
 	/* the attach (milliseconds) counts as off: allocation entries come in last */
 	split_cpu(s);
+	at_ticks__window(at_tracer__ticks(s->o.tracer), true);
 	s->on = true;
 	s->on_since = on / 1e9;
 	at_model_window_on(s->m, on);
@@ -228,7 +231,7 @@ struct at_sampler *at_sampler__new(const struct at_sampler_opts *opts)
 	s->rng = (__u64)(s->started * 1e9) | 1;
 	s->d = AT_MIN_DUTY * 10;
 	s->on = true;	/* attach put every probe in: the first window, open since boot */
-	at_tracer__window_start(s->o.tracer, 1);
+	at_ticks__window_start(at_tracer__ticks(s->o.tracer), 1);
 	at_model_window_open(s->m, 1);
 	at_model_window_on(s->m, (__u64)now_ns());
 	split_cpu(s);

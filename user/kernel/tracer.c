@@ -1,4 +1,5 @@
 #include "kernel/tracer.h"
+#include "kernel/ticks.h"
 #include "alloctop.skel.h"
 #include "kernel/bpfmap.h"
 #include "kernel/growth.h"
@@ -32,6 +33,7 @@ struct at_tracer {
 	struct at_unwinder *uw;		/* NULL with --unwind fp */
 	struct at_unwind_pre *pre;	/* the -p targets' tables, until uw takes them */
 	struct bpf_link *growth_links[AT_GROWTH_LINKS];	/* --growth */
+	struct at_ticks_set *ticks;	/* --max-overhead: own work in and out of windows */
 };
 
 #define AT_UNWIND_MODULES 4096
@@ -133,6 +135,8 @@ static void size_maps(struct alloctop_bpf *skel, const struct at_tracer_opts *op
 	bpf_map__set_value_size(skel->maps.zero_site, ncpus * sizeof(struct at_site_stats));
 	bpf_map__set_max_entries(skel->maps.procs, opts->max_procs);
 	bpf_map__set_max_entries(skel->maps.alloc_text, opts->max_procs);
+	bpf_map__set_max_entries(skel->maps.user_ticks, opts->max_procs);
+	bpf_program__set_autoload(skel->progs.user_tick, opts->sampling);
 	bpf_map__set_max_entries(skel->maps.site_dirty, slots / 8);
 	skel->rodata->at_site_slot_mask = slots - 1;
 	/* Every map stays preallocated: without it (BPF_F_NO_PREALLOC) an insert can fail
@@ -236,6 +240,8 @@ struct at_tracer *at_tracer__new(const struct at_tracer_opts *opts)
 		goto fail;
 	if (opts->growth && at_growth_attach(t->skel, t->growth_links, AT_GROWTH_LINKS))
 		goto fail;
+	if (opts->sampling && !(t->ticks = at_ticks__new(t->skel, AT_TICK_HZ)))
+		goto fail;
 	/* Kernel BPF statistics time every program run (two clock reads each, ~0.1x of
 	 * the uprobe floor on a KVM guest): only on request. Not fatal if refused. */
 	if (opts->bpf_stats)
@@ -327,9 +333,9 @@ int at_tracer__sample(struct at_tracer *t, bool on)
 	return at_links__sample(t->links, on);
 }
 
-void at_tracer__window_start(struct at_tracer *t, __u64 ns)
+struct at_ticks_set *at_tracer__ticks(const struct at_tracer *t)
 {
-	t->skel->bss->at_win_start_ns = ns;
+	return t->ticks;
 }
 
 size_t at_tracer__nr_links(const struct at_tracer *t)
@@ -514,6 +520,7 @@ void at_tracer__free(struct at_tracer *t)
 	if (!t)
 		return;
 	at_links__free(t->links);
+	at_ticks__free(t->ticks);
 	for (size_t i = 0; i < AT_ARRAY_SIZE(t->proc_links); i++)
 		bpf_link__destroy(t->proc_links[i]);
 	for (size_t i = 0; i < AT_ARRAY_SIZE(t->growth_links); i++)

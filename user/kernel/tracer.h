@@ -53,10 +53,11 @@ int at_tracer__drop_old_images(struct at_tracer *t, const int *pids, const struc
 int at_tracer__attach_global(struct at_tracer *t, int pid, bool quiet);
 /* --max-overhead: attaches (on) or detaches (off) every uprobe, per-PID and file-wide. */
 int at_tracer__sample(struct at_tracer *t, bool on);
-/* --max-overhead: a window begins attaching at ns (CLOCK_MONOTONIC): blocks born before
- * it whose fate the window sees are sent to map "gaps" (struct at_gap_event). */
-void at_tracer__window_start(struct at_tracer *t, __u64 ns);
 size_t at_tracer__nr_links(const struct at_tracer *t);	/* uprobe links attached now */
+/* --max-overhead's own-work sampler (kernel/ticks.h), at AT_TICK_HZ per CPU: about 3 us
+ * a sample here, 0.15% of each CPU; NULL in exact mode. */
+#define AT_TICK_HZ 499		/* odd: no aliasing with 100 Hz or 1 kHz periodic work */
+struct at_ticks_set *at_tracer__ticks(const struct at_tracer *t);
 /* Gives an explicit target its (zeroed) per-process entry now, so reports list it even
  * before, or without, its first allocator call. */
 void at_tracer__seed_proc(struct at_tracer *t, int pid);

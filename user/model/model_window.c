@@ -2,6 +2,7 @@
  * (the share of its work the probes saw), and the lifetimes of blocks followed across
  * the gaps between windows (bpf/alloc.bpf.c's gap events, bounded by model/censor.c). */
 #include "model/model_int.h"
+#include "kernel/ticks.h"
 #include "lib/util.h"
 
 #include <bpf/libbpf.h>
@@ -11,6 +12,7 @@
 /* Below this much CPU time in and out of windows, the share of time is the better
  * guess of the share of work seen. */
 #define AT_MIN_CPU_S 0.02
+#define AT_MIN_TICKS 50		/* user-mode samples: below this, the CPU split */
 
 struct win_proc {
 	double cpu_on, cpu_off;	/* seconds, from the sampler */
@@ -103,22 +105,26 @@ void at_model_window_refresh(struct at_model *m, struct at_snapshot *s)
 	m->gaps_lost = m->fds.gaps_lost ? *m->fds.gaps_lost : 0;
 }
 
-/* The share of pid's work the probes saw: its own work in windows (CPU time there less
- * the probes' measured cost) against all its work. Allocations follow work, not time: a
- * target runs faster while unprobed. Little CPU time: the share of time. */
+/* The share of pid's work the probes saw, at most the share of time (probes never make
+ * a process do more work a second; one that waits for requests does as much in windows
+ * as out, a busy one less). Allocations follow work, not time: a busy target runs
+ * faster while unprobed. From user-mode samples in and out of windows (kernel/ticks.h:
+ * the probes run in the kernel, so no cost model is needed); with few samples, from its
+ * CPU time in and out of windows less the probes' measured cost; with little of that,
+ * the share of time. */
 double at_model_window_share(struct at_model *m, int pid, double duty)
 {
 	const struct win_proc *w = at_hash_get(&m->win_procs, (__u64)pid, 0);
+	__u64 on, off;
 	double own_on;
 
+	if (at_ticks__read(at_tracer__ticks(m->tracer), pid, &on, &off) && on + off >= AT_MIN_TICKS && on)
+		return fmin((double)on / (double)(on + off), duty);
 	if (!w || w->cpu_on + w->cpu_off < AT_MIN_CPU_S)
 		return duty;
 	own_on = w->cpu_on - at_model_probe_ns_of(m, pid) / 1e9;
 	if (own_on <= 0 || own_on + w->cpu_off <= 0)
 		return duty;
-	/* probes never make a process do more work a second: a process that waits for
-	 * work (requests) does as much in windows as out, one that is busy does less. A
-	 * higher share means the cost model priced its probes low. */
 	return fmin(own_on / (own_on + w->cpu_off), duty);
 }
 
