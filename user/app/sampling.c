@@ -29,6 +29,7 @@ struct at_sampler {
 	int tfd;		/* the next switch */
 	bool on;
 	double d;		/* duty for the windows to come */
+	double attach_s;	/* how long a window's attach takes (moving average) */
 	double started, on_since, on_total, period_start, on_in_period, cpu_mark;
 	__u64 allocs_mark, frees_mark, rng;
 	struct at_hash cpu;	/* pid -> struct cpu_split */
@@ -102,16 +103,21 @@ static void arm(struct at_sampler *s, double secs)
 	timerfd_settime(s->tfd, 0, &its, NULL);
 }
 
-/* The next window and the gap after it: a jittered cycle, long enough that the window
- * is at least AT_MIN_ON_S. */
+/* The next window and the gap after it: a jittered cycle whose share d is the probes'
+ * exposure. The attach (milliseconds) is part of it: allocation entries come in last, so
+ * its traps are paid but nothing is seen. The window proper is at least as long as the
+ * attach, and at least AT_MIN_ON_S. */
 static void lengths(struct at_sampler *s, double *on, double *off)
 {
 	double cycle = AT_CYCLE_S * jitter(s);
+	double least = s->attach_s + fmax(AT_MIN_ON_S, s->attach_s);
 
-	if (cycle * s->d < AT_MIN_ON_S)
-		cycle = AT_MIN_ON_S / s->d * jitter(s);
-	*on = cycle * s->d;
-	*off = cycle - *on;
+	if (cycle * s->d < least)
+		cycle = least / s->d * jitter(s);
+	*on = fmax(cycle * s->d - s->attach_s, AT_MIN_ON_S);
+	*off = cycle - *on - s->attach_s;
+	if (*off < 0)
+		*off = 0;
 }
 
 static void window_off(struct at_sampler *s)
@@ -137,6 +143,7 @@ static void window_on(struct at_sampler *s)
 	at_model_window_open(s->m, open);
 	at_tracer__sample(s->o.tracer, true);
 	on = (__u64)now_ns();
+	s->attach_s = s->attach_s ? 0.8 * s->attach_s + 0.2 * (on - open) / 1e9 : (on - open) / 1e9;
 	/* the attach (milliseconds) counts as off: allocation entries come in last */
 	split_cpu(s);
 	at_ticks__window(at_tracer__ticks(s->o.tracer), true);
