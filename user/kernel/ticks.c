@@ -8,19 +8,50 @@
 #include <linux/perf_event.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 struct at_ticks_set {
 	struct alloctop_bpf *skel;
-	struct bpf_link **links;
-	int nr;
+	struct bpf_link **links;	/* per CPU: the slow timer, then the fast one */
+	int *fast_fds;			/* the fast timers, enabled in windows only */
+	int nr, nr_fast;
 };
 
-struct at_ticks_set *at_ticks__new(struct alloctop_bpf *skel, int hz)
+/* A cpu-clock timer of period ns on cpu running user_tick; 0, or -1 after an error. */
+static int add_timer(struct at_ticks_set *t, int cpu, __u64 period, bool fast)
 {
 	struct perf_event_attr a = { .size = sizeof(a), .type = PERF_TYPE_SOFTWARE, .config = PERF_COUNT_SW_CPU_CLOCK,
-				     .sample_freq = (__u64)hz, .freq = 1 };
+				     .sample_period = period, .disabled = fast };
+	int fd = (int)syscall(SYS_perf_event_open, &a, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+
+	if (fd < 0) {
+		if (errno == ENODEV)	/* a possible CPU that is not online */
+			return 0;
+		at_err("cannot open a cpu-clock timer on CPU %d for --max-overhead: %s", cpu, strerror(errno));
+		return -1;
+	}
+	t->links[t->nr] = bpf_program__attach_perf_event(t->skel->progs.user_tick, fd);
+	if (!t->links[t->nr]) {
+		at_err("cannot attach the --max-overhead sampler on CPU %d: %s", cpu, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	t->nr++;
+	if (fast)
+		t->fast_fds[t->nr_fast++] = fd;	/* the link owns it */
+	return 0;
+}
+
+void at_ticks__prepare(struct alloctop_bpf *skel)
+{
+	skel->rodata->tick_on_ns = AT_TICK_ON_NS;
+	skel->rodata->tick_off_ns = AT_TICK_OFF_NS;
+}
+
+struct at_ticks_set *at_ticks__new(struct alloctop_bpf *skel)
+{
 	int ncpu = libbpf_num_possible_cpus();
 	struct at_ticks_set *t;
 
@@ -28,34 +59,26 @@ struct at_ticks_set *at_ticks__new(struct alloctop_bpf *skel, int hz)
 		ncpu = 1;
 	t = at_xcalloc(1, sizeof(*t));
 	t->skel = skel;
-	t->links = at_xcalloc((size_t)ncpu, sizeof(*t->links));
-	for (int cpu = 0; cpu < ncpu; cpu++) {
-		int fd = (int)syscall(SYS_perf_event_open, &a, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
-
-		if (fd < 0) {
-			if (errno == ENODEV)	/* a possible CPU that is not online */
-				continue;
-			at_err("cannot open a cpu-clock sampler on CPU %d for --max-overhead: %s", cpu, strerror(errno));
+	t->links = at_xcalloc(2 * (size_t)ncpu, sizeof(*t->links));
+	t->fast_fds = at_xcalloc((size_t)ncpu, sizeof(*t->fast_fds));
+	for (int cpu = 0; cpu < ncpu; cpu++)
+		if (add_timer(t, cpu, AT_TICK_OFF_NS, false) || add_timer(t, cpu, AT_TICK_ON_NS, true)) {
 			at_ticks__free(t);
 			return NULL;
 		}
-		t->links[t->nr] = bpf_program__attach_perf_event(skel->progs.user_tick, fd);
-		if (!t->links[t->nr]) {
-			at_err("cannot attach the --max-overhead sampler on CPU %d: %s", cpu, strerror(errno));
-			close(fd);
-			at_ticks__free(t);
-			return NULL;
-		}
-		t->nr++;
-	}
-	skel->bss->at_win_on = true;	/* attach put every probe in */
+	at_ticks__window(t, true);	/* attach put every probe in */
 	return t;
 }
 
 void at_ticks__window(struct at_ticks_set *t, bool on)
 {
-	if (t)
-		t->skel->bss->at_win_on = on;
+	if (!t)
+		return;
+	/* the flag first on the way in and on the way out: a fast sample outside it is
+	 * dropped, never counted as off */
+	t->skel->bss->at_win_on = on;
+	for (int i = 0; i < t->nr_fast; i++)
+		ioctl(t->fast_fds[i], on ? PERF_EVENT_IOC_ENABLE : PERF_EVENT_IOC_DISABLE, 0);
 }
 
 void at_ticks__window_start(struct at_ticks_set *t, __u64 ns)
@@ -64,16 +87,11 @@ void at_ticks__window_start(struct at_ticks_set *t, __u64 ns)
 		t->skel->bss->at_win_start_ns = ns;
 }
 
-bool at_ticks__read(const struct at_ticks_set *t, int pid, __u64 *on, __u64 *off)
+bool at_ticks__read(const struct at_ticks_set *t, int pid, struct at_user_time *u)
 {
-	struct { __u64 on, off; } v;
 	__u32 k = (__u32)pid;
 
-	if (!t || bpf_map__lookup_elem(t->skel->maps.user_ticks, &k, sizeof(k), &v, sizeof(v), 0))
-		return false;
-	*on = v.on;
-	*off = v.off;
-	return true;
+	return t && !bpf_map__lookup_elem(t->skel->maps.user_ticks, &k, sizeof(k), u, sizeof(*u), 0);
 }
 
 void at_ticks__free(struct at_ticks_set *t)
@@ -83,5 +101,6 @@ void at_ticks__free(struct at_ticks_set *t)
 	for (int i = 0; i < t->nr; i++)
 		bpf_link__destroy(t->links[i]);	/* closes the perf event too */
 	free(t->links);
+	free(t->fast_fds);
 	free(t);
 }

@@ -9,15 +9,28 @@
 struct alloctop_bpf;
 struct at_ticks_set;
 
-/* Starts a cpu-clock sampler at hz on every CPU, running the skeleton's user_tick.
- * NULL after a one-line error. */
-struct at_ticks_set *at_ticks__new(struct alloctop_bpf *skel, int hz);
+/* Two cpu-clock timers per CPU: a slow one always (AT_TICK_OFF_NS: 499 Hz, odd, no
+ * aliasing with 100 Hz or 1 kHz work) and a fast one in windows only (AT_TICK_ON_NS:
+ * 10 kHz, or a window of a few ms would hold few samples). About 3 us a sample here: 0.15%
+ * of each CPU, and 3% while in a window. */
+#define AT_TICK_OFF_NS 2003000ULL
+#define AT_TICK_ON_NS 100000ULL
+
+/* pid's user-mode time (ns, estimated from samples) and samples, in and out of windows;
+ * as struct at_ticks in bpf/ticks.bpf.c. */
+struct at_user_time {
+	__u64 on_ns, off_ns;
+	__u64 on_n, off_n;
+};
+
+void at_ticks__prepare(struct alloctop_bpf *skel);	/* before the load: the timer periods */
+/* Starts the timers, running the skeleton's user_tick. NULL after a one-line error. */
+struct at_ticks_set *at_ticks__new(struct alloctop_bpf *skel);
 void at_ticks__window(struct at_ticks_set *t, bool on);	/* every probe in / going out */
 /* A window begins attaching at ns (CLOCK_MONOTONIC): blocks born before it whose fate
  * the window sees are sent to map "gaps" (struct at_gap_event, bpf/alloc.bpf.c). */
 void at_ticks__window_start(struct at_ticks_set *t, __u64 ns);
-/* pid's user-mode samples in windows and out; false if none. */
-bool at_ticks__read(const struct at_ticks_set *t, int pid, __u64 *on, __u64 *off);
+bool at_ticks__read(const struct at_ticks_set *t, int pid, struct at_user_time *u);	/* false: none */
 void at_ticks__free(struct at_ticks_set *t);	/* NULL is fine */
 
 #endif

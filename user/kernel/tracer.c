@@ -137,6 +137,7 @@ static void size_maps(struct alloctop_bpf *skel, const struct at_tracer_opts *op
 	bpf_map__set_max_entries(skel->maps.alloc_text, opts->max_procs);
 	bpf_map__set_max_entries(skel->maps.user_ticks, opts->max_procs);
 	bpf_program__set_autoload(skel->progs.user_tick, opts->sampling);
+	at_ticks__prepare(skel);
 	bpf_map__set_max_entries(skel->maps.site_dirty, slots / 8);
 	skel->rodata->at_site_slot_mask = slots - 1;
 	/* Every map stays preallocated: without it (BPF_F_NO_PREALLOC) an insert can fail
@@ -240,7 +241,7 @@ struct at_tracer *at_tracer__new(const struct at_tracer_opts *opts)
 		goto fail;
 	if (opts->growth && at_growth_attach(t->skel, t->growth_links, AT_GROWTH_LINKS))
 		goto fail;
-	if (opts->sampling && !(t->ticks = at_ticks__new(t->skel, AT_TICK_HZ)))
+	if (opts->sampling && !(t->ticks = at_ticks__new(t->skel)))
 		goto fail;
 	/* Kernel BPF statistics time every program run (two clock reads each, ~0.1x of
 	 * the uprobe floor on a KVM guest): only on request. Not fatal if refused. */

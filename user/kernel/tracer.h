@@ -54,9 +54,7 @@ int at_tracer__attach_global(struct at_tracer *t, int pid, bool quiet);
 /* --max-overhead: attaches (on) or detaches (off) every uprobe, per-PID and file-wide. */
 int at_tracer__sample(struct at_tracer *t, bool on);
 size_t at_tracer__nr_links(const struct at_tracer *t);	/* uprobe links attached now */
-/* --max-overhead's own-work sampler (kernel/ticks.h), at AT_TICK_HZ per CPU: about 3 us
- * a sample here, 0.15% of each CPU; NULL in exact mode. */
-#define AT_TICK_HZ 499		/* odd: no aliasing with 100 Hz or 1 kHz periodic work */
+/* --max-overhead's own-work sampler (kernel/ticks.h); NULL in exact mode. */
 struct at_ticks_set *at_tracer__ticks(const struct at_tracer *t);
 /* Gives an explicit target its (zeroed) per-process entry now, so reports list it even
  * before, or without, its first allocator call. */

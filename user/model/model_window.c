@@ -12,7 +12,7 @@
 /* Below this much CPU time in and out of windows, the share of time is the better
  * guess of the share of work seen. */
 #define AT_MIN_CPU_S 0.02
-#define AT_MIN_TICKS 50		/* user-mode samples: below this, the CPU split */
+#define AT_MIN_TICKS 20		/* user-mode samples each side: below, the CPU split */
 
 struct win_proc {
 	double cpu_on, cpu_off;	/* seconds, from the sampler */
@@ -115,11 +115,15 @@ void at_model_window_refresh(struct at_model *m, struct at_snapshot *s)
 double at_model_window_share(struct at_model *m, int pid, double duty)
 {
 	const struct win_proc *w = at_hash_get(&m->win_procs, (__u64)pid, 0);
-	__u64 on, off;
+	struct at_user_time u;
 	double own_on;
 
-	if (at_ticks__read(at_tracer__ticks(m->tracer), pid, &on, &off) && on + off >= AT_MIN_TICKS && on)
-		return fmin((double)on / (double)(on + off), duty);
+	if (at_ticks__read(at_tracer__ticks(m->tracer), pid, &u) && u.on_n >= AT_MIN_TICKS && u.off_n >= AT_MIN_TICKS) {
+		at_debug("pid %d: user time %.1f ms in windows (%llu samples), %.1f ms out (%llu); CPU %.1f ms in, %.1f ms "
+			 "out; duty %.4f", pid, u.on_ns / 1e6, (unsigned long long)u.on_n, u.off_ns / 1e6,
+			 (unsigned long long)u.off_n, w ? w->cpu_on * 1e3 : -1, w ? w->cpu_off * 1e3 : -1, duty);
+		return fmin((double)u.on_ns / (double)(u.on_ns + u.off_ns), duty);
+	}
 	if (!w || w->cpu_on + w->cpu_off < AT_MIN_CPU_S)
 		return duty;
 	own_on = w->cpu_on - at_model_probe_ns_of(m, pid) / 1e9;
