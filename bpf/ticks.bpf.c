@@ -1,11 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
-/* --max-overhead: how much of each traced process's own work fell in windows. Timers
- * (perf cpu-clock, every CPU) sample what runs: a slow one always, a fast one only in
- * windows, which are short. A sample in user mode of a process alloctop counts is its
- * own work, never the probes' (traps, handlers and the return trampoline run in the
- * kernel); it adds its period (ns) to "on" (fast timer, in a window) or "off" (slow
- * timer, between). The share of a process's allocations alloctop saw is then on / (on +
- * off), with no cost model. */
+/* --max-overhead: how much of each traced process's own work fell in windows. A timer
+ * (perf cpu-clock, every CPU) samples what runs. A sample in user mode of a process
+ * alloctop counts is its own work, not the probes' (traps, handlers and the return
+ * trampoline run in the kernel); it adds its period (ns) to "on" or "off" as the windows
+ * stand. The share of a process's allocations alloctop saw is then on / (on + off),
+ * with no cost model. */
 #include "common.bpf.h"
 
 struct at_ticks {
@@ -21,14 +20,10 @@ struct {
 } user_ticks SEC(".maps");
 
 volatile bool at_win_on = false;	/* every probe is in (set after the attach, cleared before the detach) */
-const volatile __u64 tick_on_ns = 1;	/* the fast timer's period */
-const volatile __u64 tick_off_ns = 1;	/* the slow timer's */
 
-/* A sample that lands where a probe hit resumes user mode is the probe's: on a VM the
- * trap's exits to the host delay the timer interrupt until the guest is back at the
- * probed instruction (about half the probe time sampled as user mode on the bench VM).
- * So samples in the allocator's text and in the uprobes page (single-step slots, the
- * return trampoline) do not count, in windows or out, the same way on both sides. */
+/* A timer interrupt held off while a trap is handled fires as the thread resumes user
+ * mode, where the probe hit: in the allocator's text or the uprobes page (single-step
+ * slots, the return trampoline). Samples there do not count, in windows or out alike. */
 static __always_inline bool at_probe_skid(__u32 tgid, __u64 ip)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
@@ -49,9 +44,6 @@ int user_tick(struct bpf_perf_event_data *ctx)
 	bool on = at_win_on;
 	struct at_ticks *v, z = {};
 
-	/* each state counts its own timer's samples only: the slow one runs in windows too */
-	if (period != (on ? tick_on_ns : tick_off_ns))
-		return 0;
 	/* csx: the whole 8-byte word (the context is read 8 bytes at a time) */
 	if (!tgid || (ctx->regs.csx & 3) != 3 || !bpf_map_lookup_elem(&procs, &tgid) || at_probe_skid(tgid, ctx->regs.ip))
 		return 0;

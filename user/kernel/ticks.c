@@ -8,22 +8,20 @@
 #include <linux/perf_event.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 struct at_ticks_set {
 	struct alloctop_bpf *skel;
-	struct bpf_link **links;	/* per CPU: the slow timer, then the fast one */
-	int *fast_fds;			/* the fast timers, enabled in windows only */
-	int nr, nr_fast;
+	struct bpf_link **links;	/* one timer per CPU */
+	int nr;
 };
 
-/* A cpu-clock timer of period ns on cpu running user_tick; 0, or -1 after an error. */
-static int add_timer(struct at_ticks_set *t, int cpu, __u64 period, bool fast)
+/* A cpu-clock timer on cpu running user_tick; 0, or -1 after an error. */
+static int add_timer(struct at_ticks_set *t, int cpu)
 {
 	struct perf_event_attr a = { .size = sizeof(a), .type = PERF_TYPE_SOFTWARE, .config = PERF_COUNT_SW_CPU_CLOCK,
-				     .sample_period = period, .disabled = fast };
+				     .sample_period = AT_TICK_NS };
 	int fd = (int)syscall(SYS_perf_event_open, &a, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
 
 	if (fd < 0) {
@@ -38,16 +36,8 @@ static int add_timer(struct at_ticks_set *t, int cpu, __u64 period, bool fast)
 		close(fd);
 		return -1;
 	}
-	t->nr++;
-	if (fast)
-		t->fast_fds[t->nr_fast++] = fd;	/* the link owns it */
+	t->nr++;	/* the link owns fd */
 	return 0;
-}
-
-void at_ticks__prepare(struct alloctop_bpf *skel)
-{
-	skel->rodata->tick_on_ns = AT_TICK_ON_NS;
-	skel->rodata->tick_off_ns = AT_TICK_OFF_NS;
 }
 
 struct at_ticks_set *at_ticks__new(struct alloctop_bpf *skel)
@@ -59,10 +49,9 @@ struct at_ticks_set *at_ticks__new(struct alloctop_bpf *skel)
 		ncpu = 1;
 	t = at_xcalloc(1, sizeof(*t));
 	t->skel = skel;
-	t->links = at_xcalloc(2 * (size_t)ncpu, sizeof(*t->links));
-	t->fast_fds = at_xcalloc((size_t)ncpu, sizeof(*t->fast_fds));
+	t->links = at_xcalloc((size_t)ncpu, sizeof(*t->links));
 	for (int cpu = 0; cpu < ncpu; cpu++)
-		if (add_timer(t, cpu, AT_TICK_OFF_NS, false) || add_timer(t, cpu, AT_TICK_ON_NS, true)) {
+		if (add_timer(t, cpu)) {
 			at_ticks__free(t);
 			return NULL;
 		}
@@ -72,13 +61,8 @@ struct at_ticks_set *at_ticks__new(struct alloctop_bpf *skel)
 
 void at_ticks__window(struct at_ticks_set *t, bool on)
 {
-	if (!t)
-		return;
-	/* the flag first on the way in and on the way out: a fast sample outside it is
-	 * dropped, never counted as off */
-	t->skel->bss->at_win_on = on;
-	for (int i = 0; i < t->nr_fast; i++)
-		ioctl(t->fast_fds[i], on ? PERF_EVENT_IOC_ENABLE : PERF_EVENT_IOC_DISABLE, 0);
+	if (t)
+		t->skel->bss->at_win_on = on;
 }
 
 void at_ticks__window_start(struct at_ticks_set *t, __u64 ns)
@@ -101,6 +85,5 @@ void at_ticks__free(struct at_ticks_set *t)
 	for (int i = 0; i < t->nr; i++)
 		bpf_link__destroy(t->links[i]);	/* closes the perf event too */
 	free(t->links);
-	free(t->fast_fds);
 	free(t);
 }

@@ -9,12 +9,11 @@
 struct alloctop_bpf;
 struct at_ticks_set;
 
-/* Two cpu-clock timers per CPU: a slow one always (AT_TICK_OFF_NS: 499 Hz, odd, no
- * aliasing with 100 Hz or 1 kHz work) and a fast one in windows only (AT_TICK_ON_NS:
- * 10 kHz, or a window of a few ms would hold few samples). About 3 us a sample here: 0.15%
- * of each CPU, and 3% while in a window. */
-#define AT_TICK_OFF_NS 2003000ULL
-#define AT_TICK_ON_NS 100000ULL
+/* One cpu-clock timer per CPU, always on, at 499 Hz (odd: no aliasing with 100 Hz or
+ * 1 kHz periodic work): a few us a sample here, under 0.5% of each CPU. A faster timer
+ * in windows only was tried: its own interrupts slow the process in windows alone, and
+ * the share came out 10% high on tests/workloads/paced.c. */
+#define AT_TICK_NS 2003000ULL
 
 /* pid's user-mode time (ns, estimated from samples) and samples, in and out of windows;
  * as struct at_ticks in bpf/ticks.bpf.c. */
@@ -23,7 +22,6 @@ struct at_user_time {
 	__u64 on_n, off_n;
 };
 
-void at_ticks__prepare(struct alloctop_bpf *skel);	/* before the load: the timer periods */
 /* Starts the timers, running the skeleton's user_tick. NULL after a one-line error. */
 struct at_ticks_set *at_ticks__new(struct alloctop_bpf *skel);
 void at_ticks__window(struct at_ticks_set *t, bool on);	/* every probe in / going out */
