@@ -84,11 +84,11 @@ def _sites(rep):
 
 
 def test_estimates_flagged_and_scaled():
-    """An exact run counts paced's sites exactly and says so; --max-overhead 20 flags
+    """An exact run counts paced's sites exactly and says so; --max-overhead 5 flags
     estimates, each hotspot carries samples (events seen, fewer than its scaled count),
     and the scaled counts land near the truth: within 20% (the share of work seen comes
-    from CPU time less the measured probe cost, which leaves out alloctop's own programs)
-    plus three standard errors of the sample count."""
+    from user-mode timer samples, a few hundred at most here, and probes slow the user
+    code around them a little) plus three standard errors of the sample count."""
     rep, truth = _paced_run(["--exact"])
     got = _sites(rep)
     if rep["estimated"] or rep["max_overhead"] is not None:
@@ -96,8 +96,8 @@ def test_estimates_flagged_and_scaled():
     for name, t in truth["sites"].items():
         if name not in got or got[name]["allocs"] != t["allocs"] or got[name]["samples"] != t["allocs"]:
             fail("exact run: %s = %r, truth %r" % (name, got.get(name, {}).get("allocs"), t))
-    rep, truth = _paced_run(["--max-overhead", "20"])
-    if not rep["estimated"] or rep["max_overhead"] != 20 or not 0 < rep["duty_cycle"] < 1:
+    rep, truth = _paced_run(["--max-overhead", "5"])
+    if not rep["estimated"] or rep["max_overhead"] != 5 or not 0 < rep["duty_cycle"] < 1:
         fail("not flagged: %r" % {k: rep[k] for k in ("estimated", "max_overhead", "duty_cycle")})
     got = _sites(rep)
     total = sum(t["alloc_bytes"] for t in truth["sites"].values())
@@ -117,6 +117,9 @@ def test_estimates_flagged_and_scaled():
         if abs(est_share - share) > (0.15 + 3 / math.sqrt(n)) * share:
             fail("%s: share of bytes %.3f, truth %.3f" % (name, est_share, share))
     p = [p for p in rep["processes"] if p["comm"] == "paced"][0]
+    # paced works in user mode all along: its share comes from user-mode samples
+    if p["estimate"]["share_from"] != "user-samples" or not p["estimate"]["user_samples_in"]:
+        fail("paced's share of work seen: %r" % p["estimate"])
     life = p["estimate"]["lifetimes"]
     # blocks live 20 rounds (tens of ms), windows last a few: many cross a gap
     if life["interval"] + life["reused"] == 0 or life["interval_lo_ns_mean"] > life["interval_hi_ns_mean"]:

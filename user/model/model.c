@@ -169,7 +169,7 @@ static void scale_estimates(struct at_model *m, struct at_snapshot *s, double du
 	for (size_t i = 0; i < s->nr_procs; i++) {
 		struct at_proc_view *p = &s->procs[i];
 
-		p->scale = 1 / at_model_window_share(m, p->pid, duty);
+		p->scale = 1 / at_model_window_share(m, p, duty);
 		while (j < m->tab.n && v[j].pid < p->pid)
 			j++;
 		for (; j < m->tab.n && v[j].pid == p->pid; j++) {

@@ -44,7 +44,7 @@ void at_model_overhead_fini(struct at_model *m);
 double at_model_probe_ns_of(const struct at_model *m, int pid);	/* probe time so far */
 /* --max-overhead (model_window.c). */
 void at_model_window_refresh(struct at_model *m, struct at_snapshot *s);
-double at_model_window_share(struct at_model *m, int pid, double duty);
+double at_model_window_share(struct at_model *m, struct at_proc_view *p, double duty);
 void at_model_window_fini(struct at_model *m);
 
 #endif

@@ -112,23 +112,30 @@ void at_model_window_refresh(struct at_model *m, struct at_snapshot *s)
  * the probes run in the kernel, so no cost model is needed); with few samples, from its
  * CPU time in and out of windows less the probes' measured cost; with little of that,
  * the share of time. */
-double at_model_window_share(struct at_model *m, int pid, double duty)
+double at_model_window_share(struct at_model *m, struct at_proc_view *p, double duty)
 {
-	const struct win_proc *w = at_hash_get(&m->win_procs, (__u64)pid, 0);
+	const struct win_proc *w = at_hash_get(&m->win_procs, (__u64)p->pid, 0);
 	struct at_user_time u;
 	double own_on;
 
-	if (at_ticks__read(at_tracer__ticks(m->tracer), pid, &u) && u.on_n >= AT_MIN_TICKS && u.off_n >= AT_MIN_TICKS) {
+	if (at_ticks__read(at_tracer__ticks(m->tracer), p->pid, &u)) {
 		at_debug("pid %d: user time %.1f ms in windows (%llu samples), %.1f ms out (%llu); CPU %.1f ms in, %.1f ms "
-			 "out; duty %.4f", pid, u.on_ns / 1e6, (unsigned long long)u.on_n, u.off_ns / 1e6,
+			 "out; duty %.4f", p->pid, u.on_ns / 1e6, (unsigned long long)u.on_n, u.off_ns / 1e6,
 			 (unsigned long long)u.off_n, w ? w->cpu_on * 1e3 : -1, w ? w->cpu_off * 1e3 : -1, duty);
-		return fmin((double)u.on_ns / (double)(u.on_ns + u.off_ns), duty);
+		p->share_samples[0] = u.on_n;
+		p->share_samples[1] = u.off_n;
+		if (u.on_n >= AT_MIN_TICKS && u.off_n >= AT_MIN_TICKS) {
+			p->share_from = "user-samples";
+			return fmin((double)u.on_ns / (double)(u.on_ns + u.off_ns), duty);
+		}
 	}
+	p->share_from = "time";
 	if (!w || w->cpu_on + w->cpu_off < AT_MIN_CPU_S)
 		return duty;
-	own_on = w->cpu_on - at_model_probe_ns_of(m, pid) / 1e9;
+	own_on = w->cpu_on - at_model_probe_ns_of(m, p->pid) / 1e9;
 	if (own_on <= 0 || own_on + w->cpu_off <= 0)
 		return duty;
+	p->share_from = "cpu-time";
 	return fmin(own_on / (own_on + w->cpu_off), duty);
 }
 
