@@ -210,8 +210,11 @@ void at_sampler__tick(struct at_sampler *s)
 {
 	double now = at_now_mono(), d;
 
-	if (s->on)	/* the window so far counts in this period */
-		s->on_in_period += now - s->on_since, s->on_total += now - s->on_since, s->on_since = now;
+	if (s->on) {	/* the window so far counts in this period */
+		s->on_in_period += now - s->on_since;
+		s->on_total += now - s->on_since;
+		s->on_since = now;
+	}
 	d = next_duty(s, now);
 	at_model_raw_counts(s->m, &s->allocs_mark, &s->frees_mark);
 	s->period_start = now;
