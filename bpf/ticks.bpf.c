@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /* --max-overhead: how much of each traced process's own work fell in windows. A timer
- * (perf cpu-clock, every CPU) samples what runs. A sample in user mode of a process
- * alloctop counts is its own work, not the probes' (traps, handlers and the return
- * trampoline run in the kernel); it adds its period (ns) to "on" or "off" as the windows
- * stand. The share of a process's allocations alloctop saw is then on / (on + off),
- * with no cost model. */
+ * (perf cpu-clock, every CPU) samples what runs. A sample of a process alloctop counts
+ * is its own work unless it is the probes': in the kernel, a stack through the uprobe
+ * trap and return paths (their text ranges from /proc/kallsyms, set by userspace); in
+ * user mode, where a trap resumes (below). Own samples add their period (ns) to "on" or
+ * "off" as the windows stand. The share of a process's allocations alloctop saw is then
+ * on / (on + off), with no cost model. Without the kernel ranges (kallsyms hidden), only
+ * user-mode samples count. */
 #include "common.bpf.h"
 
 struct at_ticks {
@@ -20,6 +22,29 @@ struct {
 } user_ticks SEC(".maps");
 
 volatile bool at_win_on = false;	/* every probe is in (set after the attach, cleared before the detach) */
+
+#define AT_PROBE_TEXT 16	/* kernel functions of the uprobe paths */
+#define AT_KSTACK 24		/* kernel frames looked at */
+const volatile __u64 probe_lo[AT_PROBE_TEXT] = {};	/* [lo, hi): a function's text */
+const volatile __u64 probe_hi[AT_PROBE_TEXT] = {};
+const volatile __u32 nr_probe_text = 0;
+
+/* A kernel-mode sample in the probes' own kernel paths (trap entry, handlers, programs,
+ * the return syscall). */
+static __always_inline bool at_in_probe_path(struct bpf_perf_event_data *ctx)
+{
+	__u64 ips[AT_KSTACK];
+	long n = bpf_get_stack(ctx, ips, sizeof(ips), 0);
+
+	if (n <= 0)
+		return false;
+	n /= 8;
+	for (int i = 0; i < AT_KSTACK && i < n; i++)
+		for (__u32 j = 0; j < AT_PROBE_TEXT && j < nr_probe_text; j++)
+			if (ips[i] >= probe_lo[j] && ips[i] < probe_hi[j])
+				return true;
+	return false;
+}
 
 /* A timer interrupt held off while a trap is handled fires as the thread resumes user
  * mode, where the probe hit: in the allocator's text or the uprobes page (single-step
@@ -41,11 +66,12 @@ int user_tick(struct bpf_perf_event_data *ctx)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	__u64 period = ctx->sample_period;
-	bool on = at_win_on;
+	bool on = at_win_on, user = (ctx->regs.csx & 3) == 3;	/* csx: the context is read 8 bytes at a time */
 	struct at_ticks *v, z = {};
 
-	/* csx: the whole 8-byte word (the context is read 8 bytes at a time) */
-	if (!tgid || (ctx->regs.csx & 3) != 3 || !bpf_map_lookup_elem(&procs, &tgid) || at_probe_skid(tgid, ctx->regs.ip))
+	if (!tgid || !bpf_map_lookup_elem(&procs, &tgid))
+		return 0;
+	if (user ? at_probe_skid(tgid, ctx->regs.ip) : !nr_probe_text || at_in_probe_path(ctx))
 		return 0;
 	v = bpf_map_lookup_elem(&user_ticks, &tgid);
 	if (!v) {

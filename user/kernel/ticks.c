@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <linux/perf_event.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -38,6 +39,48 @@ static int add_timer(struct at_ticks_set *t, int cpu)
 	}
 	t->nr++;	/* the link owns fd */
 	return 0;
+}
+
+/* The kernel's uprobe paths: a sample whose kernel stack goes through them is the
+ * probes' time, not the process's own work. */
+static const char *const probe_funcs[] = {
+	"asm_exc_int3", "exc_int3", "asm_exc_debug", "exc_debug", "exc_debug_user", "uprobe_notify_resume",
+	"uprobe_notify_resume.cold", "uprobe_handle_trampoline", "uprobe_handle_trampoline.cold",
+	"__x64_sys_uretprobe", "__do_sys_uretprobe", "arch_uprobe_exception_notify", "uprobe_pre_sstep_notifier",
+	"uprobe_post_sstep_notifier",
+};
+
+int at_ticks__prepare(struct alloctop_bpf *skel)
+{
+	FILE *f = fopen("/proc/kallsyms", "re");
+	char line[512], name[256];
+	unsigned long long a;
+	__u32 n = 0, open = 0;	/* ranges whose end is the next symbol's start */
+	char type;
+
+	_Static_assert(AT_ARRAY_SIZE(probe_funcs) <= AT_ARRAY_SIZE(skel->rodata->probe_lo), "probe_lo");
+	if (!f)
+		return 0;
+	/* the core kernel's symbols come sorted by address: a function ends where the
+	 * next symbol starts */
+	while (fgets(line, sizeof(line), f) && sscanf(line, "%llx %c %255s", &a, &type, name) == 3) {
+		if (!a)
+			break;	/* addresses hidden (kptr_restrict): no ranges */
+		for (; open < n; open++)
+			if (a > skel->rodata->probe_lo[open])
+				skel->rodata->probe_hi[open] = a;
+			else
+				break;
+		if (strchr(line, '['))
+			break;	/* modules: past the core kernel */
+		for (size_t i = 0; i < AT_ARRAY_SIZE(probe_funcs) && n < AT_ARRAY_SIZE(skel->rodata->probe_lo); i++)
+			if (!strcmp(name, probe_funcs[i]))
+				skel->rodata->probe_lo[n++] = a;
+	}
+	fclose(f);
+	skel->rodata->nr_probe_text = open;	/* those whose end was found */
+	at_debug("--max-overhead: %u kernel functions of the uprobe paths", open);
+	return (int)open;
 }
 
 struct at_ticks_set *at_ticks__new(struct alloctop_bpf *skel)

@@ -22,6 +22,9 @@ struct at_user_time {
 	__u64 on_n, off_n;
 };
 
+/* Before the load: the kernel text of the uprobe paths (from /proc/kallsyms), so that
+ * kernel-mode samples count too; returns how many functions (0: user mode only). */
+int at_ticks__prepare(struct alloctop_bpf *skel);
 /* Starts the timers, running the skeleton's user_tick. NULL after a one-line error. */
 struct at_ticks_set *at_ticks__new(struct alloctop_bpf *skel);
 void at_ticks__window(struct at_ticks_set *t, bool on);	/* every probe in / going out */

@@ -137,6 +137,8 @@ static void size_maps(struct alloctop_bpf *skel, const struct at_tracer_opts *op
 	bpf_map__set_max_entries(skel->maps.alloc_text, opts->max_procs);
 	bpf_map__set_max_entries(skel->maps.user_ticks, opts->max_procs);
 	bpf_program__set_autoload(skel->progs.user_tick, opts->sampling);
+	if (opts->sampling)
+		at_ticks__prepare(skel);
 	bpf_map__set_max_entries(skel->maps.site_dirty, slots / 8);
 	skel->rodata->at_site_slot_mask = slots - 1;
 	/* Every map stays preallocated: without it (BPF_F_NO_PREALLOC) an insert can fail

@@ -119,7 +119,7 @@ double at_model_window_share(struct at_model *m, struct at_proc_view *p, double 
 	double own_on;
 
 	if (at_ticks__read(at_tracer__ticks(m->tracer), p->pid, &u)) {
-		at_debug("pid %d: user time %.1f ms in windows (%llu samples), %.1f ms out (%llu); CPU %.1f ms in, %.1f ms "
+		at_debug("pid %d: own time (samples) %.1f ms in windows (%llu samples), %.1f ms out (%llu); CPU %.1f ms in, %.1f ms "
 			 "out; duty %.4f", p->pid, u.on_ns / 1e6, (unsigned long long)u.on_n, u.off_ns / 1e6,
 			 (unsigned long long)u.off_n, w ? w->cpu_on * 1e3 : -1, w ? w->cpu_off * 1e3 : -1, duty);
 		p->share_samples[0] = u.on_n;
