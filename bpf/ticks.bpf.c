@@ -10,8 +10,9 @@
 #include "common.bpf.h"
 
 struct at_ticks {
-	__u64 on_ns, off_ns;	/* user-mode time estimated in and out of windows */
-	__u64 on_n, off_n;	/* samples */
+	__u64 on_ns, off_ns;	/* own time estimated in and out of windows */
+	__u64 on_n, off_n;	/* own samples */
+	__u64 on_all, off_all;	/* every sample of the process */
 };
 
 struct {
@@ -22,6 +23,8 @@ struct {
 } user_ticks SEC(".maps");
 
 volatile bool at_win_on = false;	/* every probe is in (set after the attach, cleared before the detach) */
+const volatile __u64 tick_on_ns = 1;	/* the windows' timer period (on only then) */
+const volatile __u64 tick_off_ns = 1;	/* the always-on timer's */
 
 #define AT_PROBE_TEXT 16	/* kernel functions of the uprobe paths */
 #define AT_KSTACK 24		/* kernel frames looked at */
@@ -68,11 +71,12 @@ int user_tick(struct bpf_perf_event_data *ctx)
 	__u64 period = ctx->sample_period;
 	bool on = at_win_on, user = (ctx->regs.csx & 3) == 3;	/* csx: the context is read 8 bytes at a time */
 	struct at_ticks *v, z = {};
+	bool own;
 
-	if (!tgid || !bpf_map_lookup_elem(&procs, &tgid))
+	/* each state counts its own timer only: the slow one runs in windows too */
+	if (period != (on ? tick_on_ns : tick_off_ns) || !tgid || !bpf_map_lookup_elem(&procs, &tgid))
 		return 0;
-	if (user ? at_probe_skid(tgid, ctx->regs.ip) : !nr_probe_text || at_in_probe_path(ctx))
-		return 0;
+	own = user ? !at_probe_skid(tgid, ctx->regs.ip) : nr_probe_text && !at_in_probe_path(ctx);
 	v = bpf_map_lookup_elem(&user_ticks, &tgid);
 	if (!v) {
 		bpf_map_update_elem(&user_ticks, &tgid, &z, BPF_NOEXIST);
@@ -81,11 +85,17 @@ int user_tick(struct bpf_perf_event_data *ctx)
 			return 0;
 	}
 	if (on) {
-		__sync_fetch_and_add(&v->on_ns, period);
-		__sync_fetch_and_add(&v->on_n, 1);
+		__sync_fetch_and_add(&v->on_all, 1);
+		if (own) {
+			__sync_fetch_and_add(&v->on_ns, period);
+			__sync_fetch_and_add(&v->on_n, 1);
+		}
 	} else {
-		__sync_fetch_and_add(&v->off_ns, period);
-		__sync_fetch_and_add(&v->off_n, 1);
+		__sync_fetch_and_add(&v->off_all, 1);
+		if (own) {
+			__sync_fetch_and_add(&v->off_ns, period);
+			__sync_fetch_and_add(&v->off_n, 1);
+		}
 	}
 	return 0;
 }

@@ -87,8 +87,8 @@ def test_estimates_flagged_and_scaled():
     """An exact run counts paced's sites exactly and says so; --max-overhead 5 flags
     estimates, each hotspot carries samples (events seen, fewer than its scaled count),
     and the scaled counts land near the truth: within 20% (the share of work seen comes
-    from user-mode timer samples, a few hundred at most here, and probes slow the user
-    code around them a little) plus three standard errors of the sample count."""
+    from timer samples, about a hundred in windows here, and probes slow the code around
+    them a little) plus three standard errors of the sample count."""
     rep, truth = _paced_run(["--exact"])
     got = _sites(rep)
     if rep["estimated"] or rep["max_overhead"] is not None:
@@ -117,8 +117,8 @@ def test_estimates_flagged_and_scaled():
         if abs(est_share - share) > (0.15 + 3 / math.sqrt(n)) * share:
             fail("%s: share of bytes %.3f, truth %.3f" % (name, est_share, share))
     p = [p for p in rep["processes"] if p["comm"] == "paced"][0]
-    # paced works in user mode all along: its share comes from user-mode samples
-    if p["estimate"]["share_from"] != "user-samples" or not p["estimate"]["user_samples_in"]:
+    # paced is busy all along: its share comes from the timer samples
+    if p["estimate"]["share_from"] != "samples" or not p["estimate"]["own_samples_in"]:
         fail("paced's share of work seen: %r" % p["estimate"])
     life = p["estimate"]["lifetimes"]
     # blocks live 20 rounds (tens of ms), windows last a few: many cross a gap

@@ -9,20 +9,22 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 struct at_ticks_set {
 	struct alloctop_bpf *skel;
-	struct bpf_link **links;	/* one timer per CPU */
-	int nr;
+	struct bpf_link **links;	/* per CPU: the slow timer, the fast one */
+	int *fast_fds;			/* the fast timers, on in windows only */
+	int nr, nr_fast;
 };
 
-/* A cpu-clock timer on cpu running user_tick; 0, or -1 after an error. */
-static int add_timer(struct at_ticks_set *t, int cpu)
+/* A cpu-clock timer of period ns on cpu running user_tick; 0, or -1 after an error. */
+static int add_timer(struct at_ticks_set *t, int cpu, __u64 period, bool fast)
 {
 	struct perf_event_attr a = { .size = sizeof(a), .type = PERF_TYPE_SOFTWARE, .config = PERF_COUNT_SW_CPU_CLOCK,
-				     .sample_period = AT_TICK_NS };
+				     .sample_period = period };
 	int fd = (int)syscall(SYS_perf_event_open, &a, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
 
 	if (fd < 0) {
@@ -38,6 +40,8 @@ static int add_timer(struct at_ticks_set *t, int cpu)
 		return -1;
 	}
 	t->nr++;	/* the link owns fd */
+	if (fast)
+		t->fast_fds[t->nr_fast++] = fd;
 	return 0;
 }
 
@@ -59,6 +63,8 @@ int at_ticks__prepare(struct alloctop_bpf *skel)
 	char type;
 
 	_Static_assert(AT_ARRAY_SIZE(probe_funcs) <= AT_ARRAY_SIZE(skel->rodata->probe_lo), "probe_lo");
+	skel->rodata->tick_on_ns = AT_TICK_ON_NS;
+	skel->rodata->tick_off_ns = AT_TICK_OFF_NS;
 	if (!f)
 		return 0;
 	/* the core kernel's symbols come sorted by address: a function ends where the
@@ -92,9 +98,10 @@ struct at_ticks_set *at_ticks__new(struct alloctop_bpf *skel)
 		ncpu = 1;
 	t = at_xcalloc(1, sizeof(*t));
 	t->skel = skel;
-	t->links = at_xcalloc((size_t)ncpu, sizeof(*t->links));
+	t->links = at_xcalloc(2 * (size_t)ncpu, sizeof(*t->links));
+	t->fast_fds = at_xcalloc((size_t)ncpu, sizeof(*t->fast_fds));
 	for (int cpu = 0; cpu < ncpu; cpu++)
-		if (add_timer(t, cpu)) {
+		if (add_timer(t, cpu, AT_TICK_OFF_NS, false) || add_timer(t, cpu, AT_TICK_ON_NS, true)) {
 			at_ticks__free(t);
 			return NULL;
 		}
@@ -104,8 +111,12 @@ struct at_ticks_set *at_ticks__new(struct alloctop_bpf *skel)
 
 void at_ticks__window(struct at_ticks_set *t, bool on)
 {
-	if (t)
-		t->skel->bss->at_win_on = on;
+	if (!t)
+		return;
+	/* the flag first both ways: a fast sample outside a window is dropped */
+	t->skel->bss->at_win_on = on;
+	for (int i = 0; i < t->nr_fast; i++)
+		ioctl(t->fast_fds[i], on ? PERF_EVENT_IOC_ENABLE : PERF_EVENT_IOC_DISABLE, 0);
 }
 
 void at_ticks__window_start(struct at_ticks_set *t, __u64 ns)
@@ -128,5 +139,6 @@ void at_ticks__free(struct at_ticks_set *t)
 	for (int i = 0; i < t->nr; i++)
 		bpf_link__destroy(t->links[i]);	/* closes the perf event too */
 	free(t->links);
+	free(t->fast_fds);
 	free(t);
 }

@@ -9,17 +9,22 @@
 struct alloctop_bpf;
 struct at_ticks_set;
 
-/* One cpu-clock timer per CPU, always on, at 499 Hz (odd: no aliasing with 100 Hz or
- * 1 kHz periodic work): a few us a sample here, under 0.5% of each CPU. A faster timer
- * in windows only was tried: its own interrupts slow the process in windows alone, and
- * the share came out 10% high on tests/workloads/paced.c. */
-#define AT_TICK_NS 2003000ULL
+/* Two cpu-clock timers per CPU: one always on at 499 Hz (odd: no aliasing with 100 Hz or
+ * 1 kHz periodic work), whose samples count between windows; one at 2 kHz, on in windows
+ * only, whose samples count in windows (a few ms each: the slow one would put a few
+ * samples there). A few us a sample here: under 0.5% of each CPU, 1% in windows. The
+ * own share of each side's samples is applied to the process's CPU time there (its CPU
+ * clock), so the timers' own interrupts weigh little; a 10 kHz timer in windows put the
+ * share 10% high on tests/workloads/paced.c. */
+#define AT_TICK_OFF_NS 2003000ULL
+#define AT_TICK_ON_NS 500000ULL
 
-/* pid's user-mode time (ns, estimated from samples) and samples, in and out of windows;
- * as struct at_ticks in bpf/ticks.bpf.c. */
+/* pid's own time (ns, estimated from samples), own samples and all its samples, in and
+ * out of windows; as struct at_ticks in bpf/ticks.bpf.c. */
 struct at_user_time {
 	__u64 on_ns, off_ns;
 	__u64 on_n, off_n;
+	__u64 on_all, off_all;
 };
 
 /* Before the load: the kernel text of the uprobe paths (from /proc/kallsyms), so that

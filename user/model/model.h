@@ -50,8 +50,8 @@ struct at_proc_view {
 	__u64 hits[AT_NR_FUNCS];	/* calls the probes saw, before any scaling */
 	struct at_overhead ov;		/* what its probes cost it */
 	struct at_life_est life;	/* --max-overhead only */
-	const char *share_from;		/* what set scale: "user-samples", "cpu-time", "time" */
-	__u64 share_samples[2];		/* user-mode samples in windows, out of them */
+	const char *share_from;		/* what set scale: "samples", "cpu-time", "time" */
+	__u64 share_samples[2];		/* own-work samples in windows, out of them */
 };
 
 struct at_snapshot {

@@ -119,14 +119,18 @@ double at_model_window_share(struct at_model *m, struct at_proc_view *p, double 
 	double own_on;
 
 	if (at_ticks__read(at_tracer__ticks(m->tracer), p->pid, &u)) {
-		at_debug("pid %d: own time (samples) %.1f ms in windows (%llu samples), %.1f ms out (%llu); CPU %.1f ms in, %.1f ms "
-			 "out; duty %.4f", p->pid, u.on_ns / 1e6, (unsigned long long)u.on_n, u.off_ns / 1e6,
-			 (unsigned long long)u.off_n, w ? w->cpu_on * 1e3 : -1, w ? w->cpu_off * 1e3 : -1, duty);
+		at_debug("pid %d: own samples %llu of %llu in windows, %llu of %llu out; CPU %.1f ms in, %.1f ms out; "
+			 "duty %.4f", p->pid, (unsigned long long)u.on_n, (unsigned long long)u.on_all,
+			 (unsigned long long)u.off_n, (unsigned long long)u.off_all, w ? w->cpu_on * 1e3 : -1,
+			 w ? w->cpu_off * 1e3 : -1, duty);
 		p->share_samples[0] = u.on_n;
 		p->share_samples[1] = u.off_n;
-		if (u.on_n >= AT_MIN_TICKS && u.off_n >= AT_MIN_TICKS) {
-			p->share_from = "user-samples";
-			return fmin((double)u.on_ns / (double)(u.on_ns + u.off_ns), duty);
+		if (w && u.on_all >= AT_MIN_TICKS && u.off_all >= AT_MIN_TICKS && u.on_n && u.off_n) {
+			/* each side's CPU time (exact, its clock) times its own share of samples */
+			double on = w->cpu_on * u.on_n / u.on_all, off = w->cpu_off * u.off_n / u.off_all;
+
+			p->share_from = "samples";
+			return fmin(on / (on + off), duty);
 		}
 	}
 	p->share_from = "time";

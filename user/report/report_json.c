@@ -100,8 +100,8 @@ static json_object *proc_estimate(const struct at_proc_view *p)
 
 	ADD(o, "scale", json_object_new_double(p->scale));
 	ADD(o, "share_from", p->share_from ? jstr(p->share_from) : NULL);
-	ADD(o, "user_samples_in", ju64(p->share_samples[0]));
-	ADD(o, "user_samples_out", ju64(p->share_samples[1]));
+	ADD(o, "own_samples_in", ju64(p->share_samples[0]));
+	ADD(o, "own_samples_out", ju64(p->share_samples[1]));
 	ADD(l, "exact", ju64(p->life.exact));
 	ADD(l, "interval", ju64(p->life.interval));
 	ADD(l, "reused", ju64(p->life.reused));
