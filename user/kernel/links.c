@@ -428,7 +428,7 @@ int at_links__attach_global(struct at_links *ls, int pid, bool quiet)
  * (9.3 us a call created disabled, 9.7 enabled, 9.6 disabled again by ioctl, 1.4 ns
  * closed), so disabling saves nothing, nor would a program that returns at once. Only
  * removing the uprobe does: attaching a window's 6 uprobe_multi links (one process) or 12
- * (a census's libc) took 5 to 19 ms, closing them 73 to 101 ms of wall time, nearly all an
+ * (a census's libc) took 5 to 30 ms, closing them 40 to 310 ms of wall time, nearly all an
  * RCU grace period after the breakpoints are gone (closed in parallel: one period). */
 int at_links__sample(struct at_links *ls, bool on)
 {
