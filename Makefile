@@ -20,7 +20,7 @@ UNIT_BIN := $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRC))
 WORK_SRC := $(wildcard tests/workloads/*.c)
 WORK_BIN := $(patsubst tests/workloads/%.c,$(O)/work/%,$(WORK_SRC)) \
             $(patsubst tests/workloads/%.c,$(O)/work/%-nofp,$(WORK_SRC))
-TOOL_BIN := $(O)/demo $(O)/bench-pairs $(O)/cfi-stat
+TOOL_BIN := $(O)/demo $(O)/bench-pairs $(O)/cfi-stat $(O)/bench-switch
 # Stack workloads (tests/stacks, for tests/integration/test_stacks.py): C with an inlined
 # allocation path (plain; stripped + .gnu_debuglink; stripped + build-id; static, for a
 # chroot), C++, Rust (default and v0 mangling).
@@ -252,6 +252,8 @@ $(O)/cfi-stat: tools/cfi-stat.c $(O)/liballoctop.a
 	$(CC) $(CFLAGS) $< $(O)/liballoctop.a $(LDLIBS) -o $@
 $(O)/bench-pairs: bench/pairs.c
 	$(CC) -O2 -g -fno-omit-frame-pointer -pthread -Wall -Wextra -Werror $< -o $@
+$(O)/bench-switch: bench/switch.c
+	$(CC) -O2 -g -Wall -Wextra -Werror $< -o $@
 
 # Bench helpers (bench/README.md): the empty-program floor and the function timer (their
 # own BPF objects and skeletons), the big-heap workload (frame pointers, no sibling

@@ -184,7 +184,7 @@ declare -A LABEL=(
 	[mo5]="\`alloctop -p PID -b --max-overhead 5\`"
 	[mo1]="\`alloctop -p PID -b --max-overhead 1\`"
 	[growth]="\`alloctop -p PID -b --growth\`"
-	[census]="\`alloctop -b -n 5\` census (no \`-p\`) while the benchmark runs"
+	[census]="\`alloctop -b -n 5\` census (no \`-p\`: its default, --max-overhead 1) while the benchmark runs"
 	[memleak]="memleak-bpfcc \`-p PID -O ALLOCATOR\`"
 )
 declare -A SKIP=() NOTE=() MLARGS=()

@@ -75,6 +75,24 @@ static __always_inline int on_entry(struct pt_regs *ctx, __u64 ck, __u64 size, _
 	return 0;
 }
 
+/* --max-overhead: block b of tgid, born before this window, met its fate at now. */
+static __always_inline void at_gap(__u32 tgid, const struct at_block *b, __u32 kind, __u64 now)
+{
+	struct at_gap_event *e = bpf_ringbuf_reserve(&gaps, sizeof(*e), 0);
+
+	if (!e) {
+		__sync_fetch_and_add(&at_gaps_lost, 1);
+		return;
+	}
+	e->pid = tgid;
+	e->kind = kind;
+	e->stack_id = b->stack_id;
+	e->size = b->size;
+	e->birth_ns = b->ts_ns;
+	e->event_ns = now;
+	bpf_ringbuf_submit(e, 0);
+}
+
 /* Account one freed block of process tgid; called for free() and realloc's old block. */
 static __always_inline void account_free(struct at_thread *t, struct at_proc_stats *p, __u32 tgid,
 					 __u32 tid, __u64 addr)
@@ -82,7 +100,7 @@ static __always_inline void account_free(struct at_thread *t, struct at_proc_sta
 	struct at_block_key k = { .pid = tgid, .pad = at_image_gen(t), .addr = addr };
 	struct at_block blk, *b = &blk;
 	enum at_take_result r = at_live_take(&k, b);
-	__u64 age, size, stack_id;
+	__u64 age, size, stack_id, now;
 	__u32 lb;
 	bool temp;
 
@@ -94,11 +112,18 @@ static __always_inline void account_free(struct at_thread *t, struct at_proc_sta
 		return;	/* another thread freed it first: a double free, not ours to count */
 	size = b->size;
 	stack_id = b->stack_id;
-	age = bpf_ktime_get_ns() - b->ts_ns;
+	now = bpf_ktime_get_ns();
+	age = now - b->ts_ns;
 	temp = b->tid == tid && t->last_alloc == addr;
 	if (temp)
 		t->last_alloc = 0;
 	lb = at_bucket(age, AT_LT_BUCKETS);
+	if (b->ts_ns < at_win_start_ns) {
+		/* born in an earlier window: it may have died in a gap and its address
+		 * been handed out again; its lifetime is an interval, bounded in userspace */
+		at_gap(tgid, b, AT_GAP_FREED, now);
+		lb = AT_LT_BUCKETS;
+	}
 	at_add(&p->frees, 1);
 	at_add(&p->free_bytes, size);
 	at_add(&p->live_allocs, -1);
@@ -115,9 +140,12 @@ static __always_inline void account_free(struct at_thread *t, struct at_proc_sta
 	}
 }
 
-/* Undo the live contribution of a block whose free was never seen. */
+/* Undo the live contribution of a block whose free was never seen: with windows, it
+ * was freed in a gap. */
 static __always_inline void forget_block(__u32 tgid, struct at_proc_stats *p, struct at_block *old)
 {
+	if (at_win_start_ns && old->ts_ns < at_win_start_ns)
+		at_gap(tgid, old, AT_GAP_REUSED, bpf_ktime_get_ns());
 	struct at_site_delta d = { .c = { .live_allocs = -1, .live_bytes = -(__s64)old->size },
 				   .lt_bucket = AT_LT_BUCKETS };
 

@@ -112,6 +112,13 @@ struct {
 	__uint(max_entries, 1 << 20);
 } site_news SEC(".maps") __weak;
 
+/* --max-overhead: blocks born in an earlier window whose fate a window saw (struct
+ * at_gap_event), for userspace to bound their lifetimes. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 18);
+} gaps SEC(".maps") __weak;
+
 /* Live blocks: the buckets of a lock-free table (bpf/live.bpf.c); userspace sizes it
  * and reads it through mmap. */
 struct {
@@ -229,6 +236,10 @@ const volatile __u32 self_tgid __weak = 0;	/* never trace alloctop itself */
 /* Bumped by userspace each time --max-overhead re-attaches the allocation probes: a
  * call cut by the detach left its nesting behind, which is no missed return. */
 volatile __u32 at_epoch __weak = 0;
+/* --max-overhead: CLOCK_MONOTONIC ns when the current window began to attach (0: exact
+ * mode, no windows). A block born before it crossed a gap with every probe off. */
+volatile __u64 at_win_start_ns __weak = 0;
+volatile __u64 at_gaps_lost __weak = 0;	/* gap events that found "gaps" full */
 /* The generation of the last unwind table written, for any process (never 0 once one
  * is): threads' cached rules are valid while it stays the same, so a rule found in the
  * cache needs no lookup of the process's table. */

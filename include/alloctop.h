@@ -234,6 +234,20 @@ struct at_live_bucket {
 };
 _Static_assert(sizeof(struct at_live_bucket) == 44 * AT_LIVE_WAYS, "at_live_bucket layout");
 
+/* --max-overhead: a block born in an earlier window (birth_ns < the window's start)
+ * whose free a later window saw, or whose address the allocator handed out again (so it
+ * was freed in a gap). Userspace turns it into a lifetime interval (model/censor.h). */
+enum at_gap_kind { AT_GAP_FREED = 1, AT_GAP_REUSED = 2 };
+struct at_gap_event {
+	__u32 pid;
+	__u32 kind;		/* enum at_gap_kind */
+	__u64 stack_id;
+	__u64 size;
+	__u64 birth_ns;
+	__u64 event_ns;		/* when the free or the new allocation was seen */
+};
+_Static_assert(sizeof(struct at_gap_event) == 40, "at_gap_event layout");
+
 /* Application mapping, keyed by (pid, address) like blocks. */
 struct at_mapping {
 	__u64 len;

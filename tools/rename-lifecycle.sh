@@ -52,6 +52,7 @@ EXPRS=(
 	-e 's/\bat_model_overhead_fini\b/at_model_overhead__fini/g'
 	-e 's/\bat_model_names_fini\b/at_model_names__fini/g'
 	-e 's/\bat_model_growth_fini\b/at_model_growth__fini/g'
+	-e 's/\bat_model_window_fini\b/at_model_window__fini/g'
 )
 
 if [[ $# -gt 0 ]]; then

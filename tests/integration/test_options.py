@@ -101,7 +101,7 @@ def test_follow_traces_forked_children_and_exits_with_the_tree():
 def _census(args, wls):
     """A census with ARGS while the workloads run their measured phase; returns
     (alloctop, every report, the last report)."""
-    at = harness.Alloctop(["-b", "-o", "json", "-d", "0.3", *args])
+    at = harness.Alloctop(["-b", "-o", "json", "-d", "0.3", "--exact", *args])
     at.wait_attached()
     for w in wls:
         w.send("go")

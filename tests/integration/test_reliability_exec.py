@@ -105,7 +105,7 @@ def _exec_under_pid(new_argv, mode_args=(), census=False):
         w = rl.RelWorkload("execinto", [str(a) for a in new_argv])
         w.wait_ready()
         # a census lists every process on the machine: few hotspots keep its reports quick
-        at = harness.Alloctop(_json(["-v"], top=1) if census else _json(["-p", str(w.pid), "-v", *mode_args]))
+        at = harness.Alloctop(_json(["-v", "--exact"], top=1) if census else _json(["-p", str(w.pid), "-v", *mode_args]))
         at.wait_attached()
         old_truth, old_sites = _old_truth(w.ask("alloc", "allocd "))
         old = _old_entry(rl.reports_after(at, len(at.reports()), 2), w.pid, old_truth)
@@ -258,7 +258,7 @@ def test_census_child_knows_alias_slots_and_allocator_text():
     try:
         w = rl.RelWorkload("forkexec")
         w.wait_ready()
-        at = harness.Alloctop(_json(["--comm", "forkexec"], interval=30))
+        at = harness.Alloctop(_json(["--comm", "forkexec", "--exact"], interval=30))
         at.wait_attached()
         line = w.ask("forkalias", "forkedalias")
         child, said = int(line.split()[1]), rl.fields(line)

@@ -47,6 +47,15 @@ static void test_valid(void)
 	CHECK(o.sort == AT_SORT_LIVE_BYTES);
 	CHECK(parse(&o, "-b", NULL) == -1);	/* no target: system-wide */
 	CHECK(o.nr_pids == 0 && !o.cmd);
+	CHECK(o.max_overhead == 1 && o.overhead_default);	/* a census estimates by default */
+	CHECK(parse(&o, "-b", "--exact", NULL) == -1);
+	CHECK(o.max_overhead == 0 && !o.overhead_default);
+	CHECK(parse(&o, "-b", "--max-overhead", "5", NULL) == -1);
+	CHECK(o.max_overhead == 5 && !o.overhead_default);
+	CHECK(parse(&o, "-b", "--growth", NULL) == -1);	/* no uprobe: nothing to bound */
+	CHECK(o.max_overhead == 0);
+	CHECK(parse(&o, "-b", "-p", "3", NULL) == -1);	/* -p stays exact */
+	CHECK(o.max_overhead == 0 && !o.overhead_default);
 	CHECK(parse(&o, "-b", "--comm", "nginx", "--exclude", "5,6", NULL) == -1);
 	CHECK_STR(o.comm, "nginx");
 	CHECK_EQ_U(o.nr_exclude, 2);
@@ -76,7 +85,8 @@ static void test_invalid_are_usage_errors(void)
 	CHECK_EQ_U(parse(&o, "--follow", NULL), AT_EXIT_USAGE);
 	CHECK_EQ_U(parse(&o, "-p", "1", "--max-overhead", "0", NULL), AT_EXIT_USAGE);
 	CHECK_EQ_U(parse(&o, "-p", "1", "--max-overhead", "100", NULL), AT_EXIT_USAGE);
-	CHECK_EQ_U(parse(&o, "--max-overhead", "5", NULL), AT_EXIT_USAGE);	/* not for the census */
+	CHECK_EQ_U(parse(&o, "--max-overhead", "5", "--exact", NULL), AT_EXIT_USAGE);
+	CHECK_EQ_U(parse(&o, "--max-overhead", "5", "--follow", "-p", "1", NULL), AT_EXIT_USAGE);
 	CHECK_EQ_U(parse(&o, "-p", "1", "--min-age", "-1", NULL), AT_EXIT_USAGE);
 	CHECK_EQ_U(parse(&o, "-p", "1", "--comm", "bash", NULL), AT_EXIT_USAGE);
 	CHECK_EQ_U(parse(&o, "--comm", "a-name-longer-than-15", NULL), AT_EXIT_USAGE);

@@ -1,90 +1,233 @@
 #include "app/sampling.h"
-#include "binary/procmaps.h"
+#include "kernel/ticks.h"
+#include "lib/hash.h"
 #include "lib/util.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
-#define AT_MIN_DUTY 0.01
+#define AT_MIN_DUTY 0.001	/* a 5x-slowed target at 1% needs 0.25%: leave room below */
+#define AT_CYCLE_S 0.2		/* mean window + gap; each one jittered by +-50% */
+#define AT_MIN_ON_S 0.002	/* shortest window: the attach alone takes about 1 ms */
+#define AT_FIRST_ON_S 0.05	/* the first window, before anything was measured */
+
+/* A target's CPU time, split by whether the probes were on while it ran. */
+struct cpu_split {
+	clockid_t clk;
+	bool ok;
+	double last, on, off;
+};
 
 struct at_sampler {
 	struct at_sampler_opts o;
 	struct at_model *m;
-	int tfd;		/* ends the on-window */
+	int tfd;		/* the next switch */
 	bool on;
+	double d;		/* duty for the windows to come */
+	double attach_s;	/* how long a window's attach takes (moving average) */
 	double started, on_since, on_total, period_start, on_in_period, cpu_mark;
-	__u64 allocs_mark, frees_mark;
+	__u64 allocs_mark, frees_mark, rng;
+	struct at_hash cpu;	/* pid -> struct cpu_split */
 };
 
-/* CPU seconds the live targets have used, from /proc/PID/stat. */
+static double now_ns(void)
+{
+	return at_now_mono() * 1e9;
+}
+
+/* Uniform in [0.5, 1.5): windows that do not alias with periodic work. */
+static double jitter(struct at_sampler *s)
+{
+	s->rng ^= s->rng << 13;
+	s->rng ^= s->rng >> 7;
+	s->rng ^= s->rng << 17;
+	return 0.5 + (double)(s->rng >> 11) / (double)(1ULL << 53);
+}
+
+/* Charges each live target's CPU time since the last switch to the state that ends. */
+static void split_cpu(struct at_sampler *s)
+{
+	for (int i = 0; i < at_model_nr_targets(s->m); i++) {
+		const struct at_target *t = at_model_target_at(s->m, i);
+		struct cpu_split *c = at_hash_get(&s->cpu, (__u64)t->pid, 0);
+		struct timespec ts;
+		double v;
+
+		if (t->exited || t->gone) {
+			/* a launched command's CPU time as it exited, since the last switch */
+			if (c && c->ok && c->last >= 0 && (v = at_model_exit_cpu(s->m, t->pid)) > c->last)
+				*(s->on ? &c->on : &c->off) += v - c->last;
+			if (c)
+				c->ok = false;
+			continue;
+		}
+		if (!c) {
+			c = at_xcalloc(1, sizeof(*c));
+			c->ok = !clock_getcpuclockid(t->pid, &c->clk);
+			c->last = -1;
+			at_hash_put(&s->cpu, (__u64)t->pid, 0, c);
+		}
+		if (!c->ok || clock_gettime(c->clk, &ts))
+			continue;
+		v = ts.tv_sec + ts.tv_nsec / 1e9;
+		if (c->last >= 0 && v >= c->last)
+			*(s->on ? &c->on : &c->off) += v - c->last;
+		c->last = v;
+	}
+}
+
 static double targets_cpu(struct at_sampler *s)
 {
-	double sum = 0, c;
+	struct at_hash_ent *e;
+	double sum = 0;
 
-	for (int i = 0; i < at_model_nr_targets(s->m); i++) {
-		if (at_model_target_at(s->m, i)->exited || at_model_target_at(s->m, i)->gone)
-			continue;
-		if ((c = at_proc_cpu_s(at_model_target_at(s->m, i)->pid)) > 0)
-			sum += c;
+	at_hash_for_each(&s->cpu, e) {
+		const struct cpu_split *c = e->val;
+
+		sum += c->on + c->off;
 	}
 	return sum;
 }
 
-void at_sampler__window_end(struct at_sampler *s)
+static void arm(struct at_sampler *s, double secs)
 {
-	double now;
+	struct itimerspec its = {};
 
-	if (!s->on)
-		return;
+	its.it_value.tv_sec = (time_t)secs;
+	its.it_value.tv_nsec = (long)((secs - (double)its.it_value.tv_sec) * 1e9) + 1;
+	timerfd_settime(s->tfd, 0, &its, NULL);
+}
+
+/* The next window and the gap after it: a jittered cycle whose share d is the probes'
+ * exposure. The attach (milliseconds) is part of it: allocation entries come in last, so
+ * its traps are paid but nothing is seen. The window proper is at least as long as the
+ * attach, and at least AT_MIN_ON_S. */
+static void lengths(struct at_sampler *s, double *on, double *off)
+{
+	double cycle = AT_CYCLE_S * jitter(s);
+	double least = s->attach_s + fmax(AT_MIN_ON_S, s->attach_s);
+
+	if (cycle * s->d < least)
+		cycle = least / s->d * jitter(s);
+	*on = fmax(cycle * s->d - s->attach_s, AT_MIN_ON_S);
+	*off = cycle - *on - s->attach_s;
+	if (*off < 0)
+		*off = 0;
+}
+
+static void window_off(struct at_sampler *s)
+{
+	double now = now_ns();
+
+	split_cpu(s);
+	at_ticks__window(at_tracer__ticks(s->o.tracer), false);
+	at_model_window_off(s->m, (__u64)now);	/* frees surely seen until here */
 	at_tracer__sample(s->o.tracer, false);
-	now = at_now_mono();	/* the probes were live until the detach completed */
-	s->on_total += now - s->on_since;
-	s->on_in_period += now - s->on_since;
+	at_debug("window off: detached in %.2f ms", (now_ns() - now) / 1e6);
+	s->on_total += now / 1e9 - s->on_since;
+	s->on_in_period += now / 1e9 - s->on_since;
 	s->on = false;
 }
 
-/* Picks the next on-share of the interval from what the last one cost: d * allocs/s *
- * cost + frees/s * cost must stay under PCT% of the targets' CPU time, the costs per
- * call from the cost model measured on this machine. */
+static void window_on(struct at_sampler *s)
+{
+	__u64 open = (__u64)now_ns(), on;
+
+	/* blocks born from here on are this window's (bpf/alloc.bpf.c) */
+	at_ticks__window_start(at_tracer__ticks(s->o.tracer), open);
+	at_model_window_open(s->m, open);
+	at_tracer__sample(s->o.tracer, true);
+	on = (__u64)now_ns();
+	s->attach_s = s->attach_s ? 0.8 * s->attach_s + 0.2 * (on - open) / 1e9 : (on - open) / 1e9;
+	/* the attach (milliseconds) counts as off: allocation entries come in last */
+	split_cpu(s);
+	at_ticks__window(at_tracer__ticks(s->o.tracer), true);
+	s->on = true;
+	s->on_since = on / 1e9;
+	at_model_window_on(s->m, on);
+	at_debug("window on: %zu links attached in %.2f ms", at_tracer__nr_links(s->o.tracer), (now_ns() - open) / 1e6);
+}
+
+void at_sampler__switch(struct at_sampler *s)
+{
+	double on, off;
+
+	if (s->on && s->d >= 1)
+		return;
+	lengths(s, &on, &off);
+	if (s->on) {
+		window_off(s);
+		arm(s, off);
+	} else {
+		window_on(s);
+		if (s->d < 1)
+			arm(s, on);
+	}
+}
+
+/* The feedback loop: while on, the probes cost (allocs x alloc cost + frees x free
+ * cost) per second of window, the costs measured on this machine; the targets' own
+ * work is their CPU time less that. The next duty keeps the cost under PCT% of the own
+ * work, and rises at most twofold an interval (a burst then meets a small duty). */
 static double next_duty(struct at_sampler *s, double now)
 {
-	double period = now - s->period_start, cpu = targets_cpu(s);
-	double dcpu = cpu - s->cpu_mark, a, f, budget, d, a_ns, f_ns;
+	double period = now - s->period_start, cpu = targets_cpu(s), dcpu = cpu - s->cpu_mark;
+	double a_ns, f_ns, cost_ns, own, d;
 	__u64 allocs, frees;
 
-	if (period <= 0 || s->on_in_period <= 0)
-		return AT_MIN_DUTY;
-	at_model_raw_counts(s->m, &allocs, &frees);
-	a = (allocs - s->allocs_mark) / s->on_in_period;
-	f = (frees - s->frees_mark) / period;
-	budget = s->o.max_overhead / 100 * dcpu / period * 1e9;
-	at_model_call_costs(s->m, &a_ns, &f_ns);
-	d = a > 0 ? (budget - f * f_ns) / (a * a_ns) : 1;
 	s->cpu_mark = cpu;
+	if (period <= 0 || s->on_in_period <= 0)
+		return s->d;
+	at_model_raw_counts(s->m, &allocs, &frees);
+	at_model_call_costs(s->m, &a_ns, &f_ns);
+	cost_ns = (allocs - s->allocs_mark) * a_ns + (frees - s->frees_mark) * f_ns;
+	if (cost_ns <= 0)
+		return fmin(1, 2 * s->d);
+	own = fmax(dcpu * 1e9 - cost_ns, 0) / period;	/* ns of own work per second */
+	d = s->o.max_overhead / 100 * own / (cost_ns / s->on_in_period);
+	d = fmin(d, 2 * s->d);
 	return d < AT_MIN_DUTY ? AT_MIN_DUTY : d > 1 ? 1 : d;
+}
+
+void at_sampler__flush(struct at_sampler *s)
+{
+	struct at_hash_ent *e;
+
+	split_cpu(s);
+	at_hash_for_each(&s->cpu, e) {
+		const struct cpu_split *c = e->val;
+
+		at_model_set_cpu_split(s->m, (int)e->k1, c->on, c->off);
+	}
 }
 
 void at_sampler__tick(struct at_sampler *s)
 {
-	double now = at_now_mono(), d = next_duty(s, now);
-	struct itimerspec its = {};
+	double now = at_now_mono(), d;
 
+	if (s->on) {	/* the window so far counts in this period */
+		s->on_in_period += now - s->on_since;
+		s->on_total += now - s->on_since;
+		s->on_since = now;
+	}
+	d = next_duty(s, now);
 	at_model_raw_counts(s->m, &s->allocs_mark, &s->frees_mark);
 	s->period_start = now;
 	s->on_in_period = 0;
-	if (!s->on) {
-		s->on_since = at_now_mono();	/* from the first probe attached */
-		s->on = at_tracer__sample(s->o.tracer, true) == 0;
+	at_debug("--max-overhead: probes on %.2f%% of the time next", d * 100);
+	if (s->d >= 1 && d < 1 && s->on) {	/* was always on: start switching */
+		s->d = d;
+		arm(s, AT_MIN_ON_S);
+	} else if (s->d < 1 && d >= 1 && !s->on) {
+		s->d = d;
+		window_on(s);
 	}
-	at_debug("--max-overhead: allocation probes on %.1f%% of the next interval", d * 100);
-	if (d < 1) {
-		its.it_value.tv_sec = (time_t)(d * s->o.interval);
-		its.it_value.tv_nsec = (long)((d * s->o.interval - its.it_value.tv_sec) * 1e9) + 1;
-		timerfd_settime(s->tfd, 0, &its, NULL);
-	}
+	s->d = d;
 }
 
 struct at_sampler *at_sampler__new(const struct at_sampler_opts *opts)
@@ -95,15 +238,14 @@ struct at_sampler *at_sampler__new(const struct at_sampler_opts *opts)
 	s->m = s->o.model;
 	s->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	s->started = s->on_since = s->period_start = at_now_mono();
-	s->on = true;	/* attach put every probe in */
-	s->cpu_mark = targets_cpu(s);
-	s->on_in_period = 0;
-	{
-		/* a short first window until there is something to measure */
-		struct itimerspec its = { .it_value = { 0, (long)(AT_MIN_DUTY * 10 * s->o.interval * 1e9) } };
-
-		timerfd_settime(s->tfd, 0, &its, NULL);
-	}
+	s->rng = (__u64)(s->started * 1e9) | 1;
+	s->d = AT_MIN_DUTY * 10;
+	s->on = true;	/* attach put every probe in: the first window, open since boot */
+	at_ticks__window_start(at_tracer__ticks(s->o.tracer), 1);
+	at_model_window_open(s->m, 1);
+	at_model_window_on(s->m, (__u64)now_ns());
+	split_cpu(s);
+	arm(s, fmin(AT_FIRST_ON_S, s->o.interval / 4));
 	return s;
 }
 
@@ -126,5 +268,6 @@ void at_sampler__free(struct at_sampler *s)
 		return;
 	if (s->tfd >= 0)
 		close(s->tfd);
+	at_hash_free_all(&s->cpu);
 	free(s);
 }

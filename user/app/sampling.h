@@ -1,5 +1,7 @@
-/* --max-overhead: sampling windows. The allocation-side probes are on for a share of
- * each interval (the duty), picked from what the last one cost, and off for the rest. */
+/* --max-overhead: sampling windows. Every probe (allocation entries and returns, free,
+ * delete, mmap, munmap) is attached only in short, jittered windows, on for a share d
+ * (the duty) of the time; d comes from a feedback loop on what the probes cost while
+ * on (hits seen x the measured cost per hit) against PCT% of the targets' CPU time. */
 #ifndef AT_SAMPLING_H
 #define AT_SAMPLING_H
 
@@ -17,14 +19,16 @@ struct at_sampler_opts {
 
 struct at_sampler;
 
-/* Starts the first (short) window; every probe is attached already. */
+/* The first window is on already (every probe was attached by the targets). */
 struct at_sampler *at_sampler__new(const struct at_sampler_opts *opts);
-/* Readable when the on-window ends: then call at_sampler__window_end. */
+/* Readable when a window opens or closes: then call at_sampler__switch. */
 int at_sampler__fd(const struct at_sampler *s);
-void at_sampler__window_end(struct at_sampler *s);
-/* Share of the time since the start the allocation probes were on (1 = always). */
+void at_sampler__switch(struct at_sampler *s);
+/* Share of the time since the start every probe was on (1 = always). */
 double at_sampler__duty(const struct at_sampler *s, double now);
-/* At each report: closes the interval's books and opens the next on-window. */
+/* Before each report: each target's CPU time in and out of windows, to the model. */
+void at_sampler__flush(struct at_sampler *s);
+/* After each report: the feedback loop picks the next duty. */
 void at_sampler__tick(struct at_sampler *s);
 void at_sampler__free(struct at_sampler *s);	/* NULL is fine */
 

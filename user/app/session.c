@@ -26,7 +26,7 @@ struct at_session {
 	struct at_model *model;
 	struct at_symbolizer *sym;
 	struct at_targets *targets;	/* attach, exec, exit, forget */
-	struct at_sampler *smp;		/* --max-overhead: allocation probes on part of each interval */
+	struct at_sampler *smp;		/* --max-overhead: every probe on only in windows */
 	int sfd, tfd;
 	long reports;
 	double last_report;
@@ -101,8 +101,10 @@ static int report(struct at_session *s, bool final)
 	at_targets__update(s->targets);
 	at_tracer__unwind_refresh(s->tracer);
 	at_tracer__growth_refresh(s->tracer);
-	if (s->smp)
+	if (s->smp) {
+		at_sampler__flush(s->smp);
 		at_model_set_duty(s->model, at_sampler__duty(s->smp, now));
+	}
 	at_model_needs(s->model)->heap = (s->ui && at_ui_wants_heap(s->ui)) || needs_heap(s->o);
 	/* folded stacks print once, at the end */
 	at_model_needs(s->model)->all_sites |= final && s->o->output == AT_OUT_FOLDED;
@@ -183,7 +185,7 @@ static bool step(struct at_session *s, bool *final)
 		__u64 ticks;
 
 		if (read(at_sampler__fd(s->smp), &ticks, sizeof(ticks)) > 0)
-			at_sampler__window_end(s->smp);
+			at_sampler__switch(s->smp);
 	}
 	if (ui_idx >= 0 && pfd[ui_idx].revents) {
 		enum at_ui_action a = at_ui_key(s->ui);
@@ -223,7 +225,8 @@ static void announce(struct at_session *s, bool tui)
 	for (int i = 0; i < at_model_nr_targets(s->model); i++)
 		n += !at_model_target_at(s->model, i)->gone;
 	if (at_targets__mode(s->targets) == AT_MODE_CENSUS)
-		fprintf(stderr, "alloctop: attached system-wide%s (%d processes so far); %s\n", what, n,
+		fprintf(stderr, "alloctop: attached system-wide%s (%d processes so far); %s; %s\n", what, n,
+			s->o->growth ? "growth" : s->o->max_overhead ? "estimates" : "exact counts",
 			tui ? "q quits" : "Ctrl-C stops");
 	else
 		fprintf(stderr, "alloctop: attached to %d process%s%s%s; %s\n", n, n == 1 ? "" : "es",
@@ -265,6 +268,7 @@ static int open_model(struct at_session *s)
 		at_model_set_probe_cost(s->model, &cost);
 	}
 	at_model_set_min_age(s->model, o->min_age);
+	at_model_set_max_overhead(s->model, o->max_overhead);
 	s->sym = at_symbolizer__new(at_tracer__elfcache(s->tracer));
 	at_model_set_symbolizer(s->model, s->sym);
 	set_needs(s->model, o);
@@ -326,6 +330,10 @@ int at_session_run(const struct at_opts *o)
 			s.smp = at_sampler__new(&so);
 		}
 		announce(&s, o->output == AT_OUT_TUI);
+		if (o->max_overhead)
+			fprintf(stderr, "alloctop: estimates: every probe attached only in windows, under --max-overhead "
+				"%g%%%s\n", o->max_overhead, o->overhead_default ? " (a census's default; --exact for exact "
+				"counts)" : "");
 		at_targets__note(s.targets);
 	}
 	if (!rc && o->output == AT_OUT_TUI && !(s.ui = at_ui__new(o)))

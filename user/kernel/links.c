@@ -24,18 +24,17 @@ struct at_target_links {
 	int pid;
 	__u64 dev, ino;
 	int nr;
-	int fds[AT_LINKS_PER_PID];	/* uprobe_multi link fds: the always-on side */
-	int nr_alloc;
-	int alloc_fds[AT_LINKS_PER_PID];	/* the allocation side (--max-overhead toggles it) */
-	bool alloc_ret[AT_LINKS_PER_PID];	/* which of those are return probes */
-	struct at_plan plan;		/* kept open to re-attach the allocation side */
+	int fds[AT_LINKS_PER_PID];	/* uprobe_multi link fds (exact mode) */
+	int nr_win;
+	int win_fds[AT_LINKS_PER_PID];	/* --max-overhead: every link, attached in windows */
+	struct at_plan plan;		/* kept open to re-attach in the next window */
 	int bpf_pid;
 };
 
-/* Which probes an attach covers: with --max-overhead the allocation side (malloc
- * family and new entries, their returns) comes and goes, while frees, deletes and
- * mmap/munmap stay so that sampled blocks keep exact lifetimes and live bytes. */
-enum at_side { AT_SIDE_ALL, AT_SIDE_ALLOC, AT_SIDE_KEEP };
+/* In what order a window attaches a file's links: the free side (free, delete, mmap,
+ * munmap entries) first, then returns, then allocation entries, so that a block seen
+ * born has its free and its return probed already. */
+enum at_rank { AT_RANK_FREE, AT_RANK_RET, AT_RANK_ALLOC, AT_NR_RANKS, AT_RANK_ALL = -1 };
 
 struct at_links {
 	struct at_links_opts opts;
@@ -43,7 +42,7 @@ struct at_links {
 	struct at_elfcache *ec;
 	struct at_target_links *sets;
 	size_t nr_sets;
-	bool alloc_off;			/* --max-overhead: the allocation side is detached now */
+	bool off;			/* --max-overhead: between windows, nothing attached */
 };
 
 struct at_links *at_links__new(const struct at_links_opts *opts)
@@ -81,21 +80,20 @@ static struct at_target_links *find_set(struct at_links *ls, int pid)
 }
 
 static int attach_multi(struct at_target_links *tl, struct bpf_program *prog, int pid, const char *path,
-			const unsigned long *offs, const __u64 *cookies, __u32 cnt, bool ret, bool alloc_side)
+			const unsigned long *offs, const __u64 *cookies, __u32 cnt, bool ret, bool windowed)
 {
 	int fd;
 
 	if (!cnt)
 		return 0;
-	if (tl->nr == AT_LINKS_PER_PID || tl->nr_alloc == AT_LINKS_PER_PID)
+	if (tl->nr == AT_LINKS_PER_PID || tl->nr_win == AT_LINKS_PER_PID)
 		return -E2BIG;
 	fd = at_uprobe_multi_link(bpf_program__fd(prog), path, offs, cookies, cnt, pid, ret);
 	if (fd < 0)
 		return fd;
-	if (alloc_side) {
-		tl->alloc_ret[tl->nr_alloc] = ret;
-		tl->alloc_fds[tl->nr_alloc++] = fd;
-	} else
+	if (windowed)
+		tl->win_fds[tl->nr_win++] = fd;
+	else
 		tl->fds[tl->nr++] = fd;
 	return 0;
 }
@@ -155,21 +153,20 @@ static void close_parallel(const int *fds, int n)
 static void destroy_links(struct at_links *ls, struct at_target_links *tl)
 {
 	close_parallel(tl->fds, tl->nr);
-	close_parallel(tl->alloc_fds, tl->nr_alloc);
+	close_parallel(tl->win_fds, tl->nr_win);
 	at_plan__fini(&tl->plan);
 	*tl = ls->sets[--ls->nr_sets];
 }
 
-/* Whether prog is on the allocation side, which --max-overhead attaches and detaches. */
-static bool alloc_side(const struct at_links *ls, struct bpf_program *prog)
+static enum at_rank rank_of(const struct at_links *ls, struct bpf_program *prog, bool ret)
 {
-	return prog == ls->skel->progs.alloc_return || prog == ls->skel->progs.alloc_entry;
+	return ret ? AT_RANK_RET : prog == ls->skel->progs.alloc_entry ? AT_RANK_ALLOC : AT_RANK_FREE;
 }
 
 /* Attaches the probes of plan that live in plan file `file` into tl: one link per
  * program, with every offset that program serves in the file. */
 static int attach_file(struct at_links *ls, struct at_target_links *tl, const struct at_plan *plan, int file,
-		       int bpf_pid, bool quiet, enum at_side side)
+		       int bpf_pid, bool quiet, enum at_rank rank)
 {
 	struct bpf_program *progs[AT_MAX_PROBES + 2];
 	unsigned long offs[AT_MAX_PROBES];
@@ -200,10 +197,9 @@ static int attach_file(struct at_links *ls, struct at_target_links *tl, const st
 			}
 		}
 	for (int k = 0; k < nprogs && !err; k++) {
-		bool is_alloc = ls->opts.sampling && alloc_side(ls, progs[k]);
 		__u32 cnt = 0;
 
-		if ((side == AT_SIDE_ALLOC && !is_alloc) || (side == AT_SIDE_KEEP && is_alloc))
+		if (rank != AT_RANK_ALL && rank != rank_of(ls, progs[k], rets[k]))
 			continue;
 		for (int i = 0; i < plan->nr_probes; i++) {
 			const struct at_probe *p = &plan->probes[i];
@@ -219,7 +215,7 @@ static int attach_file(struct at_links *ls, struct at_target_links *tl, const st
 				offs[cnt++] = p->entry_off;
 			}
 		}
-		err = attach_multi(tl, progs[k], bpf_pid, path, offs, cookies, cnt, rets[k], is_alloc);
+		err = attach_multi(tl, progs[k], bpf_pid, path, offs, cookies, cnt, rets[k], ls->opts.sampling);
 		if (err && !quiet)
 			at_err("cannot probe %s in %s for process %d: %s%s", bpf_program__name(progs[k]),
 			       plan->files[file].path, plan->pid, strerror(-err),
@@ -257,7 +253,9 @@ static int attach_pid_file(struct at_links *ls, struct at_plan *plan, int f, boo
 			tl->plan.files[i].fd = -1;
 	plan->files[f].fd = -1;
 	tl->bpf_pid = plan->pid;
-	return attach_file(ls, tl, &tl->plan, f, plan->pid, quiet, ls->alloc_off ? AT_SIDE_KEEP : AT_SIDE_ALL);
+	if (ls->off)
+		return 0;	/* the next window attaches it */
+	return attach_file(ls, tl, &tl->plan, f, plan->pid, quiet, AT_RANK_ALL);
 }
 
 /* Closes the links of every marked link set at once (see close_parallel). */
@@ -268,7 +266,7 @@ static void destroy_marked(struct at_links *ls, const bool *drop)
 
 	for (size_t i = 0; i < ls->nr_sets; i++)
 		if (drop[i])
-			n += ls->sets[i].nr + ls->sets[i].nr_alloc;
+			n += ls->sets[i].nr + ls->sets[i].nr_win;
 	fds = at_xcalloc(n ? n : 1, sizeof(*fds));
 	n = 0;
 	for (size_t i = 0; i < ls->nr_sets; i++) {
@@ -280,8 +278,8 @@ static void destroy_marked(struct at_links *ls, const bool *drop)
 		}
 		for (int j = 0; j < tl->nr; j++)
 			fds[n++] = tl->fds[j];
-		for (int j = 0; j < tl->nr_alloc; j++)
-			fds[n++] = tl->alloc_fds[j];
+		for (int j = 0; j < tl->nr_win; j++)
+			fds[n++] = tl->win_fds[j];
 		at_plan__fini(&tl->plan);
 	}
 	ls->nr_sets = k;
@@ -404,12 +402,19 @@ int at_links__attach_global(struct at_links *ls, int pid, bool quiet)
 		if (plan.files[f].fd < 0 || fstat(plan.files[f].fd, &st) || find_file(ls, st.st_dev, st.st_ino))
 			continue;
 		tl = new_links(ls, -1, st.st_dev, st.st_ino);
-		err = attach_file(ls, tl, &plan, f, -1, quiet, AT_SIDE_ALL);
-		if (err)
+		tl->bpf_pid = -1;
+		err = ls->off ? 0 : attach_file(ls, tl, &plan, f, -1, quiet, AT_RANK_ALL);
+		if (err) {
 			destroy_links(ls, tl);
-		else
-			at_debug("probing %s for every process", plan.files[f].path);
-		for (int i = 0; !err && i < plan.nr_probes; i++)	/* its probes, for the cost model */
+			continue;
+		}
+		at_debug("probing %s for every process", plan.files[f].path);
+		/* its probes (for the cost model) and its file, kept to attach it again in
+		 * the windows of --max-overhead */
+		tl->plan.pid = plan.pid;
+		tl->plan.files[f] = plan.files[f];
+		plan.files[f].fd = -1;
+		for (int i = 0; i < plan.nr_probes; i++)
 			if (plan.probes[i].file == f)
 				tl->plan.probes[tl->plan.nr_probes++] = plan.probes[i];
 	}
@@ -417,43 +422,68 @@ int at_links__attach_global(struct at_links *ls, int pid, bool quiet)
 	return err;
 }
 
+/* How to switch probes, measured on the development VM (Linux 6.18, KVM; bench/switch.c
+ * and alloctop -v): a perf-event uprobe traps from its creation whether enabled or not
+ * (9.3 us a call created disabled, 9.7 enabled, 9.6 disabled again by ioctl, 1.4 ns
+ * closed), so disabling saves nothing, nor would a program that returns at once. Only
+ * removing the uprobe does: attaching a window's 6 uprobe_multi links (one process) or 12
+ * (a census's libc) took 5 to 30 ms, closing them 40 to 310 ms of wall time, nearly all an
+ * RCU grace period after the breakpoints are gone (closed in parallel: one period). */
 int at_links__sample(struct at_links *ls, bool on)
 {
-	int err = 0;
+	size_t n = 0;
+	int err = 0, *fds;
 
 	/* A call cut by the switch leaves nesting behind: a new epoch makes the probes
 	 * forget it. Bumped before attaching and after detaching, so that no call can
 	 * enter under the new epoch while its return probe is going away. */
 	if (on)
 		ls->skel->bss->at_epoch++;
-	ls->alloc_off = !on;
-	for (size_t i = 0; i < ls->nr_sets; i++) {
-		struct at_target_links *tl = &ls->sets[i];
+	ls->off = !on;
+	if (on) {
+		bool *had = at_xcalloc(ls->nr_sets ? ls->nr_sets : 1, sizeof(*had));
 
-		if (tl->pid <= 0)
-			continue;
-		if (!on) {
-			/* entries before returns: no call may enter once its return is gone */
-			int fds[AT_LINKS_PER_PID], n = 0;
+		for (size_t i = 0; i < ls->nr_sets; i++)
+			had[i] = ls->sets[i].nr_win > 0;
+		for (int r = 0; r < AT_NR_RANKS; r++)
+			for (size_t i = 0; i < ls->nr_sets; i++) {
+				struct at_target_links *tl = &ls->sets[i];
 
-			for (int pass = 0; pass < 2; pass++, n = 0) {
-				for (int k = 0; k < tl->nr_alloc; k++)
-					if (tl->alloc_ret[k] == (pass == 1))
-						fds[n++] = tl->alloc_fds[k];
-				close_parallel(fds, n);
+				/* a process gone since (-ESRCH) must not keep the others off */
+				for (int f = 0; f < AT_PLAN_FILES; f++)
+					if (!had[i] && tl->plan.files[f].fd >= 0) {
+						int e = attach_file(ls, tl, &tl->plan, f, tl->bpf_pid, true, r);
+
+						err = err ? err : e;
+					}
 			}
-			tl->nr_alloc = 0;
-			continue;
-		}
-		if (tl->nr_alloc)
-			continue;
-		for (int f = 0; f < AT_PLAN_FILES && !err; f++)
-			if (tl->plan.files[f].fd >= 0)
-				err = attach_file(ls, tl, &tl->plan, f, tl->bpf_pid, true, AT_SIDE_ALLOC);
+		free(had);
+		return err;
 	}
-	if (!on)
-		ls->skel->bss->at_epoch++;
-	return err;
+	/* every link of every set at once: one grace period in all (see close_parallel);
+	 * calls cut in the middle are what the epoch is for */
+	for (size_t i = 0; i < ls->nr_sets; i++)
+		n += ls->sets[i].nr_win;
+	fds = at_xcalloc(n ? n : 1, sizeof(*fds));
+	n = 0;
+	for (size_t i = 0; i < ls->nr_sets; i++) {
+		for (int k = 0; k < ls->sets[i].nr_win; k++)
+			fds[n++] = ls->sets[i].win_fds[k];
+		ls->sets[i].nr_win = 0;
+	}
+	close_parallel(fds, (int)n);
+	free(fds);
+	ls->skel->bss->at_epoch++;
+	return 0;
+}
+
+size_t at_links__count(const struct at_links *ls)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < ls->nr_sets; i++)
+		n += ls->sets[i].nr + ls->sets[i].nr_win;
+	return n;
 }
 
 void at_links__detach_pid(struct at_links *ls, int pid)
@@ -485,14 +515,14 @@ void at_links__free(struct at_links *ls)
 	int *all;
 
 	for (size_t i = 0; i < ls->nr_sets; i++)
-		n += ls->sets[i].nr + ls->sets[i].nr_alloc;
-	all = at_xcalloc(n, sizeof(*all));
+		n += ls->sets[i].nr + ls->sets[i].nr_win;
+	all = at_xcalloc(n ? n : 1, sizeof(*all));
 	n = 0;
 	for (size_t i = 0; i < ls->nr_sets; i++) {
 		for (int k = 0; k < ls->sets[i].nr; k++)
 			all[n++] = ls->sets[i].fds[k];
-		for (int k = 0; k < ls->sets[i].nr_alloc; k++)
-			all[n++] = ls->sets[i].alloc_fds[k];
+		for (int k = 0; k < ls->sets[i].nr_win; k++)
+			all[n++] = ls->sets[i].win_fds[k];
 		at_plan__fini(&ls->sets[i].plan);
 	}
 	close_parallel(all, (int)n);

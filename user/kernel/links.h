@@ -1,6 +1,6 @@
 /* Link sets: the uprobe links of each per-PID target (one set per file it maps) or of
  * each file probed for every process, planned, attached, re-planned after an exec,
- * halved by sampling and detached here. The tracer owns one. */
+ * switched on and off by --max-overhead's windows and detached here. The tracer owns one. */
 #ifndef AT_LINKS_H
 #define AT_LINKS_H
 
@@ -15,7 +15,7 @@ struct at_links_opts {
 	struct alloctop_bpf *skel;	/* loaded: the programs to attach, per-process maps */
 	struct at_elfcache *ec;
 	const char *lib;		/* force this allocator file */
-	bool sampling;			/* --max-overhead: allocation-side links come and go */
+	bool sampling;			/* --max-overhead: every link comes and goes in windows */
 };
 
 struct at_links;
@@ -32,8 +32,10 @@ int at_links__replan_pid(struct at_links *ls, int pid);
 /* Probes pid's allocator files for every process (once per file); records pid's
  * allocator text and alias slots. 0, -EAGAIN or -errno (quiet: no message). */
 int at_links__attach_global(struct at_links *ls, int pid, bool quiet);
-/* Attaches (on) or detaches (off) the allocation side of every per-PID set. */
+/* --max-overhead: attaches (on) or detaches (off) every probe of every set, per-PID and
+ * file-wide: free side first on, all at once off. Sets added while off wait for on. */
 int at_links__sample(struct at_links *ls, bool on);
+size_t at_links__count(const struct at_links *ls);	/* uprobe links attached now */
 /* The probes on pid's functions (its own sets; for file probes, every probed file's):
  * their entry kinds and return probes, for the cost model. false if none. */
 bool at_links__func_probes(const struct at_links *ls, int pid, struct at_func_probe fp[AT_NR_FUNCS]);

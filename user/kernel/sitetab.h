@@ -19,6 +19,7 @@ struct at_site_view {
 	int pid;
 	__u64 stack_id;
 	struct at_site_counts s;
+	__u64 samples;		/* --max-overhead: allocations seen, before scaling */
 };
 
 struct at_sitetab {

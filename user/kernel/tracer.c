@@ -1,4 +1,5 @@
 #include "kernel/tracer.h"
+#include "kernel/ticks.h"
 #include "alloctop.skel.h"
 #include "kernel/bpfmap.h"
 #include "kernel/growth.h"
@@ -32,6 +33,7 @@ struct at_tracer {
 	struct at_unwinder *uw;		/* NULL with --unwind fp */
 	struct at_unwind_pre *pre;	/* the -p targets' tables, until uw takes them */
 	struct bpf_link *growth_links[AT_GROWTH_LINKS];	/* --growth */
+	struct at_ticks_set *ticks;	/* --max-overhead: own work in and out of windows */
 };
 
 #define AT_UNWIND_MODULES 4096
@@ -133,6 +135,10 @@ static void size_maps(struct alloctop_bpf *skel, const struct at_tracer_opts *op
 	bpf_map__set_value_size(skel->maps.zero_site, ncpus * sizeof(struct at_site_stats));
 	bpf_map__set_max_entries(skel->maps.procs, opts->max_procs);
 	bpf_map__set_max_entries(skel->maps.alloc_text, opts->max_procs);
+	bpf_map__set_max_entries(skel->maps.user_ticks, opts->max_procs);
+	bpf_program__set_autoload(skel->progs.user_tick, opts->sampling);
+	if (opts->sampling)
+		at_ticks__prepare(skel);
 	bpf_map__set_max_entries(skel->maps.site_dirty, slots / 8);
 	skel->rodata->at_site_slot_mask = slots - 1;
 	/* Every map stays preallocated: without it (BPF_F_NO_PREALLOC) an insert can fail
@@ -235,6 +241,8 @@ struct at_tracer *at_tracer__new(const struct at_tracer_opts *opts)
 		goto fail;
 	if (opts->growth && at_growth_attach(t->skel, t->growth_links, AT_GROWTH_LINKS))
 		goto fail;
+	if (opts->sampling && !(t->ticks = at_ticks__new(t->skel)))
+		goto fail;
 	/* Kernel BPF statistics time every program run (two clock reads each, ~0.1x of
 	 * the uprobe floor on a KVM guest): only on request. Not fatal if refused. */
 	if (opts->bpf_stats)
@@ -321,6 +329,16 @@ int at_tracer__attach_global(struct at_tracer *t, int pid, bool quiet)
 int at_tracer__sample(struct at_tracer *t, bool on)
 {
 	return at_links__sample(t->links, on);
+}
+
+struct at_ticks_set *at_tracer__ticks(const struct at_tracer *t)
+{
+	return t->ticks;
+}
+
+size_t at_tracer__nr_links(const struct at_tracer *t)
+{
+	return at_links__count(t->links);
 }
 
 bool at_tracer__func_probes(const struct at_tracer *t, int pid, struct at_func_probe fp[AT_NR_FUNCS])
@@ -500,6 +518,7 @@ void at_tracer__free(struct at_tracer *t)
 	if (!t)
 		return;
 	at_links__free(t->links);
+	at_ticks__free(t->ticks);
 	for (size_t i = 0; i < AT_ARRAY_SIZE(t->proc_links); i++)
 		bpf_link__destroy(t->proc_links[i]);
 	for (size_t i = 0; i < AT_ARRAY_SIZE(t->growth_links); i++)
@@ -524,6 +543,8 @@ void at_tracer__map_fds(const struct at_tracer *t, struct at_map_fds *fds)
 	fds->site_news = bpf_map__fd(t->skel->maps.site_news);
 	fds->site_slots = t->skel->rodata->at_site_slot_mask + 1;
 	fds->site_news_lost = &t->skel->bss->at_site_news_lost;
+	fds->gaps = bpf_map__fd(t->skel->maps.gaps);
+	fds->gaps_lost = &t->skel->bss->at_gaps_lost;
 	fds->growth_procs = t->opts.growth ? bpf_map__fd(t->skel->maps.growth_procs) : -1;
 	fds->growth_sites = t->opts.growth ? bpf_map__fd(t->skel->maps.growth_sites) : -1;
 }

@@ -54,9 +54,11 @@ int at_tracer__drop_old_images(struct at_tracer *t, const int *pids, const struc
  * process) and records pid's allocator text and alias slots. 0, -EAGAIN (no allocator
  * mapped yet), or another -errno (quietly: a census skips what it cannot trace). */
 int at_tracer__attach_global(struct at_tracer *t, int pid, bool quiet);
-/* --max-overhead: attaches (on) or detaches (off) the allocation-side probes of every
- * per-PID target; frees, deletes and mmap/munmap stay attached. */
+/* --max-overhead: attaches (on) or detaches (off) every uprobe, per-PID and file-wide. */
 int at_tracer__sample(struct at_tracer *t, bool on);
+size_t at_tracer__nr_links(const struct at_tracer *t);	/* uprobe links attached now */
+/* --max-overhead's own-work sampler (kernel/ticks.h); NULL in exact mode. */
+struct at_ticks_set *at_tracer__ticks(const struct at_tracer *t);
 /* Gives an explicit target its (zeroed) per-process entry now, so reports list it even
  * before, or without, its first allocator call. */
 void at_tracer__seed_proc(struct at_tracer *t, int pid);
@@ -88,6 +90,8 @@ struct at_map_fds {
 	int site_dirty, site_news;	/* changed sites (see at_site_slot), new sites' keys */
 	__u32 site_slots;
 	const volatile __u64 *site_news_lost;	/* new sites site_news had no room for */
+	int gaps;			/* --max-overhead's gap events (ring buffer) */
+	const volatile __u64 *gaps_lost;
 	int growth_procs, growth_sites;	/* --growth's counters (kernel/growth.h), else -1 */
 };
 void at_tracer__map_fds(const struct at_tracer *t, struct at_map_fds *fds);

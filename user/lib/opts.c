@@ -1,5 +1,6 @@
 #include "lib/opts.h"
 #include "alloctop.h"
+#include "lib/opts_int.h"
 #include "lib/util.h"
 
 #include <errno.h>
@@ -17,10 +18,6 @@
 #endif
 
 /* One table gives getopt its options, checks each value and writes --help. */
-struct parse {
-	struct at_opts *o;
-	bool batch, out_given, interval_given;
-};
 
 struct opt_def;
 typedef int (*opt_set)(struct parse *p, const struct opt_def *d, const char *arg);
@@ -63,14 +60,6 @@ const char *at_weight_name(enum at_weight w)
 	return w < AT_NR_WEIGHTS ? weight_names[w] : "?";
 }
 
-static int bad(const char *fmt, const char *arg)
-{
-	fprintf(stderr, "alloctop: ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "; see 'alloctop --help'\n");
-	return AT_EXIT_USAGE;
-}
-
 /* Whole number in [lo, hi]; rejects trailing junk, signs where lo > 0, overflow. */
 static bool parse_long(const char *s, long lo, long hi, long *out)
 {
@@ -93,30 +82,15 @@ static int parse_pids(int *pids, int *nr, const char *flag, const char *arg)
 
 	for (tok = strtok_r(copy, ",", &save); tok && rc < 0; tok = strtok_r(NULL, ",", &save)) {
 		if (!parse_long(tok, 1, INT_MAX, &v))
-			rc = bad("'%s' is not a process ID (a positive number)", tok);
+			rc = at_opts_bad("'%s' is not a process ID (a positive number)", tok);
 		else if (*nr == AT_MAX_TARGETS)
-			rc = bad("too many PIDs for %s (at most 64)", flag);
+			rc = at_opts_bad("too many PIDs for %s (at most 64)", flag);
 		else
 			pids[(*nr)++] = (int)v;
 	}
 	if (*nr == 0 && rc < 0)
-		rc = bad("'%s' names no process ID", arg);
+		rc = at_opts_bad("'%s' names no process ID", arg);
 	free(copy);
-	return rc;
-}
-
-/* The file is replaced through FILE.tmp: its directory must be writable. */
-static int check_out_dir(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	char *dir = slash ? at_xstrdup(path) : NULL;
-	int rc = -1;
-
-	if (dir)
-		dir[slash == path ? 1 : slash - path] = 0;
-	if (access(dir ? dir : ".", W_OK | X_OK))
-		rc = bad("--pprof-out: cannot write into the directory of '%s'", path);
-	free(dir);
 	return rc;
 }
 
@@ -148,7 +122,7 @@ static int set_whole(struct parse *p, const struct opt_def *d, const char *arg)
 	long v;
 
 	if (!in_range(d, arg, &v))
-		return bad(d->err, arg);
+		return at_opts_bad(d->err, arg);
 	if (d->size == sizeof(long))
 		*FIELD(p, d, long) = v;
 	else			/* int or __u32: the range keeps v in both */
@@ -165,7 +139,7 @@ static int set_double(struct parse *p, const struct opt_def *d, const char *arg)
 	errno = 0;
 	v = strtod(arg, &end);
 	if (errno || end == arg || *end || !isfinite(v) || v < d->lo || v > d->hi)
-		return bad(d->err, arg);
+		return at_opts_bad(d->err, arg);
 	*FIELD(p, d, double) = v;
 	return -1;
 }
@@ -176,7 +150,7 @@ static int set_percent(struct parse *p, const struct opt_def *d, const char *arg
 	int rc = set_double(p, d, arg);
 
 	if (rc < 0 && (p->o->max_overhead <= 0 || p->o->max_overhead >= 100))
-		return bad(d->err, arg);
+		return at_opts_bad(d->err, arg);
 	return rc;
 }
 
@@ -188,7 +162,7 @@ static int set_choice(struct parse *p, const struct opt_def *d, const char *arg)
 			*FIELD(p, d, int) = i;
 			return -1;
 		}
-	return bad(d->err, arg);
+	return at_opts_bad(d->err, arg);
 }
 
 static int set_output(struct parse *p, const struct opt_def *d, const char *arg)
@@ -200,7 +174,7 @@ static int set_output(struct parse *p, const struct opt_def *d, const char *arg)
 static int set_unwind(struct parse *p, const struct opt_def *d, const char *arg)
 {
 	if (strcmp(arg, "cfi") && strcmp(arg, "fp"))
-		return bad(d->err, arg);
+		return at_opts_bad(d->err, arg);
 	p->o->unwind_fp = !strcmp(arg, "fp");
 	return -1;
 }
@@ -215,7 +189,7 @@ static int set_pids(struct parse *p, const struct opt_def *d, const char *arg)
 static int set_comm(struct parse *p, const struct opt_def *d, const char *arg)
 {
 	if (!*arg || strlen(arg) > 15)
-		return bad(d->err, arg);
+		return at_opts_bad(d->err, arg);
 	p->o->comm = arg;
 	return -1;
 }
@@ -223,7 +197,7 @@ static int set_comm(struct parse *p, const struct opt_def *d, const char *arg)
 static int set_pprof_out(struct parse *p, const struct opt_def *d, const char *arg)
 {
 	if (!*arg || arg[strlen(arg) - 1] == '/')
-		return bad(d->err, arg);
+		return at_opts_bad(d->err, arg);
 	p->o->pprof_out = arg;
 	return -1;
 }
@@ -240,14 +214,14 @@ static int set_listen(struct parse *p, const struct opt_def *d, const char *arg)
 	long port;
 
 	if (!colon || !parse_long(colon + 1, 1, 65535, &port))
-		return bad(d->err, arg);
+		return at_opts_bad(d->err, arg);
 	return p->o->listen = arg, -1;
 }
 
 static int set_url(struct parse *p, const struct opt_def *d, const char *arg)
 {
 	if (strncmp(arg, "http://", 7) || !arg[7] || arg[7] == '/')
-		return bad(d->err, arg);
+		return at_opts_bad(d->err, arg);
 	*FIELD(p, d, const char *) = arg;
 	return -1;
 }
@@ -266,7 +240,7 @@ static bool name_ok(const char *s, size_t n, const char *extra)
 static int set_app(struct parse *p, const struct opt_def *d, const char *arg)
 {
 	if (!name_ok(arg, strlen(arg), ".-"))
-		return bad(d->err, arg);
+		return at_opts_bad(d->err, arg);
 	return p->o->app = arg, -1;
 }
 
@@ -280,18 +254,18 @@ static int set_labels(struct parse *p, const struct opt_def *d, const char *arg)
 
 		if (k >= len || !name_ok(s, k, NULL) || !strncmp(s, "__", 2) || k + 1 == len ||
 		    strcspn(s + k + 1, "{}=\"\\") < len - k - 1 || n == AT_MAX_LABELS)
-			return bad(d->err, arg);
+			return at_opts_bad(d->err, arg);
 		s += len + (s[len] == ',');
 	}
 	if (!n)
-		return bad(d->err, arg);
+		return at_opts_bad(d->err, arg);
 	return p->o->labels = arg, -1;
 }
 
 static int set_lib(struct parse *p, const struct opt_def *d, const char *arg)
 {
 	if (access(arg, R_OK))
-		return bad(d->err, arg);
+		return at_opts_bad(d->err, arg);
 	p->o->lib = arg;
 	return -1;
 }
@@ -312,7 +286,7 @@ static const char *const output_names[] = {
 enum { OPT_TOP = 256, OPT_LIB, OPT_MIN_AGE, OPT_MAX_OVERHEAD, OPT_COMM, OPT_EXCLUDE, OPT_FOLLOW, OPT_SORT,
        OPT_MAX_LIVE, OPT_MAX_STACKS, OPT_MAX_PROCS, OPT_VERSION, OPT_WEIGHT, OPT_PPROF_OUT, OPT_UNWIND,
        OPT_STACK_DEPTH, OPT_UNWIND_ROWS, OPT_BPF_STATS, OPT_GROWTH, OPT_GROWTH_CALLS, OPT_LISTEN, OPT_PUSH_PYRO,
-       OPT_PUSH_PARCA, OPT_APP, OPT_LABELS, OPT_SITE_SERIES, OPT_AGENT };
+       OPT_PUSH_PARCA, OPT_APP, OPT_LABELS, OPT_SITE_SERIES, OPT_AGENT, OPT_EXACT };
 
 #define F(x) .field = offsetof(struct at_opts, x), .size = sizeof(((struct at_opts *)0)->x)
 #define MAX_ERR "--max-*: '%s' is not a number between 16 and 268435456"
@@ -398,9 +372,13 @@ static const struct opt_def opt_defs[] = {
 	  .err = "--min-age: '%s' is not a number of seconds (0 or more)" },
 	{ .name = "max-overhead", .key = OPT_MAX_OVERHEAD, .arg = "PCT", .set = set_percent,
 	  F(max_overhead), .lo = 0, .hi = 100,
-	  .help = "keep the targets' slowdown under PCT% by probing allocations\n"
-		  "only part of the time; counts become scaled estimates",
+	  .help = "keep the targets' slowdown under PCT% by attaching every probe\n"
+		  "only in short windows; counts become scaled estimates (a\n"
+		  "census runs under --max-overhead 1 unless --exact is given)",
 	  .err = "--max-overhead: '%s' is not a percentage above 0 and below 100" },
+	{ .name = "exact", .key = OPT_EXACT, .set = set_flag, F(exact),
+	  .help = "probe every call (exact counts): a census's default is\n"
+		  "--max-overhead 1; -p and a command are exact already" },
 	{ .name = "max-live", .key = OPT_MAX_LIVE, .arg = "N", .set = set_whole, F(max_live),
 	  .lo = 16, .hi = 1L << 28, .err = MAX_ERR,
 	  .help = "slots for live blocks in the kernel (default 2097152); a\n"
@@ -493,69 +471,6 @@ static void getopt_table(struct option *longopts, char *shortopts)
 /* --growth probes no allocator: what only allocator probes measure makes no sense with
  * it. Its folded stacks weigh fault bytes unless told otherwise (live bytes are the same
  * numbers there). */
-static int check_growth(struct at_opts *o)
-{
-	o->growth |= o->growth_calls;
-	if (!o->growth)
-		return o->weight == AT_WEIGHT_FAULT_BYTES ? bad("--weight fault-bytes needs --growth%s", "") : -1;
-	if (o->max_overhead)
-		return bad("--growth probes no allocator: drop --max-overhead (its cost follows page faults)%s", "");
-	if (o->lib)
-		return bad("--growth probes no allocator: drop --lib%s", "");
-	if (o->weight == AT_WEIGHT_LIVE_BYTES)
-		o->weight = AT_WEIGHT_FAULT_BYTES;
-	return -1;
-}
-
-/* --agent: exports only, at a slower pace unless told. */
-static int check_agent(struct parse *p)
-{
-	struct at_opts *o = p->o;
-
-	if (!o->agent)
-		return -1;
-	if (p->out_given || p->batch)
-		return bad("--agent prints log lines, not reports: drop -o and -b%s", "");
-	if (!o->listen && !o->push_pyroscope && !o->push_parca)
-		return bad("--agent exports only: give --listen, --push-pyroscope or --push-parca%s", "");
-	if (!p->interval_given)
-		o->interval = 15;
-	o->output = AT_OUT_NONE;
-	return p->out_given = true, -1;	/* no dashboard */
-}
-
-/* What options cannot do together, and what follows from them; -1 or an exit status. */
-static int check_combined(struct parse *p)
-{
-	struct at_opts *o = p->o;
-	int rc;
-
-	if (o->cmd && o->nr_pids)
-		return bad("-p and a command (-- CMD) cannot be combined%s", "");
-	if ((o->comm || o->nr_exclude) && (o->cmd || o->nr_pids))
-		return bad("--comm and --exclude filter the system-wide census: drop -p and the command%s", "");
-	if (o->max_overhead && (o->follow || (!o->cmd && !o->nr_pids)))
-		return bad("--max-overhead works with -p or a command, not with --follow or the census%s", "");
-	if (o->follow && !o->cmd && !o->nr_pids)
-		return bad("--follow needs targets: give -p PID or -- CMD%s", "");
-	if ((rc = check_growth(o)) >= 0)
-		return rc;
-	if ((rc = check_agent(p)) >= 0)
-		return rc;
-	if (o->pprof_out && !p->out_given) {
-		o->output = AT_OUT_PPROF;
-		p->out_given = true;
-	}
-	if (o->output == AT_OUT_PPROF && !o->pprof_out)
-		return bad("-o pprof: give the file to write with --pprof-out FILE%s", "");
-	if (o->pprof_out && (rc = check_out_dir(o->pprof_out)) >= 0)
-		return rc;
-	/* The dashboard needs a terminal; -b, -o or a pipe mean batch. */
-	if (!p->batch && !p->out_given && isatty(STDOUT_FILENO))
-		o->output = AT_OUT_TUI;
-	return -1;
-}
-
 int at_opts_parse(struct at_opts *o, int argc, char **argv)
 {
 	struct option longopts[AT_ARRAY_SIZE(opt_defs) + 1];
@@ -585,16 +500,16 @@ int at_opts_parse(struct at_opts *o, int argc, char **argv)
 			if (opt_defs[i].key == c)
 				d = &opt_defs[i];
 		if (c == ':')
-			return bad("option '%s' needs a value", argv[optind - 1]);
+			return at_opts_bad("option '%s' needs a value", argv[optind - 1]);
 		if (!d)
-			return bad("unknown option '%s'", argv[optind - 1]);
+			return at_opts_bad("unknown option '%s'", argv[optind - 1]);
 		if ((rc = d->set(&p, d, optarg)) >= 0)
 			return rc;
 	}
 	if (optind < argc) {
 		if (strcmp(argv[optind - 1], "--"))
-			return bad("unexpected argument '%s' (a command to run goes after --)", argv[optind]);
+			return at_opts_bad("unexpected argument '%s' (a command to run goes after --)", argv[optind]);
 		o->cmd = &argv[optind];
 	}
-	return check_combined(&p);
+	return at_opts_check_combined(&p);
 }

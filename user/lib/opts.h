@@ -46,6 +46,8 @@ struct at_opts {
 	bool follow;		/* trace children and exec'd programs too */
 	double min_age;		/* seconds: older live blocks are leak suspects */
 	double max_overhead;	/* percent; 0 = exact mode (every allocation probed) */
+	bool exact;		/* --exact: a census probes every call (it defaults to --max-overhead 1) */
+	bool overhead_default;	/* max_overhead is the census default, not asked for */
 	__u32 max_live, max_stacks, max_procs;
 	bool unwind_fp;		/* --unwind fp: frame pointers only, no CFI tables */
 	__u32 stack_depth;	/* frames kept per stack, 1..AT_MAX_FRAMES */

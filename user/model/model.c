@@ -41,6 +41,7 @@ static void model_fini(struct at_model *m)
 	at_model_overhead__fini(m);
 	at_model_names__fini(m);
 	at_model_growth__fini(m);
+	at_model_window__fini(m);
 	for (int i = 0; i < m->nr_targets; i++)
 		free(m->targets[i]);
 	free(m->targets);
@@ -125,32 +126,17 @@ static int read_procs(struct at_model *m, struct at_snapshot *s)
 	return 0;
 }
 
-/* --max-overhead: allocations were seen only a share `duty` of the time; scale what
- * derives from them. Frees of untracked blocks, mmap figures and free/delete/munmap
- * call counts stay as measured (those probes never detach). */
+/* --max-overhead: every probe saw only the windows; scale what they counted by the
+ * share of each process's work they saw (model_window.c). */
 #define SCALE(x) ((x) = (__typeof__(x))llround((double)(x) * k))
-#define AT_MIN_FREES_FOR_SHARE 200	/* below this, the time share is the better guess */
-
-/* The share of a process's allocations that were probed. Its frees are all seen (those
- * probes never detach): tracked frees against all frees measure the share directly,
- * whatever the process's pace when unprobed (it runs faster then). Few frees: the share
- * of time the probes were on. */
-static double sampled_share(const struct at_proc_stats *p, double duty)
-{
-	__u64 all = p->frees + p->untracked_frees;
-
-	if (all < AT_MIN_FREES_FOR_SHARE || !p->frees)
-		return duty;
-	return (double)p->frees / all;
-}
 
 static void scale_proc(struct at_proc_stats *p, double k)
 {
 	SCALE(p->allocs); SCALE(p->frees); SCALE(p->alloc_bytes); SCALE(p->free_bytes);
-	SCALE(p->live_allocs); SCALE(p->live_bytes); SCALE(p->temp_allocs);
-	for (int f = 0; f < AT_NR_FUNCS; f++)
-		if (at_entry_of(f)->kind == AT_KIND_ALLOC || at_entry_of(f)->kind == AT_KIND_RESIZE)
-			SCALE(p->calls[f]);
+	SCALE(p->live_allocs); SCALE(p->live_bytes); SCALE(p->temp_allocs); SCALE(p->untracked_frees);
+	SCALE(p->mmaps); SCALE(p->munmaps); SCALE(p->mmap_live_bytes);
+	for (int f = 0; f < AT_NR_FUNCS; f++)	/* every probe is windowed: every call is sampled */
+		SCALE(p->calls[f]);
 	for (int b = 0; b < AT_SIZE_BUCKETS; b++) {
 		SCALE(p->size_count[b]);
 		SCALE(p->size_bytes[b]);
@@ -187,11 +173,13 @@ static void scale_estimates(struct at_model *m, struct at_snapshot *s, double du
 	for (size_t i = 0; i < s->nr_procs; i++) {
 		struct at_proc_view *p = &s->procs[i];
 
-		p->scale = 1 / sampled_share(&p->s, duty);
+		p->scale = 1 / at_model_window_share(m, p, duty);
 		while (j < m->tab.n && v[j].pid < p->pid)
 			j++;
-		for (; j < m->tab.n && v[j].pid == p->pid; j++)
+		for (; j < m->tab.n && v[j].pid == p->pid; j++) {
+			v[j].samples = v[j].s.allocs;
 			scale_site(&v[j].s, p->scale);
+		}
 		scale_proc(&p->s, p->scale);
 	}
 	s->sites = v;
@@ -270,7 +258,8 @@ int at_model_refresh(struct at_model *m, bool final)
 	s.nr_sites = m->tab.n;
 	at_debug("sites: %zu listed, %zu read%s", m->tab.n, m->tab.reads, m->tab.whole ? " (whole map)" : "");
 	raw_totals(m, &s);
-	if (m->duty > 0 && m->duty < 1)
+	at_model_window_refresh(m, &s);
+	if (m->max_overhead && m->duty > 0 && m->duty < 1)
 		scale_estimates(m, &s, m->duty);
 	read_drops(m, &s);
 	if (m->needs.heap && heap_due(m, s.mono, final))

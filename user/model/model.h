@@ -35,6 +35,15 @@ struct at_overhead {
 				 * when the probes took (nearly) all of it */
 };
 
+/* --max-overhead: what is known of the lifetimes of its blocks (samples: blocks seen). */
+struct at_life_est {
+	__u64 exact;		/* freed in the window they were born in */
+	__u64 interval;		/* freed in a later window: within [end of their window, free] */
+	__u64 reused;		/* address handed out again: freed in a gap between */
+	__u64 open;		/* not seen freed: alive at least until their window ended */
+	double lo_ns_sum, hi_ns_sum;	/* bounds summed over interval and reused */
+};
+
 struct at_proc_view {
 	struct at_target *target;	/* NULL for a process not in the target list */
 	int pid;
@@ -42,6 +51,9 @@ struct at_proc_view {
 	double scale;			/* --max-overhead: what its estimates were scaled by; 1 exact */
 	__u64 hits[AT_NR_FUNCS];	/* calls the probes saw, before any scaling */
 	struct at_overhead ov;		/* what its probes cost it */
+	struct at_life_est life;	/* --max-overhead only */
+	const char *share_from;		/* what set scale: "samples", "cpu-time", "time" */
+	__u64 share_samples[2];		/* own-work samples in windows, out of them */
 };
 
 struct at_snapshot {
@@ -99,6 +111,15 @@ struct at_model_needs *at_model_needs(struct at_model *m);
 void at_model_set_min_age(struct at_model *m, double seconds);
 void at_model_set_start(struct at_model *m, double mono);	/* when tracing started */
 void at_model_set_duty(struct at_model *m, double duty);	/* share of time probed; 1 exact */
+/* --max-overhead (model_window.c): PCT (0: exact), its windows as they open (attaching
+ * begins), are on (every probe in) and go off (detaching begins), in CLOCK_MONOTONIC
+ * ns, and each target's CPU time in and out of windows (seconds). */
+void at_model_set_max_overhead(struct at_model *m, double pct);
+double at_model_max_overhead(const struct at_model *m);
+void at_model_window_open(struct at_model *m, __u64 ns);
+void at_model_window_on(struct at_model *m, __u64 ns);
+void at_model_window_off(struct at_model *m, __u64 ns);
+void at_model_set_cpu_split(struct at_model *m, int pid, double on_s, double off_s);
 /* What the outputs read. */
 const struct at_snapshot *at_model_cur(const struct at_model *m);
 const struct at_snapshot *at_model_prev(const struct at_model *m);	/* sites only with needs.prev_sites */
@@ -166,6 +187,7 @@ const struct at_probe_cost *at_model_probe_cost(const struct at_model *m);
 void at_model_overhead_seed(struct at_model *m, int pid);
 /* pid is about to exit (a launched command's exit stop): its CPU time is read now. */
 void at_model_overhead_exiting(struct at_model *m, int pid);
+double at_model_exit_cpu(const struct at_model *m, int pid);	/* that CPU time (s), or -1 */
 /* Unless warned already, says on stderr, once, that a process is slowed 1.5x or more;
  * returns whether it did. */
 bool at_model_overhead_warn(const struct at_model *m, bool warned);

@@ -4,6 +4,9 @@
 
 #include "model/model.h"
 #include "kernel/tracer.h"
+#include "model/censor.h"
+
+struct ring_buffer;
 
 struct at_model {
 	struct at_map_fds fds;
@@ -37,6 +40,11 @@ struct at_model {
 	size_t nr_gcalls;
 	struct at_hash ov_marks;	/* pid -> where its probe cost stood (model_overhead.c) */
 	__u64 ov_gen;			/* overhead updates so far */
+	double max_overhead;		/* --max-overhead PCT; 0 exact */
+	struct at_windows wins;		/* --max-overhead's windows (model_window.c) */
+	struct ring_buffer *gap_rb;	/* blocks followed across gaps */
+	struct at_hash win_procs;	/* pid -> CPU split and lifetime figures */
+	__u64 gaps_lost;
 };
 
 /* The stack cache (model_query.c): NULL for the unknown stack or if gone. */
@@ -56,5 +64,10 @@ void at_model_growth__fini(struct at_model *m);
 /* Sets .ov of every process of cur from its hits since the last refresh. */
 void at_model_overhead_update(struct at_model *m);
 void at_model_overhead__fini(struct at_model *m);
+double at_model_probe_ns_of(const struct at_model *m, int pid);	/* probe time so far */
+/* --max-overhead (model_window.c). */
+void at_model_window_refresh(struct at_model *m, struct at_snapshot *s);
+double at_model_window_share(struct at_model *m, struct at_proc_view *p, double duty);
+void at_model_window__fini(struct at_model *m);
 
 #endif

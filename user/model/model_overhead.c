@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define AT_OVERHEAD_WARN 1.5	/* a slowdown worth saying on stderr */
 
@@ -23,6 +24,7 @@ struct ov_mark {
 	double probe_ns;	/* probe time so far (cumulative hits x costs) */
 	__u64 gen;
 	double exit_cpu_s;	/* > 0: its CPU time as it exited (/proc has none after) */
+	double exit_clock_s;	/* > 0: the same from its CPU clock (ns, not ticks) */
 	bool priced;		/* ns holds its functions' costs per call */
 	double ns[AT_NR_FUNCS];
 };
@@ -47,6 +49,13 @@ static struct ov_mark *mark_of(struct at_model *m, int pid)
 		at_hash_put(&m->ov_marks, (__u64)pid, 0, k);
 	}
 	return k;
+}
+
+double at_model_probe_ns_of(const struct at_model *m, int pid)
+{
+	const struct ov_mark *k = at_hash_get(&m->ov_marks, (__u64)pid, 0);
+
+	return k ? k->probe_ns : 0;
 }
 
 /* Prices pid's probed functions from the probes attached now (kept: by a final report
@@ -76,8 +85,21 @@ void at_model_overhead_exiting(struct at_model *m, int pid)
 {
 	struct ov_mark *k = at_hash_get(&m->ov_marks, (__u64)pid, 0);
 
-	if (k)
-		k->exit_cpu_s = at_proc_cpu_s(pid);
+	clockid_t clk;
+	struct timespec ts;
+
+	if (!k)
+		return;
+	k->exit_cpu_s = at_proc_cpu_s(pid);
+	if (!clock_getcpuclockid(pid, &clk) && !clock_gettime(clk, &ts))
+		k->exit_clock_s = ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+double at_model_exit_cpu(const struct at_model *m, int pid)
+{
+	const struct ov_mark *k = at_hash_get(&m->ov_marks, (__u64)pid, 0);
+
+	return k && k->exit_clock_s > 0 ? k->exit_clock_s : -1;
 }
 
 static void figures(struct at_overhead *ov, const struct ov_mark *k, double now, double cpu, double pns)

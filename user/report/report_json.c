@@ -151,6 +151,28 @@ static json_object *fragmentation(const struct at_heap_proc *hp)
 	return o;
 }
 
+/* --max-overhead: what its counts were scaled by and what is known of its lifetimes:
+ * blocks seen freed in their own window (exact), in a later window or by the reuse of
+ * their address (an interval, mean bounds), or not at all (open: censored). */
+static json_object *proc_estimate(const struct at_proc_view *p)
+{
+	json_object *o = json_object_new_object(), *l = json_object_new_object();
+	__u64 n = p->life.interval + p->life.reused;
+
+	ADD(o, "scale", json_object_new_double(p->scale));
+	ADD(o, "share_from", p->share_from ? jstr(p->share_from) : NULL);
+	ADD(o, "own_samples_in", ju64(p->share_samples[0]));
+	ADD(o, "own_samples_out", ju64(p->share_samples[1]));
+	ADD(l, "exact", ju64(p->life.exact));
+	ADD(l, "interval", ju64(p->life.interval));
+	ADD(l, "reused", ju64(p->life.reused));
+	ADD(l, "open", ju64(p->life.open));
+	ADD(l, "interval_lo_ns_mean", n ? json_object_new_double(p->life.lo_ns_sum / n) : NULL);
+	ADD(l, "interval_hi_ns_mean", n ? json_object_new_double(p->life.hi_ns_sum / n) : NULL);
+	ADD(o, "lifetimes", l);
+	return o;
+}
+
 static json_object *process(const struct at_report_ctx *c, const struct at_proc_view *p)
 {
 	const struct at_heap_proc *hp = at_model_heap_proc(c->model, p->pid);
@@ -184,6 +206,8 @@ static json_object *process(const struct at_report_ctx *c, const struct at_proc_
 	if (c->opts->growth)
 		ADD(o, "growth", at_growth_json_proc(c, p->pid));
 	ADD(o, "overhead", at_json_overhead(&p->ov));
+	if (at_model_max_overhead(c->model) > 0)
+		ADD(o, "estimate", proc_estimate(p));
 	return o;
 }
 
@@ -265,6 +289,8 @@ static json_object *hotspot(const struct at_report_ctx *c, const struct at_site_
 	sf = at_model_frames(c->model, sv->pid, sv->stack_id);
 	ADD(o, "truncated", json_object_new_boolean(sf && sf->truncated));
 	ADD(o, "allocs", ju64(s->allocs));
+	/* allocations actually seen, for a reader to judge an estimate's precision */
+	ADD(o, "samples", ju64(sv->samples ? sv->samples : s->allocs));
 	ADD(o, "alloc_bytes", ju64(s->alloc_bytes));
 	ADD(o, "frees", ju64(s->frees));
 	ADD(o, "free_bytes", ju64(s->free_bytes));
@@ -310,7 +336,10 @@ int at_report_json(FILE *out, const struct at_report_ctx *c)
 	ADD(root, "interval_s", json_object_new_double(c->interval_s));
 	ADD(root, "final", json_object_new_boolean(c->final));
 	ADD(root, "mode", json_object_new_string(c->opts->growth ? "growth" : "allocations"));
-	ADD(root, "estimated", json_object_new_boolean(at_model_duty(c->model) < 1));
+	ADD(root, "estimated", json_object_new_boolean(at_model_max_overhead(c->model) > 0));
+	ADD(root, "max_overhead", at_model_max_overhead(c->model) > 0 ?
+		json_object_new_double(at_model_max_overhead(c->model)) : NULL);
+	ADD(root, "max_overhead_default", json_object_new_boolean(c->opts->overhead_default));
 	ADD(root, "duty_cycle", json_object_new_double(at_model_duty(c->model)));
 	ADD(root, "probe_cost_ns", c->opts->growth ? NULL : at_json_probe_cost(at_model_probe_cost(c->model)));
 	ADD(root, "dropped", ju64(at_drops_total(snap)));

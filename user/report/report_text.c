@@ -228,9 +228,12 @@ int at_report_text(FILE *out, const struct at_report_ctx *c)
 		(unsigned long long)at_drops_total(snap));
 	if (c->opts->growth)
 		fprintf(out, "  GROWTH: hotspots are where page faults made memory resident (no allocator probes)\n");
-	if (at_model_duty(c->model) < 1)
-		fprintf(out, "  ESTIMATES: allocations probed %.1f%% of the time (--max-overhead), counts scaled\n",
-			at_model_duty(c->model) * 100);
+	if (at_model_max_overhead(c->model) > 0)
+		fprintf(out, "  ESTIMATES: every probe on %.2f%% of the time (--max-overhead %g%s), counts scaled\n",
+			at_model_duty(c->model) * 100, at_model_max_overhead(c->model),
+			c->opts->overhead_default ? ", a census's default; --exact for exact counts" : "");
+	else if (!c->opts->growth)
+		fprintf(out, "  EXACT: every allocator call probed\n");
 	for (int d = 0; d < AT_NR_DROPS; d++)
 		if (snap->drops[d] && at_drop_is_loss(d))
 			fprintf(out, "  lost: %s %llu\n", at_drop_name(d), (unsigned long long)snap->drops[d]);

@@ -98,7 +98,15 @@ static void draw_totals(struct at_ui *ui, int y)
 	x = kv(ui, y, x, "Allocs: ", a);
 	x = kv(ui, y, x, "Frees: ", f);
 	x = kv(ui, y, x, "Bytes: ", b);
-	kv(ui, y, x, "Live: ", live);
+	x = kv(ui, y, x, "Live: ", live);
+	/* exact, or --max-overhead's estimates (a census's default) */
+	if (at_model_max_overhead(ui->m) > 0)
+		snprintf(live, sizeof(live), "estimates, <=%g%%, on %.1f%%", at_model_max_overhead(ui->m),
+			 at_model_duty(ui->m) * 100);
+	else
+		snprintf(live, sizeof(live), "exact");
+	if (!ui->o->growth)
+		kv(ui, y, x, "Counts: ", live);
 }
 
 /* What the probes cost the process they slow most (the PROBE% column, per process). */

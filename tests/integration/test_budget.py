@@ -1,0 +1,151 @@
+"""--max-overhead (issue 16): every probe attached only in windows, estimates flagged
+and scaled against an exact run's truth, lifetimes followed across windows, and a census
+that estimates by default (--exact keeps it exact)."""
+import json
+import math
+import os
+import re
+import time
+
+import harness
+from harness import fail
+
+NEEDS_ROOT = True
+PACED = harness.ROOT / "build/work/paced"
+
+
+def uprobe_links(pid):
+    """uprobe_multi links process pid holds now, from fdinfo."""
+    n = 0
+    for fd in os.listdir("/proc/%d/fdinfo" % pid):
+        try:
+            with open("/proc/%d/fdinfo/%s" % (pid, fd)) as f:
+                info = f.read()
+        except OSError:
+            continue
+        if re.search(r"^link_type:\s*uprobe_multi", info, re.M):
+            n += 1
+    return n
+
+
+def test_windows_switch_every_probe():
+    """Exact mode holds N uprobe links on a running process (free, delete and mmap among
+    them); --max-overhead 5 holds all N in a window and none at all between windows, so
+    the free side is windowed too. Waits for both states (bounded)."""
+    w = harness.spawn([PACED, "--rounds", "1000000"])
+    try:
+        exact = harness.Alloctop(["-b", "-o", "json", "-d", "60", "-p", w.pid])
+        exact.wait_attached()
+        n = uprobe_links(exact.proc.pid)
+        exact.expect_ok(exact.stop())
+        if n < 3:
+            fail("exact mode holds %d uprobe links, want malloc entry, return and free at least" % n)
+        at = harness.Alloctop(["-b", "-o", "json", "-d", "0.5", "--max-overhead", "5", "-p", w.pid])
+        at.wait_attached()
+        seen, deadline = set(), time.monotonic() + 60
+        while seen != {0, n} and time.monotonic() < deadline:
+            k = uprobe_links(at.proc.pid)
+            if k not in (0, n) and k > n:
+                fail("a window holds %d uprobe links, more than exact mode's %d" % (k, n))
+            seen.add(k if k in (0, n) else -1)
+            seen.discard(-1)
+            time.sleep(0.001)
+        at.expect_ok(at.stop())
+        if seen != {0, n}:
+            fail("windows never showed both every link (%d) and none: saw %s" % (n, sorted(seen)))
+    finally:
+        harness.kill(w)
+
+
+def _paced_run(extra, rounds=1500):
+    """alloctop [extra] -- paced: (final report, the workload's truth)."""
+    truth_file = "/tmp/alloctop-paced-%d.json" % os.getpid()
+    rc, out, err = harness.run_cmd([harness.ALLOCTOP, "-b", "-o", "json", "-d", "0.25", "--top", "50", *extra,
+                                    "--", PACED, "--rounds", str(rounds), "--truth", truth_file], 300)
+    if rc != 0:
+        fail("alloctop %s exited %d: %s" % (" ".join(extra), rc, err[-2000:]))
+    reps = [json.loads(l) for l in out.splitlines() if l.startswith("{")]
+    with open(truth_file) as f:
+        truth = json.load(f)
+    os.unlink(truth_file)
+    if not reps:
+        fail("alloctop %s printed no report" % " ".join(extra))
+    return reps[-1], truth
+
+
+def _sites(rep):
+    out = {}
+    for h in rep["hotspots"]:
+        names = [f.get("symbol") for f in h.get("frames", [])]
+        for name in ("site_paced_small", "site_paced_big"):
+            if name in names:
+                out[name] = h
+    return out
+
+
+def test_estimates_flagged_and_scaled():
+    """An exact run counts paced's sites exactly and says so; --max-overhead 5 flags
+    estimates, each hotspot carries samples (events seen, fewer than its scaled count),
+    and the scaled counts land near the truth: within 20% (the share of work seen comes
+    from timer samples, about a hundred in windows here, and probes slow the code around
+    them a little) plus three standard errors of the sample count."""
+    rep, truth = _paced_run(["--exact"])
+    got = _sites(rep)
+    if rep["estimated"] or rep["max_overhead"] is not None:
+        fail("exact run flagged as an estimate: %r" % {k: rep[k] for k in ("estimated", "max_overhead")})
+    for name, t in truth["sites"].items():
+        if name not in got or got[name]["allocs"] != t["allocs"] or got[name]["samples"] != t["allocs"]:
+            fail("exact run: %s = %r, truth %r" % (name, got.get(name, {}).get("allocs"), t))
+    rep, truth = _paced_run(["--max-overhead", "5"])
+    if not rep["estimated"] or rep["max_overhead"] != 5 or not 0 < rep["duty_cycle"] < 1:
+        fail("not flagged: %r" % {k: rep[k] for k in ("estimated", "max_overhead", "duty_cycle")})
+    got = _sites(rep)
+    total = sum(t["alloc_bytes"] for t in truth["sites"].values())
+    est_total = sum(got[n]["alloc_bytes"] for n in got)
+    for name, t in truth["sites"].items():
+        h = got.get(name)
+        if not h:
+            fail("estimate: no hotspot for %s" % name)
+        n = h["samples"]
+        if not 0 < n < h["allocs"]:
+            fail("%s: samples %d, scaled allocs %d: want 0 < samples < allocs" % (name, n, h["allocs"]))
+        tol = 0.20 + 3 / math.sqrt(n)
+        if abs(h["allocs"] - t["allocs"]) > tol * t["allocs"]:
+            fail("%s: estimated %d allocs from %d samples, truth %d (tolerance %.0f%%)"
+                 % (name, h["allocs"], n, t["allocs"], tol * 100))
+        share, est_share = t["alloc_bytes"] / total, h["alloc_bytes"] / est_total
+        if abs(est_share - share) > (0.15 + 3 / math.sqrt(n)) * share:
+            fail("%s: share of bytes %.3f, truth %.3f" % (name, est_share, share))
+    p = [p for p in rep["processes"] if p["comm"] == "paced"][0]
+    # paced is busy all along: its share comes from the timer samples
+    if p["estimate"]["share_from"] != "samples" or not p["estimate"]["own_samples_in"]:
+        fail("paced's share of work seen: %r" % p["estimate"])
+    life = p["estimate"]["lifetimes"]
+    # blocks live 20 rounds (tens of ms), windows last a few: many cross a gap
+    if life["interval"] + life["reused"] == 0 or life["interval_lo_ns_mean"] > life["interval_hi_ns_mean"]:
+        fail("no block followed across windows, or bounds out of order: %r" % life)
+
+
+def _census(extra):
+    w = harness.spawn([PACED, "--rounds", "1000000"])
+    try:
+        at = harness.Alloctop(["-b", "-o", "json", "-d", "0.3", "-n", "3", "--top", "5", "--comm", "paced", *extra])
+        at.expect_ok(at.wait(120))
+        return at, at.final_report() if at.reports()[-1].get("final") else at.reports()[-1]
+    finally:
+        harness.kill(w)
+
+
+def test_census_estimates_by_default():
+    """A census without --exact runs under --max-overhead 1 and says so on stderr and in
+    JSON; with --exact it is exact and says that."""
+    at, rep = _census([])
+    err = "\n".join(at.err.lines)
+    if "estimates" not in err or "--exact" not in err:
+        fail("census stderr does not say it estimates:\n%s" % err[-1000:])
+    if not rep["estimated"] or rep["max_overhead"] != 1 or not rep["max_overhead_default"]:
+        fail("census report: %r" % {k: rep.get(k) for k in ("estimated", "max_overhead", "max_overhead_default")})
+    at, rep = _census(["--exact"])
+    err = "\n".join(at.err.lines)
+    if "exact counts" not in err or rep["estimated"] or rep["max_overhead"] is not None:
+        fail("--exact census: %r, stderr:\n%s" % ({k: rep.get(k) for k in ("estimated", "max_overhead")}, err))

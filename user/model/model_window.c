@@ -1,0 +1,152 @@
+/* --max-overhead in the model: the windows, each target's CPU time in and out of them
+ * (the share of its work the probes saw), and the lifetimes of blocks followed across
+ * the gaps between windows (bpf/alloc.bpf.c's gap events, bounded by model/censor.c). */
+#include "model/model_int.h"
+#include "kernel/ticks.h"
+#include "lib/util.h"
+
+#include <bpf/libbpf.h>
+#include <math.h>
+#include <stdlib.h>
+
+/* Below this much CPU time in and out of windows, the share of time is the better
+ * guess of the share of work seen. */
+#define AT_MIN_CPU_S 0.02
+#define AT_MIN_TICKS 20		/* user-mode samples each side: below, the CPU split */
+
+struct win_proc {
+	double cpu_on, cpu_off;	/* seconds, from the sampler */
+	struct at_life_est life;
+};
+
+static struct win_proc *win_proc(struct at_model *m, int pid)
+{
+	struct win_proc *w = at_hash_get(&m->win_procs, (__u64)pid, 0);
+
+	if (!w) {
+		w = at_xcalloc(1, sizeof(*w));
+		at_hash_put(&m->win_procs, (__u64)pid, 0, w);
+	}
+	return w;
+}
+
+void at_model_set_max_overhead(struct at_model *m, double pct)
+{
+	m->max_overhead = pct;
+}
+
+double at_model_max_overhead(const struct at_model *m)
+{
+	return m->max_overhead;
+}
+
+void at_model_window_open(struct at_model *m, __u64 ns)
+{
+	at_windows_open(&m->wins, ns);
+}
+
+void at_model_window_on(struct at_model *m, __u64 ns)
+{
+	at_windows_on(&m->wins, ns);
+}
+
+void at_model_window_off(struct at_model *m, __u64 ns)
+{
+	at_windows_off(&m->wins, ns);
+}
+
+void at_model_set_cpu_split(struct at_model *m, int pid, double on_s, double off_s)
+{
+	struct win_proc *w = win_proc(m, pid);
+
+	w->cpu_on = on_s;
+	w->cpu_off = off_s;
+}
+
+static int on_gap(void *ctx, void *data, size_t len)
+{
+	struct at_model *m = ctx;
+	const struct at_gap_event *e = data;
+	struct at_life_interval iv;
+	struct at_life_est *l;
+
+	if (len < sizeof(*e))
+		return 0;
+	l = &win_proc(m, (int)e->pid)->life;
+	at_censor(&m->wins, e->birth_ns, e->kind == AT_GAP_REUSED ? AT_FATE_REUSED : AT_FATE_FREED, e->event_ns, &iv);
+	if (e->kind == AT_GAP_REUSED)
+		l->reused++;
+	else
+		l->interval++;
+	l->lo_ns_sum += (double)iv.lo_ns;
+	l->hi_ns_sum += (double)iv.hi_ns;
+	return 0;
+}
+
+/* Drains the gap events and sets each process's lifetime figures. */
+void at_model_window_refresh(struct at_model *m, struct at_snapshot *s)
+{
+	if (!m->max_overhead)
+		return;
+	if (!m->gap_rb)
+		m->gap_rb = ring_buffer__new(m->fds.gaps, on_gap, m, NULL);
+	if (m->gap_rb)
+		ring_buffer__consume(m->gap_rb);
+	for (size_t i = 0; i < s->nr_procs; i++) {
+		struct at_proc_view *p = &s->procs[i];
+		const struct win_proc *w = at_hash_get(&m->win_procs, (__u64)p->pid, 0);
+
+		if (w)
+			p->life = w->life;
+		p->life.open = p->s.live_allocs;
+		/* frees whose block was born in their own window: exact lifetimes */
+		p->life.exact = p->s.frees > p->life.interval ? p->s.frees - p->life.interval : 0;
+	}
+	m->gaps_lost = m->fds.gaps_lost ? *m->fds.gaps_lost : 0;
+}
+
+/* The share of pid's work the probes saw, at most the share of time (probes never make
+ * a process do more work a second; one that waits for requests does as much in windows
+ * as out, a busy one less). Allocations follow work, not time: a busy target runs
+ * faster while unprobed. From user-mode samples in and out of windows (kernel/ticks.h:
+ * the probes run in the kernel, so no cost model is needed); with few samples, from its
+ * CPU time in and out of windows less the probes' measured cost; with little of that,
+ * the share of time. */
+double at_model_window_share(struct at_model *m, struct at_proc_view *p, double duty)
+{
+	const struct win_proc *w = at_hash_get(&m->win_procs, (__u64)p->pid, 0);
+	struct at_user_time u;
+	double own_on;
+
+	if (at_ticks__read(at_tracer__ticks(m->tracer), p->pid, &u)) {
+		at_debug("pid %d: own samples %llu of %llu in windows, %llu of %llu out; CPU %.1f ms in, %.1f ms out; "
+			 "duty %.4f", p->pid, (unsigned long long)u.on_n, (unsigned long long)u.on_all,
+			 (unsigned long long)u.off_n, (unsigned long long)u.off_all, w ? w->cpu_on * 1e3 : -1,
+			 w ? w->cpu_off * 1e3 : -1, duty);
+		p->share_samples[0] = u.on_n;
+		p->share_samples[1] = u.off_n;
+		if (w && u.on_all >= AT_MIN_TICKS && u.off_all >= AT_MIN_TICKS && u.on_n && u.off_n) {
+			/* each side's CPU time (exact, its clock) times its own share of samples */
+			double on = w->cpu_on * u.on_n / u.on_all, off = w->cpu_off * u.off_n / u.off_all;
+
+			p->share_from = "samples";
+			return fmin(on / (on + off), duty);
+		}
+	}
+	p->share_from = "time";
+	if (!w || w->cpu_on + w->cpu_off < AT_MIN_CPU_S)
+		return duty;
+	own_on = w->cpu_on - at_model_probe_ns_of(m, p->pid) / 1e9;
+	if (own_on <= 0 || own_on + w->cpu_off <= 0)
+		return duty;
+	p->share_from = "cpu-time";
+	return fmin(own_on / (own_on + w->cpu_off), duty);
+}
+
+void at_model_window__fini(struct at_model *m)
+{
+	ring_buffer__free(m->gap_rb);
+	m->gap_rb = NULL;
+	at_windows_free(&m->wins);
+	at_hash_free_all(&m->win_procs);
+}
