@@ -31,10 +31,13 @@ struct at_session {
 	double last_report;
 	struct at_ui *ui;
 	bool ov_warned;			/* the probes' cost was said to be high, once */
+	sigset_t start_mask;		/* what alloctop was started with, for a launched command */
+	bool pipe_ignored;
 };
 
 static int setup_fds(struct at_session *s)
 {
+	struct sigaction pipe_act;
 	sigset_t mask;
 
 	sigemptyset(&mask);
@@ -43,7 +46,9 @@ static int setup_fds(struct at_session *s)
 	sigaddset(&mask, SIGHUP);
 	sigaddset(&mask, SIGCHLD);
 	sigaddset(&mask, SIGWINCH);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
+	sigprocmask(SIG_BLOCK, &mask, &s->start_mask);
+	sigaction(SIGPIPE, NULL, &pipe_act);
+	s->pipe_ignored = pipe_act.sa_handler == SIG_IGN;
 	signal(SIGPIPE, SIG_IGN);	/* a closed stdout shows up as a write error */
 	s->sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	s->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
@@ -265,7 +270,8 @@ int at_session_run(const struct at_opts *o)
 	s.sym = at_symbolizer_new(at_tracer__elfcache(s.tracer));
 	{
 		struct at_targets_opts to = { .sz = sizeof(to), .o = o, .tracer = s.tracer, .model = s.model,
-					      .sym = s.sym };
+					      .sym = s.sym, .start_mask = &s.start_mask,
+					      .pipe_ignored = s.pipe_ignored };
 
 		s.targets = at_targets__new(&to);
 	}

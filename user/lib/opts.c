@@ -251,7 +251,8 @@ static const char *const output_names[] = {
 
 enum { OPT_TOP = 256, OPT_LIB, OPT_MIN_AGE, OPT_MAX_OVERHEAD, OPT_COMM, OPT_EXCLUDE, OPT_FOLLOW, OPT_SORT,
        OPT_MAX_LIVE, OPT_MAX_STACKS, OPT_MAX_PROCS, OPT_VERSION, OPT_WEIGHT, OPT_PPROF_OUT, OPT_UNWIND,
-       OPT_STACK_DEPTH, OPT_UNWIND_ROWS, OPT_BPF_STATS, OPT_GROWTH, OPT_GROWTH_CALLS };
+       OPT_STACK_DEPTH, OPT_UNWIND_ROWS, OPT_BPF_STATS, OPT_GROWTH, OPT_GROWTH_CALLS,
+       OPT_KEEP };
 
 #define F(x) .field = offsetof(struct at_opts, x), .size = sizeof(((struct at_opts *)0)->x)
 #define MAX_ERR "--max-*: '%s' is not a number between 16 and 268435456"
@@ -262,6 +263,9 @@ static const struct opt_def opt_defs[] = {
 		  "without a command, trace every process (system-wide)" },
 	{ .name = "follow", .key = OPT_FOLLOW, .set = set_flag, F(follow),
 	  .help = "also trace the children the targets fork and what they exec" },
+	{ .name = "keep", .key = OPT_KEEP, .set = set_flag, F(keep),
+	  .help = "leave the command running when alloctop stops first (default:\n"
+		  "it gets SIGTERM, then SIGKILL after 3 s)" },
 	{ .name = "comm", .key = OPT_COMM, .arg = "NAME", .set = set_comm,
 	  .help = "system-wide: only processes named NAME",
 	  .err = "--comm: '%s' is not a process name (1 to 15 characters, as in /proc/PID/comm)" },
@@ -436,6 +440,8 @@ static int check_combined(struct parse *p)
 		return bad("--comm and --exclude filter the system-wide census: drop -p and the command%s", "");
 	if (o->max_overhead && (o->follow || (!o->cmd && !o->nr_pids)))
 		return bad("--max-overhead works with -p or a command, not with --follow or the census%s", "");
+	if (o->keep && !o->cmd)
+		return bad("--keep is for a command alloctop starts (-- CMD)%s", "");
 	if (o->follow && !o->cmd && !o->nr_pids)
 		return bad("--follow needs targets: give -p PID or -- CMD%s", "");
 	if ((rc = check_growth(o)) >= 0)

@@ -53,6 +53,7 @@ struct at_opts {
 	enum at_weight weight;	/* --weight, for -o folded */
 	const char *pprof_out;	/* --pprof-out: a pprof profile written at each report */
 	bool growth;		/* --growth: page faults, brk and mmap by stack, no allocator probe */
+	bool keep;		/* --keep: a launched command outlives alloctop */
 	bool growth_calls;	/* --growth-calls: also brk and mmap calls by stack (implies growth) */
 };
 
