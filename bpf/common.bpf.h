@@ -93,6 +93,14 @@ struct {
 	__type(value, struct at_stack);
 } stacks SEC(".maps") __weak;
 
+/* Per-process peak (struct at_peak); userspace sizes it like procs. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, struct at_peak);
+} peaks SEC(".maps") __weak;
+
 /* Sites changed since userspace last looked: one byte per slot (at_site_slot), packed
  * in u64 words that userspace maps and clears with an atomic exchange. Set after the
  * counters change, so a cleared slot never hides an update. Sized by userspace. */
@@ -391,6 +399,46 @@ static __always_inline void at_site_touched(const struct at_site_key *k)
 
 	if (word && !word[slot & 7])
 		word[slot & 7] = 1;
+}
+
+/* Before a site's CPU copy s changes its live figures: the process's peak record (made
+ * if new), and s's figures saved if a peak came since s last changed (struct at_peak). */
+static __always_inline struct at_peak *at_peak_before(__u32 tgid, struct at_site_stats *s)
+{
+	struct at_peak *pk = bpf_map_lookup_elem(&peaks, &tgid);
+	struct at_peak zero = {};
+	__u64 epoch;
+
+	if (!pk) {
+		bpf_map_update_elem(&peaks, &tgid, &zero, BPF_NOEXIST);
+		pk = bpf_map_lookup_elem(&peaks, &tgid);
+		if (!pk)
+			return NULL;
+	}
+	epoch = *(volatile __u64 *)&pk->epoch;
+	if (s->snap_epoch != epoch) {
+		s->snap_live_allocs = s->c.live_allocs;
+		s->snap_live_bytes = s->c.live_bytes;
+		s->snap_epoch = epoch;
+	}
+	return pk;
+}
+
+/* After: the process's live figures move by (allocs, bytes); a new high is a new peak. */
+static __always_inline void at_peak_after(struct at_peak *pk, __s64 allocs, __s64 bytes)
+{
+	__s64 na, nb;
+
+	if (!pk)
+		return;
+	na = __sync_fetch_and_add(&pk->live_allocs, allocs) + allocs;
+	nb = __sync_fetch_and_add(&pk->live_bytes, bytes) + bytes;
+	if (bytes > 0 && nb > (__s64)pk->peak_bytes) {
+		pk->peak_bytes = nb;
+		pk->peak_allocs = na;
+		pk->peak_ts_ns = bpf_ktime_get_ns();
+		__sync_fetch_and_add(&pk->epoch, 1);
+	}
 }
 
 /* What one event changes in a site's counters (at_site_count). */

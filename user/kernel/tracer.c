@@ -132,6 +132,7 @@ static void size_maps(struct alloctop_bpf *skel, const struct at_tracer_opts *op
 	bpf_map__set_value_size(skel->maps.sites, ncpus * sizeof(struct at_site_stats));
 	bpf_map__set_value_size(skel->maps.zero_site, ncpus * sizeof(struct at_site_stats));
 	bpf_map__set_max_entries(skel->maps.procs, opts->max_procs);
+	bpf_map__set_max_entries(skel->maps.peaks, opts->max_procs);
 	bpf_map__set_max_entries(skel->maps.alloc_text, opts->max_procs);
 	bpf_map__set_max_entries(skel->maps.site_dirty, slots / 8);
 	skel->rodata->at_site_slot_mask = slots - 1;
@@ -476,6 +477,7 @@ void at_tracer__forget(struct at_tracer *t, const int *pids, int n, bool counter
 			__u32 k = set[i];
 
 			bpf_map__delete_elem(t->skel->maps.procs, &k, sizeof(k), 0);
+			bpf_map__delete_elem(t->skel->maps.peaks, &k, sizeof(k), 0);
 			bpf_map__delete_elem(t->skel->maps.growth_procs, &k, sizeof(k), 0);
 		}
 		if (t->opts.growth)
@@ -521,6 +523,7 @@ void at_tracer__map_fds(const struct at_tracer *t, struct at_map_fds *fds)
 {
 	fds->procs = bpf_map__fd(t->skel->maps.procs);
 	fds->sites = bpf_map__fd(t->skel->maps.sites);
+	fds->peaks = bpf_map__fd(t->skel->maps.peaks);
 	fds->stacks = bpf_map__fd(t->skel->maps.stacks);
 	fds->live = bpf_map__fd(t->skel->maps.live);
 	fds->drops = bpf_map__fd(t->skel->maps.drops);

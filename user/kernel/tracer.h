@@ -82,6 +82,7 @@ bool at_tracer__func_probes(const struct at_tracer *t, int pid, struct at_func_p
 /* Map fds for the model's reader. */
 struct at_map_fds {
 	int procs, sites, stacks, live, drops;
+	int peaks;			/* per-process peaks (struct at_peak) */
 	int site_dirty, site_news;	/* changed sites (see at_site_slot), new sites' keys */
 	__u32 site_slots;
 	const volatile __u64 *site_news_lost;	/* new sites site_news had no room for */

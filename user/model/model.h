@@ -59,6 +59,25 @@ struct at_model_needs {
 	bool heap;			/* the heap pass (fragmentation, leak suspects) */
 };
 
+/* A process's highest live bytes since attach (after an allocation), and the sites live
+ * then with their live blocks and bytes. Exact in exact mode when the sites were read
+ * while the peak stayed put (exact); as probed (not scaled) with --max-overhead. */
+struct at_peak_site {
+	__u64 stack_id;
+	__s64 live_allocs;
+	__s64 live_bytes;
+};
+
+struct at_peak_info {
+	bool known;
+	bool exact;		/* sites read while no new peak came */
+	__u64 epoch;		/* which peak (the kernel's count) */
+	__u64 live_bytes, live_allocs;
+	double t;		/* seconds since tracing started */
+	struct at_peak_site *sites;	/* most live bytes first */
+	size_t nr_sites, cap_sites;
+};
+
 struct at_model;		/* opaque: read through the functions below */
 struct at_tracer;
 struct at_unwind_info;
@@ -85,6 +104,8 @@ void at_model_raw_counts(const struct at_model *m, __u64 *allocs, __u64 *frees);
 /* The last heap pass's results (NULL if it did not see the process or site). */
 const struct at_heap_proc *at_model_heap_proc(const struct at_model *m, int pid);
 const struct at_heap_site *at_model_heap_site(const struct at_model *m, int pid, __u64 stack_id);
+/* pid's peak, NULL before its first one. */
+const struct at_peak_info *at_model_peak(const struct at_model *m, int pid);
 /* The modules unwound so far and where their stacks come from. */
 size_t at_model_unwind_modules(const struct at_model *m, const struct at_unwind_info **mods);
 /* --growth (kernel/growth.h): a process's counters, a site's brk/mmap bytes, and every

@@ -28,10 +28,16 @@ struct at_model {
 	struct at_probe_cost cost;	/* what one probe hit costs here */
 	struct at_hash ov_marks;	/* pid -> where its probe cost stood (model_overhead.c) */
 	__u64 ov_gen;			/* overhead updates so far */
+	struct at_hash peaks;		/* pid -> struct at_peak_info (model_peak.c) */
+	void *peak_val;			/* one site's per-CPU values, read buffer */
 };
 
 /* Sets .ov of every process of cur from its hits since the last refresh. */
 void at_model_overhead_update(struct at_model *m);
 void at_model_overhead_fini(struct at_model *m);
+/* Reads every process's peak, and the sites live at it when it moved (model_peak.c). */
+void at_model_peak_update(struct at_model *m);
+void at_model_peak_forget(struct at_model *m, const int *pids, int n);
+void at_model_peak_fini(struct at_model *m);
 
 #endif

@@ -1,4 +1,5 @@
 #include "report/report.h"
+#include "report/report_peak.h"
 #include "report/report_growth.h"
 #include "report/report_cost.h"
 #include "unwind/unwind.h"
@@ -90,6 +91,8 @@ static json_object *fragmentation(const struct at_heap_proc *hp)
 	return o;
 }
 
+static json_object *frames(const struct at_report_ctx *c, const struct at_site_view *sv);
+
 static json_object *process(const struct at_report_ctx *c, const struct at_proc_view *p)
 {
 	const struct at_heap_proc *hp = at_model_heap_proc(c->model, p->pid);
@@ -121,6 +124,7 @@ static json_object *process(const struct at_report_ctx *c, const struct at_proc_
 	if (c->opts->growth)
 		ADD(o, "growth", at_growth_json_proc(c, p->pid));
 	ADD(o, "overhead", at_json_overhead(&p->ov));
+	ADD(o, "peak", at_peak_json(c, p->pid, frames));
 	return o;
 }
 
