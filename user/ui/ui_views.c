@@ -74,6 +74,30 @@ static int kv(struct at_ui *ui, int y, int x, const char *label, const char *val
 	return x + ui_put(y, x, -1, A_BOLD, "%s", value) + 3;
 }
 
+/* The peak of live bytes: the scope's process, else the process with the highest. */
+static void draw_peak(struct at_ui *ui, int y, int x)
+{
+	const struct at_snapshot *cur = at_model_cur(ui->m);
+	const struct at_peak_info *best = NULL;
+	char v[64], b[16];
+	int pid = 0;
+
+	for (size_t i = 0; i < cur->nr_procs; i++) {
+		const struct at_peak_info *pk = at_model_peak(ui->m, cur->procs[i].pid);
+
+		if (!pk || (ui->scope && cur->procs[i].pid != ui->scope))
+			continue;
+		if (!best || pk->live_bytes > best->live_bytes) {
+			best = pk;
+			pid = cur->procs[i].pid;
+		}
+	}
+	if (!best)
+		return;
+	snprintf(v, sizeof(v), "%s @%.1fs pid %d", at_fmt_bytes(best->live_bytes, b, sizeof(b)), best->t, pid);
+	kv(ui, y, x, "Peak: ", v);
+}
+
 static void draw_totals(struct at_ui *ui, int y)
 {
 	struct ui_totals t;
@@ -98,7 +122,8 @@ static void draw_totals(struct at_ui *ui, int y)
 	x = kv(ui, y, x, "Allocs: ", a);
 	x = kv(ui, y, x, "Frees: ", f);
 	x = kv(ui, y, x, "Bytes: ", b);
-	kv(ui, y, x, "Live: ", live);
+	x = kv(ui, y, x, "Live: ", live);
+	draw_peak(ui, y, x);
 }
 
 /* What the probes cost the process they slow most (the PROBE% column, per process). */
