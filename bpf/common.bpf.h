@@ -55,6 +55,9 @@ struct at_thread {
 	/* stack ids this thread found in map "stacks" (never deleted from): a program
 	 * allocates from few stacks, and the lookup is a hash of 8 bytes and a bucket walk */
 	__u64 known_stacks[AT_KNOWN_STACKS];
+	__u8 per_depth[AT_MAX_PER];	/* --per: calls of each function in progress */
+	__u32 per_active;		/* bit f: per_depth[f] > 0 */
+	__u32 per_pad;
 };
 
 struct {
@@ -92,6 +95,14 @@ struct {
 	__type(key, __u64);
 	__type(value, struct at_stack);
 } stacks SEC(".maps") __weak;
+
+/* --per's counters (struct at_per_stats); userspace sizes it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__type(key, struct at_per_key);
+	__type(value, struct at_per_stats);
+} per_calls SEC(".maps") __weak;
 
 /* Per-process peak (struct at_peak); userspace sizes it like procs. */
 struct {
@@ -452,6 +463,10 @@ struct at_site_delta {
  * unknown site when the map is full), and marks it for userspace (bpf/site.bpf.c). A
  * global subprogram: verified once, not on every path through the probes. */
 int at_site_count(__u32 tgid, __u64 stack_id, const struct at_site_delta *d);
+
+/* --per: counts an allocation for each function whose call is in progress on the
+ * thread (bit f of active; bpf/percall.bpf.c). */
+int at_per_count(__u32 tgid, __u32 active, __u64 size);
 
 /* Return address at a function's entry (before it pushed anything). */
 static __always_inline __u64 at_return_address(__u64 sp)

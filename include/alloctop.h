@@ -330,4 +330,22 @@ struct at_growth_site {
 };
 _Static_assert(sizeof(struct at_growth_site) == 32, "at_growth_site layout");
 
+/* --per FUNC (bpf/percall.bpf.c): a probe on each function's entry and return marks the
+ * thread's scope; allocations inside it count for the function (map "per_calls", keyed
+ * by (tgid, the function's index in --per)). Nested and recursive calls count once. */
+#define AT_MAX_PER 8
+struct at_per_key {
+	__u32 pid;
+	__u32 func;
+};
+_Static_assert(sizeof(struct at_per_key) == 8, "at_per_key layout");
+
+struct at_per_stats {
+	__u64 calls;		/* outermost calls entered */
+	__u64 allocs;		/* allocations while a call was in progress on the thread */
+	__u64 alloc_bytes;
+	__u64 pad;
+};
+_Static_assert(sizeof(struct at_per_stats) == 32, "at_per_stats layout");
+
 #endif /* ALLOCTOP_H */

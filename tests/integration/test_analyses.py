@@ -54,3 +54,51 @@ def test_peak_text():
     check(line and want in line[-1], "no peak line with %s in the text report:\n%s" % (want, text[-2000:]))
     check(any("site_big" in l for l in text.splitlines()), "site_big not listed under the peak")
 
+
+
+def check_per_call(wl, rep, label):
+    truth = wl.truth
+    rows = {r["func"]: r for r in rep.get("per_call", []) if r["pid"] == wl.pid}
+    check(set(rows) == {"handle_request", "helper_b"}, "%s: per_call rows %r" % (label, sorted(rows)))
+    for func in ("handle_request", "helper_b"):
+        r, t = rows[func], truth[func]
+        for k in ("calls", "allocs", "alloc_bytes", "live_bytes", "live_allocs"):
+            check(r[k] == t[k], "%s: %s %s = %r, expected %d" % (label, func, k, r[k], t[k]))
+        check(r["allocs_per_call"] == t["allocs"] / t["calls"], "%s: %s allocs_per_call %r"
+              % (label, func, r["allocs_per_call"]))
+        check(r["bytes_per_call"] == t["alloc_bytes"] / t["calls"], "%s: %s bytes_per_call %r"
+              % (label, func, r["bytes_per_call"]))
+    # -O2 makes helper_b's call of site_req_b a tail call: helper_b is on no stack, so
+    # its sites (found by stack) are empty there; its counts (by scope) stay exact
+    for func in ("handle_request",) if label.endswith("nofp") else ("handle_request", "helper_b"):
+        got = sum(s["allocs"] for s in rows[func]["sites"])
+        check(got == truth[func]["allocs"], "%s: the sites inside %s hold %d allocs, expected %d"
+              % (label, func, got, truth[func]["allocs"]))
+    if not label.endswith("nofp"):      # -O2 turns the site_* wrappers into tail calls too
+        sites = {s["frames"][0]["symbol"] for s in rows["handle_request"]["sites"]}
+        check(sites == {"site_req_a", "site_req_b", "site_req_keep"}, "%s: sites inside handle_request %r"
+              % (label, sites))
+    p = harness.find_process(rep, wl.pid)
+    want = truth["handle_request"]["allocs"] + truth["outside"]
+    check(p["allocs"] == want, "%s: process allocs %d, expected %d" % (label, p["allocs"], want))
+
+
+def test_per_call():
+    at, wls = harness.run_attached([("percall", False)], extra=["--per", "handle_request,helper_b"])
+    check_per_call(wls[0], at.final_report(), "percall")
+
+
+def test_per_call_nofp():
+    at, wls = harness.run_attached([("percall", True)], extra=["--per", "handle_request", "--per", "helper_b"])
+    check_per_call(wls[0], at.final_report(), "percall-nofp")
+
+
+def test_per_call_unknown_function():
+    wl = harness.Workload("percall")
+    try:
+        wl.wait_ready()
+        rc, out, err = harness.run_cmd([harness.ALLOCTOP, "-b", "-p", str(wl.pid), "--per", "no_such_fn"])
+        check(rc == 1, "--per no_such_fn: exit status %d" % rc)
+        check("--per no_such_fn: no such function" in err, "no one-line cause:\n" + err)
+    finally:
+        harness.kill(wl.proc)

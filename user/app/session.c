@@ -236,7 +236,7 @@ int at_session_run(const struct at_opts *o)
 		.exclude = o->exclude, .nr_exclude = o->nr_exclude, .sampling = o->max_overhead > 0,
 		.unwind_fp = o->unwind_fp, .stack_depth = o->stack_depth, .unwind_rows = o->unwind_rows,
 		.bpf_stats = o->bpf_stats, .growth = o->growth,
-		.growth_calls = o->growth_calls, .pids = o->pids, .nr_pids = mode == AT_MODE_PIDS ? o->nr_pids : 0,
+		.growth_calls = o->growth_calls, .per = o->per, .nr_per = o->nr_per, .pids = o->pids, .nr_pids = mode == AT_MODE_PIDS ? o->nr_pids : 0,
 	};
 	bool final = false;
 	int rc = AT_EXIT_OK;

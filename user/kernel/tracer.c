@@ -2,6 +2,7 @@
 #include "alloctop.skel.h"
 #include "kernel/bpfmap.h"
 #include "kernel/growth.h"
+#include "kernel/percall.h"
 #include "kernel/links.h"
 #include "kernel/livemap.h"
 #include "unwind/unwind.h"
@@ -32,6 +33,7 @@ struct at_tracer {
 	struct at_unwinder *uw;		/* NULL with --unwind fp */
 	struct at_unwind_pre *pre;	/* the -p targets' tables, until uw takes them */
 	struct bpf_link *growth_links[AT_GROWTH_LINKS];	/* --growth */
+	struct at_percall *per;		/* --per */
 };
 
 #define AT_UNWIND_MODULES 4096
@@ -220,6 +222,7 @@ struct at_tracer *at_tracer__new(const struct at_tracer_opts *opts)
 	size_unwind_maps(t, opts);
 	at_growth_prepare(t->skel, opts->growth, opts->growth_calls, opts->max_procs,
 			  opts->max_stacks + opts->max_procs);
+	at_percall__prepare(t->skel, opts->nr_per, opts->max_procs);
 	/* the kernel creates maps and verifies programs meanwhile: the tables are ready
 	 * by the time the targets are attached */
 	if (!opts->unwind_fp)
@@ -253,6 +256,7 @@ struct at_tracer *at_tracer__new(const struct at_tracer_opts *opts)
 
 		t->links = at_links__new(&lo);
 	}
+	t->per = at_percall__new(t->skel, opts->per, opts->nr_per);
 	return t;
 fail:
 	at_tracer__free(t);
@@ -293,6 +297,8 @@ int at_tracer__attach_pid(struct at_tracer *t, int pid)
 	if (at_links__has_pid(t->links, pid))
 		return 0;
 	err = at_links__attach_pid(t->links, pid);
+	if (!err && t->per && (err = at_percall__attach_pid(t->per, pid)))
+		at_links__detach_pid(t->links, pid);
 	if (!err && t->uw)
 		at_unwinder__add_pid(t->uw, pid);	/* until it has, stacks use frame pointers */
 	return err;
@@ -505,6 +511,7 @@ void at_tracer__free(struct at_tracer *t)
 {
 	if (!t)
 		return;
+	at_percall__free(t->per);
 	at_links__free(t->links);
 	for (size_t i = 0; i < AT_ARRAY_SIZE(t->proc_links); i++)
 		bpf_link__destroy(t->proc_links[i]);
@@ -524,6 +531,7 @@ void at_tracer__map_fds(const struct at_tracer *t, struct at_map_fds *fds)
 	fds->procs = bpf_map__fd(t->skel->maps.procs);
 	fds->sites = bpf_map__fd(t->skel->maps.sites);
 	fds->peaks = bpf_map__fd(t->skel->maps.peaks);
+	fds->per_calls = bpf_map__fd(t->skel->maps.per_calls);
 	fds->stacks = bpf_map__fd(t->skel->maps.stacks);
 	fds->live = bpf_map__fd(t->skel->maps.live);
 	fds->drops = bpf_map__fd(t->skel->maps.drops);

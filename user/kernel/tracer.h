@@ -25,6 +25,8 @@ struct at_tracer_opts {
 	bool bpf_stats;		/* turn on the kernel's BPF run-time statistics while loaded */
 	bool growth;		/* --growth: page faults, brk, mmap; no allocator probe at all */
 	bool growth_calls;	/* --growth-calls: brk and mmap calls by stack (syscall tracepoints) */
+	const char *const *per;	/* --per: user functions whose calls scope allocations */
+	int nr_per;
 	const int *pids;	/* -p targets: their unwind tables compile while the programs load */
 	int nr_pids;
 };
@@ -83,6 +85,7 @@ bool at_tracer__func_probes(const struct at_tracer *t, int pid, struct at_func_p
 struct at_map_fds {
 	int procs, sites, stacks, live, drops;
 	int peaks;			/* per-process peaks (struct at_peak) */
+	int per_calls;			/* --per's counters (struct at_per_stats) */
 	int site_dirty, site_news;	/* changed sites (see at_site_slot), new sites' keys */
 	__u32 site_slots;
 	const volatile __u64 *site_news_lost;	/* new sites site_news had no room for */

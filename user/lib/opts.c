@@ -105,6 +105,24 @@ static int parse_pids(int *pids, int *nr, const char *flag, const char *arg)
 	return rc;
 }
 
+/* --per FUNC[,FUNC]: names as nm shows them (kept in a copy that lives as long as o). */
+static int set_per(struct parse *p, const struct opt_def *d, const char *arg)
+{
+	char *copy = at_xstrdup(arg), *save = NULL, *tok;
+	struct at_opts *o = p->o;
+
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (o->nr_per == AT_MAX_PER)
+			return bad("--per: at most 8 functions%s", "");
+		if (strpbrk(tok, " \t"))
+			return bad(d->err, tok);
+		o->per[o->nr_per++] = tok;
+	}
+	if (!o->nr_per)
+		return bad(d->err, arg);
+	return -1;
+}
+
 /* The file is replaced through FILE.tmp: its directory must be writable. */
 static int check_out_dir(const char *path)
 {
@@ -252,7 +270,7 @@ static const char *const output_names[] = {
 enum { OPT_TOP = 256, OPT_LIB, OPT_MIN_AGE, OPT_MAX_OVERHEAD, OPT_COMM, OPT_EXCLUDE, OPT_FOLLOW, OPT_SORT,
        OPT_MAX_LIVE, OPT_MAX_STACKS, OPT_MAX_PROCS, OPT_VERSION, OPT_WEIGHT, OPT_PPROF_OUT, OPT_UNWIND,
        OPT_STACK_DEPTH, OPT_UNWIND_ROWS, OPT_BPF_STATS, OPT_GROWTH, OPT_GROWTH_CALLS,
-       OPT_KEEP };
+       OPT_KEEP, OPT_PER };
 
 #define F(x) .field = offsetof(struct at_opts, x), .size = sizeof(((struct at_opts *)0)->x)
 #define MAX_ERR "--max-*: '%s' is not a number between 16 and 268435456"
@@ -266,6 +284,11 @@ static const struct opt_def opt_defs[] = {
 	{ .name = "keep", .key = OPT_KEEP, .set = set_flag, F(keep),
 	  .help = "leave the command running when alloctop stops first (default:\n"
 		  "it gets SIGTERM, then SIGKILL after 3 s)" },
+	{ .name = "per", .key = OPT_PER, .arg = "FUNC[,FUNC]", .set = set_per,
+	  .help = "allocations per call of these functions of the executable\n"
+		  "(calls, allocations and bytes per call, live bytes left);\n"
+		  "with -p or a command",
+	  .err = "--per: '%s' is not a function name (give names as nm prints them, comma-separated)" },
 	{ .name = "comm", .key = OPT_COMM, .arg = "NAME", .set = set_comm,
 	  .help = "system-wide: only processes named NAME",
 	  .err = "--comm: '%s' is not a process name (1 to 15 characters, as in /proc/PID/comm)" },
@@ -440,6 +463,8 @@ static int check_combined(struct parse *p)
 		return bad("--comm and --exclude filter the system-wide census: drop -p and the command%s", "");
 	if (o->max_overhead && (o->follow || (!o->cmd && !o->nr_pids)))
 		return bad("--max-overhead works with -p or a command, not with --follow or the census%s", "");
+	if (o->nr_per && ((!o->cmd && !o->nr_pids) || o->follow || o->growth_calls || o->growth))
+		return bad("--per probes functions of -p targets or of a command: drop --follow and --growth, give -p or -- CMD%s", "");
 	if (o->keep && !o->cmd)
 		return bad("--keep is for a command alloctop starts (-- CMD)%s", "");
 	if (o->follow && !o->cmd && !o->nr_pids)

@@ -78,6 +78,16 @@ struct at_peak_info {
 	size_t nr_sites, cap_sites;
 };
 
+/* --per: what calls of one function of one process allocated. */
+struct at_per_call {
+	int pid;
+	int func;			/* index in --per */
+	struct at_per_stats s;		/* calls, allocations and bytes inside them */
+	__s64 live_bytes, live_allocs;	/* still live, from the sites inside its calls */
+	const struct at_site_view **sites;	/* whose stack holds the function, most bytes first */
+	size_t nr_sites;
+};
+
 struct at_model;		/* opaque: read through the functions below */
 struct at_tracer;
 struct at_unwind_info;
@@ -104,6 +114,12 @@ void at_model_raw_counts(const struct at_model *m, __u64 *allocs, __u64 *frees);
 /* The last heap pass's results (NULL if it did not see the process or site). */
 const struct at_heap_proc *at_model_heap_proc(const struct at_model *m, int pid);
 const struct at_heap_site *at_model_heap_site(const struct at_model *m, int pid, __u64 stack_id);
+/* --per's figures, sorted by (pid, func): a new array (at_model_per_calls_free). sym
+ * names the frames that find the sites inside each function's calls. */
+struct at_symbolizer;
+size_t at_model_per_calls(struct at_model *m, struct at_symbolizer *sym, const char *const *funcs, int nr_funcs,
+			  struct at_per_call **out);
+void at_model_per_calls_free(struct at_per_call *v, size_t n);
 /* pid's peak, NULL before its first one. */
 const struct at_peak_info *at_model_peak(const struct at_model *m, int pid);
 /* The modules unwound so far and where their stacks come from. */

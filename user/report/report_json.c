@@ -1,5 +1,6 @@
 #include "report/report.h"
 #include "report/report_peak.h"
+#include "report/report_percall.h"
 #include "report/report_growth.h"
 #include "report/report_cost.h"
 #include "unwind/unwind.h"
@@ -272,6 +273,8 @@ int at_report_json(FILE *out, const struct at_report_ctx *c)
 	ADD(root, "hotspots", hot);
 	if (c->opts->growth_calls)
 		ADD(root, "growth_calls", at_growth_json_calls(c, frames));
+	if (c->opts->nr_per)
+		ADD(root, "per_call", at_percall_json(c, frames));
 	ADD(root, "unwind", unwind(c));
 	ADD(root, "leak_suspects", leak_suspects(c));
 	ADD(root, "min_age_s", json_object_new_double(at_model_min_age(c->model)));

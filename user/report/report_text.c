@@ -2,6 +2,7 @@
 #include "report/report_growth.h"
 #include "report/report_cost.h"
 #include "report/report_peak.h"
+#include "report/report_percall.h"
 #include "lib/names.h"
 #include "lib/hist.h"
 #include "lib/util.h"
@@ -232,6 +233,7 @@ int at_report_text(FILE *out, const struct at_report_ctx *c)
 	free(sites);
 	if (c->opts->growth_calls)
 		at_growth_text_calls(out, c);
+	at_percall_text(out, c);
 	leak_suspects(out, c);
 	fputc('\n', out);
 	return ferror(out) || fflush(out) ? -1 : 0;
