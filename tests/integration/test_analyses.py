@@ -1,5 +1,10 @@
 """What heaptrack and memray users expect (issue 18): the peak and the sites live at it,
 allocations per call of a function, comparing two runs, recording and replaying."""
+import json
+import os
+import shutil
+import tempfile
+
 import harness
 from harness import check, fail
 
@@ -102,3 +107,69 @@ def test_per_call_unknown_function():
         check("--per no_such_fn: no such function" in err, "no one-line cause:\n" + err)
     finally:
         harness.kill(wl.proc)
+
+
+def run_variant(variant, tmp):
+    """Runs the clone workload's variant under alloctop; its -o json output and pprof
+    profile go to files in tmp. Returns (json path, pprof path, truth)."""
+    wl = harness.Workload("clone", args=[variant])
+    try:
+        wl.wait_ready()
+        pb = os.path.join(tmp, variant + ".pb.gz")
+        at = harness.Alloctop(harness.base_args([wl.pid]) + ["--pprof-out", pb])
+        at.wait_attached()
+        wl.send("go")
+        truth = wl.read_truth()
+        at.expect_ok(at.stop())
+        at.final_report()
+        js = os.path.join(tmp, variant + ".json")
+        with open(js, "w") as f:
+            f.write(at.out.text() + "\n")
+        wl.finish()
+        return js, pb, truth
+    finally:
+        harness.kill(wl.proc)
+
+
+def check_diff(a, b, ta, tb, label):
+    rc, out, err = harness.run_cmd([harness.ALLOCTOP, "diff", "-o", "json", "--top", "0", a, b])
+    check(rc == 0, "%s: alloctop diff exited %d: %s" % (label, rc, err))
+    d = json.loads(out)
+    by_leaf = {}
+    for s in d["sites"]:
+        by_leaf.setdefault(s["frames"][0] if s["frames"] else "?", []).append(s)
+    clone = by_leaf.get("clone_name", [])
+    check(len(clone) == 1, "%s: clone_name sites in the diff: %r" % (label, clone))
+    want_allocs = tb["clone_name"][0] - ta["clone_name"][0]
+    want_bytes = tb["clone_name"][1] - ta["clone_name"][1]
+    check(clone[0]["delta_allocs"] == want_allocs, "%s: delta_allocs %d, expected %d"
+          % (label, clone[0]["delta_allocs"], want_allocs))
+    check(clone[0]["delta_bytes"] == want_bytes, "%s: delta_bytes %d, expected %d"
+          % (label, clone[0]["delta_bytes"], want_bytes))
+    check(clone[0]["delta_live_bytes"] == 0, "%s: delta_live_bytes %d" % (label, clone[0]["delta_live_bytes"]))
+    check("site_common" not in by_leaf, "%s: the unchanged site_common is listed: %r"
+          % (label, by_leaf.get("site_common")))
+    check(d["totals"]["delta_allocs"] == want_allocs, "%s: total delta_allocs %d, expected %d"
+          % (label, d["totals"]["delta_allocs"], want_allocs))
+    rc, out, err = harness.run_cmd([harness.ALLOCTOP, "diff", a, b])
+    check(rc == 0 and "clone_name" in out and "%+d" % want_allocs in out, "%s: text diff:\n%s%s" % (label, out, err))
+
+
+def test_diff_clone_against_borrow():
+    tmp = tempfile.mkdtemp(prefix="alloctop-diff-", dir=str(harness.SCRATCH) if harness.SCRATCH.exists() else None)
+    try:
+        ja, pa, ta = run_variant("clone", tmp)
+        jb, pb, tb = run_variant("borrow", tmp)
+        check_diff(ja, jb, ta, tb, "json")
+        check_diff(pa, pb, ta, tb, "pprof")
+    finally:
+        harness.kill_started()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@harness.no_root
+def test_diff_bad_input():
+    rc, out, err = harness.run_cmd([harness.ALLOCTOP, "diff", "/nonexistent/a", "/nonexistent/b"])
+    check(rc == 1 and "cannot read '/nonexistent/a'" in err, "missing file: %d %s" % (rc, err))
+    rc, out, err = harness.run_cmd([harness.ALLOCTOP, "diff", "only-one"])
+    check(rc == 2 and "give two runs" in err, "one argument: %d %s" % (rc, err))
