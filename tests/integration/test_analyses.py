@@ -173,3 +173,33 @@ def test_diff_bad_input():
     check(rc == 1 and "cannot read '/nonexistent/a'" in err, "missing file: %d %s" % (rc, err))
     rc, out, err = harness.run_cmd([harness.ALLOCTOP, "diff", "only-one"])
     check(rc == 2 and "give two runs" in err, "one argument: %d %s" % (rc, err))
+
+
+def test_record_replay():
+    tmp = tempfile.mkdtemp(prefix="alloctop-rec-", dir=str(harness.SCRATCH) if harness.SCRATCH.exists() else None)
+    rec = os.path.join(tmp, "run.gz")
+    try:
+        at, wls = harness.run_attached([("peak", False)], extra=["--record", rec])
+        live = at.final_report()
+        check_peak(wls[0], live, "live run")
+        with open(rec, "rb") as f:
+            check(f.read(2) == b"\x1f\x8b", "the recording is not gzipped")
+        rc, out, err = harness.run_cmd([harness.ALLOCTOP, "--replay", rec, "-o", "json"])
+        check(rc == 0, "--replay exited %d: %s" % (rc, err))
+        docs = [json.loads(l) for l in out.splitlines() if l.strip()]
+        check(len(docs) == len(at.reports()), "replayed %d reports, the run made %d" % (len(docs), len(at.reports())))
+        last = docs[-1]
+        check(last["final"] is True, "the last replayed report is not the final one")
+        check(last["processes"] == live["processes"], "replayed processes differ from the live run's:\n%r\n%r"
+              % (last["processes"], live["processes"]))
+        site = lambda d: sorted((h["stack_id"], h["allocs"], h["live_bytes"]) for h in d["hotspots"])
+        check(site(last) == site(live), "replayed sites differ from the live run's")
+        check_peak(wls[0], last, "replayed")
+        rc, out, err = harness.run_cmd([harness.ALLOCTOP, "--replay", rec, "-o", "text", "--top", "3"])
+        p = harness.find_process(live, wls[0].pid)
+        check(rc == 0 and "allocs %d " % p["allocs"] in out and "(final)" in out and "peak live" in out,
+              "text replay (%d):\n%s%s" % (rc, out[-1500:], err))
+        rc, out, err = harness.run_cmd([harness.ALLOCTOP, "diff", "-o", "json", rec, rec])
+        check(rc == 0 and json.loads(out)["sites"] == [], "a recording against itself: %d %s %s" % (rc, out, err))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -3,6 +3,8 @@
 #include "app/targets.h"
 #include "model/model.h"
 #include "report/report.h"
+#include "report/record.h"
+#include "app/replay.h"
 #include "symbolize/symbolize.h"
 #include "kernel/probecost.h"
 #include "kernel/tracer.h"
@@ -30,6 +32,7 @@ struct at_session {
 	long reports;
 	double last_report;
 	struct at_ui *ui;
+	struct at_recorder *rec;	/* --record */
 	bool ov_warned;			/* the probes' cost was said to be high, once */
 	sigset_t start_mask;		/* what alloctop was started with, for a launched command */
 	bool pipe_ignored;
@@ -102,6 +105,8 @@ static int report(struct at_session *s, bool final)
 	s->last_report = now;
 	s->reports++;
 	if (s->o->pprof_out && at_report_pprof(s->o->pprof_out, &c))
+		return -1;
+	if (s->rec && at_recorder_write(s->rec, &c))
 		return -1;
 	if (s->ui)
 		return at_ui_draw(s->ui, &c);
@@ -215,6 +220,7 @@ static void announce(struct at_session *s, bool tui)
 static void cleanup(struct at_session *s)
 {
 	at_ui_free(s->ui);
+	at_recorder_close(s->rec);
 	at_targets__free(s->targets);
 	at_symbolizer_free(s->sym);
 	at_model_free(s->model);
@@ -242,6 +248,8 @@ int at_session_run(const struct at_opts *o)
 	int rc = AT_EXIT_OK;
 
 	at_verbose = o->verbose;
+	if (o->replay)
+		return at_replay_run(o);
 	/* signals go to the event loop before anything is loaded: a Ctrl-C while starting
 	 * then ends the session cleanly instead of killing it */
 	if (setup_fds(&s))
@@ -275,7 +283,7 @@ int at_session_run(const struct at_opts *o)
 
 		s.targets = at_targets__new(&to);
 	}
-	if (arm_timer(&s, o->interval))
+	if (arm_timer(&s, o->interval) || (o->record && !(s.rec = at_recorder_open(o->record))))
 		rc = AT_EXIT_FAIL;
 	if (!rc)
 		rc = at_targets__attach(s.targets);

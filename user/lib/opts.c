@@ -246,6 +246,17 @@ static int set_pprof_out(struct parse *p, const struct opt_def *d, const char *a
 	return -1;
 }
 
+static int set_file(struct parse *p, const struct opt_def *d, const char *arg)
+{
+	if (!*arg || arg[strlen(arg) - 1] == '/')
+		return bad(d->err, arg);
+	if (!strcmp(d->name, "record"))
+		p->o->record = arg;
+	else
+		p->o->replay = arg;
+	return -1;
+}
+
 static int set_lib(struct parse *p, const struct opt_def *d, const char *arg)
 {
 	if (access(arg, R_OK))
@@ -270,7 +281,7 @@ static const char *const output_names[] = {
 enum { OPT_TOP = 256, OPT_LIB, OPT_MIN_AGE, OPT_MAX_OVERHEAD, OPT_COMM, OPT_EXCLUDE, OPT_FOLLOW, OPT_SORT,
        OPT_MAX_LIVE, OPT_MAX_STACKS, OPT_MAX_PROCS, OPT_VERSION, OPT_WEIGHT, OPT_PPROF_OUT, OPT_UNWIND,
        OPT_STACK_DEPTH, OPT_UNWIND_ROWS, OPT_BPF_STATS, OPT_GROWTH, OPT_GROWTH_CALLS,
-       OPT_KEEP, OPT_PER };
+       OPT_KEEP, OPT_PER, OPT_RECORD, OPT_REPLAY };
 
 #define F(x) .field = offsetof(struct at_opts, x), .size = sizeof(((struct at_opts *)0)->x)
 #define MAX_ERR "--max-*: '%s' is not a number between 16 and 268435456"
@@ -333,6 +344,14 @@ static const struct opt_def opt_defs[] = {
 	  .help = "write a gzipped pprof profile to FILE at each report (replaced\n"
 		  "atomically), besides -o; alone it means -o pprof",
 	  .err = "--pprof-out: '%s' is not a file name" },
+	{ .name = "record", .key = OPT_RECORD, .arg = "FILE", .set = set_file,
+	  .help = "also write the run to FILE: each report as a JSON document with\n"
+		  "every site, gzipped (for --replay and alloctop diff)",
+	  .err = "--record: '%s' is not a file name" },
+	{ .name = "replay", .key = OPT_REPLAY, .arg = "FILE", .set = set_file,
+	  .help = "show a recording instead of tracing: its reports as -o text\n"
+		  "(default) or json; -n N stops after N",
+	  .err = "--replay: '%s' is not a file name" },
 	{ .name = "lib", .key = OPT_LIB, .arg = "PATH", .set = set_lib,
 	  .help = "probe this allocator file instead of the one the target uses",
 	  .err = "--lib: cannot read '%s' (give the path of an allocator library)" },
@@ -465,6 +484,10 @@ static int check_combined(struct parse *p)
 		return bad("--max-overhead works with -p or a command, not with --follow or the census%s", "");
 	if (o->nr_per && ((!o->cmd && !o->nr_pids) || o->follow || o->growth_calls || o->growth))
 		return bad("--per probes functions of -p targets or of a command: drop --follow and --growth, give -p or -- CMD%s", "");
+	if (o->replay && (o->cmd || o->nr_pids || o->record || o->pprof_out || o->follow || o->growth || o->nr_per))
+		return bad("--replay shows a recording: drop -p, the command, --record, --pprof-out and tracing options%s", "");
+	if (o->replay && o->output != AT_OUT_TEXT && o->output != AT_OUT_JSON)
+		return bad("--replay prints -o text or json%s", "");
 	if (o->keep && !o->cmd)
 		return bad("--keep is for a command alloctop starts (-- CMD)%s", "");
 	if (o->follow && !o->cmd && !o->nr_pids)
@@ -480,7 +503,7 @@ static int check_combined(struct parse *p)
 	if (o->pprof_out && (rc = check_out_dir(o->pprof_out)) >= 0)
 		return rc;
 	/* The dashboard needs a terminal; -b, -o or a pipe mean batch. */
-	if (!p->batch && !p->out_given && isatty(STDOUT_FILENO))
+	if (!p->batch && !p->out_given && isatty(STDOUT_FILENO) && !o->replay)
 		o->output = AT_OUT_TUI;
 	return -1;
 }

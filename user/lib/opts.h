@@ -55,6 +55,8 @@ struct at_opts {
 	const char *pprof_out;	/* --pprof-out: a pprof profile written at each report */
 	bool growth;		/* --growth: page faults, brk and mmap by stack, no allocator probe */
 	bool keep;		/* --keep: a launched command outlives alloctop */
+	const char *record;	/* --record FILE: the documents, gzipped */
+	const char *replay;	/* --replay FILE: show a recording instead of tracing */
 	const char *per[AT_MAX_PER];	/* --per: functions whose calls scope allocations */
 	int nr_per;
 	bool growth_calls;	/* --growth-calls: also brk and mmap calls by stack (implies growth) */

@@ -112,6 +112,60 @@ static void json_site(struct at_run *r, json_object *h)
 	s->live_bytes += jint(h, "live_bytes");
 }
 
+static void json_proc(struct at_run *r, json_object *p)
+{
+	struct at_run_proc *d;
+	json_object *v, *pk;
+
+	r->procs = at_xrealloc(r->procs, r->nr_procs + 1, sizeof(*r->procs));
+	d = &r->procs[r->nr_procs++];
+	memset(d, 0, sizeof(*d));
+	d->pid = (int)jint(p, "pid");
+	if (json_object_object_get_ex(p, "comm", &v))
+		snprintf(d->comm, sizeof(d->comm), "%s", json_object_get_string(v));
+	d->exited = json_object_object_get_ex(p, "exited", &v) && json_object_get_boolean(v);
+	d->allocs = jint(p, "allocs");
+	d->frees = jint(p, "frees");
+	d->alloc_bytes = jint(p, "alloc_bytes");
+	d->live_allocs = jint(p, "live_allocs");
+	d->live_bytes = jint(p, "live_bytes");
+	d->peak_bytes = -1;
+	if (json_object_object_get_ex(p, "peak", &pk) && pk) {
+		d->peak_bytes = jint(pk, "live_bytes");
+		d->peak_t = json_object_object_get_ex(pk, "t", &v) ? json_object_get_double(v) : 0;
+	}
+}
+
+static void load_doc(struct at_run *r, json_object *doc)
+{
+	json_object *hot, *procs, *v;
+
+	r->elapsed_s = json_object_object_get_ex(doc, "elapsed_s", &v) ? json_object_get_double(v) : 0;
+	r->final = json_object_object_get_ex(doc, "final", &v) && json_object_get_boolean(v);
+	if (json_object_object_get_ex(doc, "processes", &procs))
+		for (size_t i = 0; i < json_object_array_length(procs); i++)
+			json_proc(r, json_object_array_get_idx(procs, i));
+	json_object_object_get_ex(doc, "hotspots", &hot);
+	for (size_t i = 0; i < json_object_array_length(hot); i++)
+		json_site(r, json_object_array_get_idx(hot, i));
+	r->kind = "alloctop";
+}
+
+int at_run_parse_doc(struct at_run *r, const char *line, const char *label)
+{
+	json_object *o = json_tokener_parse(line), *hot;
+
+	memset(r, 0, sizeof(*r));
+	r->path = label;
+	if (!o || !json_object_object_get_ex(o, "hotspots", &hot)) {
+		json_object_put(o);
+		return -1;
+	}
+	load_doc(r, o);
+	json_object_put(o);
+	return 0;
+}
+
 /* The last line of buf that is an alloctop document (it has "hotspots"). */
 static int load_json(struct at_run *r, char *buf)
 {
@@ -129,11 +183,8 @@ static int load_json(struct at_run *r, char *buf)
 	}
 	if (!last)
 		return -1;
-	json_object_object_get_ex(last, "hotspots", &hot);
-	for (size_t i = 0; i < json_object_array_length(hot); i++)
-		json_site(r, json_object_array_get_idx(hot, i));
+	load_doc(r, last);
 	json_object_put(last);
-	r->kind = "alloctop";
 	return 0;
 }
 
@@ -243,5 +294,6 @@ void at_run_free(struct at_run *r)
 		free(r->sites[i].key);
 	}
 	free(r->sites);
+	free(r->procs);
 	at_hash_clear(&r->by_key);
 }

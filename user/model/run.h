@@ -4,6 +4,7 @@
 #ifndef AT_RUN_H
 #define AT_RUN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <linux/types.h>
 #include "lib/hash.h"
@@ -15,8 +16,21 @@ struct at_run_site {
 	__s64 allocs, alloc_bytes, live_allocs, live_bytes;
 };
 
+struct at_run_proc {
+	int pid;
+	char comm[16];
+	bool exited;
+	__s64 allocs, frees, alloc_bytes, live_allocs, live_bytes;
+	__s64 peak_bytes;	/* -1: no peak recorded */
+	double peak_t;
+};
+
 struct at_run {
 	const char *path;
+	double elapsed_s;	/* alloctop documents: when the report was made */
+	bool final;
+	struct at_run_proc *procs;
+	size_t nr_procs;
 	const char *kind;	/* "alloctop" or "pprof" */
 	struct at_run_site *sites;
 	size_t nr_sites, cap_sites;
@@ -27,6 +41,9 @@ struct at_run {
  * the same frames (several processes, or addresses of one function) are summed. For
  * alloctop JSON, the last document of the file counts. */
 int at_run_load(const char *path, struct at_run *r);
+/* One alloctop JSON document (a line of a recording) into r (label names it in errors):
+ * 0, or -1 if it is not one. */
+int at_run_parse_doc(struct at_run *r, const char *line, const char *label);
 void at_run_free(struct at_run *r);
 
 /* A site's figures in two runs. */
