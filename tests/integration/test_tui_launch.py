@@ -22,7 +22,7 @@ def fmt_bytes(v):
     return ("%.1f%s" if d < 10 else "%.0f%s") % (d, "BKMGTPE"[u])
 
 
-def test_tui_peak_and_quit_ends_command():
+def test_tui_peak_graph_and_quit_ends_command():
     tmp = tempfile.mkdtemp(prefix="alloctop-tui-")
     pane = wl = None
     try:
@@ -35,6 +35,9 @@ def test_tui_peak_and_quit_ends_command():
         truth = wl.read_truth()
         want = "Peak: %s @" % fmt_bytes(truth["peak_bytes"])
         pane.wait_for(lambda s: want in s and "pid %d" % wl.pid in s, 60)
+        # the process view: the time graph of the selected (only) process, its live bytes now
+        graph = "Memory over time: %d peak  live %s" % (wl.pid, fmt_bytes(truth["live_bytes"]))
+        pane.press("2", lambda s: graph in s and "alloc/s" in s and "ago" in s, 60)
         pane.keys("q")
         rc, s = pane.wait_exit(60)
         check(rc == 0, "alloctop exit status:\n" + s)

@@ -39,6 +39,7 @@ static void model_fini(struct at_model *m)
 	at_heap_fini(&m->heap);
 	at_model_overhead_fini(m);
 	at_model_peak_fini(m);
+	at_model_history_fini(m);
 	for (int i = 0; i < m->nr_targets; i++)
 		free(m->targets[i]);
 	free(m->targets);
@@ -65,6 +66,7 @@ void at_model_forget_sites(struct at_model *m, const int *pids, int n)
 {
 	at_sitetab_forget(&m->tab, pids, n);
 	at_model_peak_forget(m, pids, n);
+	at_model_history_forget(m, pids, n);
 	if (m->cur.sites == m->tab.v)
 		m->cur.nr_sites = m->tab.n;	/* cur reads the table itself */
 }
@@ -266,6 +268,7 @@ int at_model_refresh(struct at_model *m, bool final)
 	m->gen++;
 	at_model_overhead_update(m);
 	at_model_peak_update(m);
+	at_model_history_update(m);
 	at_model_trim_caches(m);
 	return 0;
 }

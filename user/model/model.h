@@ -120,6 +120,16 @@ struct at_symbolizer;
 size_t at_model_per_calls(struct at_model *m, struct at_symbolizer *sym, const char *const *funcs, int nr_funcs,
 			  struct at_per_call **out);
 void at_model_per_calls_free(struct at_per_call *v, size_t n);
+/* Memory over time: a process at one refresh. */
+#define AT_HISTORY 512		/* refreshes kept per process */
+struct at_hist_point {
+	double t;			/* seconds since tracing started */
+	__s64 live_bytes;
+	__u64 allocs, alloc_bytes;	/* cumulative: rates are differences */
+	__u64 heap_bytes, resident_bytes;	/* from the last heap pass, 0 before one */
+};
+/* pid's points, oldest first (at most AT_HISTORY); valid until the next refresh. */
+size_t at_model_history(const struct at_model *m, int pid, const struct at_hist_point **pts);
 /* pid's peak, NULL before its first one. */
 const struct at_peak_info *at_model_peak(const struct at_model *m, int pid);
 /* The modules unwound so far and where their stacks come from. */

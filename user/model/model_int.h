@@ -30,6 +30,7 @@ struct at_model {
 	__u64 ov_gen;			/* overhead updates so far */
 	struct at_hash peaks;		/* pid -> struct at_peak_info (model_peak.c) */
 	void *peak_val;			/* one site's per-CPU values, read buffer */
+	struct at_hash history;		/* pid -> its points over time (model_history.c) */
 };
 
 /* Sets .ov of every process of cur from its hits since the last refresh. */
@@ -39,5 +40,9 @@ void at_model_overhead_fini(struct at_model *m);
 void at_model_peak_update(struct at_model *m);
 void at_model_peak_forget(struct at_model *m, const int *pids, int n);
 void at_model_peak_fini(struct at_model *m);
+/* Adds each process's point of this refresh to its history (model_history.c). */
+void at_model_history_update(struct at_model *m);
+void at_model_history_forget(struct at_model *m, const int *pids, int n);
+void at_model_history_fini(struct at_model *m);
 
 #endif

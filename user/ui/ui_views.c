@@ -257,9 +257,14 @@ void ui_draw_frame(struct at_ui *ui)
 	case UV_HOTSPOTS:
 	case UV_PROCS: {
 		enum ui_table_id t = ui->view == UV_PROCS ? UT_PROCS : UT_SITES;
+		/* the process view gives its lower part to the selected process's time graph */
+		int gh = t == UT_PROCS && h >= 14 ? (h / 2 < 14 ? h / 2 : 14) : 0;
+		const struct ui_row *sel;
 
 		ui_rows_build(ui, t);
-		ui_draw_table(ui, t, body, h);
+		ui_draw_table(ui, t, body, h - gh);
+		if (gh && (sel = ui_selected(ui, UT_PROCS)))
+			ui_draw_graph(ui, sel->pid, body + h - gh, gh);
 		break;
 	}
 	case UV_HIST:
