@@ -359,7 +359,7 @@ void at_targets__free(struct at_targets *ts)
 		fprintf(stderr, "alloctop: ended the command (PID %d) it started\n", ts->launch.pid);
 	else if (ts->launched && ts->launch.exited && WIFEXITED(ts->launch.status) && WEXITSTATUS(ts->launch.status))
 		at_warn("the command exited with status %d", WEXITSTATUS(ts->launch.status));
-	if (ts->launched && ts->launch.exited && WIFSIGNALED(ts->launch.status))
+	if (!ended && ts->launched && ts->launch.exited && WIFSIGNALED(ts->launch.status))
 		at_warn("the command was killed by signal %d (%s)", WTERMSIG(ts->launch.status),
 			strsignal(WTERMSIG(ts->launch.status)));
 	at_census_fini(&ts->census);
