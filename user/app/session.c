@@ -275,6 +275,8 @@ int at_session_run(const struct at_opts *o)
 	}
 	at_model_set_min_age(s.model, o->min_age);
 	at_model_needs(s.model)->prev_sites = o->output == AT_OUT_TUI;	/* the dashboard's rates */
+	/* profiles (folded, pprof) show no peak; the other outputs and recordings do */
+	at_model_needs(s.model)->peak = (o->output != AT_OUT_FOLDED && o->output != AT_OUT_PPROF) || o->record;
 	s.sym = at_symbolizer_new(at_tracer__elfcache(s.tracer));
 	{
 		struct at_targets_opts to = { .sz = sizeof(to), .o = o, .tracer = s.tracer, .model = s.model,

@@ -484,6 +484,11 @@ void at_tracer__forget(struct at_tracer *t, const int *pids, int n, bool counter
 
 			bpf_map__delete_elem(t->skel->maps.procs, &k, sizeof(k), 0);
 			bpf_map__delete_elem(t->skel->maps.peaks, &k, sizeof(k), 0);
+			for (__u32 f = 0; f < (__u32)t->opts.nr_per; f++) {
+				struct at_per_key pk = { .pid = k, .func = f };
+
+				bpf_map__delete_elem(t->skel->maps.per_calls, &pk, sizeof(pk), 0);
+			}
 			bpf_map__delete_elem(t->skel->maps.growth_procs, &k, sizeof(k), 0);
 		}
 		if (t->opts.growth)

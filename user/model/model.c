@@ -267,7 +267,8 @@ int at_model_refresh(struct at_model *m, bool final)
 	m->cur = s;
 	m->gen++;
 	at_model_overhead_update(m);
-	at_model_peak_update(m);
+	if (m->needs.peak)
+		at_model_peak_update(m, final);
 	at_model_history_update(m);
 	at_model_trim_caches(m);
 	return 0;

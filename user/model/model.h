@@ -57,6 +57,7 @@ struct at_snapshot {
 struct at_model_needs {
 	bool prev_sites;		/* the previous snapshot's sites (dashboard rates) */
 	bool heap;			/* the heap pass (fragmentation, leak suspects) */
+	bool peak;			/* the sites at each process's peak (model_peak.c) */
 };
 
 /* A process's highest live bytes since attach (after an allocation), and the sites live

@@ -36,8 +36,9 @@ struct at_model {
 /* Sets .ov of every process of cur from its hits since the last refresh. */
 void at_model_overhead_update(struct at_model *m);
 void at_model_overhead_fini(struct at_model *m);
-/* Reads every process's peak, and the sites live at it when it moved (model_peak.c). */
-void at_model_peak_update(struct at_model *m);
+/* Reads every process's peak, and the sites live at it when it moved (model_peak.c);
+ * final: tries harder to read them while the peak stays put. */
+void at_model_peak_update(struct at_model *m, bool final);
 void at_model_peak_forget(struct at_model *m, const int *pids, int n);
 void at_model_peak_fini(struct at_model *m);
 /* Adds each process's point of this refresh to its history (model_history.c). */

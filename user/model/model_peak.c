@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define AT_PEAK_TRIES 3		/* reads of the sites while the peak moves on */
+#define AT_PEAK_TRIES 3		/* reads of the sites at the final refresh while the peak moves on */
 
 static int by_bytes(const void *a, const void *b)
 {
@@ -75,8 +75,10 @@ static struct at_peak_info *peak_of(struct at_model *m, int pid)
 
 /* The sites are read again only when a new peak came since the last read. They are
  * consistent if the peak stayed the same while they were read (always once the process
- * has stopped allocating); else tried again, and marked inexact after AT_PEAK_TRIES. */
-static void update_one(struct at_model *m, int pid)
+ * has stopped allocating); else marked inexact, and at the final refresh tried again up
+ * to AT_PEAK_TRIES times (a rising process would make every try fail: one per refresh
+ * bounds the cost to a read of its sites). */
+static void update_one(struct at_model *m, int pid, int tries)
 {
 	struct at_peak k, again;
 	struct at_peak_info *pi;
@@ -87,7 +89,7 @@ static void update_one(struct at_model *m, int pid)
 	pi = peak_of(m, pid);
 	if (pi->known && pi->epoch == k.epoch && pi->exact)
 		return;
-	for (int i = 0; i < AT_PEAK_TRIES; i++) {
+	for (int i = 0; i < tries; i++) {
 		read_sites(m, pid, k.epoch, pi);
 		if (bpf_map_lookup_elem(m->fds.peaks, &key, &again))
 			again = k;
@@ -103,12 +105,12 @@ static void update_one(struct at_model *m, int pid)
 	}
 }
 
-void at_model_peak_update(struct at_model *m)
+void at_model_peak_update(struct at_model *m, bool final)
 {
 	if (!m->peak_val)
 		m->peak_val = at_xcalloc(m->ncpus, sizeof(struct at_site_stats));
 	for (size_t i = 0; i < m->cur.nr_procs; i++)
-		update_one(m, m->cur.procs[i].pid);
+		update_one(m, m->cur.procs[i].pid, final ? AT_PEAK_TRIES : 1);
 }
 
 const struct at_peak_info *at_model_peak(const struct at_model *m, int pid)

@@ -243,8 +243,11 @@ static int load_pprof(struct at_run *r, const char *buf, size_t len)
 	struct at_hash locs = { 0 }, fns = { 0 };
 	int idx[4] = { -1, -1, -1, -1 };
 
-	if (!p)
+	if (!p || !p->n_sample_type) {	/* any bytes may parse as unknown fields */
+		if (p)
+			perftools__profiles__profile__free_unpacked(p, NULL);
 		return -1;
+	}
 	for (size_t i = 0; i < p->n_sample_type; i++)
 		for (int k = 0; k < 4; k++)
 			if (!strcmp(pstr(p, p->sample_type[i]->type), types[k]))

@@ -125,7 +125,7 @@ static json_object *process(const struct at_report_ctx *c, const struct at_proc_
 	if (c->opts->growth)
 		ADD(o, "growth", at_growth_json_proc(c, p->pid));
 	ADD(o, "overhead", at_json_overhead(&p->ov));
-	ADD(o, "peak", at_peak_json(c, p->pid, frames));
+	ADD(o, "peak", c->opts->growth ? NULL : at_peak_json(c, p->pid, frames));	/* growth: faults only rise */
 	return o;
 }
 
