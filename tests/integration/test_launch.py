@@ -2,6 +2,7 @@
 was started with, and ends when alloctop stops first (unless --keep)."""
 import os
 import signal
+import subprocess
 import time
 
 import harness
@@ -102,4 +103,25 @@ def test_launch_keep():
             os.kill(pid, signal.SIGKILL)	# started by alloctop, ours to end
         except ProcessLookupError:
             pass
+        harness.kill_started()
+
+
+def test_launch_ctrl_c_reaches_the_group():
+    """A Ctrl-C at a terminal signals the whole foreground process group: alloctop and
+    the command share it (alloctop runs in a session of its own here, so that the
+    signal to its group reaches nothing else), and the command dies of it."""
+    at = harness.Alloctop.__new__(harness.Alloctop)
+    at.args = ["setsid", "-b", "-o", "json", "-d", "100", "--", SLEEP, "600"]
+    at.proc = harness.spawn(["setsid", harness.ALLOCTOP, "-b", "-o", "json", "-d", "100", "--", SLEEP, "600"],
+                            stdin=subprocess.DEVNULL)
+    at.out = harness.Lines(at.proc.stdout, "alloctop stdout")
+    at.err = harness.Lines(at.proc.stderr, "alloctop stderr")
+    try:
+        at.wait_attached()
+        pid = launched_child(at)
+        check(os.getpgid(pid) == os.getpgid(at.proc.pid), "the command is not in alloctop's process group")
+        os.killpg(os.getpgid(at.proc.pid), signal.SIGINT)
+        at.expect_ok(at.wait(60))
+        check(gone(pid, 10), "after a Ctrl-C to the group, the command %d still runs" % pid)
+    finally:
         harness.kill_started()
