@@ -50,7 +50,7 @@ static int offsets(struct at_percall *pc, const char *path, const char *exe, int
 	}
 	for (int f = 0; f < pc->n && !err; f++) {
 		const struct at_sym *s = at_elf_func(e, pc->funcs[f]);
-		__u64 off;
+		__u64 off = 0;
 
 		if (!s || at_elf_vaddr_to_off(e, s->addr, &off)) {
 			at_err("--per %s: no such function in %s (process %d): give a function of the executable "
