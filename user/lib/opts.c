@@ -105,17 +105,18 @@ static int parse_pids(int *pids, int *nr, const char *flag, const char *arg)
 	return rc;
 }
 
-/* --per FUNC[,FUNC]: names as nm shows them (kept in a copy that lives as long as o). */
+/* --per FUNC[,FUNC]: names as nm shows them, split in place (argv's strings are the
+ * program's to change, and live as long as o). */
 static int set_per(struct parse *p, const struct opt_def *d, const char *arg)
 {
-	char *copy = at_xstrdup(arg), *save = NULL, *tok;
+	char *save = NULL, *tok;
 	struct at_opts *o = p->o;
 
-	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+	if (!*arg || strpbrk(arg, " \t"))
+		return bad(d->err, arg);
+	for (tok = strtok_r((char *)arg, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		if (o->nr_per == AT_MAX_PER)
 			return bad("--per: at most 8 functions%s", "");
-		if (strpbrk(tok, " \t"))
-			return bad(d->err, tok);
 		o->per[o->nr_per++] = tok;
 	}
 	if (!o->nr_per)

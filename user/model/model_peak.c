@@ -59,7 +59,8 @@ static void read_sites(struct at_model *m, int pid, __u64 epoch, struct at_peak_
 		if (site_at_peak(m, pid, m->tab.v[i].stack_id, epoch, &pi->sites[pi->nr_sites]))
 			pi->nr_sites++;
 	}
-	qsort(pi->sites, pi->nr_sites, sizeof(*pi->sites), by_bytes);
+	if (pi->nr_sites)	/* pi->sites may be NULL: qsort must not see it */
+		qsort(pi->sites, pi->nr_sites, sizeof(*pi->sites), by_bytes);
 }
 
 static struct at_peak_info *peak_of(struct at_model *m, int pid)

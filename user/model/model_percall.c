@@ -78,7 +78,8 @@ size_t at_model_per_calls(struct at_model *m, struct at_symbolizer *sym, const c
 		if (next.func >= (__u32)nr_funcs || bpf_map_lookup_elem(m->fds.per_calls, &next, &pc.s))
 			continue;
 		add_sites(m, sym, funcs[pc.func], &pc);
-		qsort(pc.sites, pc.nr_sites, sizeof(*pc.sites), by_bytes);
+		if (pc.nr_sites)	/* pc.sites may be NULL: qsort must not see it */
+			qsort(pc.sites, pc.nr_sites, sizeof(*pc.sites), by_bytes);
 		v = at_xrealloc(v, n + 1, sizeof(*v));
 		v[n++] = pc;
 	}
