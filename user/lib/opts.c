@@ -399,12 +399,15 @@ static const struct opt_def opt_defs[] = {
 static const char usage_head[] =
 "Usage: alloctop [OPTIONS] [-p PID[,PID...]]\n"
 "       alloctop [OPTIONS] -- CMD [ARGS...]\n"
+"       alloctop --replay FILE [-o text|json]\n"
+"       alloctop diff [-o text|json] [--top N] A B   (alloctop diff --help)\n"
 "Trace allocations (malloc family, free, application mmap/munmap) of running\n"
 "processes or of a command alloctop starts, with exact counts, stacks and histograms.\n"
 "\n";
 static const char usage_tail[] =
 "\n"
-"Exit status: 0 success (also after SIGINT/SIGTERM), 1 runtime failure, 2 usage error.\n";
+"Exit status: 0 success (also after SIGINT/SIGTERM), 1 runtime failure, 2 usage error;\n"
+"a launched command's own status is named on stderr, not passed on.\n";
 
 #define HELP_COL 24	/* where the help text starts */
 
