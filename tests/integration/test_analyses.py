@@ -209,3 +209,23 @@ def test_record_replay():
         check(rc == 0 and json.loads(out)["sites"] == [], "a recording against itself: %d %s %s" % (rc, out, err))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_demo_sites_whole_from_the_first_allocation():
+    """make run's demo in launch mode: its threads allocate from their first moment; every
+    stack reaches the thread's or the program's entry (clone3, _start) and the one call
+    path of alloc_response is one site (issue 18 saw a second one cut at start_thread)."""
+    demo = harness.ROOT / "build" / "demo"
+    at = harness.Alloctop(["-b", "-o", "json", "-d", "0.5", "-n", "2", "--top", "100000", "--", demo])
+    try:
+        at.expect_ok(at.wait(120))
+        rep = at.reports()[-1]
+        roots = {}
+        for h in rep["hotspots"]:
+            names = [f["symbol"] for f in h["frames"]]
+            check(names and names[-1] in ("clone3", "_start"), "a stack cut short: %r" % names)
+            roots[names[0]] = roots.get(names[0], 0) + 1
+        check(roots.get("alloc_response") == 1, "alloc_response sites: %r" % roots.get("alloc_response"))
+        check("ended the command" in at.err.text(), "the demo was not ended:\n" + at.err.tail())
+    finally:
+        harness.kill_started()
