@@ -38,6 +38,11 @@ def test_tui_peak_graph_and_quit_ends_command():
         # the process view: the time graph of the selected (only) process, its live bytes now
         graph = "Memory over time: %d peak  live %s" % (wl.pid, fmt_bytes(truth["live_bytes"]))
         pane.press("2", lambda s: graph in s and "alloc/s" in s and "ago" in s, 60)
+        # the histogram view ends with the sites live at the peak (End scrolls there)
+        pane.press("3", "Request sizes", 60)
+        peak = "Live at the peak, process %d: %s in %d blocks" % (wl.pid, fmt_bytes(truth["peak_bytes"]),
+                                                                 truth["peak_allocs"])
+        pane.press("End", lambda s: peak in s and "site_big" in s and "site_keep" in s, 60)
         pane.keys("q")
         rc, s = pane.wait_exit(60)
         check(rc == 0, "alloctop exit status:\n" + s)

@@ -125,6 +125,8 @@ void ui_row_resolve(struct at_ui *ui, struct ui_row *r);
 const struct ui_row *ui_selected(const struct at_ui *ui, enum ui_table_id t);
 void ui_move(struct at_ui *ui, enum ui_table_id t, long delta);
 void ui_totals(const struct at_ui *ui, struct ui_totals *out);
+/* The process whose peak is shown: the scope's, else the one with the highest; 0 if none. */
+int ui_peak_pid(const struct at_ui *ui);
 /* Histograms of the scope over the window (sizes and lifetimes in *out). */
 void ui_scope_hist(const struct at_ui *ui, struct at_proc_stats *out);
 /* Lifetimes of one site over the window; false if the site is unknown. */

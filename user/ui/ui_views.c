@@ -77,24 +77,13 @@ static int kv(struct at_ui *ui, int y, int x, const char *label, const char *val
 /* The peak of live bytes: the scope's process, else the process with the highest. */
 static void draw_peak(struct at_ui *ui, int y, int x)
 {
-	const struct at_snapshot *cur = at_model_cur(ui->m);
-	const struct at_peak_info *best = NULL;
+	int pid = ui_peak_pid(ui);
+	const struct at_peak_info *pk = pid ? at_model_peak(ui->m, pid) : NULL;
 	char v[64], b[16];
-	int pid = 0;
 
-	for (size_t i = 0; i < cur->nr_procs; i++) {
-		const struct at_peak_info *pk = at_model_peak(ui->m, cur->procs[i].pid);
-
-		if (!pk || (ui->scope && cur->procs[i].pid != ui->scope))
-			continue;
-		if (!best || pk->live_bytes > best->live_bytes) {
-			best = pk;
-			pid = cur->procs[i].pid;
-		}
-	}
-	if (!best)
+	if (!pk)
 		return;
-	snprintf(v, sizeof(v), "%s @%.1fs pid %d", at_fmt_bytes(best->live_bytes, b, sizeof(b)), best->t, pid);
+	snprintf(v, sizeof(v), "%s @%.1fs pid %d", at_fmt_bytes(pk->live_bytes, b, sizeof(b)), pk->t, pid);
 	kv(ui, y, x, "Peak: ", v);
 }
 
