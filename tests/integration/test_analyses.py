@@ -67,11 +67,11 @@ def test_peak_text():
 
 
 
-def check_per_call(wl, rep, label):
+def check_per_call(wl, rep, label, funcs=("handle_request", "helper_b")):
     truth = wl.truth
     rows = {r["func"]: r for r in rep.get("per_call", []) if r["pid"] == wl.pid}
-    check(set(rows) == {"handle_request", "helper_b"}, "%s: per_call rows %r" % (label, sorted(rows)))
-    for func in ("handle_request", "helper_b"):
+    check(set(rows) == set(funcs), "%s: per_call rows %r" % (label, sorted(rows)))
+    for func in funcs:
         r, t = rows[func], truth[func]
         for k in ("calls", "allocs", "alloc_bytes", "live_bytes", "live_allocs"):
             check(r[k] == t[k], "%s: %s %s = %r, expected %d" % (label, func, k, r[k], t[k]))
@@ -97,6 +97,12 @@ def check_per_call(wl, rep, label):
 def test_per_call():
     at, wls = harness.run_attached([("percall", False)], extra=["--per", "handle_request,helper_b"])
     check_per_call(wls[0], at.final_report(), "percall")
+
+
+def test_per_call_library_function():
+    """strdup is libc's: found in the process's libraries; its allocations are the copies"""
+    at, wls = harness.run_attached([("percall", False)], extra=["--per", "handle_request,helper_b,strdup"])
+    check_per_call(wls[0], at.final_report(), "percall+strdup", ("handle_request", "helper_b", "strdup"))
 
 
 def test_per_call_nofp():

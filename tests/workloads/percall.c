@@ -2,7 +2,8 @@
  * allocations outside it, for --per (tests/integration/test_analyses.py). Call i is
  * handle_request(i % 2): depth 1 recurses once, so that call does two rounds. A round
  * allocates site_req_a (A_SZ, freed), site_req_b (B_SZ, through helper_b, freed) and
- * site_req_keep (KEEP_SZ, left live). Outside any call: OUTSIDE blocks of site_outside.
+ * site_req_keep (KEEP_SZ, left live). Outside any call: OUTSIDE blocks of site_outside,
+ * and DUPS copies made by libc's strdup (a function of a library, for --per strdup).
  * Protocol (tests/workloads/wl.h): "ready PID", wait for "go", the measured phase, one
  * line of JSON truth per function, wait for "exit". */
 #include <stdio.h>
@@ -17,8 +18,11 @@
 #define KEEP_SZ 64
 #define OUTSIDE 10
 #define OUT_SZ 1000
+#define DUPS 5
 
 static void *keep[2 * R], *outside[OUTSIDE];
+static char *dups[DUPS];
+static const char dup_src[] = "dup";	/* 4 bytes with its NUL */
 static int rounds;
 
 NOIPA static void *site_req_a(size_t n) { return malloc(n); }
@@ -77,17 +81,23 @@ int main(void)
 		handle_request(i % 2);
 	for (int i = OUTSIDE / 2; i < OUTSIDE; i++)
 		outside[i] = site_outside(OUT_SZ);
+	for (int i = 0; i < DUPS; i++)
+		dups[i] = strdup(dup_src);
 	snprintf(buf, sizeof(buf),
 		 "{\"handle_request\": {\"calls\": %d, \"allocs\": %d, \"alloc_bytes\": %d, \"live_bytes\": %d, "
 		 "\"live_allocs\": %d}, \"helper_b\": {\"calls\": %d, \"allocs\": %d, \"alloc_bytes\": %d, "
-		 "\"live_bytes\": 0, \"live_allocs\": 0}, \"outside\": %d}\n",
+		 "\"live_bytes\": 0, \"live_allocs\": 0}, \"strdup\": {\"calls\": %d, \"allocs\": %d, "
+		 "\"alloc_bytes\": %d, \"live_bytes\": %d, \"live_allocs\": %d}, \"outside\": %d}\n",
 		 R, 3 * rounds, rounds * (A_SZ + B_SZ + KEEP_SZ), rounds * KEEP_SZ, rounds,
-		 rounds, rounds, rounds * B_SZ, OUTSIDE);
+		 rounds, rounds, rounds * B_SZ, DUPS, DUPS, DUPS * (int)sizeof(dup_src), DUPS * (int)sizeof(dup_src),
+		 DUPS, OUTSIDE + DUPS);
 	say(buf);
 	wait_line("exit");
 	for (int i = 0; i < rounds; i++)
 		free(keep[i]);
 	for (int i = 0; i < OUTSIDE; i++)
 		free(outside[i]);
+	for (int i = 0; i < DUPS; i++)
+		free(dups[i]);
 	return 0;
 }

@@ -8,6 +8,7 @@
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -38,29 +39,50 @@ struct at_percall *at_percall__new(struct alloctop_bpf *skel, const char *const 
 	return pc;
 }
 
-/* The file offsets of the functions in the executable; -errno after a message. */
-static int offsets(struct at_percall *pc, const char *path, const char *exe, int pid, unsigned long *offs)
+/* func's file offset in the ELF file at path; false if it does not define it. */
+static bool offset_in(const char *path, const char *func, unsigned long *off)
 {
 	struct at_elf *e = at_elf_open_path(path);
-	int err = 0;
+	const struct at_sym *s = e ? at_elf_func(e, func) : NULL;
+	__u64 o = 0;
+	bool found = s && !at_elf_vaddr_to_off(e, s->addr, &o);
 
-	if (!e) {
-		at_err("--per: cannot read the executable of process %d (%s)", pid, exe);
-		return -ENOEXEC;
-	}
-	for (int f = 0; f < pc->n && !err; f++) {
-		const struct at_sym *s = at_elf_func(e, pc->funcs[f]);
-		__u64 off = 0;
-
-		if (!s || at_elf_vaddr_to_off(e, s->addr, &off)) {
-			at_err("--per %s: no such function in %s (process %d): give a function of the executable "
-			       "that is not inlined (nm shows it)", pc->funcs[f], exe, pid);
-			err = -ENOENT;
-		}
-		offs[f] = (unsigned long)off;
-	}
 	at_elf_free(e);
-	return err;
+	*off = (unsigned long)o;
+	return found;
+}
+
+/* Where pid's func is: its executable first, then the files it maps executable (through
+ * /proc/PID/map_files, the very files mapped). path gets the file to probe, shown its
+ * name. false if none defines it. */
+static bool find_func(int pid, const char *func, char *path, size_t psz, char *shown, size_t ssz,
+		      unsigned long *off)
+{
+	char maps[64], line[PATH_MAX + 128], range[64], perms[8], name[PATH_MAX];
+	bool found = false;
+	FILE *f;
+
+	snprintf(path, psz, "/proc/%d/exe", pid);
+	if (offset_in(path, func, off)) {
+		ssize_t n = readlink(path, shown, ssz - 1);
+
+		shown[n > 0 ? n : 0] = 0;
+		return true;
+	}
+	snprintf(maps, sizeof(maps), "/proc/%d/maps", pid);
+	if (!(f = fopen(maps, "r")))
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		name[0] = 0;
+		if (sscanf(line, "%63s %7s %*s %*s %*s %4095[^\n]", range, perms, name) < 3 || perms[2] != 'x' ||
+		    name[0] != '/')
+			continue;
+		snprintf(path, psz, "/proc/%d/map_files/%s", pid, range);
+		if ((found = offset_in(path, func, off)))
+			snprintf(shown, ssz, "%s", name);
+	}
+	fclose(f);
+	return found;
 }
 
 static void keep_link(struct at_percall *pc, int fd)
@@ -72,35 +94,49 @@ static void keep_link(struct at_percall *pc, int fd)
 	pc->links[pc->nr_links++] = fd;
 }
 
-int at_percall__attach_pid(struct at_percall *pc, int pid)
+/* Entry and return probes on function f at off of path, for pid only. */
+static int attach_func(struct at_percall *pc, int pid, int f, const char *path, unsigned long off)
 {
-	char path[64], exe[PATH_MAX] = "?";
-	unsigned long offs[AT_MAX_PER];
-	__u64 cookies[AT_MAX_PER];
-	ssize_t len;
-	int err, fd[2];
+	__u64 cookie = (__u64)f;
+	int fd[2];
 
-	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
-	len = readlink(path, exe, sizeof(exe) - 1);
-	if (len > 0)
-		exe[len] = 0;
-	if ((err = offsets(pc, path, exe, pid, offs)))
-		return err;
-	for (int f = 0; f < pc->n; f++)
-		cookies[f] = f;
-	fd[0] = at_uprobe_multi_link(bpf_program__fd(pc->skel->progs.per_enter), path, offs, cookies, pc->n, pid, false);
-	fd[1] = at_uprobe_multi_link(bpf_program__fd(pc->skel->progs.per_exit), path, offs, cookies, pc->n, pid, true);
+	fd[0] = at_uprobe_multi_link(bpf_program__fd(pc->skel->progs.per_enter), path, &off, &cookie, 1, pid, false);
+	fd[1] = at_uprobe_multi_link(bpf_program__fd(pc->skel->progs.per_exit), path, &off, &cookie, 1, pid, true);
 	if (fd[0] < 0 || fd[1] < 0) {
-		err = fd[0] < 0 ? fd[0] : fd[1];
-		at_err("--per: cannot probe the functions in %s (process %d): %s", exe, pid, strerror(-err));
 		for (int i = 0; i < 2; i++)
 			if (fd[i] >= 0)
 				close(fd[i]);
-		return err;
+		return fd[0] < 0 ? fd[0] : fd[1];
 	}
 	keep_link(pc, fd[0]);
 	keep_link(pc, fd[1]);
-	at_debug("--per: %d function(s) probed in %s (process %d)", pc->n, exe, pid);
+	return 0;
+}
+
+int at_percall__attach_pid(struct at_percall *pc, int pid)
+{
+	size_t first = pc->nr_links;
+
+	for (int f = 0; f < pc->n; f++) {
+		char path[PATH_MAX], shown[PATH_MAX] = "?";
+		unsigned long off;
+		int err = 0;
+
+		if (!find_func(pid, pc->funcs[f], path, sizeof(path), shown, sizeof(shown), &off)) {
+			at_err("--per %s: no such function in process %d's executable or libraries: give a function "
+			       "that is not inlined (nm shows it)", pc->funcs[f], pid);
+			err = -ENOENT;
+		} else if ((err = attach_func(pc, pid, f, path, off))) {
+			at_err("--per %s: cannot probe it in %s (process %d): %s", pc->funcs[f], shown, pid,
+			       strerror(-err));
+		}
+		if (err) {
+			while (pc->nr_links > first)
+				close(pc->links[--pc->nr_links]);
+			return err;
+		}
+		at_debug("--per %s: probed in %s+0x%lx (process %d)", pc->funcs[f], shown, off, pid);
+	}
 	return 0;
 }
 

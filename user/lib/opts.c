@@ -297,9 +297,9 @@ static const struct opt_def opt_defs[] = {
 	  .help = "leave the command running when alloctop stops first (default:\n"
 		  "it gets SIGTERM, then SIGKILL after 3 s)" },
 	{ .name = "per", .key = OPT_PER, .arg = "FUNC[,FUNC]", .set = set_per,
-	  .help = "allocations per call of these functions of the executable\n"
-		  "(calls, allocations and bytes per call, live bytes left);\n"
-		  "with -p or a command",
+	  .help = "allocations per call of these functions of the program or\n"
+		  "its libraries (calls, allocations and bytes per call, live\n"
+		  "bytes left); with -p or a command",
 	  .err = "--per: '%s' is not a function name (give names as nm prints them, comma-separated)" },
 	{ .name = "comm", .key = OPT_COMM, .arg = "NAME", .set = set_comm,
 	  .help = "system-wide: only processes named NAME",
