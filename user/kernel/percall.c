@@ -24,6 +24,9 @@ struct at_percall {
 void at_percall__prepare(struct alloctop_bpf *skel, int n, int max_procs)
 {
 	bpf_map__set_max_entries(skel->maps.per_calls, n ? (__u32)(n * max_procs) : 1);
+	/* without --per, nothing to verify at every start */
+	bpf_program__set_autoload(skel->progs.per_enter, n > 0);
+	bpf_program__set_autoload(skel->progs.per_exit, n > 0);
 }
 
 struct at_percall *at_percall__new(struct alloctop_bpf *skel, const char *const *funcs, int n)
