@@ -187,6 +187,8 @@ static __always_inline void account_alloc(struct at_thread *t, struct at_proc_st
 		d.c.live_bytes = size;
 	}
 	at_site_count(tgid, t->stack_id, &d);
+	if (t->per_active)
+		at_per_count(tgid, t->per_active, size);
 }
 
 /* xallocx: resized in place when the usable size it returns covers size; the block

@@ -57,6 +57,9 @@ struct at_thread {
 	/* stack ids this thread found in map "stacks" (never deleted from): a program
 	 * allocates from few stacks, and the lookup is a hash of 8 bytes and a bucket walk */
 	__u64 known_stacks[AT_KNOWN_STACKS];
+	__u8 per_depth[AT_MAX_PER];	/* --per: calls of each function in progress */
+	__u32 per_active;		/* bit f: per_depth[f] > 0 */
+	__u32 per_pad;
 };
 
 struct {
@@ -94,6 +97,22 @@ struct {
 	__type(key, __u64);
 	__type(value, struct at_stack);
 } stacks SEC(".maps") __weak;
+
+/* --per's counters (struct at_per_stats); userspace sizes it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__type(key, struct at_per_key);
+	__type(value, struct at_per_stats);
+} per_calls SEC(".maps") __weak;
+
+/* Per-process peak (struct at_peak); userspace sizes it like procs. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, struct at_peak);
+} peaks SEC(".maps") __weak;
 
 /* Sites changed since userspace last looked: one byte per slot (at_site_slot), packed
  * in u64 words that userspace maps and clears with an atomic exchange. Set after the
@@ -407,6 +426,46 @@ static __always_inline void at_site_touched(const struct at_site_key *k)
 		word[slot & 7] = 1;
 }
 
+/* Before a site's CPU copy s changes its live figures: the process's peak record (made
+ * if new), and s's figures saved if a peak came since s last changed (struct at_peak). */
+static __always_inline struct at_peak *at_peak_before(__u32 tgid, struct at_site_stats *s)
+{
+	struct at_peak *pk = bpf_map_lookup_elem(&peaks, &tgid);
+	struct at_peak zero = {};
+	__u64 epoch;
+
+	if (!pk) {
+		bpf_map_update_elem(&peaks, &tgid, &zero, BPF_NOEXIST);
+		pk = bpf_map_lookup_elem(&peaks, &tgid);
+		if (!pk)
+			return NULL;
+	}
+	epoch = *(volatile __u64 *)&pk->epoch;
+	if (s->snap_epoch != epoch) {
+		s->snap_live_allocs = s->c.live_allocs;
+		s->snap_live_bytes = s->c.live_bytes;
+		s->snap_epoch = epoch;
+	}
+	return pk;
+}
+
+/* After: the process's live figures move by (allocs, bytes); a new high is a new peak. */
+static __always_inline void at_peak_after(struct at_peak *pk, __s64 allocs, __s64 bytes)
+{
+	__s64 na, nb;
+
+	if (!pk)
+		return;
+	na = __sync_fetch_and_add(&pk->live_allocs, allocs) + allocs;
+	nb = __sync_fetch_and_add(&pk->live_bytes, bytes) + bytes;
+	if (bytes > 0 && nb > (__s64)pk->peak_bytes) {
+		pk->peak_bytes = nb;
+		pk->peak_allocs = na;
+		pk->peak_ts_ns = bpf_ktime_get_ns();
+		__sync_fetch_and_add(&pk->epoch, 1);
+	}
+}
+
 /* What one event changes in a site's counters (at_site_count). */
 struct at_site_delta {
 	struct at_site_counts c;
@@ -418,6 +477,10 @@ struct at_site_delta {
  * unknown site when the map is full), and marks it for userspace (bpf/site.bpf.c). A
  * global subprogram: verified once, not on every path through the probes. */
 int at_site_count(__u32 tgid, __u64 stack_id, const struct at_site_delta *d);
+
+/* --per: counts an allocation for each function whose call is in progress on the
+ * thread (bit f of active; bpf/percall.bpf.c). */
+int at_per_count(__u32 tgid, __u32 active, __u64 size);
 
 /* Return address at a function's entry (before it pushed anything). */
 static __always_inline __u64 at_return_address(__u64 sp)

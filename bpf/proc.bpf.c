@@ -185,8 +185,11 @@ static __always_inline void drop_slot(struct at_live_bucket *bk, __u32 i)
 	}
 	s = at_site_mine(bpf_map_lookup_elem(&sites, &sk));
 	if (s) {
+		struct at_peak *pk = at_peak_before(key.pid, s);
+
 		at_add(&s->c.live_allocs, -1);
 		at_add(&s->c.live_bytes, -(__s64)size);
+		at_peak_after(pk, -1, -(__s64)size);
 		at_site_touched(&sk);	/* userspace rereads only touched sites */
 	}
 }

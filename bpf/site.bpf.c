@@ -49,9 +49,12 @@ __noinline int at_site_count(__u32 tgid, __u64 stack_id, const struct at_site_de
 {
 	struct at_site_key k = { .pid = tgid, .stack_id = stack_id };
 	struct at_site_stats *s = at_site_get(&k);
+	struct at_peak *pk = NULL;
 
 	if (!s || !d)
 		return 0;
+	if (d->c.live_bytes)
+		pk = at_peak_before(tgid, s);
 	if (d->c.allocs)
 		at_add(&s->c.allocs, d->c.allocs);
 	if (d->c.alloc_bytes)
@@ -67,6 +70,7 @@ __noinline int at_site_count(__u32 tgid, __u64 stack_id, const struct at_site_de
 	if (d->c.temp_allocs)
 		at_add(&s->c.temp_allocs, d->c.temp_allocs);
 	at_hist_add32(s->lifetime, d->lt_bucket, AT_LT_BUCKETS);
+	at_peak_after(pk, d->c.live_allocs, d->c.live_bytes);
 	at_site_touched(&k);
 	return 0;
 }

@@ -153,13 +153,34 @@ static inline void at_site_counts_add(struct at_site_counts *d, const struct at_
 }
 
 /* Per-site counters: map "sites" (a hash keyed by at_site_key) holds one per possible
- * CPU in each value, each CPU adding to its own (bpf/common.bpf.h). */
+ * CPU in each value, each CPU adding to its own (bpf/common.bpf.h). snap_*: this CPU's
+ * live figures at the process's peak number snap_epoch, saved lazily (see at_peak). */
 struct at_site_stats {
 	struct at_site_counts c;
 	__u32 lifetime[AT_LT_BUCKETS];
-	__u64 pad;
+	__u64 snap_epoch;
+	__s64 snap_live_allocs;
+	__s64 snap_live_bytes;
 };
-_Static_assert(sizeof(struct at_site_stats) == 8 * 8 + 4 * AT_LT_BUCKETS, "at_site_stats layout");
+_Static_assert(sizeof(struct at_site_stats) == 10 * 8 + 4 * AT_LT_BUCKETS, "at_site_stats layout");
+
+/* A process's peak of live bytes (map "peaks", keyed by tgid): its live figures, one
+ * copy for all CPUs, and the highest live_bytes seen after an allocation, with the live
+ * blocks and time (bpf_ktime_get_ns) then. Each new peak increments epoch. The sites
+ * live at the peak cost nothing when it is crossed: a site's CPU copy that is about to
+ * change while its snap_epoch is not the current epoch first saves its live figures as
+ * they were (unchanged since that peak) under the current epoch. A copy's figures at
+ * peak number epoch are then its snap_* if its snap_epoch is epoch, else its current
+ * ones. Exact when no two threads change live figures at the same moment. */
+struct at_peak {
+	__s64 live_allocs;
+	__s64 live_bytes;
+	__u64 peak_allocs;
+	__u64 peak_bytes;
+	__u64 peak_ts_ns;
+	__u64 epoch;		/* peaks so far (0: none) */
+};
+_Static_assert(sizeof(struct at_peak) == 48, "at_peak layout");
 
 /* Which slot of the "site_dirty" map a site marks when its counters change (a byte
  * per slot, slots a power of two): the BPF side sets it, userspace clears it and reads
@@ -375,5 +396,23 @@ struct at_growth_site {
 	__u64 mmap_calls;
 };
 _Static_assert(sizeof(struct at_growth_site) == 32, "at_growth_site layout");
+
+/* --per FUNC (bpf/percall.bpf.c): a probe on each function's entry and return marks the
+ * thread's scope; allocations inside it count for the function (map "per_calls", keyed
+ * by (tgid, the function's index in --per)). Nested and recursive calls count once. */
+#define AT_MAX_PER 8
+struct at_per_key {
+	__u32 pid;
+	__u32 func;
+};
+_Static_assert(sizeof(struct at_per_key) == 8, "at_per_key layout");
+
+struct at_per_stats {
+	__u64 calls;		/* outermost calls entered */
+	__u64 allocs;		/* allocations while a call was in progress on the thread */
+	__u64 alloc_bytes;
+	__u64 pad;
+};
+_Static_assert(sizeof(struct at_per_stats) == 32, "at_per_stats layout");
 
 #endif /* ALLOCTOP_H */

@@ -53,6 +53,8 @@ EXPRS=(
 	-e 's/\bat_model_names_fini\b/at_model_names__fini/g'
 	-e 's/\bat_model_growth_fini\b/at_model_growth__fini/g'
 	-e 's/\bat_model_window_fini\b/at_model_window__fini/g'
+	-e 's/\bat_model_peak_fini\b/at_model_peak__fini/g'
+	-e 's/\bat_model_history_fini\b/at_model_history__fini/g'
 )
 
 if [[ $# -gt 0 ]]; then

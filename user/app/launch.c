@@ -17,7 +17,15 @@
  * (a later allocator is still found at a refresh, by the exec record). */
 #define AT_MAX_EXEC_SYSCALLS 10000
 
-static void child(int go_fd, int err_fd, char **argv)
+/* The command gets the signal state alloctop was started with, as it would untraced:
+ * blocked and ignored signals are inherited across exec. */
+static void child_signals(const struct at_launch_ops *ops)
+{
+	signal(SIGPIPE, ops->pipe_ignored ? SIG_IGN : SIG_DFL);
+	sigprocmask(SIG_SETMASK, &ops->mask, NULL);
+}
+
+static void child(int go_fd, int err_fd, char **argv, const struct at_launch_ops *ops)
 {
 	char c;
 	int e;
@@ -25,6 +33,7 @@ static void child(int go_fd, int err_fd, char **argv)
 	/* wait until the parent has seized us, so the exec is seen */
 	if (read(go_fd, &c, 1) != 1)
 		_exit(127);
+	child_signals(ops);
 	execvp(argv[0], argv);
 	e = errno;
 	if (write(err_fd, &e, sizeof(e)) < 0)
@@ -140,7 +149,7 @@ int at_launch__start(struct at_launch *l, char **argv, const struct at_launch_op
 	if (l->pid < 0)
 		return fail(l, "cannot fork to start the command");
 	if (l->pid == 0)
-		child(go[0], errp[1], argv);
+		child(go[0], errp[1], argv, ops);
 	close(go[0]);
 	close(errp[1]);
 	if (ptrace(PTRACE_SEIZE, l->pid, 0, PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEEXEC | PTRACE_O_TRACEEXIT)) {
@@ -186,4 +195,45 @@ void at_launch_poll(struct at_launch *l)
 			l->ops.exiting(l->ops.ctx, l->pid);
 		resume(l->pid, status, PTRACE_CONT);
 	}
+}
+
+/* Waits for the command's exit until deadline (0: for good), resuming its stops with
+ * their signals; true once it is gone. */
+static bool reap_until(struct at_launch *l, double deadline)
+{
+	int status;
+
+	while (!l->exited) {
+		int r = waitpid(l->pid, &status, __WALL | (deadline ? WNOHANG : 0));
+
+		if (r < 0)
+			return true;	/* not ours any more */
+		if (!r) {
+			if (at_now_mono() >= deadline)
+				return false;
+			usleep(10000);
+			continue;
+		}
+		if (WIFEXITED(status) || WIFSIGNALED(status)) {
+			l->exited = true;
+			l->status = status;
+		} else {
+			resume(l->pid, status, PTRACE_CONT);
+		}
+	}
+	return true;
+}
+
+bool at_launch_stop(struct at_launch *l, double grace_s)
+{
+	if (l->pid <= 0 || l->exited)
+		return false;
+	kill(l->pid, SIGTERM);
+	kill(l->pid, SIGCONT);	/* a stopped command ends too */
+	if (reap_until(l, at_now_mono() + grace_s))
+		return true;
+	at_warn("the command (PID %d) ignored SIGTERM for %.0f s: killing it", l->pid, grace_s);
+	kill(l->pid, SIGKILL);
+	reap_until(l, 0);
+	return true;
 }

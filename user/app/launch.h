@@ -3,6 +3,7 @@
 #ifndef AT_LAUNCH_H
 #define AT_LAUNCH_H
 
+#include <signal.h>
 #include <stdbool.h>
 
 struct at_launch_ops {
@@ -17,6 +18,10 @@ struct at_launch_ops {
 	/* Called once the command is about to exit, its memory still intact. */
 	void (*exiting)(void *ctx, int pid);
 	void *ctx;
+	/* What the command starts with: the signal mask and SIGPIPE disposition alloctop
+	 * itself was started with (it blocks and ignores some for its own event loop). */
+	sigset_t mask;
+	bool pipe_ignored;
 };
 
 struct at_launch {
@@ -31,5 +36,9 @@ struct at_launch {
 int at_launch__start(struct at_launch *l, char **argv, const struct at_launch_ops *ops);
 /* Handles the command's pending stops and exit without blocking (call on SIGCHLD). */
 void at_launch_poll(struct at_launch *l);
+/* Ends the command if it still runs: SIGTERM, then SIGKILL after grace_s seconds. Its
+ * stops are passed on meanwhile (a traced process dies only once resumed). True if it
+ * had to end it. */
+bool at_launch_stop(struct at_launch *l, double grace_s);
 
 #endif

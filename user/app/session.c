@@ -4,6 +4,8 @@
 #include "model/model.h"
 #include "report/report.h"
 #include "export/export.h"
+#include "report/record.h"
+#include "app/replay.h"
 #include "symbolize/symbolize.h"
 #include "kernel/probecost.h"
 #include "kernel/tracer.h"
@@ -32,11 +34,15 @@ struct at_session {
 	double last_report;
 	struct at_ui *ui;
 	struct at_export *x;		/* --listen, pushes, --agent's log */
+	struct at_recorder *rec;	/* --record */
 	bool ov_warned;			/* the probes' cost was said to be high, once */
+	sigset_t start_mask;		/* what alloctop was started with, for a launched command */
+	bool pipe_ignored;
 };
 
 static int setup_fds(struct at_session *s)
 {
+	struct sigaction pipe_act;
 	sigset_t mask;
 
 	sigemptyset(&mask);
@@ -45,7 +51,9 @@ static int setup_fds(struct at_session *s)
 	sigaddset(&mask, SIGHUP);
 	sigaddset(&mask, SIGCHLD);
 	sigaddset(&mask, SIGWINCH);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
+	sigprocmask(SIG_BLOCK, &mask, &s->start_mask);
+	sigaction(SIGPIPE, NULL, &pipe_act);
+	s->pipe_ignored = pipe_act.sa_handler == SIG_IGN;
 	signal(SIGPIPE, SIG_IGN);	/* a closed stdout shows up as a write error */
 	s->sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	s->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
@@ -83,12 +91,17 @@ static void set_needs(struct at_model *m, const struct at_opts *o)
 	struct at_model_needs *n = at_model_needs(m);
 
 	n->prev_sites = o->output == AT_OUT_TUI;	/* the dashboard's rates */
-	n->all_sites = o->output == AT_OUT_TUI || o->output == AT_OUT_PPROF || o->pprof_out || at_export_wanted(o);
+	n->all_sites = o->output == AT_OUT_TUI || o->output == AT_OUT_PPROF || o->pprof_out || at_export_wanted(o) ||
+			o->record;	/* a recording holds every site */
 	n->top = o->output == AT_OUT_TEXT || o->output == AT_OUT_JSON ? (size_t)o->top : 0;
 	n->sort = o->sort;
 	n->growth = o->growth;
 	n->growth_calls = o->growth_calls;
 	n->from_start = o->cmd != NULL;	/* launched: every block is seen */
+	/* profiles (folded, pprof) show no peak; the other outputs and recordings do */
+	n->peak = (o->output != AT_OUT_FOLDED && o->output != AT_OUT_PPROF) || o->record;
+	n->per = (const char *const *)o->per;
+	n->nr_per = o->nr_per;
 }
 
 /* Refreshes the model and emits one report; -1 if the output is gone. */
@@ -122,6 +135,8 @@ static int report(struct at_session *s, bool final)
 		return -1;
 	if (s->x)	/* the same refresh as the report below */
 		at_export__refresh(s->x, &c);
+	if (s->rec && at_recorder_write(s->rec, &c))
+		return -1;
 	if (s->ui)
 		return at_ui_draw(s->ui, &c);
 	switch (s->o->output) {
@@ -238,6 +253,7 @@ static void cleanup(struct at_session *s)
 {
 	at_export__free(s->x);	/* first: its threads read nothing of the rest, but stop now */
 	at_ui__free(s->ui);
+	at_recorder_close(s->rec);
 	at_targets__free(s->targets);
 	at_symbolizer__free(s->sym);
 	at_model__free(s->model);
@@ -285,12 +301,14 @@ int at_session_run(const struct at_opts *o)
 		.exclude = o->exclude, .nr_exclude = o->nr_exclude, .sampling = o->max_overhead > 0,
 		.unwind_fp = o->unwind_fp, .stack_depth = o->stack_depth, .unwind_rows = o->unwind_rows,
 		.bpf_stats = o->bpf_stats, .growth = o->growth,
-		.growth_calls = o->growth_calls, .launch = mode == AT_MODE_LAUNCH,
+		.growth_calls = o->growth_calls, .launch = mode == AT_MODE_LAUNCH, .per = o->per, .nr_per = o->nr_per,
 	};
 	bool final = false;
 	int rc = AT_EXIT_OK;
 
 	at_verbose = o->verbose;
+	if (o->replay)
+		return at_replay_run(o);
 	/* signals go to the event loop before anything is loaded: a Ctrl-C while starting
 	 * then ends the session cleanly instead of killing it */
 	if (setup_fds(&s))
@@ -312,11 +330,12 @@ int at_session_run(const struct at_opts *o)
 	}
 	{
 		struct at_targets_opts to = { .sz = sizeof(to), .o = o, .tracer = s.tracer, .model = s.model,
-					      .sym = s.sym };
+					      .sym = s.sym, .start_mask = &s.start_mask,
+					      .pipe_ignored = s.pipe_ignored };
 
 		s.targets = at_targets__new(&to);
 	}
-	if (arm_timer(&s, o->interval))
+	if (arm_timer(&s, o->interval) || (o->record && !(s.rec = at_recorder_open(o->record))))
 		rc = AT_EXIT_FAIL;
 	if (!rc)
 		rc = at_targets__attach(s.targets);

@@ -22,6 +22,8 @@ struct at_targets {
 	struct at_tracer *tracer;
 	struct at_model *model;
 	struct at_symbolizer *sym;
+	sigset_t start_mask;
+	bool pipe_ignored;
 	struct at_census census;
 	struct at_launch launch;
 	bool launched;
@@ -156,7 +158,8 @@ int at_targets__attach(struct at_targets *ts)
 	}
 	if (ts->o->cmd) {
 		struct at_launch_ops ops = { .try_attach = try_attach, .exec_seen = exec_seen,
-					     .exec_attach = attach_exec, .exiting = exiting, .ctx = ts };
+					     .exec_attach = attach_exec, .exiting = exiting, .ctx = ts,
+					     .mask = ts->start_mask, .pipe_ignored = ts->pipe_ignored };
 		int rc = at_launch__start(&ts->launch, ts->o->cmd, &ops);
 
 		if (rc)
@@ -304,6 +307,11 @@ struct at_targets *at_targets__new(const struct at_targets_opts *opts)
 	ts->tracer = opts->tracer;
 	ts->model = opts->model;
 	ts->sym = opts->sym;
+	if (opts->start_mask)
+		ts->start_mask = *opts->start_mask;
+	else
+		sigemptyset(&ts->start_mask);
+	ts->pipe_ignored = opts->pipe_ignored;
 	ts->mode = at_mode_of(ts->o);
 	ts->census.follow = ts->mode == AT_MODE_FOLLOW;
 	return ts;
@@ -345,14 +353,22 @@ enum at_mode at_targets__mode(const struct at_targets *ts)
 
 void at_targets__free(struct at_targets *ts)
 {
+	bool ended = false;
+
 	if (!ts)
 		return;
 	for (int i = 0; i < ts->nr_pidfd; i++)
 		if (ts->pidfd[i] >= 0)
 			close(ts->pidfd[i]);
-	if (ts->launched && ts->launch.exited && WIFEXITED(ts->launch.status) && WEXITSTATUS(ts->launch.status))
+	if (ts->launched && !ts->launch.exited && ts->o->keep)
+		at_warn("left the command (PID %d) running (--keep)", ts->launch.pid);
+	else if (ts->launched && !ts->launch.exited)
+		ended = at_launch_stop(&ts->launch, AT_LAUNCH_GRACE_S);
+	if (ended)
+		fprintf(stderr, "alloctop: ended the command (PID %d) it started\n", ts->launch.pid);
+	else if (ts->launched && ts->launch.exited && WIFEXITED(ts->launch.status) && WEXITSTATUS(ts->launch.status))
 		at_warn("the command exited with status %d", WEXITSTATUS(ts->launch.status));
-	if (ts->launched && ts->launch.exited && WIFSIGNALED(ts->launch.status))
+	if (!ended && ts->launched && ts->launch.exited && WIFSIGNALED(ts->launch.status))
 		at_warn("the command was killed by signal %d (%s)", WTERMSIG(ts->launch.status),
 			strsignal(WTERMSIG(ts->launch.status)));
 	at_census__fini(&ts->census);

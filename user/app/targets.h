@@ -4,12 +4,15 @@
 #define AT_TARGETS_H
 
 #include <poll.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include "lib/opts.h"
 #include "kernel/tracer.h"
 #include "model/model.h"
 #include "symbolize/symbolize.h"
+
+#define AT_LAUNCH_GRACE_S 3.0
 
 enum at_mode {
 	AT_MODE_PIDS,		/* -p: probes per PID */
@@ -27,6 +30,9 @@ struct at_targets_opts {
 	struct at_tracer *tracer;
 	struct at_model *model;
 	struct at_symbolizer *sym;
+	/* launch mode: the signal state alloctop was started with, for the command */
+	const sigset_t *start_mask;
+	bool pipe_ignored;
 };
 
 struct at_targets;
@@ -51,7 +57,8 @@ int at_targets__poll_fds(const struct at_targets *ts, struct pollfd *pfd);
 /* After poll: handles the exits pfd shows; true when every target is gone. */
 bool at_targets__polled(struct at_targets *ts, const struct pollfd *pfd);
 enum at_mode at_targets__mode(const struct at_targets *ts);
-/* Closes what it holds; says how the launched command ended. NULL is fine. */
+/* Closes what it holds; ends the launched command if it still runs (SIGTERM, SIGKILL
+ * after AT_LAUNCH_GRACE_S; --keep leaves it); says how it ended. NULL is fine. */
 void at_targets__free(struct at_targets *ts);
 
 #endif

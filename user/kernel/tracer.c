@@ -3,7 +3,9 @@
 #include "alloctop.skel.h"
 #include "kernel/bpfmap.h"
 #include "kernel/growth.h"
+#include "kernel/percall.h"
 #include "kernel/links.h"
+#include "kernel/system.h"
 #include "kernel/livemap.h"
 #include "unwind/unwind.h"
 #include "unwind/unwind_pre.h"
@@ -13,8 +15,6 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
-#include <linux/capability.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +34,7 @@ struct at_tracer {
 	struct at_unwind_pre *pre;	/* the -p targets' tables, until uw takes them */
 	struct bpf_link *growth_links[AT_GROWTH_LINKS];	/* --growth */
 	struct at_ticks_set *ticks;	/* --max-overhead: own work in and out of windows */
+	struct at_percall *per;		/* --per */
 };
 
 #define AT_UNWIND_MODULES 4096
@@ -64,41 +65,6 @@ static void size_unwind_maps(struct at_tracer *t, const struct at_tracer_opts *o
 	bpf_map__set_max_entries(t->skel->maps.unwind_modules, AT_UNWIND_MODULES);
 	/* --unwind fp: keep the (preallocated) row map minimal */
 	bpf_map__set_max_entries(t->skel->maps.unwind_rows, opts->unwind_fp ? 1 : opts->unwind_rows);
-}
-
-static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	if (!at_verbose || level == LIBBPF_DEBUG)
-		return 0;
-	return vfprintf(stderr, fmt, ap);
-}
-
-static bool has_caps(void)
-{
-	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct d[2] = {};
-	__u64 eff;
-
-	if (syscall(SYS_capget, &h, d))
-		return geteuid() == 0;
-	eff = d[0].effective | (__u64)d[1].effective << 32;
-#define CAP(n) (eff & (1ULL << (n)))
-	return CAP(CAP_SYS_ADMIN) || (CAP(CAP_BPF) && CAP(CAP_PERFMON));
-#undef CAP
-}
-
-static bool check_system(void)
-{
-	if (!has_caps()) {
-		at_err("permission denied: tracing needs root (or CAP_BPF and CAP_PERFMON): run with sudo");
-		return false;
-	}
-	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
-		at_err("kernel BTF not readable at /sys/kernel/btf/vmlinux: alloctop needs a kernel built with "
-		       "CONFIG_DEBUG_INFO_BTF=y");
-		return false;
-	}
-	return true;
 }
 
 static __u32 pow2_at_least(__u64 n)
@@ -134,6 +100,7 @@ static void size_maps(struct alloctop_bpf *skel, const struct at_tracer_opts *op
 	bpf_map__set_value_size(skel->maps.sites, ncpus * sizeof(struct at_site_stats));
 	bpf_map__set_value_size(skel->maps.zero_site, ncpus * sizeof(struct at_site_stats));
 	bpf_map__set_max_entries(skel->maps.procs, opts->max_procs);
+	bpf_map__set_max_entries(skel->maps.peaks, opts->max_procs);
 	bpf_map__set_max_entries(skel->maps.alloc_text, opts->max_procs);
 	bpf_map__set_max_entries(skel->maps.user_ticks, opts->max_procs);
 	bpf_program__set_autoload(skel->progs.user_tick, opts->sampling);
@@ -209,11 +176,11 @@ struct at_tracer *at_tracer__new(const struct at_tracer_opts *opts)
 {
 	struct at_tracer *t;
 
-	if (!check_system()) {
+	if (!at_system_check()) {
 		at_unwind_pre__free(opts->pre);
 		return NULL;
 	}
-	libbpf_set_print(libbpf_print);
+	libbpf_set_print(at_libbpf_print);
 	t = at_xcalloc(1, sizeof(*t));
 	memcpy(&t->opts, opts, opts->sz < sizeof(t->opts) ? opts->sz : sizeof(t->opts));
 	t->pre = opts->pre;
@@ -228,6 +195,7 @@ struct at_tracer *at_tracer__new(const struct at_tracer_opts *opts)
 	size_unwind_maps(t, opts);
 	at_growth_prepare(t->skel, opts->growth, opts->growth_calls, opts->max_procs,
 			  opts->max_stacks + opts->max_procs);
+	at_percall__prepare(t->skel, opts->nr_per, opts->max_procs);
 	{
 		struct bpf_program *p;
 
@@ -259,6 +227,7 @@ struct at_tracer *at_tracer__new(const struct at_tracer_opts *opts)
 
 		t->links = at_links__new(&lo);
 	}
+	t->per = at_percall__new(t->skel, opts->per, opts->nr_per);
 	return t;
 fail:
 	at_tracer__free(t);
@@ -296,6 +265,8 @@ int at_tracer__attach_pid(struct at_tracer *t, int pid)
 	if (at_links__has_pid(t->links, pid))
 		return 0;
 	err = at_links__attach_pid(t->links, pid);
+	if (!err && t->per && (err = at_percall__attach_pid(t->per, pid)))
+		at_links__detach_pid(t->links, pid);
 	if (!err && t->uw)
 		at_unwinder__add_pid(t->uw, pid);	/* until it has, stacks use frame pointers */
 	return err;
@@ -490,6 +461,12 @@ void at_tracer__forget(struct at_tracer *t, const int *pids, int n, bool counter
 			__u32 k = set[i];
 
 			bpf_map__delete_elem(t->skel->maps.procs, &k, sizeof(k), 0);
+			bpf_map__delete_elem(t->skel->maps.peaks, &k, sizeof(k), 0);
+			for (__u32 f = 0; f < (__u32)t->opts.nr_per; f++) {
+				struct at_per_key pk = { .pid = k, .func = f };
+
+				bpf_map__delete_elem(t->skel->maps.per_calls, &pk, sizeof(pk), 0);
+			}
 			bpf_map__delete_elem(t->skel->maps.growth_procs, &k, sizeof(k), 0);
 		}
 		if (t->opts.growth)
@@ -517,6 +494,7 @@ void at_tracer__free(struct at_tracer *t)
 {
 	if (!t)
 		return;
+	at_percall__free(t->per);
 	at_links__free(t->links);
 	at_ticks__free(t->ticks);
 	for (size_t i = 0; i < AT_ARRAY_SIZE(t->proc_links); i++)
@@ -536,6 +514,8 @@ void at_tracer__map_fds(const struct at_tracer *t, struct at_map_fds *fds)
 {
 	fds->procs = bpf_map__fd(t->skel->maps.procs);
 	fds->sites = bpf_map__fd(t->skel->maps.sites);
+	fds->peaks = bpf_map__fd(t->skel->maps.peaks);
+	fds->per_calls = bpf_map__fd(t->skel->maps.per_calls);
 	fds->stacks = bpf_map__fd(t->skel->maps.stacks);
 	fds->live = bpf_map__fd(t->skel->maps.live);
 	fds->drops = bpf_map__fd(t->skel->maps.drops);

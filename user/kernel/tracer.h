@@ -30,6 +30,8 @@ struct at_tracer_opts {
 	bool launch;		/* the targets are launched: --growth waits for their allocator */
 	struct at_unwind_pre *pre;	/* the targets' unwind tables compiled ahead (app/targets.c),
 					 * or NULL; the tracer frees it, on failure too */
+	const char *const *per;	/* --per: user functions whose calls scope allocations */
+	int nr_per;
 };
 
 struct at_tracer;
@@ -87,6 +89,8 @@ bool at_tracer__func_probes(const struct at_tracer *t, int pid, struct at_func_p
 /* Map fds for the model's reader. */
 struct at_map_fds {
 	int procs, sites, stacks, live, drops;
+	int peaks;			/* per-process peaks (struct at_peak) */
+	int per_calls;			/* --per's counters (struct at_per_stats) */
 	int site_dirty, site_news;	/* changed sites (see at_site_slot), new sites' keys */
 	__u32 site_slots;
 	const volatile __u64 *site_news_lost;	/* new sites site_news had no room for */

@@ -94,6 +94,25 @@ static int parse_pids(int *pids, int *nr, const char *flag, const char *arg)
 	return rc;
 }
 
+/* --per FUNC[,FUNC]: names as nm shows them, split in place (argv's strings are the
+ * program's to change, and live as long as o). */
+static int set_per(struct parse *p, const struct opt_def *d, const char *arg)
+{
+	char *save = NULL, *tok;
+	struct at_opts *o = p->o;
+
+	if (!*arg || strpbrk(arg, " \t"))
+		return at_opts_bad(d->err, arg);
+	for (tok = strtok_r((char *)arg, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (o->nr_per == AT_MAX_PER)
+			return at_opts_bad("--per: at most 8 functions%s", "");
+		o->per[o->nr_per++] = tok;
+	}
+	if (!o->nr_per)
+		return at_opts_bad(d->err, arg);
+	return -1;
+}
+
 #define FIELD(p, d, type) ((type *)((char *)(p)->o + (d)->field))
 
 static int set_flag(struct parse *p, const struct opt_def *d, const char *arg)
@@ -262,6 +281,17 @@ static int set_labels(struct parse *p, const struct opt_def *d, const char *arg)
 	return p->o->labels = arg, -1;
 }
 
+static int set_file(struct parse *p, const struct opt_def *d, const char *arg)
+{
+	if (!*arg || arg[strlen(arg) - 1] == '/')
+		return at_opts_bad(d->err, arg);
+	if (!strcmp(d->name, "record"))
+		p->o->record = arg;
+	else
+		p->o->replay = arg;
+	return -1;
+}
+
 static int set_lib(struct parse *p, const struct opt_def *d, const char *arg)
 {
 	if (access(arg, R_OK))
@@ -286,7 +316,8 @@ static const char *const output_names[] = {
 enum { OPT_TOP = 256, OPT_LIB, OPT_MIN_AGE, OPT_MAX_OVERHEAD, OPT_COMM, OPT_EXCLUDE, OPT_FOLLOW, OPT_SORT,
        OPT_MAX_LIVE, OPT_MAX_STACKS, OPT_MAX_PROCS, OPT_VERSION, OPT_WEIGHT, OPT_PPROF_OUT, OPT_UNWIND,
        OPT_STACK_DEPTH, OPT_UNWIND_ROWS, OPT_BPF_STATS, OPT_GROWTH, OPT_GROWTH_CALLS, OPT_LISTEN, OPT_PUSH_PYRO,
-       OPT_PUSH_PARCA, OPT_APP, OPT_LABELS, OPT_SITE_SERIES, OPT_AGENT, OPT_EXACT };
+       OPT_PUSH_PARCA, OPT_APP, OPT_LABELS, OPT_SITE_SERIES, OPT_AGENT, OPT_EXACT,
+       OPT_KEEP, OPT_PER, OPT_RECORD, OPT_REPLAY };
 
 #define F(x) .field = offsetof(struct at_opts, x), .size = sizeof(((struct at_opts *)0)->x)
 #define MAX_ERR "--max-*: '%s' is not a number between 16 and 268435456"
@@ -297,6 +328,14 @@ static const struct opt_def opt_defs[] = {
 		  "without a command, trace every process (system-wide)" },
 	{ .name = "follow", .key = OPT_FOLLOW, .set = set_flag, F(follow),
 	  .help = "also trace the children the targets fork and what they exec" },
+	{ .name = "keep", .key = OPT_KEEP, .set = set_flag, F(keep),
+	  .help = "leave the command running when alloctop stops first (default:\n"
+		  "it gets SIGTERM, then SIGKILL after 3 s)" },
+	{ .name = "per", .key = OPT_PER, .arg = "FUNC[,FUNC]", .set = set_per,
+	  .help = "allocations per call of these functions of the program or\n"
+		  "its libraries (calls, allocations and bytes per call, live\n"
+		  "bytes left); with -p or a command",
+	  .err = "--per: '%s' is not a function name (give names as nm prints them, comma-separated)" },
 	{ .name = "comm", .key = OPT_COMM, .arg = "NAME", .set = set_comm,
 	  .help = "system-wide: only processes named NAME",
 	  .err = "--comm: '%s' is not a process name (1 to 15 characters, as in /proc/PID/comm)" },
@@ -363,6 +402,14 @@ static const struct opt_def opt_defs[] = {
 	  .err = "--site-series: '%s' is not a number between 1 and 10000" },
 	{ .name = "agent", .key = OPT_AGENT, .set = set_flag, F(agent),
 	  .help = "no report: --listen and pushes, one log line per event (stderr)" },
+	{ .name = "record", .key = OPT_RECORD, .arg = "FILE", .set = set_file,
+	  .help = "also write the run to FILE: each report as a JSON document with\n"
+		  "every site, gzipped (for --replay and alloctop diff)",
+	  .err = "--record: '%s' is not a file name" },
+	{ .name = "replay", .key = OPT_REPLAY, .arg = "FILE", .set = set_file,
+	  .help = "show a recording instead of tracing: its reports as -o text\n"
+		  "(default) or json; -n N stops after N",
+	  .err = "--replay: '%s' is not a file name" },
 	{ .name = "lib", .key = OPT_LIB, .arg = "PATH", .set = set_lib,
 	  .help = "probe this allocator file instead of the one the target uses",
 	  .err = "--lib: cannot read '%s' (give the path of an allocator library)" },
@@ -413,12 +460,15 @@ static const struct opt_def opt_defs[] = {
 static const char usage_head[] =
 "Usage: alloctop [OPTIONS] [-p PID[,PID...]]\n"
 "       alloctop [OPTIONS] -- CMD [ARGS...]\n"
+"       alloctop --replay FILE [-o text|json]\n"
+"       alloctop diff [-o text|json] [--top N] A B   (alloctop diff --help)\n"
 "Trace allocations (malloc family, free, application mmap/munmap) of running\n"
 "processes or of a command alloctop starts, with exact counts, stacks and histograms.\n"
 "\n";
 static const char usage_tail[] =
 "\n"
-"Exit status: 0 success (also after SIGINT/SIGTERM), 1 runtime failure, 2 usage error.\n";
+"Exit status: 0 success (also after SIGINT/SIGTERM), 1 runtime failure, 2 usage error;\n"
+"a launched command's own status is named on stderr, not passed on.\n";
 
 #define HELP_COL 24	/* where the help text starts */
 

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <linux/types.h>
+#include "alloctop.h"
 
 #define AT_MAX_TARGETS 64
 #define AT_MAX_LABELS 16	/* --labels */
@@ -57,6 +58,11 @@ struct at_opts {
 	enum at_weight weight;	/* --weight, for -o folded */
 	const char *pprof_out;	/* --pprof-out: a pprof profile written at each report */
 	bool growth;		/* --growth: page faults, brk and mmap by stack, no allocator probe */
+	bool keep;		/* --keep: a launched command outlives alloctop */
+	const char *record;	/* --record FILE: the documents, gzipped */
+	const char *replay;	/* --replay FILE: show a recording instead of tracing */
+	const char *per[AT_MAX_PER];	/* --per: functions whose calls scope allocations */
+	int nr_per;
 	bool growth_calls;	/* --growth-calls: also brk and mmap calls by stack (implies growth) */
 	const char *listen;	/* --listen ADDR:PORT: /metrics and /debug/pprof/heap */
 	const char *push_pyroscope, *push_parca;	/* engines' base URLs (http://) */

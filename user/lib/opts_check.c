@@ -76,8 +76,20 @@ int at_opts_check_combined(struct parse *p)
 		return at_opts_bad("--exact and --max-overhead contradict each other: keep one%s", "");
 	if (o->max_overhead && o->follow)
 		return at_opts_bad("--max-overhead works with -p, a command or the census, not with --follow%s", "");
+	if (o->nr_per && ((!o->cmd && !o->nr_pids) || o->follow || o->growth_calls || o->growth))
+		return at_opts_bad("--per probes functions of -p targets or of a command: drop --follow and --growth, give -p "
+				   "or -- CMD%s", "");
+	if (o->replay && (o->cmd || o->nr_pids || o->record || o->pprof_out || o->follow || o->growth || o->nr_per ||
+			  o->max_overhead || o->exact || o->agent || o->listen))
+		return at_opts_bad("--replay shows a recording: drop -p, the command, --record, --pprof-out and tracing "
+				   "options%s", "");
+	if (o->replay && o->output != AT_OUT_TEXT && o->output != AT_OUT_JSON)
+		return at_opts_bad("--replay prints -o text or json%s", "");
+	if (o->keep && !o->cmd)
+		return at_opts_bad("--keep is for a command alloctop starts (-- CMD)%s", "");
 	/* a census probes every process on the host: bounded unless asked otherwise */
-	if (!o->cmd && !o->nr_pids && !o->follow && !o->exact && !o->max_overhead && !o->growth && !o->growth_calls) {
+	if (!o->cmd && !o->nr_pids && !o->follow && !o->exact && !o->max_overhead && !o->growth && !o->growth_calls &&
+	    !o->replay) {
 		o->max_overhead = 1;
 		o->overhead_default = true;
 	}
@@ -96,7 +108,7 @@ int at_opts_check_combined(struct parse *p)
 	if (o->pprof_out && (rc = check_out_dir(o->pprof_out)) >= 0)
 		return rc;
 	/* The dashboard needs a terminal; -b, -o or a pipe mean batch. */
-	if (!p->batch && !p->out_given && isatty(STDOUT_FILENO))
+	if (!p->batch && !p->out_given && isatty(STDOUT_FILENO) && !o->replay)
 		o->output = AT_OUT_TUI;
 	return -1;
 }

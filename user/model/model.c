@@ -42,6 +42,9 @@ static void model_fini(struct at_model *m)
 	at_model_names__fini(m);
 	at_model_growth__fini(m);
 	at_model_window__fini(m);
+	at_model_peak__fini(m);
+	at_model_history__fini(m);
+	at_model_percall__fini(m);
 	for (int i = 0; i < m->nr_targets; i++)
 		free(m->targets[i]);
 	free(m->targets);
@@ -68,6 +71,8 @@ void at_model_drop_target(struct at_model *m, int pid)
 void at_model_forget_sites(struct at_model *m, const int *pids, int n)
 {
 	at_sitetab_forget(&m->tab, pids, n);
+	at_model_peak_forget(m, pids, n);
+	at_model_history_forget(m, pids, n);
 	if (m->cur.sites == m->tab.v)
 		m->cur.nr_sites = m->tab.n;	/* cur reads the table itself */
 }
@@ -271,8 +276,13 @@ int at_model_refresh(struct at_model *m, bool final)
 	m->cur = s;
 	m->gen++;
 	at_model_overhead_update(m);
+	if (m->needs.peak)
+		at_model_peak_update(m, final);
+	at_model_history_update(m);
 	at_model_trim_caches(m);
 	at_model_resolve(m);
+	if (m->needs.nr_per)	/* its sites are symbolized as it looks for the functions */
+		at_model_percall_update(m);
 	return 0;
 }
 

@@ -81,6 +81,9 @@ struct at_model_needs {
 	bool growth_calls;		/* --growth-calls: read every brk/mmap calling stack, symbolized */
 	bool from_start;		/* targets traced from their start (launch mode): the blocks
 					 * seen since attach are all of them */
+	bool peak;			/* the sites at each process's peak (model_peak.c) */
+	const char *const *per;		/* --per's functions: their calls' figures and sites */
+	int nr_per;
 };
 
 /* A stack as symbolized at the last refresh. Each return address expands into one or
@@ -93,6 +96,35 @@ struct at_site_frames {
 	const __u32 *ip_end;		/* ip i's frames end at f[ip_end[i]] (from ip_end[i-1], or 0) */
 	__u32 nr;
 	const struct at_frame *f;	/* every frame, leaf first */
+};
+
+/* A process's highest live bytes since attach (after an allocation), and the sites live
+ * then with their live blocks and bytes. Exact in exact mode when the sites were read
+ * while the peak stayed put (exact); as probed (not scaled) with --max-overhead. */
+struct at_peak_site {
+	__u64 stack_id;
+	__s64 live_allocs;
+	__s64 live_bytes;
+};
+
+struct at_peak_info {
+	bool known;
+	bool exact;		/* sites read while no new peak came */
+	__u64 epoch;		/* which peak (the kernel's count) */
+	__u64 live_bytes, live_allocs;
+	double t;		/* seconds since tracing started */
+	struct at_peak_site *sites;	/* most live bytes first */
+	size_t nr_sites, cap_sites;
+};
+
+/* --per: what calls of one function of one process allocated. */
+struct at_per_call {
+	int pid;
+	int func;			/* index in --per */
+	struct at_per_stats s;		/* calls, allocations and bytes inside them */
+	__s64 live_bytes, live_allocs;	/* still live, from the sites inside its calls */
+	const struct at_site_view **sites;	/* whose stack holds the function, most bytes first */
+	size_t nr_sites;
 };
 
 struct at_model;		/* opaque: read through the functions below */
@@ -133,6 +165,21 @@ void at_model_raw_counts(const struct at_model *m, __u64 *allocs, __u64 *frees);
 /* The last heap pass's results (NULL if it did not see the process or site). */
 const struct at_heap_proc *at_model_heap_proc(const struct at_model *m, int pid);
 const struct at_heap_site *at_model_heap_site(const struct at_model *m, int pid, __u64 stack_id);
+/* --per's figures (needs.per), sorted by (pid, func), as read at the last refresh: valid
+ * until the next one. */
+size_t at_model_per_calls(const struct at_model *m, const struct at_per_call **out);
+/* Memory over time: a process at one refresh. */
+#define AT_HISTORY 512		/* refreshes kept per process */
+struct at_hist_point {
+	double t;			/* seconds since tracing started */
+	__s64 live_bytes;
+	__u64 allocs, alloc_bytes;	/* cumulative: rates are differences */
+	__u64 heap_bytes, resident_bytes;	/* from the last heap pass, 0 before one */
+};
+/* pid's points, oldest first (at most AT_HISTORY); valid until the next refresh. */
+size_t at_model_history(const struct at_model *m, int pid, const struct at_hist_point **pts);
+/* pid's peak, NULL before its first one. */
+const struct at_peak_info *at_model_peak(const struct at_model *m, int pid);
 /* The modules unwound so far and where their stacks come from. */
 size_t at_model_unwind_modules(const struct at_model *m, const struct at_unwind_info **mods);
 /* --growth (kernel/growth.h), as read at the last refresh (needs.growth and

@@ -45,6 +45,11 @@ struct at_model {
 	struct ring_buffer *gap_rb;	/* blocks followed across gaps */
 	struct at_hash win_procs;	/* pid -> CPU split and lifetime figures */
 	__u64 gaps_lost;
+	struct at_hash peaks;		/* pid -> struct at_peak_info (model_peak.c) */
+	struct at_per_call *per_v;	/* --per, as read at the last refresh (model_percall.c) */
+	size_t per_n;
+	void *peak_val;			/* one site's per-CPU values, read buffer */
+	struct at_hash history;		/* pid -> its points over time (model_history.c) */
 };
 
 /* The stack cache (model_query.c): NULL for the unknown stack or if gone. */
@@ -58,6 +63,11 @@ void at_model_reread_lives(struct at_model *m);
 void at_model_resolve(struct at_model *m);
 void at_model_names_forget(struct at_model *m, int pid);
 void at_model_names__fini(struct at_model *m);
+/* The site's frames, symbolized at this refresh if not yet (model_names.c). */
+const struct at_site_frames *at_model_want(struct at_model *m, int pid, __u64 stack_id);
+/* --per's figures read from the kernel, their sites symbolized (model_percall.c). */
+void at_model_percall_update(struct at_model *m);
+void at_model_percall__fini(struct at_model *m);
 /* --growth's counters of cur's processes and of these sites (model_growth.c). */
 void at_model_growth_read(struct at_model *m, const struct at_site_view **sites, size_t n);
 void at_model_growth__fini(struct at_model *m);
@@ -69,5 +79,15 @@ double at_model_probe_ns_of(const struct at_model *m, int pid);	/* probe time so
 void at_model_window_refresh(struct at_model *m, struct at_snapshot *s);
 double at_model_window_share(struct at_model *m, struct at_proc_view *p, double duty);
 void at_model_window__fini(struct at_model *m);
+void at_model_overhead__fini(struct at_model *m);
+/* Reads every process's peak, and the sites live at it when it moved (model_peak.c);
+ * final: tries harder to read them while the peak stays put. */
+void at_model_peak_update(struct at_model *m, bool final);
+void at_model_peak_forget(struct at_model *m, const int *pids, int n);
+void at_model_peak__fini(struct at_model *m);
+/* Adds each process's point of this refresh to its history (model_history.c). */
+void at_model_history_update(struct at_model *m);
+void at_model_history_forget(struct at_model *m, const int *pids, int n);
+void at_model_history__fini(struct at_model *m);
 
 #endif

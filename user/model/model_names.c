@@ -66,24 +66,38 @@ static struct names_ent *symbolize_stack(struct at_model *m, int pid, const stru
 	return e;
 }
 
-/* The site's frames, symbolized now unless they are already. */
-static void want(struct at_model *m, int pid, __u64 stack_id)
+/* The site's frames, symbolized now unless they are already; NULL if unknown. */
+const struct at_site_frames *at_model_want(struct at_model *m, int pid, __u64 stack_id)
 {
 	struct names_ent *e = at_hash_get(&m->names, pid, stack_id);
 	const struct at_stack *st;
 
 	if (e && e->gen == m->gen)
-		return;
+		return &e->sf;
 	if (e && !e->unknown) {
 		e->gen = m->gen;
-		return;
+		return &e->sf;
 	}
 	free(at_hash_del(&m->names, pid, stack_id));
 	if (!m->sym || !(st = at_model_stack(m, stack_id)))
-		return;
+		return NULL;
 	e = symbolize_stack(m, pid, st);
 	e->gen = m->gen;
 	at_hash_put(&m->names, pid, stack_id, e);
+	return &e->sf;
+}
+
+/* The sites live at each process's peak. */
+static void want_peaks(struct at_model *m)
+{
+	struct at_hash_ent *h;
+
+	at_hash_for_each(&m->peaks, h) {
+		const struct at_peak_info *pk = h->val;
+
+		for (size_t i = 0; i < pk->nr_sites; i++)
+			at_model_want(m, (int)h->k1, pk->sites[i].stack_id);
+	}
 }
 
 /* Stacks not asked for by this refresh go. */
@@ -115,7 +129,7 @@ static void want_top(struct at_model *m)
 	for (size_t i = 0; i < n + nl; i++) {
 		const struct at_site_view *s = i < n ? top[i] : sus[i - n];
 
-		want(m, s->pid, s->stack_id);
+		at_model_want(m, s->pid, s->stack_id);
 		at_model_site_life(m, s->pid, s->stack_id, lt);
 	}
 	if (m->needs.growth) {
@@ -136,11 +150,13 @@ void at_model_resolve(struct at_model *m)
 	}
 	if (m->needs.all_sites)
 		for (size_t i = 0; i < m->cur.nr_sites; i++)
-			want(m, m->cur.sites[i].pid, m->cur.sites[i].stack_id);
+			at_model_want(m, m->cur.sites[i].pid, m->cur.sites[i].stack_id);
 	if (m->needs.top)
 		want_top(m);
 	for (size_t i = 0; i < m->nr_gcalls; i++)
-		want(m, m->gcalls[i].key.pid, m->gcalls[i].key.stack_id);
+		at_model_want(m, m->gcalls[i].key.pid, m->gcalls[i].key.stack_id);
+	if (m->needs.peak)
+		want_peaks(m);
 	sweep(m);
 }
 

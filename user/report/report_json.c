@@ -1,4 +1,6 @@
 #include "report/report.h"
+#include "report/report_peak.h"
+#include "report/report_percall.h"
 #include "report/report_growth.h"
 #include "report/report_cost.h"
 #include "unwind/unwind.h"
@@ -7,9 +9,11 @@
 #include "lib/hist.h"
 #include "lib/util.h"
 
+#include <errno.h>
 #include <json-c/json.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static json_object *jstr(const char *s)
 {
@@ -173,6 +177,8 @@ static json_object *proc_estimate(const struct at_proc_view *p)
 	return o;
 }
 
+static json_object *frames(const struct at_report_ctx *c, const struct at_site_view *sv);
+
 static json_object *process(const struct at_report_ctx *c, const struct at_proc_view *p)
 {
 	const struct at_heap_proc *hp = at_model_heap_proc(c->model, p->pid);
@@ -208,6 +214,7 @@ static json_object *process(const struct at_report_ctx *c, const struct at_proc_
 	ADD(o, "overhead", at_json_overhead(&p->ov));
 	if (at_model_max_overhead(c->model) > 0)
 		ADD(o, "estimate", proc_estimate(p));
+	ADD(o, "peak", c->opts->growth ? NULL : at_peak_json(c, p->pid, frames));	/* growth: faults only rise */
 	return o;
 }
 
@@ -322,6 +329,35 @@ static json_object *leak_suspects(const struct at_report_ctx *c)
 	return a;
 }
 
+/* One document, one line, in one write where out has a descriptor: stdio would write a
+ * document longer than its buffer in two, and a launched command sharing the pipe
+ * (its output goes where alloctop's does) could land between them. */
+static int put_line(FILE *out, const char *doc)
+{
+	size_t len = strlen(doc), done = 0;
+	char *line;
+	int fd = fileno(out);
+
+	if (fd < 0)
+		return fprintf(out, "%s\n", doc) < 0 || fflush(out) ? -1 : 0;
+	if (fflush(out))
+		return -1;
+	line = at_xcalloc(len + 2, 1);
+	memcpy(line, doc, len);
+	line[len++] = '\n';
+	while (done < len) {
+		ssize_t n = write(fd, line + done, len - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		done += (size_t)n;
+	}
+	free(line);
+	return done == len ? 0 : -1;
+}
+
 int at_report_json(FILE *out, const struct at_report_ctx *c)
 {
 	const struct at_snapshot *snap = at_model_cur(c->model);
@@ -357,11 +393,12 @@ int at_report_json(FILE *out, const struct at_report_ctx *c)
 	ADD(root, "hotspots", hot);
 	if (c->opts->growth_calls)
 		ADD(root, "growth_calls", at_growth_json_calls(c, frames));
+	if (c->opts->nr_per)
+		ADD(root, "per_call", at_percall_json(c, frames));
 	ADD(root, "unwind", unwind(c));
 	ADD(root, "leak_suspects", leak_suspects(c));
 	ADD(root, "min_age_s", json_object_new_double(at_model_min_age(c->model)));
-	rc = fprintf(out, "%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN |
-								   JSON_C_TO_STRING_NOSLASHESCAPE));
+	rc = put_line(out, json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(root);
-	return rc < 0 || fflush(out) ? -1 : 0;
+	return rc;
 }

@@ -1,6 +1,8 @@
 #include "report/report.h"
 #include "report/report_growth.h"
 #include "report/report_cost.h"
+#include "report/report_peak.h"
+#include "report/report_percall.h"
 #include "lib/names.h"
 #include "lib/hist.h"
 #include "lib/util.h"
@@ -138,6 +140,7 @@ static void process(FILE *out, const struct at_report_ctx *c, const struct at_pr
 		(unsigned long long)s->frees, at_fmt_bytes(s->free_bytes, fb, sizeof(fb)),
 		(long long)s->live_allocs, at_fmt_bytes(s->live_bytes > 0 ? s->live_bytes : 0, lb, sizeof(lb)),
 		(unsigned long long)s->untracked_frees, (unsigned long long)s->temp_allocs);
+	at_peak_text(out, c, p->pid);
 	fprintf(out, "  mmap: %llu maps, %llu unmaps, live %s\n  calls:", (unsigned long long)s->mmaps,
 		(unsigned long long)s->munmaps, at_fmt_bytes(s->mmap_live_bytes > 0 ? s->mmap_live_bytes : 0, mb, sizeof(mb)));
 	for (int f = 0; f < AT_NR_FUNCS; f++)
@@ -251,6 +254,7 @@ int at_report_text(FILE *out, const struct at_report_ctx *c)
 	free(sites);
 	if (c->opts->growth_calls)
 		at_growth_text_calls(out, c);
+	at_percall_text(out, c);
 	leak_suspects(out, c);
 	fputc('\n', out);
 	return ferror(out) || fflush(out) ? -1 : 0;

@@ -250,6 +250,28 @@ void ui_draw_stack(struct at_ui *ui, int y0, int h)
 	finish(ui, &v);
 }
 
+#define PEAK_SITES 10	/* sites listed under the peak */
+
+/* The sites live at the peak of the process ui_peak_pid names. */
+static void peak_sites(struct at_ui *ui, struct vlines *v)
+{
+	int pid = ui_peak_pid(ui), y;
+	const struct at_peak_info *pk = pid ? at_model_peak(ui->m, pid) : NULL;
+	char b[16], name[256];
+
+	if (!pk)
+		return;
+	ui_put(next_y(v), 0, -1, ui_attr(ui, UA_TITLE), "Live at the peak, process %d: %s in %llu blocks, %.1fs after attach%s",
+	       pid, at_fmt_bytes(pk->live_bytes, b, sizeof(b)), (unsigned long long)pk->live_allocs, pk->t,
+	       pk->exact ? "" : " (sites read as it moved)");
+	head(ui, v, "   LIVE BYTES     BLOCKS  SITE");
+	for (size_t i = 0; i < pk->nr_sites && i < PEAK_SITES; i++)
+		if ((y = next_y(v)) >= 0)
+			ui_put(y, 0, -1, 0, " %12s %10lld  %s", at_fmt_bytes((__u64)pk->sites[i].live_bytes, b, sizeof(b)),
+			       (long long)pk->sites[i].live_allocs,
+			       site_name(ui, pid, pk->sites[i].stack_id, name, sizeof(name)));
+}
+
 void ui_draw_hist(struct at_ui *ui, int y0, int h)
 {
 	struct vlines v = { y0, h, 0, ui->scroll };
@@ -280,5 +302,7 @@ void ui_draw_hist(struct at_ui *ui, int y0, int h)
 	histogram(ui, &v, s.lifetime, NULL, AT_LT_BUCKETS, true, LT_HEAD);
 	next_y(&v);
 	fragmentation(ui, &v, who);
+	next_y(&v);
+	peak_sites(ui, &v);
 	finish(ui, &v);
 }

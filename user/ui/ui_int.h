@@ -123,6 +123,8 @@ void ui_row_resolve(struct at_ui *ui, struct ui_row *r);
 const struct ui_row *ui_selected(const struct at_ui *ui, enum ui_table_id t);
 void ui_move(struct at_ui *ui, enum ui_table_id t, long delta);
 void ui_totals(const struct at_ui *ui, struct ui_totals *out);
+/* The process whose peak is shown: the scope's, else the one with the highest; 0 if none. */
+int ui_peak_pid(const struct at_ui *ui);
 /* Histograms of the scope over the window (sizes and lifetimes in *out). */
 void ui_scope_hist(const struct at_ui *ui, struct at_proc_stats *out);
 /* Lifetimes of one site over the window; false if the site is unknown. */
@@ -148,6 +150,8 @@ unsigned int ui_attr(const struct at_ui *ui, enum ui_role r);	/* curses attribut
 /* Text at (y, x) cut to w columns (w < 0: to the right edge); returns the columns used. */
 int ui_put(int y, int x, int w, unsigned int attr, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 void ui_fill(int y, unsigned int attr);		/* the whole line in attr */
+/* ui_graph.c: pid's memory over time in h lines from y0 (nothing without history). */
+void ui_draw_graph(struct at_ui *ui, int pid, int y0, int h);
 const char *ui_window(const struct at_ui *ui, char *buf, size_t sz);	/* "last 1.0s", "since attach" */
 
 /* ui_views.c: the frame, the tables, the help */

@@ -363,3 +363,22 @@ const char *ui_rate(double v, char *buf, size_t sz)
 		scaled(v, buf, sz);
 	return buf;
 }
+
+int ui_peak_pid(const struct at_ui *ui)
+{
+	const struct at_snapshot *cur = at_model_cur(ui->m);
+	const struct at_peak_info *best = NULL;
+	int pid = 0;
+
+	for (size_t i = 0; i < cur->nr_procs; i++) {
+		const struct at_peak_info *pk = at_model_peak(ui->m, cur->procs[i].pid);
+
+		if (!pk || (ui->scope && cur->procs[i].pid != ui->scope))
+			continue;
+		if (!best || pk->live_bytes > best->live_bytes) {
+			best = pk;
+			pid = cur->procs[i].pid;
+		}
+	}
+	return pid;
+}

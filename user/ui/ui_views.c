@@ -74,6 +74,19 @@ static int kv(struct at_ui *ui, int y, int x, const char *label, const char *val
 	return x + ui_put(y, x, -1, A_BOLD, "%s", value) + 3;
 }
 
+/* The peak of live bytes: the scope's process, else the process with the highest. */
+static void draw_peak(struct at_ui *ui, int y, int x)
+{
+	int pid = ui_peak_pid(ui);
+	const struct at_peak_info *pk = pid ? at_model_peak(ui->m, pid) : NULL;
+	char v[64], b[16];
+
+	if (!pk)
+		return;
+	snprintf(v, sizeof(v), "%s @%.1fs pid %d", at_fmt_bytes(pk->live_bytes, b, sizeof(b)), pk->t, pid);
+	kv(ui, y, x, "Peak: ", v);
+}
+
 static void draw_totals(struct at_ui *ui, int y)
 {
 	struct ui_totals t;
@@ -106,7 +119,8 @@ static void draw_totals(struct at_ui *ui, int y)
 	else
 		snprintf(live, sizeof(live), "exact");
 	if (!ui->o->growth)
-		kv(ui, y, x, "Counts: ", live);
+		x = kv(ui, y, x, "Counts: ", live);
+	draw_peak(ui, y, x);
 }
 
 /* What the probes cost the process they slow most (the PROBE% column, per process). */
@@ -240,9 +254,14 @@ void ui_draw_frame(struct at_ui *ui)
 	case UV_HOTSPOTS:
 	case UV_PROCS: {
 		enum ui_table_id t = ui->view == UV_PROCS ? UT_PROCS : UT_SITES;
+		/* the process view gives its lower part to the selected process's time graph */
+		int gh = t == UT_PROCS && h >= 14 ? (h / 2 < 14 ? h / 2 : 14) : 0;
+		const struct ui_row *sel;
 
 		ui_rows_build(ui, t);
-		ui_draw_table(ui, t, body, h);
+		ui_draw_table(ui, t, body, h - gh);
+		if (gh && (sel = ui_selected(ui, UT_PROCS)))
+			ui_draw_graph(ui, sel->pid, body + h - gh, gh);
 		break;
 	}
 	case UV_HIST:
