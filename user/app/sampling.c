@@ -12,8 +12,8 @@
 #include <unistd.h>
 
 #define AT_MIN_DUTY 0.001	/* a 5x-slowed target at 1% needs 0.25%: leave room below */
-#define AT_CYCLE_S 0.2		/* mean window + gap; each one jittered by +-50% */
-#define AT_MIN_ON_S 0.002	/* shortest window: the attach alone takes about 1 ms */
+#define AT_CYCLE_S 0.12		/* mean window + gap (60 to 180 ms), jittered by +-50% */
+#define AT_MIN_ON_S 0.002	/* shortest window proper, after the attach */
 #define AT_FIRST_ON_S 0.05	/* the first window, before anything was measured */
 
 /* A target's CPU time, split by whether the probes were on while it ran. */
@@ -104,17 +104,18 @@ static void arm(struct at_sampler *s, double secs)
 }
 
 /* The next window and the gap after it: a jittered cycle whose share d is the probes'
- * exposure. The attach (milliseconds) is part of it: allocation entries come in last, so
- * its traps are paid but nothing is seen. The window proper is at least as long as the
- * attach, and at least AT_MIN_ON_S. */
+ * exposure. During the attach (milliseconds) the free side is in, then the returns, the
+ * allocation entries last: on average half the probes, so half of it counts. Short
+ * windows (down to AT_MIN_ON_S) keep the cycle short, so a phase of a few seconds holds
+ * many of them; the cycle stretches only where even that would exceed d. */
 static void lengths(struct at_sampler *s, double *on, double *off)
 {
 	double cycle = AT_CYCLE_S * jitter(s);
-	double least = s->attach_s + fmax(AT_MIN_ON_S, s->attach_s);
+	double least = s->attach_s / 2 + AT_MIN_ON_S;
 
 	if (cycle * s->d < least)
 		cycle = least / s->d * jitter(s);
-	*on = fmax(cycle * s->d - s->attach_s, AT_MIN_ON_S);
+	*on = fmax(cycle * s->d - s->attach_s / 2, AT_MIN_ON_S);
 	*off = cycle - *on - s->attach_s;
 	if (*off < 0)
 		*off = 0;
@@ -128,7 +129,7 @@ static void window_off(struct at_sampler *s)
 	at_ticks__window(at_tracer__ticks(s->o.tracer), false);
 	at_model_window_off(s->m, (__u64)now);	/* frees surely seen until here */
 	at_tracer__sample(s->o.tracer, false);
-	at_debug("window off: detached in %.2f ms", (now_ns() - now) / 1e6);
+	at_debug("window off: closing handed off in %.2f ms", (now_ns() - now) / 1e6);
 	s->on_total += now / 1e9 - s->on_since;
 	s->on_in_period += now / 1e9 - s->on_since;
 	s->on = false;

@@ -1,6 +1,7 @@
 /* Link sets: which uprobe links exist for which process or file, and their lifecycle
  * (plan, attach, re-plan after exec, sampling on/off, detach). */
 #include "kernel/links.h"
+#include "kernel/linkclose.h"
 #include "alloctop.skel.h"
 #include "lib/family.h"
 #include "lib/util.h"
@@ -9,7 +10,6 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
-#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,7 +43,9 @@ struct at_links {
 	struct at_target_links *sets;
 	size_t nr_sets;
 	bool off;			/* --max-overhead: between windows, nothing attached */
+	struct at_closer *closer;	/* window links being closed off the event loop */
 };
+
 
 struct at_links *at_links__new(const struct at_links_opts *opts)
 {
@@ -52,9 +54,9 @@ struct at_links *at_links__new(const struct at_links_opts *opts)
 	memcpy(&ls->opts, opts, opts->sz < sizeof(ls->opts) ? opts->sz : sizeof(ls->opts));
 	ls->skel = ls->opts.skel;
 	ls->ec = ls->opts.ec;
+	ls->closer = at_closer__new();
 	return ls;
 }
-
 
 /* The entry program of a probe, by the kind of its function; the attach cookie tells it
  * which function it is in and where the arguments are. */
@@ -127,33 +129,10 @@ static struct at_target_links *new_links(struct at_links *ls, int pid, __u64 dev
 	return tl;
 }
 
-static void *close_fd(void *fd)
-{
-	close((int)(intptr_t)fd);
-	return NULL;
-}
-
-/* Releasing a uprobe link waits for an RCU grace period (~0.1 s here); closed from
- * parallel threads the waits overlap, so detaching takes about one grace period. */
-static void close_parallel(const int *fds, int n)
-{
-	pthread_t th[n > 0 ? n : 1];
-	bool started[n > 0 ? n : 1];
-
-	for (int i = 0; i < n; i++)
-		started[i] = !pthread_create(&th[i], NULL, close_fd, (void *)(intptr_t)fds[i]);
-	for (int i = 0; i < n; i++) {
-		if (started[i])
-			pthread_join(th[i], NULL);
-		else
-			close(fds[i]);
-	}
-}
-
 static void destroy_links(struct at_links *ls, struct at_target_links *tl)
 {
-	close_parallel(tl->fds, tl->nr);
-	close_parallel(tl->win_fds, tl->nr_win);
+	at_close_parallel(tl->fds, tl->nr);
+	at_close_parallel(tl->win_fds, tl->nr_win);
 	at_plan__fini(&tl->plan);
 	*tl = ls->sets[--ls->nr_sets];
 }
@@ -258,7 +237,7 @@ static int attach_pid_file(struct at_links *ls, struct at_plan *plan, int f, boo
 	return attach_file(ls, tl, &tl->plan, f, plan->pid, quiet, AT_RANK_ALL);
 }
 
-/* Closes the links of every marked link set at once (see close_parallel). */
+/* Closes the links of every marked link set at once (see at_close_parallel). */
 static void destroy_marked(struct at_links *ls, const bool *drop)
 {
 	size_t n = 0, k = 0;
@@ -283,7 +262,7 @@ static void destroy_marked(struct at_links *ls, const bool *drop)
 		at_plan__fini(&tl->plan);
 	}
 	ls->nr_sets = k;
-	close_parallel(fds, (int)n);
+	at_close_parallel(fds, (int)n);
 	free(fds);
 }
 
@@ -460,7 +439,7 @@ int at_links__sample(struct at_links *ls, bool on)
 		free(had);
 		return err;
 	}
-	/* every link of every set at once: one grace period in all (see close_parallel);
+	/* every link of every set at once: one grace period in all (see at_close_parallel);
 	 * calls cut in the middle are what the epoch is for */
 	for (size_t i = 0; i < ls->nr_sets; i++)
 		n += ls->sets[i].nr_win;
@@ -471,7 +450,9 @@ int at_links__sample(struct at_links *ls, bool on)
 			fds[n++] = ls->sets[i].win_fds[k];
 		ls->sets[i].nr_win = 0;
 	}
-	close_parallel(fds, (int)n);
+	/* off the event loop: a window that comes before the grace period is over attaches
+	 * links of its own beside them (the old ones' breakpoints are gone by then) */
+	at_closer__close_async(ls->closer, fds, (int)n);
 	free(fds);
 	ls->skel->bss->at_epoch++;
 	return 0;
@@ -509,7 +490,7 @@ void at_links__free(struct at_links *ls)
 {
 	if (!ls)
 		return;
-	/* every link of every target at once, see close_parallel */
+	/* every link of every target at once, see at_close_parallel */
 	double t0 = at_now_mono();
 	size_t n = 0;
 	int *all;
@@ -525,7 +506,8 @@ void at_links__free(struct at_links *ls)
 			all[n++] = ls->sets[i].win_fds[k];
 		at_plan__fini(&ls->sets[i].plan);
 	}
-	close_parallel(all, (int)n);
+	at_close_parallel(all, (int)n);
+	at_closer__free(ls->closer, 5);
 	at_debug("detached %zu uprobe links in %.3f s", n, at_now_mono() - t0);
 	free(all);
 	free(ls->sets);

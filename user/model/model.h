@@ -54,6 +54,9 @@ struct at_proc_view {
 	struct at_life_est life;	/* --max-overhead only */
 	const char *share_from;		/* what set scale: "samples", "cpu-time", "time" */
 	__u64 share_samples[2];		/* own-work samples in windows, out of them */
+	/* each estimator's share of work seen (0: not enough to say), the one used aside:
+	 * own-work samples, CPU time less the modelled probe cost, time */
+	double share_by_samples, share_by_cpu, share_by_time;
 };
 
 struct at_snapshot {

@@ -108,15 +108,35 @@ void at_model_window_refresh(struct at_model *m, struct at_snapshot *s)
 /* The share of pid's work the probes saw, at most the share of time (probes never make
  * a process do more work a second; one that waits for requests does as much in windows
  * as out, a busy one less). Allocations follow work, not time: a busy target runs
- * faster while unprobed. From user-mode samples in and out of windows (kernel/ticks.h:
- * the probes run in the kernel, so no cost model is needed); with few samples, from its
- * CPU time in and out of windows less the probes' measured cost; with little of that,
- * the share of time. */
+ * faster while unprobed. From samples: each side's CPU time (its clock) times its share
+ * of own-work samples (kernel/ticks.h: what the probes cost is measured, not modelled);
+ * with few samples, from its CPU time in and out of windows less the probes' modelled
+ * cost; with little of that, the share of time. All three go to the reports. */
+static double share_by_samples(const struct win_proc *w, const struct at_user_time *u)
+{
+	double on, off;
+
+	if (!w || u->on_all < AT_MIN_TICKS || u->off_all < AT_MIN_TICKS || !u->on_n || !u->off_n)
+		return 0;
+	on = w->cpu_on * u->on_n / u->on_all;
+	off = w->cpu_off * u->off_n / u->off_all;
+	return on + off > 0 ? on / (on + off) : 0;
+}
+
+static double share_by_cpu(struct at_model *m, const struct win_proc *w, int pid)
+{
+	double own_on;
+
+	if (!w || w->cpu_on + w->cpu_off < AT_MIN_CPU_S)
+		return 0;
+	own_on = w->cpu_on - at_model_probe_ns_of(m, pid) / 1e9;
+	return own_on > 0 && own_on + w->cpu_off > 0 ? own_on / (own_on + w->cpu_off) : 0;
+}
+
 double at_model_window_share(struct at_model *m, struct at_proc_view *p, double duty)
 {
 	const struct win_proc *w = at_hash_get(&m->win_procs, (__u64)p->pid, 0);
-	struct at_user_time u;
-	double own_on;
+	struct at_user_time u = {};
 
 	if (at_ticks__read(at_tracer__ticks(m->tracer), p->pid, &u)) {
 		at_debug("pid %d: own samples %llu of %llu in windows, %llu of %llu out; CPU %.1f ms in, %.1f ms out; "
@@ -125,22 +145,12 @@ double at_model_window_share(struct at_model *m, struct at_proc_view *p, double 
 			 w ? w->cpu_off * 1e3 : -1, duty);
 		p->share_samples[0] = u.on_n;
 		p->share_samples[1] = u.off_n;
-		if (w && u.on_all >= AT_MIN_TICKS && u.off_all >= AT_MIN_TICKS && u.on_n && u.off_n) {
-			/* each side's CPU time (exact, its clock) times its own share of samples */
-			double on = w->cpu_on * u.on_n / u.on_all, off = w->cpu_off * u.off_n / u.off_all;
-
-			p->share_from = "samples";
-			return fmin(on / (on + off), duty);
-		}
 	}
-	p->share_from = "time";
-	if (!w || w->cpu_on + w->cpu_off < AT_MIN_CPU_S)
-		return duty;
-	own_on = w->cpu_on - at_model_probe_ns_of(m, p->pid) / 1e9;
-	if (own_on <= 0 || own_on + w->cpu_off <= 0)
-		return duty;
-	p->share_from = "cpu-time";
-	return fmin(own_on / (own_on + w->cpu_off), duty);
+	p->share_by_samples = fmin(share_by_samples(w, &u), duty);
+	p->share_by_cpu = fmin(share_by_cpu(m, w, p->pid), duty);
+	p->share_by_time = duty;
+	p->share_from = p->share_by_samples > 0 ? "samples" : p->share_by_cpu > 0 ? "cpu-time" : "time";
+	return p->share_by_samples > 0 ? p->share_by_samples : p->share_by_cpu > 0 ? p->share_by_cpu : duty;
 }
 
 void at_model_window__fini(struct at_model *m)
