@@ -13,7 +13,7 @@
 
 #define AT_MIN_DUTY 0.001	/* a 5x-slowed target at 1% needs 0.25%: leave room below */
 #define AT_CYCLE_S 0.12		/* mean window + gap (60 to 180 ms), jittered by +-50% */
-#define AT_MIN_ON_S 0.002	/* shortest window proper, after the attach */
+#define AT_MIN_ON_S 0.001	/* shortest window proper, after the attach */
 #define AT_FIRST_ON_S 0.05	/* the first window, before anything was measured */
 
 /* A target's CPU time, split by whether the probes were on while it ran. */
@@ -30,6 +30,7 @@ struct at_sampler {
 	bool on;
 	double d;		/* duty for the windows to come */
 	double attach_s;	/* how long a window's attach takes (moving average) */
+	double exposed_s;	/* how much of it the targets pay: from the first link in */
 	double started, on_since, on_total, period_start, on_in_period, cpu_mark;
 	__u64 allocs_mark, frees_mark, rng;
 	struct at_hash cpu;	/* pid -> struct cpu_split */
@@ -104,18 +105,19 @@ static void arm(struct at_sampler *s, double secs)
 }
 
 /* The next window and the gap after it: a jittered cycle whose share d is the probes'
- * exposure. During the attach (milliseconds) the free side is in, then the returns, the
- * allocation entries last: on average half the probes, so half of it counts. Short
- * windows (down to AT_MIN_ON_S) keep the cycle short, so a phase of a few seconds holds
- * many of them; the cycle stretches only where even that would exceed d. */
+ * exposure. Most of an attach (a grace period before the first breakpoint goes in, see
+ * kernel/links.c) costs the targets nothing; from the first link in to the end (free
+ * side first, allocation entries last) counts in full. Short windows (down to
+ * AT_MIN_ON_S) keep the cycle short, so a phase of a few seconds holds many of them; the
+ * cycle stretches only where even that would exceed d. */
 static void lengths(struct at_sampler *s, double *on, double *off)
 {
 	double cycle = AT_CYCLE_S * jitter(s);
-	double least = s->attach_s / 2 + AT_MIN_ON_S;
+	double least = s->exposed_s + AT_MIN_ON_S;
 
 	if (cycle * s->d < least)
 		cycle = least / s->d * jitter(s);
-	*on = fmax(cycle * s->d - s->attach_s / 2, AT_MIN_ON_S);
+	*on = fmax(cycle * s->d - s->exposed_s, AT_MIN_ON_S);
 	*off = cycle - *on - s->attach_s;
 	if (*off < 0)
 		*off = 0;
@@ -128,7 +130,7 @@ static void window_off(struct at_sampler *s)
 	split_cpu(s);
 	at_ticks__window(at_tracer__ticks(s->o.tracer), false);
 	at_model_window_off(s->m, (__u64)now);	/* frees surely seen until here */
-	at_tracer__sample(s->o.tracer, false);
+	at_tracer__sample(s->o.tracer, false, NULL);
 	at_debug("window off: closing handed off in %.2f ms", (now_ns() - now) / 1e6);
 	s->on_total += now / 1e9 - s->on_since;
 	s->on_in_period += now / 1e9 - s->on_since;
@@ -138,13 +140,15 @@ static void window_off(struct at_sampler *s)
 static void window_on(struct at_sampler *s)
 {
 	__u64 open = (__u64)now_ns(), on;
+	double exposed = 0;
 
 	/* blocks born from here on are this window's (bpf/alloc.bpf.c) */
 	at_ticks__window_start(at_tracer__ticks(s->o.tracer), open);
 	at_model_window_open(s->m, open);
-	at_tracer__sample(s->o.tracer, true);
+	at_tracer__sample(s->o.tracer, true, &exposed);
 	on = (__u64)now_ns();
 	s->attach_s = s->attach_s ? 0.8 * s->attach_s + 0.2 * (on - open) / 1e9 : (on - open) / 1e9;
+	s->exposed_s = s->exposed_s ? 0.8 * s->exposed_s + 0.2 * exposed : exposed;
 	/* the attach (milliseconds) counts as off: allocation entries come in last */
 	split_cpu(s);
 	at_ticks__window(at_tracer__ticks(s->o.tracer), true);

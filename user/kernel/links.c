@@ -44,6 +44,7 @@ struct at_links {
 	size_t nr_sets;
 	bool off;			/* --max-overhead: between windows, nothing attached */
 	struct at_closer *closer;	/* window links being closed off the event loop */
+	double first_in;		/* when the window's first link went in (at_now_mono) */
 };
 
 
@@ -81,7 +82,7 @@ static struct at_target_links *find_set(struct at_links *ls, int pid)
 	return NULL;
 }
 
-static int attach_multi(struct at_target_links *tl, struct bpf_program *prog, int pid, const char *path,
+static int attach_multi(struct at_links *ls, struct at_target_links *tl, struct bpf_program *prog, int pid, const char *path,
 			const unsigned long *offs, const __u64 *cookies, __u32 cnt, bool ret, bool windowed)
 {
 	int fd;
@@ -93,6 +94,8 @@ static int attach_multi(struct at_target_links *tl, struct bpf_program *prog, in
 	fd = at_uprobe_multi_link(bpf_program__fd(prog), path, offs, cookies, cnt, pid, ret);
 	if (fd < 0)
 		return fd;
+	if (windowed && !ls->first_in)
+		ls->first_in = at_now_mono();
 	if (windowed)
 		tl->win_fds[tl->nr_win++] = fd;
 	else
@@ -194,7 +197,7 @@ static int attach_file(struct at_links *ls, struct at_target_links *tl, const st
 				offs[cnt++] = p->entry_off;
 			}
 		}
-		err = attach_multi(tl, progs[k], bpf_pid, path, offs, cookies, cnt, rets[k], ls->opts.sampling);
+		err = attach_multi(ls, tl, progs[k], bpf_pid, path, offs, cookies, cnt, rets[k], ls->opts.sampling);
 		if (err && !quiet)
 			at_err("cannot probe %s in %s for process %d: %s%s", bpf_program__name(progs[k]),
 			       plan->files[file].path, plan->pid, strerror(-err),
@@ -408,7 +411,7 @@ int at_links__attach_global(struct at_links *ls, int pid, bool quiet)
  * removing the uprobe does: attaching a window's 6 uprobe_multi links (one process) or 12
  * (a census's libc) took 5 to 30 ms, closing them 40 to 310 ms of wall time, nearly all an
  * RCU grace period after the breakpoints are gone (closed in parallel: one period). */
-int at_links__sample(struct at_links *ls, bool on)
+int at_links__sample(struct at_links *ls, bool on, double *exposed_s)
 {
 	size_t n = 0;
 	int err = 0, *fds;
@@ -424,7 +427,11 @@ int at_links__sample(struct at_links *ls, bool on)
 
 		for (size_t i = 0; i < ls->nr_sets; i++)
 			had[i] = ls->sets[i].nr_win > 0;
-		for (int r = 0; r < AT_NR_RANKS; r++)
+		double t[AT_NR_RANKS + 1];
+
+		t[0] = at_now_mono();
+		ls->first_in = 0;
+		for (int r = 0; r < AT_NR_RANKS; t[++r] = at_now_mono())
 			for (size_t i = 0; i < ls->nr_sets; i++) {
 				struct at_target_links *tl = &ls->sets[i];
 
@@ -437,8 +444,18 @@ int at_links__sample(struct at_links *ls, bool on)
 					}
 			}
 		free(had);
+		ls->skel->bss->at_win_closing = 0;
+		/* the first link's registration waits for an RCU grace period (the uprobes'
+		 * dup_mmap_sem is a percpu rwsem) before any breakpoint goes in: the targets pay
+		 * only from the end of the free side's first link, about the time of the others */
+		if (exposed_s)
+			*exposed_s = ls->first_in > 0 ? at_now_mono() - ls->first_in : t[3] - t[0];
+		at_debug("window attach: free side %.2f ms (its first link %.2f), returns %.2f ms, allocation entries "
+			 "%.2f ms", (t[1] - t[0]) * 1e3, ls->first_in > 0 ? (ls->first_in - t[0]) * 1e3 : -1,
+			 (t[2] - t[1]) * 1e3, (t[3] - t[2]) * 1e3);
 		return err;
 	}
+	ls->skel->bss->at_win_closing = 1;
 	/* every link of every set at once: one grace period in all (see at_close_parallel);
 	 * calls cut in the middle are what the epoch is for */
 	for (size_t i = 0; i < ls->nr_sets; i++)
