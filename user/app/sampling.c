@@ -267,6 +267,12 @@ double at_sampler__duty(const struct at_sampler *s, double now)
 	return d > 1 ? 1 : d;
 }
 
+void at_sampler__times(const struct at_sampler *s, double now, double *on_s, double *total_s)
+{
+	*on_s = s->on_total + (s->on ? now - s->on_since : 0);
+	*total_s = now - s->started;
+}
+
 void at_sampler__free(struct at_sampler *s)
 {
 	if (!s)

@@ -14,6 +14,15 @@
 #define AT_MIN_CPU_S 0.02
 #define AT_MIN_TICKS 20		/* user-mode samples each side: below, the CPU split */
 
+/* Horvitz-Thompson weighting: each interval's sightings count 1 / that interval's duty.
+ * A phased load (redis-benchmark's SET, then GET, ...) meets a different duty in each
+ * phase (the feedback follows each phase's cost), so one scale for the whole run would
+ * weigh the phases by their duty instead of their work. */
+struct at_win_weight {
+	__u64 seen;	/* allocations seen so far */
+	double w;	/* the same, each weighed by 1 / the duty of its interval */
+};
+
 struct win_proc {
 	double cpu_on, cpu_off;	/* seconds, from the sampler */
 	struct at_life_est life;
@@ -153,10 +162,45 @@ double at_model_window_share(struct at_model *m, struct at_proc_view *p, double 
 	return p->share_by_samples > 0 ? p->share_by_samples : p->share_by_cpu > 0 ? p->share_by_cpu : duty;
 }
 
+void at_model_set_window_times(struct at_model *m, double on_s, double total_s)
+{
+	m->win_on_s = on_s;
+	m->win_total_s = total_s;
+}
+
+double at_model_window_interval_duty(struct at_model *m)
+{
+	double dt = m->win_total_s - m->win_prev_total_s, d = m->duty;
+
+	if (dt > 0) {
+		d = (m->win_on_s - m->win_prev_on_s) / dt;
+		m->win_prev_on_s = m->win_on_s;
+		m->win_prev_total_s = m->win_total_s;
+	}
+	return d < 1e-4 ? 1e-4 : d > 1 ? 1 : d;
+}
+
+double at_model_window_weight(struct at_model *m, int pid, __u64 key, __u64 seen, double duty_i, double k)
+{
+	struct at_win_weight *x = at_hash_get(&m->win_sites, (__u64)pid, key);
+
+	if (!x) {
+		x = at_xcalloc(1, sizeof(*x));
+		at_hash_put(&m->win_sites, (__u64)pid, key, x);
+	}
+	if (seen > x->seen) {
+		x->w += (double)(seen - x->seen) / duty_i;
+		x->seen = seen;
+	}
+	/* with one duty all along, w / seen = 1 / duty: k unchanged */
+	return x->seen && m->duty > 0 ? x->w / (double)x->seen * m->duty * k : k;
+}
+
 void at_model_window__fini(struct at_model *m)
 {
 	ring_buffer__free(m->gap_rb);
 	m->gap_rb = NULL;
 	at_windows_free(&m->wins);
 	at_hash_free_all(&m->win_procs);
+	at_hash_free_all(&m->win_sites);
 }
