@@ -25,6 +25,8 @@ struct at_win_weight {
 
 struct win_proc {
 	double cpu_on, cpu_off;	/* seconds, from the sampler */
+	double cpu_mark;	/* cpu_on + cpu_off at the last refresh */
+	double duty_cpu, cpu;	/* sum of each interval's duty x its CPU time; that CPU time */
 	struct at_life_est life;
 };
 
@@ -180,7 +182,21 @@ double at_model_window_interval_duty(struct at_model *m)
 	return d < 1e-4 ? 1e-4 : d > 1 ? 1 : d;
 }
 
-double at_model_window_weight(struct at_model *m, int pid, __u64 key, __u64 seen, double duty_i, double k)
+double at_model_window_work_duty(struct at_model *m, int pid, double duty_i)
+{
+	struct win_proc *w = win_proc(m, pid);
+	double dc = w->cpu_on + w->cpu_off - w->cpu_mark;
+
+	if (dc > 0) {
+		w->duty_cpu += duty_i * dc;
+		w->cpu += dc;
+		w->cpu_mark += dc;
+	}
+	return w->cpu > 0 ? w->duty_cpu / w->cpu : m->duty;
+}
+
+double at_model_window_weight(struct at_model *m, int pid, __u64 key, __u64 seen, double duty_i, double duty_w,
+			      double k)
 {
 	struct at_win_weight *x = at_hash_get(&m->win_sites, (__u64)pid, key);
 
@@ -193,7 +209,7 @@ double at_model_window_weight(struct at_model *m, int pid, __u64 key, __u64 seen
 		x->seen = seen;
 	}
 	/* with one duty all along, w / seen = 1 / duty: k unchanged */
-	return x->seen && m->duty > 0 ? x->w / (double)x->seen * m->duty * k : k;
+	return x->seen && duty_w > 0 ? x->w / (double)x->seen * duty_w * k : k;
 }
 
 void at_model_window__fini(struct at_model *m)
