@@ -31,7 +31,7 @@ struct at_sampler {
 	double d;		/* duty for the windows to come */
 	double attach_s;	/* how long a window's attach takes (moving average) */
 	double exposed_s;	/* how much of it the targets pay: from the first link in */
-	double started, on_since, on_total, period_start, on_in_period, cpu_mark;
+	double started, on_since, on_total, period_start, on_in_period, cpu_mark, cpu_on_mark;
 	__u64 allocs_mark, frees_mark, rng;
 	struct at_hash cpu;	/* pid -> struct cpu_split */
 };
@@ -82,15 +82,18 @@ static void split_cpu(struct at_sampler *s)
 	}
 }
 
-static double targets_cpu(struct at_sampler *s)
+/* The targets' CPU time so far, and the part of it in windows. */
+static double targets_cpu(struct at_sampler *s, double *on)
 {
 	struct at_hash_ent *e;
 	double sum = 0;
 
+	*on = 0;
 	at_hash_for_each(&s->cpu, e) {
 		const struct cpu_split *c = e->val;
 
 		sum += c->on + c->off;
+		*on += c->on;
 	}
 	return sum;
 }
@@ -181,16 +184,22 @@ void at_sampler__switch(struct at_sampler *s)
  * work, and rises at most twofold an interval (a burst then meets a small duty). */
 static double next_duty(struct at_sampler *s, double now)
 {
-	double period = now - s->period_start, cpu = targets_cpu(s), dcpu = cpu - s->cpu_mark;
-	double a_ns, f_ns, cost_ns, own, d;
+	double cpu_on, period = now - s->period_start, cpu = targets_cpu(s, &cpu_on), dcpu = cpu - s->cpu_mark;
+	double don = cpu_on - s->cpu_on_mark, a_ns, f_ns, cost_ns, own, d;
 	__u64 allocs, frees;
 
 	s->cpu_mark = cpu;
+	s->cpu_on_mark = cpu_on;
 	if (period <= 0 || s->on_in_period <= 0)
 		return s->d;
 	at_model_raw_counts(s->m, &allocs, &frees);
 	at_model_call_costs(s->m, &a_ns, &f_ns);
 	cost_ns = (allocs - s->allocs_mark) * a_ns + (frees - s->frees_mark) * f_ns;
+	/* the probes cost at most the CPU time the targets spent in windows: a model that
+	 * prices them higher (redis: about 1.25x) would leave no own work, and the duty
+	 * would collapse to its floor */
+	if (don > 0 && cost_ns > don * 1e9)
+		cost_ns = don * 1e9;
 	if (cost_ns <= 0)
 		return fmin(1, 2 * s->d);
 	own = fmax(dcpu * 1e9 - cost_ns, 0) / period;	/* ns of own work per second */

@@ -204,6 +204,10 @@ double at_model_window_weight(struct at_model *m, int pid, __u64 key, __u64 seen
 		x = at_xcalloc(1, sizeof(*x));
 		at_hash_put(&m->win_sites, (__u64)pid, key, x);
 	}
+	/* an interval's duty is at least an eighth of the run's: sightings in an interval
+	 * whose windows were nearly all cut off (a window open across the refresh) would
+	 * otherwise weigh thousands of times their number */
+	duty_i = fmax(duty_i, duty_w / 8);
 	if (seen > x->seen) {
 		x->w += (double)(seen - x->seen) / duty_i;
 		x->seen = seen;
