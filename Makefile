@@ -73,7 +73,7 @@ $(O)/calib.skel.h: $(O)/calib/calib.bpf.o
 	$(BPFTOOL) gen skeleton $< name calib_bpf > $@.tmp && mv $@.tmp $@
 
 # The skeletons must exist before any user object that includes one is compiled.
-$(O)/user/%.o: user/%.c | $(O)/alloctop.skel.h $(O)/sites_read.skel.h $(O)/calib.skel.h
+$(O)/user/%.o: user/%.c | $(O)/alloctop.skel.h $(O)/sites_read.skel.h $(O)/calib.skel.h $(O)/pprof/profile.pb-c.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c $< -o $@
 
@@ -83,7 +83,7 @@ $(O)/pprof/profile.pb-c.c $(O)/pprof/profile.pb-c.h &: user/report/pprof/profile
 	protoc-c --c_out=$(O)/pprof --proto_path=user/report/pprof $<
 $(O)/pprof/profile.pb-c.o: $(O)/pprof/profile.pb-c.c $(O)/pprof/profile.pb-c.h
 	$(CC) $(CFLAGS) -I$(O)/pprof -c $< -o $@
-$(O)/user/report/report_pprof.o: $(O)/pprof/profile.pb-c.h
+$(O)/user/report/report_pprof.o $(O)/user/model/run.o: $(O)/pprof/profile.pb-c.h
 
 # rebuilt whole: a member of a moved or removed source must not linger
 $(O)/liballoctop.a: $(LIB_OBJ)
