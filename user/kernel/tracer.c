@@ -3,6 +3,7 @@
 #include "kernel/bpfmap.h"
 #include "kernel/growth.h"
 #include "kernel/links.h"
+#include "kernel/livegrow.h"
 #include "kernel/livemap.h"
 #include "unwind/unwind.h"
 #include "unwind/unwind_pre.h"
@@ -32,6 +33,7 @@ struct at_tracer {
 	struct at_unwinder *uw;		/* NULL with --unwind fp */
 	struct at_unwind_pre *pre;	/* the -p targets' tables, until uw takes them */
 	struct bpf_link *growth_links[AT_GROWTH_LINKS];	/* --growth */
+	struct at_livegrow *live;	/* the live-block table's tiers */
 };
 
 #define AT_UNWIND_MODULES 4096
@@ -122,8 +124,6 @@ static void size_maps(struct alloctop_bpf *skel, const struct at_tracer_opts *op
 	__u32 slots = pow2_at_least(2ULL * (opts->max_stacks + opts->max_procs));
 	int ncpus = possible_cpus();
 
-	skel->rodata->live_buckets = at_live_buckets_for(opts->max_live);
-	bpf_map__set_max_entries(skel->maps.live, skel->rodata->live_buckets);
 	bpf_map__set_max_entries(skel->maps.stacks, opts->max_stacks);
 	/* plus one unknown site per process, so a full map never loses an allocation */
 	bpf_map__set_max_entries(skel->maps.sites, opts->max_stacks + opts->max_procs);
@@ -173,6 +173,21 @@ static int load(struct at_tracer *t)
 		at_err("loading the BPF programs failed: %s (run with -v for the verifier's log)",
 		       strerror(-err));
 	return -1;
+}
+
+/* Tier 0 of the live-block table, sized to the targets (opts->live_initial), and the
+ * thread that adds tiers as they fill. 0, or -1 after a one-line error. */
+static int live_new(struct at_tracer *t, const struct at_tracer_opts *opts)
+{
+	struct at_livegrow_opts lo = {
+		.sz = sizeof(lo), .outer_fd = bpf_map__fd(t->skel->maps.live),
+		.ring_fd = bpf_map__fd(t->skel->maps.live_grow), .nb = t->skel->bss->at_live_nb,
+		.wanted = &t->skel->bss->at_live_grow_wanted, .max_live = opts->max_live,
+		.initial = opts->live_initial ? opts->live_initial : opts->max_live,
+	};
+
+	t->live = at_livegrow__new(&lo);
+	return t->live ? 0 : -1;
 }
 
 /* The excluded set and the process exit/exec (and fork) tracepoints; 0, or -1 after a
@@ -231,7 +246,7 @@ struct at_tracer *at_tracer__new(const struct at_tracer_opts *opts)
 	}
 	if (load(t))
 		goto fail;
-	if (attach_proc_hooks(t, opts))
+	if (live_new(t, opts) || attach_proc_hooks(t, opts))
 		goto fail;
 	if (opts->growth && at_growth_attach(t->skel, t->growth_links, AT_GROWTH_LINKS))
 		goto fail;
@@ -506,6 +521,7 @@ void at_tracer__free(struct at_tracer *t)
 		bpf_link__destroy(t->growth_links[i]);
 	at_unwinder__free(t->uw);
 	at_unwind_pre__free(t->pre);
+	at_livegrow__free(t->live);
 	alloctop_bpf__destroy(t->skel);
 	at_elfcache__free(t->ec);
 	if (t->stats_fd >= 0)
