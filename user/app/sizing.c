@@ -24,8 +24,9 @@ static __u64 rss_anon_kb(int pid)
 
 __u32 at_live_start_for(__u64 rss_anon_kb, __u32 max_live)
 {
-	/* a table is half full at the start: room to double before it grows */
-	__u64 slots = rss_anon_kb * 1024 / 64 * 2;
+	/* only blocks from attach on are tracked: what the target holds is a hint of its
+	 * pace, not a count (a slot per 128 bytes); the table grows from there */
+	__u64 slots = rss_anon_kb * 1024 / 128;
 
 	if (slots < AT_LIVE_START_MIN)
 		slots = AT_LIVE_START_MIN;
