@@ -20,6 +20,9 @@ struct at_livegrow {
 	int tiers;		/* made so far; the thread's after __new */
 	int fds[AT_LIVE_TIERS];	/* kept open: their memlock shows in /proc/self/fdinfo */
 	__u64 slots;		/* atomic */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int first;		/* under mu: 1 when tier 0 is in, -errno when it failed */
 };
 
 __u32 at_live_tier_buckets(__u32 initial, __u32 max_live, __u64 used, int tier)
@@ -87,7 +90,16 @@ static int on_crowded(void *ctx, void *data, size_t len)
 static void *grow_thread(void *arg)
 {
 	struct at_livegrow *g = arg;
+	int err = add_tier(g);
 
+	/* an update of a map of maps waits for an RCU grace period (~20 ms on a VM): off
+	 * the start-up's path, which waits only before the first probe is attached */
+	pthread_mutex_lock(&g->mu);
+	g->first = err ? err : 1;
+	pthread_cond_broadcast(&g->cv);
+	pthread_mutex_unlock(&g->mu);
+	if (err)
+		return NULL;
 	while (!__atomic_load_n(&g->stop, __ATOMIC_RELAXED))
 		ring_buffer__poll(g->rb, 50);
 	return NULL;
@@ -96,15 +108,10 @@ static void *grow_thread(void *arg)
 struct at_livegrow *at_livegrow__new(const struct at_livegrow_opts *opts)
 {
 	struct at_livegrow *g = at_xcalloc(1, sizeof(*g));
-	int err;
 
 	memcpy(&g->o, opts, opts->sz < sizeof(g->o) ? opts->sz : sizeof(g->o));
-	if ((err = add_tier(g))) {
-		at_err("cannot create the live-block table (%u slots): %s; try a smaller --max-live",
-		       g->o.initial, strerror(-err));
-		free(g);
-		return NULL;
-	}
+	pthread_mutex_init(&g->mu, NULL);
+	pthread_cond_init(&g->cv, NULL);
 	g->rb = ring_buffer__new(g->o.ring_fd, on_crowded, g, NULL);
 	if (!g->rb || pthread_create(&g->thread, NULL, grow_thread, g)) {
 		at_err("cannot start the live-block table's grower: %s", strerror(errno));
@@ -113,6 +120,21 @@ struct at_livegrow *at_livegrow__new(const struct at_livegrow_opts *opts)
 	}
 	g->running = true;
 	return g;
+}
+
+int at_livegrow__wait(struct at_livegrow *g)
+{
+	int err;
+
+	pthread_mutex_lock(&g->mu);
+	while (!g->first)
+		pthread_cond_wait(&g->cv, &g->mu);
+	err = g->first < 0 ? g->first : 0;
+	pthread_mutex_unlock(&g->mu);
+	if (err)
+		at_err("cannot create the live-block table (%u slots): %s; try a smaller --max-live",
+		       g->o.initial, strerror(-err));
+	return err;
 }
 
 __u64 at_livegrow__slots(const struct at_livegrow *g)
@@ -129,6 +151,8 @@ void at_livegrow__free(struct at_livegrow *g)
 		pthread_join(g->thread, NULL);
 	}
 	ring_buffer__free(g->rb);
+	pthread_mutex_destroy(&g->mu);
+	pthread_cond_destroy(&g->cv);
 	for (int i = 0; i < g->tiers; i++)
 		close(g->fds[i]);
 	free(g);

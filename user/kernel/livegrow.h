@@ -20,8 +20,10 @@ struct at_livegrow_opts {
 
 struct at_livegrow;
 
-/* Makes tier 0 and starts the thread that adds the others. NULL after a one-line error. */
+/* Starts the thread that makes tier 0, then the others. NULL after a one-line error. */
 struct at_livegrow *at_livegrow__new(const struct at_livegrow_opts *opts);
+/* Waits for tier 0: before the first probe. 0, or -errno after a one-line error. */
+int at_livegrow__wait(struct at_livegrow *g);
 /* Slots of the tiers made so far. */
 __u64 at_livegrow__slots(const struct at_livegrow *g);
 void at_livegrow__free(struct at_livegrow *g);

@@ -302,6 +302,8 @@ int at_tracer__attach_pid(struct at_tracer *t, int pid)
 		return growth_add_pid(t, pid);
 	if (at_links__has_pid(t->links, pid))
 		return 0;
+	if (at_livegrow__wait(t->live))
+		return -ENOMEM;
 	err = at_links__attach_pid(t->links, pid);
 	if (!err && t->uw)
 		at_unwinder__add_pid(t->uw, pid);	/* until it has, stacks use frame pointers */
@@ -314,6 +316,8 @@ int at_tracer__replan_pid(struct at_tracer *t, int pid)
 
 	if (t->opts.growth)
 		return growth_add_pid(t, pid);	/* the new program's mappings */
+	if (at_livegrow__wait(t->live))
+		return -ENOMEM;
 	err = at_links__replan_pid(t->links, pid);
 
 	if (!err && t->uw)
@@ -330,6 +334,8 @@ int at_tracer__attach_global(struct at_tracer *t, int pid, bool quiet)
 {
 	if (t->opts.growth)
 		return 0;	/* every process's faults and calls are seen already */
+	if (at_livegrow__wait(t->live))
+		return -ENOMEM;
 	return at_links__attach_global(t->links, pid, quiet);
 }
 

@@ -404,12 +404,10 @@ static const struct opt_def opt_defs[] = {
 	{ .name = "max-live", .key = OPT_MAX_LIVE, .arg = "N", .set = set_whole, F(max_live),
 	  .lo = 16, .hi = 1L << 28, .err = MAX_ERR,
 	  .help = "slots for live blocks in the kernel (default 2097152); a\n"
-		  "table fuller than about 70% starts refusing some blocks;\n"
-		  "it starts sized to the targets and grows up to N" },
+		  "table, sized to the targets, grows up to N" },
 	{ .name = "max-stacks", .key = OPT_MAX_STACKS, .arg = "N", .set = set_whole, F(max_stacks),
 	  .lo = 16, .hi = 1L << 28, .err = MAX_ERR,
-	  .help = "distinct stacks and sites kept (default 32768 for\n"
-		  "one program, 131072 for a census or a large -p target)" },
+	  .help = "distinct stacks and sites kept (default 32768, 131072 in census)" },
 	{ .name = "max-procs", .key = OPT_MAX_PROCS, .arg = "N", .set = set_whole, F(max_procs),
 	  .lo = 16, .hi = 1L << 28, .err = MAX_ERR,
 	  .help = "processes tracked (default 1024)" },
