@@ -29,7 +29,7 @@ def spawn(argv, **kw):
 
 
 def memlock(pid):
-    total = 0
+    total, seen = 0, set()
     d = "/proc/%d/fdinfo" % pid
     for fd in os.listdir(d):
         try:
@@ -37,7 +37,8 @@ def memlock(pid):
                 info = dict(l.split(":", 1) for l in f.read().splitlines() if ":" in l)
         except OSError:
             continue
-        if "map_type" in info:
+        if "map_type" in info and info.get("map_id") not in seen:   # a map open twice counts once
+            seen.add(info.get("map_id"))
             total += int(info.get("memlock", "0").strip() or 0)
     return total
 
