@@ -7,6 +7,7 @@
 #include "kernel/livemap.h"
 #include "unwind/unwind.h"
 #include "unwind/unwind_pre.h"
+#include "lib/opts.h"
 #include "lib/util.h"
 #include "uprobe_multi.h"
 
@@ -59,8 +60,11 @@ static void size_unwind_maps(struct at_tracer *t, const struct at_tracer_opts *o
 {
 	t->skel->rodata->unwind_cfi = !opts->unwind_fp;
 	t->skel->rodata->stack_depth = opts->stack_depth ? opts->stack_depth : AT_MAX_FRAMES;
-	bpf_map__set_max_entries(t->skel->maps.unwind_procs, opts->max_procs);
-	bpf_map__set_max_entries(t->skel->maps.unwind_stale, opts->max_procs);
+	/* per-PID probes (-p, a command) fire in the targets only, not in their children */
+	__u32 procs = opts->global || opts->growth || opts->max_procs < 2 * AT_MAX_TARGETS ? opts->max_procs
+											     : 2 * AT_MAX_TARGETS;
+	bpf_map__set_max_entries(t->skel->maps.unwind_procs, procs);
+	bpf_map__set_max_entries(t->skel->maps.unwind_stale, procs);
 	bpf_map__set_max_entries(t->skel->maps.unwind_modules, AT_UNWIND_MODULES);
 	/* --unwind fp: keep the (preallocated) row map minimal */
 	bpf_map__set_max_entries(t->skel->maps.unwind_rows, opts->unwind_fp ? 1 : opts->unwind_rows);
@@ -131,6 +135,8 @@ static void size_maps(struct alloctop_bpf *skel, const struct at_tracer_opts *op
 	skel->rodata->site_cpus = ncpus;
 	bpf_map__set_value_size(skel->maps.sites, ncpus * sizeof(struct at_site_stats));
 	bpf_map__set_value_size(skel->maps.zero_site, ncpus * sizeof(struct at_site_stats));
+	if (!opts->growth && !opts->global)	/* the followed set is read by --follow and --growth */
+		bpf_map__set_max_entries(skel->maps.followed, 16);
 	bpf_map__set_max_entries(skel->maps.procs, opts->max_procs);
 	bpf_map__set_max_entries(skel->maps.alloc_text, opts->max_procs);
 	bpf_map__set_max_entries(skel->maps.site_dirty, slots / 8);
@@ -175,16 +181,14 @@ static int load(struct at_tracer *t)
 	return -1;
 }
 
-/* Tier 0 of the live-block table, sized to the targets (opts->live_initial), and the
- * thread that adds tiers as they fill. 0, or -1 after a one-line error. */
+/* The live-block table and the thread that grows it. 0, or -1 after a one-line error. */
 static int live_new(struct at_tracer *t, const struct at_tracer_opts *opts)
 {
 	struct at_livegrow_opts lo = {
 		.sz = sizeof(lo), .outer_fd = bpf_map__fd(t->skel->maps.live),
 		.ring_fd = bpf_map__fd(t->skel->maps.live_grow), .nb = t->skel->bss->at_live_nb,
 		.wanted = &t->skel->bss->at_live_grow_wanted, .max_live = opts->max_live,
-		.initial = opts->live_initial ? opts->live_initial : opts->max_live,
-	};
+		.initial = opts->live_initial ? opts->live_initial : opts->max_live };
 
 	t->live = at_livegrow__new(&lo);
 	return t->live ? 0 : -1;
