@@ -125,8 +125,8 @@ __noinline int at_live_replace_in(__u32 t, const struct at_block_key *k, const s
 	return AT_LIVE_REPLACED;
 }
 
-/* The last tier is crowding (a bucket over half full): ask userspace for the next one,
- * once, well before its inserts start to fail at ~70%. */
+/* The last tier is crowding: ask userspace for the next one, once, early (a quarter
+ * full) so that a burst has the rest of the tier, up to ~70%, while the thread adds it. */
 static __always_inline void at_live_grow(__u32 t)
 {
 	__u32 next = t + 1;
@@ -154,7 +154,7 @@ __noinline int at_live_claim_in(__u32 t, const struct at_block_key *k, const str
 		b = s;
 		fa = fb;
 	}
-	if (fa <= AT_LIVE_WAYS / 2)
+	if (fa <= AT_LIVE_WAYS - 3)	/* 3 taken in the emptier: the tier is about a quarter full */
 		at_live_grow(t);
 	if (at_live_claim(a, k, v) || (a != b && at_live_claim(b, k, v)))
 		return AT_LIVE_ADDED;
