@@ -25,8 +25,8 @@ static __u64 rss_anon_kb(int pid)
 __u32 at_live_start_for(__u64 rss_anon_kb, __u32 max_live)
 {
 	/* only blocks from attach on are tracked: what the target holds is a hint of its
-	 * pace, not a count (a slot per 128 bytes); the table grows from there */
-	__u64 slots = rss_anon_kb * 1024 / 128;
+	 * pace, not a count (a slot per 512 bytes); the table grows from there */
+	__u64 slots = rss_anon_kb * 1024 / 512;
 
 	if (slots < AT_LIVE_START_MIN)
 		slots = AT_LIVE_START_MIN;

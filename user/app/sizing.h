@@ -15,7 +15,7 @@
 /* Sets t->live_initial, and t->max_stacks unless --max-stacks gave it. */
 void at_size_for_targets(const struct at_opts *o, struct at_tracer_opts *t);
 /* Slots for live blocks at attach for -p targets holding rss_anon_kb of anonymous
- * memory: one a 128 bytes, within [AT_LIVE_START_MIN, max_live]. */
+ * memory: one a 512 bytes, within [AT_LIVE_START_MIN, max_live]. */
 __u32 at_live_start_for(__u64 rss_anon_kb, __u32 max_live);
 
 #endif
