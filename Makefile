@@ -296,6 +296,7 @@ bench: deps all
 	@bash bench/run.sh
 	@bash bench/unwind.sh
 	@bash bench/calib.sh
+	@bash bench/startup.sh
 	@bash bench/server.sh
 	@bash bench/agent_soak.sh
 
