@@ -125,6 +125,8 @@ $(O)/allocators/cxx: tests/allocators/cxx.cc
 
 # Allocator-family workloads (tests/families): Debian's jemalloc, mimalloc and tcmalloc.
 FAM_CFLAGS := -O1 -g -fno-omit-frame-pointer -Wall -Werror
+# workloads, not alloctop: never built with the sanitizers (test-asan sets CC; ASan cannot link -static)
+FAM_CC := cc
 JEMALLOC_PIC := /usr/lib/x86_64-linux-gnu/libjemalloc_pic.a
 # jemalloc's exported names, redefined to _rjem_* the way tikv-jemallocator builds it
 JE_EXPORTS := aligned_alloc calloc dallocx free mallctl mallctlbymib mallctlnametomib malloc malloc_conf \
@@ -136,28 +138,28 @@ $(O)/families/libjemalloc_rjem.a: $(JEMALLOC_PIC)
 	objcopy --redefine-syms=$@.syms $< $@
 $(O)/families/jemalloc: tests/families/jemalloc.c tests/families/fam.h
 	@mkdir -p $(@D)
-	$(CC) $(FAM_CFLAGS) $< -o $@ -ljemalloc
+	$(FAM_CC) $(FAM_CFLAGS) $< -o $@ -ljemalloc
 # jemalloc linked into the executable unprefixed (libjemalloc.a): its malloc is the program's
 $(O)/families/jemalloc-static: tests/families/jemalloc.c tests/families/fam.h
 	@mkdir -p $(@D)
-	$(CC) $(FAM_CFLAGS) $< -o $@ -Wl,-Bstatic -ljemalloc -Wl,-Bdynamic -pthread -ldl -lm
+	$(FAM_CC) $(FAM_CFLAGS) $< -o $@ -Wl,-Bstatic -ljemalloc -Wl,-Bdynamic -pthread -ldl -lm
 $(O)/families/rjem: tests/families/jemalloc.c tests/families/fam.h $(O)/families/libjemalloc_rjem.a
-	$(CC) $(FAM_CFLAGS) -DRJEM $< $(O)/families/libjemalloc_rjem.a -o $@ -pthread -ldl -lm
+	$(FAM_CC) $(FAM_CFLAGS) -DRJEM $< $(O)/families/libjemalloc_rjem.a -o $@ -pthread -ldl -lm
 $(O)/families/rjem-static: tests/families/jemalloc.c tests/families/fam.h $(O)/families/libjemalloc_rjem.a
-	$(CC) $(FAM_CFLAGS) -static -DRJEM $< $(O)/families/libjemalloc_rjem.a -o $@ -pthread -ldl -lm
+	$(FAM_CC) $(FAM_CFLAGS) -static -DRJEM $< $(O)/families/libjemalloc_rjem.a -o $@ -pthread -ldl -lm
 $(O)/families/mimalloc: tests/families/mimalloc.c tests/families/fam.h
 	@mkdir -p $(@D)
-	$(CC) $(FAM_CFLAGS) $< -o $@ -lmimalloc
+	$(FAM_CC) $(FAM_CFLAGS) $< -o $@ -lmimalloc
 $(O)/families/tcmalloc: tests/families/tcmalloc.c tests/families/fam.h
 	@mkdir -p $(@D)
-	$(CC) $(FAM_CFLAGS) $< -o $@ -ltcmalloc_minimal
+	$(FAM_CC) $(FAM_CFLAGS) $< -o $@ -ltcmalloc_minimal
 # tcmalloc linked into the executable (libtcmalloc_minimal.a): its malloc is the program's
 $(O)/families/tcmalloc-static: tests/families/tcmalloc.c tests/families/fam.h
 	@mkdir -p $(@D)
-	$(CC) $(FAM_CFLAGS) $< -o $@ -Wl,-Bstatic -ltcmalloc_minimal -Wl,-Bdynamic -lstdc++ -lm -pthread
+	$(FAM_CC) $(FAM_CFLAGS) $< -o $@ -Wl,-Bstatic -ltcmalloc_minimal -Wl,-Bdynamic -lstdc++ -lm -pthread
 $(O)/families/unknown: tests/families/unknown.c tests/families/fam.h
 	@mkdir -p $(@D)
-	$(CC) $(FAM_CFLAGS) $< -o $@
+	$(FAM_CC) $(FAM_CFLAGS) $< -o $@
 # a static program without symbols: no allocator alloctop can find
 $(O)/families/stripped-static: $(O)/allocators/mix-static
 	@mkdir -p $(@D)
