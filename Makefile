@@ -73,7 +73,7 @@ $(O)/calib.skel.h: $(O)/calib/calib.bpf.o
 	$(BPFTOOL) gen skeleton $< name calib_bpf > $@.tmp && mv $@.tmp $@
 
 # The skeletons must exist before any user object that includes one is compiled.
-$(O)/user/%.o: user/%.c | $(O)/alloctop.skel.h $(O)/sites_read.skel.h $(O)/calib.skel.h
+$(O)/user/%.o: user/%.c | $(O)/alloctop.skel.h $(O)/sites_read.skel.h $(O)/calib.skel.h $(O)/pprof/profile.pb-c.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c $< -o $@
 
@@ -83,7 +83,7 @@ $(O)/pprof/profile.pb-c.c $(O)/pprof/profile.pb-c.h &: user/report/pprof/profile
 	protoc-c --c_out=$(O)/pprof --proto_path=user/report/pprof $<
 $(O)/pprof/profile.pb-c.o: $(O)/pprof/profile.pb-c.c $(O)/pprof/profile.pb-c.h
 	$(CC) $(CFLAGS) -I$(O)/pprof -c $< -o $@
-$(O)/user/report/report_pprof.o: $(O)/pprof/profile.pb-c.h
+$(O)/user/report/report_pprof.o $(O)/user/model/run.o: $(O)/pprof/profile.pb-c.h
 
 # rebuilt whole: a member of a moved or removed source must not linger
 $(O)/liballoctop.a: $(LIB_OBJ)
@@ -125,6 +125,8 @@ $(O)/allocators/cxx: tests/allocators/cxx.cc
 
 # Allocator-family workloads (tests/families): Debian's jemalloc, mimalloc and tcmalloc.
 FAM_CFLAGS := -O1 -g -fno-omit-frame-pointer -Wall -Werror
+# workloads, not alloctop: never built with the sanitizers (test-asan sets CC; ASan cannot link -static)
+FAM_CC := cc
 JEMALLOC_PIC := /usr/lib/x86_64-linux-gnu/libjemalloc_pic.a
 # jemalloc's exported names, redefined to _rjem_* the way tikv-jemallocator builds it
 JE_EXPORTS := aligned_alloc calloc dallocx free mallctl mallctlbymib mallctlnametomib malloc malloc_conf \
@@ -136,28 +138,28 @@ $(O)/families/libjemalloc_rjem.a: $(JEMALLOC_PIC)
 	objcopy --redefine-syms=$@.syms $< $@
 $(O)/families/jemalloc: tests/families/jemalloc.c tests/families/fam.h
 	@mkdir -p $(@D)
-	$(CC) $(FAM_CFLAGS) $< -o $@ -ljemalloc
+	$(FAM_CC) $(FAM_CFLAGS) $< -o $@ -ljemalloc
 # jemalloc linked into the executable unprefixed (libjemalloc.a): its malloc is the program's
 $(O)/families/jemalloc-static: tests/families/jemalloc.c tests/families/fam.h
 	@mkdir -p $(@D)
-	$(CC) $(FAM_CFLAGS) $< -o $@ -Wl,-Bstatic -ljemalloc -Wl,-Bdynamic -pthread -ldl -lm
+	$(FAM_CC) $(FAM_CFLAGS) $< -o $@ -Wl,-Bstatic -ljemalloc -Wl,-Bdynamic -pthread -ldl -lm
 $(O)/families/rjem: tests/families/jemalloc.c tests/families/fam.h $(O)/families/libjemalloc_rjem.a
-	$(CC) $(FAM_CFLAGS) -DRJEM $< $(O)/families/libjemalloc_rjem.a -o $@ -pthread -ldl -lm
+	$(FAM_CC) $(FAM_CFLAGS) -DRJEM $< $(O)/families/libjemalloc_rjem.a -o $@ -pthread -ldl -lm
 $(O)/families/rjem-static: tests/families/jemalloc.c tests/families/fam.h $(O)/families/libjemalloc_rjem.a
-	$(CC) $(FAM_CFLAGS) -static -DRJEM $< $(O)/families/libjemalloc_rjem.a -o $@ -pthread -ldl -lm
+	$(FAM_CC) $(FAM_CFLAGS) -static -DRJEM $< $(O)/families/libjemalloc_rjem.a -o $@ -pthread -ldl -lm
 $(O)/families/mimalloc: tests/families/mimalloc.c tests/families/fam.h
 	@mkdir -p $(@D)
-	$(CC) $(FAM_CFLAGS) $< -o $@ -lmimalloc
+	$(FAM_CC) $(FAM_CFLAGS) $< -o $@ -lmimalloc
 $(O)/families/tcmalloc: tests/families/tcmalloc.c tests/families/fam.h
 	@mkdir -p $(@D)
-	$(CC) $(FAM_CFLAGS) $< -o $@ -ltcmalloc_minimal
+	$(FAM_CC) $(FAM_CFLAGS) $< -o $@ -ltcmalloc_minimal
 # tcmalloc linked into the executable (libtcmalloc_minimal.a): its malloc is the program's
 $(O)/families/tcmalloc-static: tests/families/tcmalloc.c tests/families/fam.h
 	@mkdir -p $(@D)
-	$(CC) $(FAM_CFLAGS) $< -o $@ -Wl,-Bstatic -ltcmalloc_minimal -Wl,-Bdynamic -lstdc++ -lm -pthread
+	$(FAM_CC) $(FAM_CFLAGS) $< -o $@ -Wl,-Bstatic -ltcmalloc_minimal -Wl,-Bdynamic -lstdc++ -lm -pthread
 $(O)/families/unknown: tests/families/unknown.c tests/families/fam.h
 	@mkdir -p $(@D)
-	$(CC) $(FAM_CFLAGS) $< -o $@
+	$(FAM_CC) $(FAM_CFLAGS) $< -o $@
 # a static program without symbols: no allocator alloctop can find
 $(O)/families/stripped-static: $(O)/allocators/mix-static
 	@mkdir -p $(@D)
@@ -296,6 +298,7 @@ bench: deps all
 	@bash bench/run.sh
 	@bash bench/unwind.sh
 	@bash bench/calib.sh
+	@bash bench/startup.sh
 	@bash bench/server.sh
 	@bash bench/agent_soak.sh
 

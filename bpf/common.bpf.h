@@ -138,15 +138,35 @@ struct {
 	__uint(max_entries, 1 << 18);
 } gaps SEC(".maps") __weak;
 
-/* Live blocks: the buckets of a lock-free table (bpf/live.bpf.c); userspace sizes it
- * and reads it through mmap. */
-struct {
+/* Live blocks: the buckets of a lock-free table (bpf/live.bpf.c) in tiers, each an
+ * array userspace creates, sizes and reads through mmap (user/kernel/livegrow.h). Tier 0
+ * is sized to the targets at attach; a tier that gets crowded asks for the next, bigger
+ * one (at_live_grow), so memory follows what the targets hold and no block moves. */
+struct at_live_tier {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(map_flags, BPF_F_MMAPABLE | BPF_F_INNER_MAP);	/* tiers differ in size */
 	__uint(max_entries, 1);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(struct at_live_bucket));	/* sizes: not every object has its BTF */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, AT_LIVE_TIERS);
 	__type(key, __u32);
-	__type(value, struct at_live_bucket);
+	__array(values, struct at_live_tier);
 } live SEC(".maps") __weak;
+
+/* Buckets of each tier, written by userspace before it puts the tier in "live". */
+volatile __u32 at_live_nb[AT_LIVE_TIERS] __weak = {};
+/* 1 from the first crowded insert into the last tier until userspace added the next */
+volatile __u64 at_live_grow_wanted __weak = 0;
+
+/* Wakes userspace's grower (the tier that asked, a __u32). */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4096);
+} live_grow SEC(".maps") __weak;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

@@ -16,19 +16,26 @@
 #define at_barrier() asm volatile("" ::: "memory")
 #define AT_READ(x) (*(volatile typeof(x) *)&(x))
 
-const volatile __u32 live_buckets = 1;	/* entries of map live */
-
-static __always_inline void at_live_pick(__u32 pid, __u64 addr, __u32 *b0, __u32 *b1)
+/* Tier t's buckets for block (pid, addr); false when tier t is not there (yet). */
+static __always_inline bool at_live_pick(__u32 t, __u32 pid, __u64 addr, struct at_live_bucket **a,
+					 struct at_live_bucket **b)
 {
 	__u64 h = (addr ^ ((__u64)pid << 40 | pid)) * 0x9E3779B97F4A7C15ULL;
-	__u32 nb = live_buckets;
+	void *tier = bpf_map_lookup_elem(&live, &t);
+	__u32 nb, ka, kb;
 
+	if (!tier)
+		return false;
+	nb = at_live_nb[t & (AT_LIVE_TIERS - 1)];	/* written before the tier was put in */
 	h ^= h >> 29;
 	h *= 0xBF58476D1CE4E5B9ULL;
 	h ^= h >> 32;
 	/* multiply-shift maps 32 bits onto [0, nb) without a division */
-	*b0 = (__u32)(((h & 0xffffffffULL) * nb) >> 32);
-	*b1 = (__u32)(((h >> 32) * nb) >> 32);
+	ka = (__u32)(((h & 0xffffffffULL) * nb) >> 32);
+	kb = (__u32)(((h >> 32) * nb) >> 32);
+	*a = bpf_map_lookup_elem(tier, &ka);
+	*b = bpf_map_lookup_elem(tier, &kb);
+	return *a && *b;
 }
 
 static __always_inline void at_live_fill(struct at_live_bucket *bk, __u32 i, const struct at_block_key *k,
@@ -93,63 +100,124 @@ static __always_inline bool at_live_claim(struct at_live_bucket *bk, const struc
 	return false;
 }
 
-__noinline int at_live_add(const struct at_block_key *k, const struct at_block *v, struct at_block *old)
+/* Block k replaced in place in tier t if there (its free was missed): AT_LIVE_REPLACED,
+ * else AT_LIVE_NO_ROOM; -1 when tier t is not there. */
+__noinline int at_live_replace_in(__u32 t, const struct at_block_key *k, const struct at_block *v,
+				  struct at_block *old)
 {
 	struct at_live_bucket *a, *b, *s;
-	__u32 ka, kb, i;
+	__u32 i;
 
-	if (!k || !v || !old || k->addr <= AT_LIVE_BUSY)
-		return AT_LIVE_NO_ROOM;	/* not an address a slot can hold */
-	at_live_pick(k->pid, k->addr, &ka, &kb);
-	a = bpf_map_lookup_elem(&live, &ka);
-	b = bpf_map_lookup_elem(&live, &kb);
-	if (!a || !b)
-		return AT_LIVE_NO_ROOM;
+	if (!k || !v || !old || !at_live_pick(t, k->pid, k->addr, &a, &b))
+		return -1;
 	s = a;
 	i = at_live_find(a, k);
-	if (i == AT_LIVE_WAYS && ka != kb) {
+	if (i == AT_LIVE_WAYS && a != b) {
 		s = b;
 		i = at_live_find(b, k);
 	}
-	if (i < AT_LIVE_WAYS && __sync_val_compare_and_swap(&s->addr[i], k->addr, AT_LIVE_BUSY) == k->addr) {
-		at_live_read(s, i, old);
-		at_live_fill(s, i, k, v);
-		at_barrier();
-		AT_READ(s->addr[i]) = k->addr;
-		return AT_LIVE_REPLACED;
-	}
-	if (ka != kb && at_live_free_slots(b) > at_live_free_slots(a)) {
+	if (i >= AT_LIVE_WAYS || __sync_val_compare_and_swap(&s->addr[i], k->addr, AT_LIVE_BUSY) != k->addr)
+		return AT_LIVE_NO_ROOM;
+	at_live_read(s, i, old);
+	at_live_fill(s, i, k, v);
+	at_barrier();
+	AT_READ(s->addr[i]) = k->addr;
+	return AT_LIVE_REPLACED;
+}
+
+/* The last tier is crowding: ask userspace for the next one, once, early (a quarter
+ * full) so that a burst has the rest of the tier, up to ~70%, while the thread adds it. */
+static __always_inline void at_live_grow(__u32 t)
+{
+	__u32 next = t + 1;
+
+	if (next >= AT_LIVE_TIERS || at_live_nb[next & (AT_LIVE_TIERS - 1)] || at_live_grow_wanted ||
+	    __sync_val_compare_and_swap(&at_live_grow_wanted, 0, 1))
+		return;
+	bpf_ringbuf_output(&live_grow, &t, sizeof(t), BPF_RB_FORCE_WAKEUP);
+}
+
+/* Block k put in the emptier of its two buckets in tier t: AT_LIVE_ADDED or
+ * AT_LIVE_NO_ROOM; -1 when tier t is not there. */
+__noinline int at_live_claim_in(__u32 t, const struct at_block_key *k, const struct at_block *v)
+{
+	struct at_live_bucket *a, *b, *s;
+	__u32 fa, fb;
+
+	if (!k || !v || !at_live_pick(t, k->pid, k->addr, &a, &b))
+		return -1;
+	fa = at_live_free_slots(a);
+	fb = a != b ? at_live_free_slots(b) : 0;
+	if (fb > fa) {
 		s = a;
 		a = b;
 		b = s;
+		fa = fb;
 	}
-	if (at_live_claim(a, k, v) || (ka != kb && at_live_claim(b, k, v)))
+	if (fa <= AT_LIVE_WAYS - 3)	/* 3 taken in the emptier: the tier is about a quarter full */
+		at_live_grow(t);
+	if (at_live_claim(a, k, v) || (a != b && at_live_claim(b, k, v)))
 		return AT_LIVE_ADDED;
 	return AT_LIVE_NO_ROOM;
 }
 
-__noinline int at_live_take(const struct at_block_key *k, struct at_block *out)
+/* Block k taken out of tier t into out: enum at_take_result; -1 when tier t is not there. */
+__noinline int at_live_take_in(__u32 t, const struct at_block_key *k, struct at_block *out)
 {
-	struct at_live_bucket *a;
-	__u32 ka, kb, i;
+	struct at_live_bucket *a, *b;
+	__u32 i;
 
-	if (!k || !out || k->addr <= AT_LIVE_BUSY)
-		return AT_TAKE_NONE;
-	at_live_pick(k->pid, k->addr, &ka, &kb);
-	a = bpf_map_lookup_elem(&live, &ka);
-	if (!a)
-		return AT_TAKE_NONE;
+	if (!k || !out || !at_live_pick(t, k->pid, k->addr, &a, &b))
+		return -1;
 	i = at_live_find(a, k);
-	if (i == AT_LIVE_WAYS && ka != kb) {
-		a = bpf_map_lookup_elem(&live, &kb);
-		if (!a)
-			return AT_TAKE_NONE;
-		i = at_live_find(a, k);
+	if (i == AT_LIVE_WAYS && a != b) {
+		a = b;
+		i = at_live_find(b, k);
 	}
 	if (i >= AT_LIVE_WAYS)
 		return AT_TAKE_NONE;
 	at_live_read(a, i, out);
 	return __sync_val_compare_and_swap(&a->addr[i], k->addr, AT_LIVE_FREE) == k->addr ? AT_TAKE_OK : AT_TAKE_LOST;
+}
+
+/* A block lives in one tier: the first that had room when it was added. */
+__noinline int at_live_add(const struct at_block_key *k, const struct at_block *v, struct at_block *old)
+{
+	int r;
+
+	if (!k || !v || !old || k->addr <= AT_LIVE_BUSY)
+		return AT_LIVE_NO_ROOM;	/* not an address a slot can hold */
+	for (__u32 t = 0; t < AT_LIVE_TIERS; t++) {
+		r = at_live_replace_in(t, k, v, old);
+		if (r < 0)
+			break;
+		if (r == AT_LIVE_REPLACED)
+			return r;
+	}
+	for (__u32 t = 0; t < AT_LIVE_TIERS; t++) {
+		r = at_live_claim_in(t, k, v);
+		if (r < 0)
+			break;
+		if (r == AT_LIVE_ADDED)
+			return r;
+	}
+	return AT_LIVE_NO_ROOM;
+}
+
+__noinline int at_live_take(const struct at_block_key *k, struct at_block *out)
+{
+	int r;
+
+	if (!k || !out || k->addr <= AT_LIVE_BUSY)
+		return AT_TAKE_NONE;
+	for (__u32 t = 0; t < AT_LIVE_TIERS; t++) {
+		r = at_live_take_in(t, k, out);
+		if (r < 0)
+			break;
+		if (r != AT_TAKE_NONE)
+			return r;
+	}
+	return AT_TAKE_NONE;
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -222,7 +222,13 @@ static long drop_mapping(struct bpf_map *map, struct at_block_key *k, struct at_
 SEC("syscall")
 int drop_old_images(void *ctx)
 {
-	bpf_for_each_map_elem(&live, drop_bucket, NULL, 0);
+	for (__u32 t = 0; t < AT_LIVE_TIERS; t++) {
+		void *tier = bpf_map_lookup_elem(&live, &t);
+
+		if (!tier)
+			break;
+		bpf_for_each_map_elem(tier, drop_bucket, NULL, 0);
+	}
 	bpf_for_each_map_elem(&mappings, drop_mapping, NULL, 0);
 	return 0;
 }

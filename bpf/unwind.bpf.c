@@ -16,16 +16,19 @@ struct at_frame {			/* a frame's registers, as far as unwinding needs them */
 	__u64 pc, sp, bp;
 };
 
+/* A walk's state; no pointers, so that a global function (at_unwind_next) can take it:
+ * the thread's stack, window and rule cache come with its struct at_thread. */
 struct at_uw {
-	struct at_stack *st;
-	struct at_stack_win *w;
-	__u32 tgid;
-	struct at_uw_rule *rules;	/* the thread's cache */
 	struct at_frame f;
-	__u32 n, gen;
+	__u32 n, gen, tgid;
 	bool stale;			/* a pc outside every known mapping */
 	bool ri_read;			/* ri holds the next pending uretprobe return */
 	__u64 ri;			/* struct return_instance * */
+};
+
+struct at_uw_ctx {			/* the bpf_loop callback's */
+	struct at_thread *t;
+	struct at_uw u;
 };
 
 struct at_vma_range {
@@ -255,7 +258,7 @@ static __always_inline __u64 at_uretprobe_orig(struct at_uw *u, __u64 pc)
 
 /* The rule for pc, from the thread's cache or searched and cached; NULL: walk the frame
  * pointer (no table for this process yet, or a pc in no known mapping). */
-static __always_inline const struct at_uw_rule *at_rule(struct at_uw *u, __u64 pc)
+static __always_inline const struct at_uw_rule *at_rule(struct at_uw *u, struct at_thread *t, __u64 pc)
 {
 	const struct at_unwind_row *r = 0;
 	const struct at_unwind_proc *proc;
@@ -263,7 +266,7 @@ static __always_inline const struct at_uw_rule *at_rule(struct at_uw *u, __u64 p
 	struct at_uw_rule *c;
 	__u32 mi, ri;
 
-	c = &u->rules[(pc ^ pc >> 6 ^ pc >> 12) & (AT_UW_CACHE - 1)];
+	c = &t->rules[(pc ^ pc >> 6 ^ pc >> 12) & (AT_UW_CACHE - 1)];
 	if (u->gen && c->pc == pc && c->gen == u->gen)
 		return c;
 	/* a miss: only now the process's table (NULL: not described yet, no caching) */
@@ -277,7 +280,7 @@ static __always_inline const struct at_uw_rule *at_rule(struct at_uw *u, __u64 p
 
 		if (orig && last < AT_MAX_FRAMES) {
 			/* the frame is the original return address's; its rule is too */
-			u->st->ips[last] = orig;
+			t->scratch.ips[last] = orig;
 			u->f.pc = pc = orig;
 			mi = at_find_map(proc, pc);
 		}
@@ -302,56 +305,64 @@ static __always_inline const struct at_uw_rule *at_rule(struct at_uw *u, __u64 p
 	return c;
 }
 
-static int at_unwind_step(__u32 i, void *ctx)
+/* One frame more: 0 to go on, 1 when the walk ends. Global: verified once, not once for
+ * every state the bpf_loop callback is entered with (about 57 times as a static body,
+ * 0.1 s of every start). */
+__noinline int at_unwind_next(struct at_thread *t, struct at_uw *u)
 {
-	struct at_uw *u = ctx;
-	const struct at_uw_rule *r = unwind_cfi ? at_rule(u, u->f.pc) : 0;
-	struct at_stack *st = u->st;
+	const struct at_uw_rule *r;
 	__u64 ra;
 	__u32 n;
 
-	ra = at_step(&u->f, u->w, r ? at_rule_pack(r) : AT_CFA_NONE);
+	if (!t || !u)
+		return 1;
+	r = unwind_cfi ? at_rule(u, t, u->f.pc) : 0;
+	ra = at_step(&u->f, &t->win, r ? at_rule_pack(r) : AT_CFA_NONE);
 	if (!ra)
 		return 1;
 	n = u->n;
 	if (n >= stack_depth || n >= AT_MAX_FRAMES) {
-		st->flags |= AT_STACK_TRUNCATED;
+		t->scratch.flags |= AT_STACK_TRUNCATED;
 		return 1;
 	}
-	st->ips[n] = ra;
+	t->scratch.ips[n] = ra;
 	u->n = n + 1;
 	u->f.pc = ra;
 	return 0;
 }
 
-/* The walk from the frame in u, ips[0] filled; the number of frames. */
-static __always_inline int at_unwind_walk(struct at_uw *u, struct at_thread *t, __u32 tgid)
+static int at_unwind_step(__u32 i, void *ctx)
+{
+	struct at_uw_ctx *c = ctx;
+
+	return at_unwind_next(c->t, &c->u) ? 1 : 0;	/* a global's result is any scalar */
+}
+
+/* The walk from the frame in c->u, ips[0] filled; the number of frames. */
+static __always_inline int at_unwind_walk(struct at_uw_ctx *c, __u32 tgid)
 {
 	static const __u8 one = 1;
 
-	bpf_loop(stack_depth, at_unwind_step, u, 0);
-	u->st->nr = u->n;
-	if (u->stale && !bpf_map_lookup_elem(&unwind_stale, &tgid))
+	bpf_loop(stack_depth, at_unwind_step, c, 0);
+	c->t->scratch.nr = c->u.n;
+	if (c->u.stale && !bpf_map_lookup_elem(&unwind_stale, &tgid))
 		bpf_map_update_elem(&unwind_stale, &tgid, &one, BPF_ANY);
-	return u->n;
+	return c->u.n;
 }
 
 __noinline int at_unwind(__u32 tgid, __u64 sp, __u64 bp, struct at_thread *t)
 {
-	struct at_uw u = { .f = { .sp = sp, .bp = bp }, .n = 1, .tgid = tgid, .gen = at_unwind_gen };
+	struct at_uw_ctx c = { .t = t, .u = { .f = { .sp = sp, .bp = bp }, .n = 1, .tgid = tgid, .gen = at_unwind_gen } };
 
 	if (!t)
 		return 0;
-	u.st = &t->scratch;
-	u.w = &t->win;
-	u.rules = t->rules;
-	u.w->len = 0;	/* the stack changed since the last call */
-	u.st->flags = 0;
-	if (!at_uread(u.w, sp, &u.f.pc) || !u.f.pc)
+	t->win.len = 0;	/* the stack changed since the last call */
+	t->scratch.flags = 0;
+	if (!at_uread(&t->win, sp, &c.u.f.pc) || !c.u.f.pc)
 		return 0;
-	u.st->ips[0] = u.f.pc;
-	u.f.sp = sp + 8;	/* the caller's frame, as the call left it */
-	return at_unwind_walk(&u, t, tgid);
+	t->scratch.ips[0] = c.u.f.pc;
+	c.u.f.sp = sp + 8;	/* the caller's frame, as the call left it */
+	return at_unwind_walk(&c, tgid);
 }
 
 /* From a faulting instruction: its rule is looked up at ip itself, which at_rule does for
@@ -359,15 +370,13 @@ __noinline int at_unwind(__u32 tgid, __u64 sp, __u64 bp, struct at_thread *t)
  * function (a push growing the stack) still finds its own row. */
 __noinline int at_unwind_regs(__u32 tgid, __u64 ip, __u64 sp, __u64 bp, struct at_thread *t)
 {
-	struct at_uw u = { .f = { .pc = ip + 1, .sp = sp, .bp = bp }, .n = 1, .tgid = tgid, .gen = at_unwind_gen };
+	struct at_uw_ctx c = { .t = t,
+			       .u = { .f = { .pc = ip + 1, .sp = sp, .bp = bp }, .n = 1, .tgid = tgid, .gen = at_unwind_gen } };
 
 	if (!t || !ip)
 		return 0;
-	u.st = &t->scratch;
-	u.w = &t->win;
-	u.rules = t->rules;
-	u.w->len = 0;
-	u.st->flags = 0;
-	u.st->ips[0] = ip;
-	return at_unwind_walk(&u, t, tgid);
+	t->win.len = 0;
+	t->scratch.flags = 0;
+	t->scratch.ips[0] = ip;
+	return at_unwind_walk(&c, tgid);
 }

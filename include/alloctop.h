@@ -241,6 +241,7 @@ _Static_assert(sizeof(struct at_block) == 32, "at_block layout");
  * program image, as in the pad of block keys (see below). Userspace reads it through
  * mmap (user/kernel/livemap.h). */
 #define AT_LIVE_WAYS	8
+#define AT_LIVE_TIERS	8	/* tables a live-block table grows through (power of 2) */
 #define AT_LIVE_FREE	0	/* addr[] of an unused slot */
 #define AT_LIVE_BUSY	1	/* addr[] of a slot being written: not a block yet */
 

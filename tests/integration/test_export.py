@@ -527,15 +527,16 @@ def test_listen_port_in_use():
 
 
 def test_agent_census():
-    """--agent as a census (--comm basic, as a fleet runs it without targets): both
-    workloads' /metrics are their truth, each gets a "tracing" log line; when one exits
-    its series go away and a "gone" line is logged; nothing on stdout."""
+    """--agent as a census (--comm basic, as a fleet runs it without targets), --exact:
+    both workloads' /metrics are their truth, each gets a "tracing" log line; when one
+    exits its series go away and a "gone" line is logged; nothing on stdout."""
     a, b, at = harness.Workload("basic"), harness.Workload("basic"), None
     port = free_port()
     try:
         a.wait_ready()
         b.wait_ready()
-        at = harness.Alloctop(["--agent", "--comm", "basic", "-d", "0.3", "--listen", "127.0.0.1:%d" % port])
+        at = harness.Alloctop(["--agent", "--exact", "--comm", "basic", "-d", "0.3", "--listen",
+                               "127.0.0.1:%d" % port])
         at.wait_attached()
         for w in (a, b):
             w.send("go")
@@ -556,5 +557,31 @@ def test_agent_census():
     finally:
         for w in (a, b):
             harness.kill(w.proc)
+        if at:
+            harness.kill(at.proc)
+
+
+def test_agent_census_estimates_by_default():
+    """--agent as a census without --exact runs under the census's default budget: it
+    says so on stderr, and /metrics flags its counts as estimates (alloctop_estimated 1)
+    with the duty cycle below 1."""
+    w, at = harness.Workload("basic"), None
+    port = free_port()
+    try:
+        w.wait_ready()
+        at = harness.Alloctop(["--agent", "--comm", "basic", "-d", "0.3", "--listen", "127.0.0.1:%d" % port])
+        at.wait_attached()
+        at.err.wait_for(lambda l: "--max-overhead 1" in l and "estimates" in l, WAIT, "the estimates line")
+        _, m = wait_metrics(port, lambda m: ("alloctop_estimated", frozenset()) in m, "alloctop_estimated", at)
+        check(m[("alloctop_estimated", frozenset())] == 1, "a default census agent does not flag estimates: %r"
+              % m[("alloctop_estimated", frozenset())])
+        check(m[("alloctop_duty_cycle_ratio", frozenset())] < 1, "duty cycle %r under --max-overhead 1"
+              % m[("alloctop_duty_cycle_ratio", frozenset())])
+        w.send("go")
+        w.read_truth()
+        at.expect_ok(at.stop())
+        w.finish()
+    finally:
+        harness.kill(w.proc)
         if at:
             harness.kill(at.proc)

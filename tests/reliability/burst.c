@@ -8,7 +8,7 @@
  * counted as allocations but not tracked: drops.live_map_full, then untracked_frees. */
 #include "rel.h"
 
-#define MAXN 100000
+#define MAXN 500000
 
 static void *blocks[MAXN];
 static size_t sizes[MAXN];
@@ -34,7 +34,7 @@ int main(int argc, char **argv)
 	char cmd[64];
 
 	if (n < 1 || n > MAXN)
-		rel_die("burst: N must be 1..100000");
+		rel_die("burst: N must be 1..500000");
 	for (long i = 0; i < n; i++)
 		sizes[i] = 1 + (size_t)i % 64;
 	site_burst_free(site_burst(32));	/* warm up the allocator before attach */

@@ -1,4 +1,5 @@
 #include "app/session.h"
+#include "app/sizing.h"
 #include "app/sampling.h"
 #include "app/targets.h"
 #include "model/model.h"
@@ -317,6 +318,7 @@ int at_session_run(const struct at_opts *o)
 	 * then ends the session cleanly instead of killing it */
 	if (setup_fds(&s))
 		return AT_EXIT_FAIL;
+	at_size_for_targets(o, &topts);
 	topts.pre = at_targets__compile_ahead(o);	/* while the programs load */
 	/* a port in use or a bad address fails before anything is loaded */
 	if (at_export_wanted(o) && !(s.x = at_export__new(o))) {

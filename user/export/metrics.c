@@ -334,7 +334,7 @@ static void write_globals(const struct at_report_ctx *c, const struct at_push_st
 	       "Share of the time the allocation probes were attached (1: every call counted)");
 	fprintf(out, "alloctop_duty_cycle_ratio %.17g\n", duty);
 	family(out, om, "alloctop_estimated", "gauge", "1 when the counts are scaled estimates (--max-overhead)");
-	fprintf(out, "alloctop_estimated %d\n", duty < 1);
+	fprintf(out, "alloctop_estimated %d\n", at_model_max_overhead(c->model) > 0);
 	family(out, om, "alloctop_dropped_events_total", "counter", "Events the kernel side could not record");
 	for (int d = 0; d < AT_NR_DROPS; d++)
 		fprintf(out, "alloctop_dropped_events_total{reason=\"%s\"} %llu\n", at_drop_name(d),

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 /* The table is read through mmap a window at a time: mapping it whole would count
  * every page of it (92 MB by default) in alloctop's RSS. Windows of 4096 buckets are
@@ -14,16 +15,9 @@
 #define WINDOW_BUCKETS 4096
 _Static_assert(WINDOW_BUCKETS * sizeof(struct at_live_bucket) % 4096 == 0, "live windows page-aligned");
 
-__u32 at_live_buckets_for(__u32 max_live)
-{
-	__u32 nb = max_live / AT_LIVE_WAYS;
-
-	return nb ? nb : 1;
-}
-
 typedef int (*window_fn)(struct at_live_bucket *b, size_t n, void *ctx);
 
-static int each_window(int fd, bool writable, window_fn fn, void *ctx)
+static int tier_windows(int fd, bool writable, window_fn fn, void *ctx)
 {
 	struct bpf_map_info info = {};
 	__u32 len = sizeof(info);
@@ -43,6 +37,26 @@ static int each_window(int fd, bool writable, window_fn fn, void *ctx)
 			return -errno;
 		err = fn(m, n, ctx);
 		munmap(m, bytes);
+	}
+	return err;
+}
+
+/* Every tier of the table (outer map fd), in order, a window at a time. */
+static int each_window(int fd, bool writable, window_fn fn, void *ctx)
+{
+	int err = 0;
+
+	for (__u32 t = 0; t < AT_LIVE_TIERS && !err; t++) {
+		__u32 id;
+		int tfd;
+
+		if (bpf_map_lookup_elem(fd, &t, &id))
+			break;	/* not grown that far */
+		tfd = bpf_map_get_fd_by_id(id);
+		if (tfd < 0)
+			return -errno;
+		err = tier_windows(tfd, writable, fn, ctx);
+		close(tfd);
 	}
 	return err;
 }

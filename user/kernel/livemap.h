@@ -1,5 +1,5 @@
-/* The kernel's live-block table (map "live", struct at_live_bucket) from userspace,
- * through mmap windows. */
+/* The kernel's live-block table (map "live": its tiers of struct at_live_bucket) from
+ * userspace, through mmap windows. fd is the outer map's. */
 #ifndef AT_LIVEMAP_H
 #define AT_LIVEMAP_H
 
@@ -7,9 +7,6 @@
 
 #include <stddef.h>
 #include <linux/types.h>
-
-/* Buckets for a table of at most max_live blocks. */
-__u32 at_live_buckets_for(__u32 max_live);
 
 /* Hands every block of the table to fn, up to `chunk` at a time, as arrays of struct
  * at_block_key (pad: the image generation) and struct at_block, like at_map_read_chunks.

@@ -6,9 +6,11 @@
 #include "kernel/percall.h"
 #include "kernel/links.h"
 #include "kernel/system.h"
+#include "kernel/livegrow.h"
 #include "kernel/livemap.h"
 #include "unwind/unwind.h"
 #include "unwind/unwind_pre.h"
+#include "lib/opts.h"
 #include "lib/util.h"
 #include "uprobe_multi.h"
 
@@ -35,6 +37,7 @@ struct at_tracer {
 	struct bpf_link *growth_links[AT_GROWTH_LINKS];	/* --growth */
 	struct at_ticks_set *ticks;	/* --max-overhead: own work in and out of windows */
 	struct at_percall *per;		/* --per */
+	struct at_livegrow *live;	/* the live-block table's tiers */
 };
 
 #define AT_UNWIND_MODULES 4096
@@ -60,8 +63,11 @@ static void size_unwind_maps(struct at_tracer *t, const struct at_tracer_opts *o
 {
 	t->skel->rodata->unwind_cfi = !opts->unwind_fp;
 	t->skel->rodata->stack_depth = opts->stack_depth ? opts->stack_depth : AT_MAX_FRAMES;
-	bpf_map__set_max_entries(t->skel->maps.unwind_procs, opts->max_procs);
-	bpf_map__set_max_entries(t->skel->maps.unwind_stale, opts->max_procs);
+	/* per-PID probes (-p, a command) fire in the targets only, not in their children */
+	__u32 procs = opts->global || opts->growth || opts->max_procs < 2 * AT_MAX_TARGETS ? opts->max_procs
+											     : 2 * AT_MAX_TARGETS;
+	bpf_map__set_max_entries(t->skel->maps.unwind_procs, procs);
+	bpf_map__set_max_entries(t->skel->maps.unwind_stale, procs);
 	bpf_map__set_max_entries(t->skel->maps.unwind_modules, AT_UNWIND_MODULES);
 	/* --unwind fp: keep the (preallocated) row map minimal */
 	bpf_map__set_max_entries(t->skel->maps.unwind_rows, opts->unwind_fp ? 1 : opts->unwind_rows);
@@ -90,8 +96,6 @@ static void size_maps(struct alloctop_bpf *skel, const struct at_tracer_opts *op
 	__u32 slots = pow2_at_least(2ULL * (opts->max_stacks + opts->max_procs));
 	int ncpus = possible_cpus();
 
-	skel->rodata->live_buckets = at_live_buckets_for(opts->max_live);
-	bpf_map__set_max_entries(skel->maps.live, skel->rodata->live_buckets);
 	bpf_map__set_max_entries(skel->maps.stacks, opts->max_stacks);
 	/* plus one unknown site per process, so a full map never loses an allocation */
 	bpf_map__set_max_entries(skel->maps.sites, opts->max_stacks + opts->max_procs);
@@ -99,6 +103,8 @@ static void size_maps(struct alloctop_bpf *skel, const struct at_tracer_opts *op
 	skel->rodata->site_cpus = ncpus;
 	bpf_map__set_value_size(skel->maps.sites, ncpus * sizeof(struct at_site_stats));
 	bpf_map__set_value_size(skel->maps.zero_site, ncpus * sizeof(struct at_site_stats));
+	if (!opts->growth && !opts->global)	/* the followed set is read by --follow and --growth */
+		bpf_map__set_max_entries(skel->maps.followed, 16);
 	bpf_map__set_max_entries(skel->maps.procs, opts->max_procs);
 	bpf_map__set_max_entries(skel->maps.peaks, opts->max_procs);
 	bpf_map__set_max_entries(skel->maps.alloc_text, opts->max_procs);
@@ -146,6 +152,19 @@ static int load(struct at_tracer *t)
 		at_err("loading the BPF programs failed: %s (run with -v for the verifier's log)",
 		       strerror(-err));
 	return -1;
+}
+
+/* The live-block table and the thread that grows it. 0, or -1 after a one-line error. */
+static int live_new(struct at_tracer *t, const struct at_tracer_opts *opts)
+{
+	struct at_livegrow_opts lo = {
+		.sz = sizeof(lo), .outer_fd = bpf_map__fd(t->skel->maps.live),
+		.ring_fd = bpf_map__fd(t->skel->maps.live_grow), .nb = t->skel->bss->at_live_nb,
+		.wanted = &t->skel->bss->at_live_grow_wanted, .max_live = opts->max_live,
+		.initial = opts->live_initial ? opts->live_initial : opts->max_live };
+
+	t->live = at_livegrow__new(&lo);
+	return t->live ? 0 : -1;
 }
 
 /* The excluded set and the process exit/exec (and fork) tracepoints; 0, or -1 after a
@@ -205,7 +224,7 @@ struct at_tracer *at_tracer__new(const struct at_tracer_opts *opts)
 	}
 	if (load(t))
 		goto fail;
-	if (attach_proc_hooks(t, opts))
+	if (live_new(t, opts) || attach_proc_hooks(t, opts))
 		goto fail;
 	if (opts->growth && at_growth_attach(t->skel, t->growth_links, AT_GROWTH_LINKS))
 		goto fail;
@@ -264,6 +283,8 @@ int at_tracer__attach_pid(struct at_tracer *t, int pid)
 		return growth_add_pid(t, pid);
 	if (at_links__has_pid(t->links, pid))
 		return 0;
+	if (at_livegrow__wait(t->live))
+		return -ENOMEM;
 	err = at_links__attach_pid(t->links, pid);
 	if (!err && t->per && (err = at_percall__attach_pid(t->per, pid)))
 		at_links__detach_pid(t->links, pid);
@@ -278,6 +299,8 @@ int at_tracer__replan_pid(struct at_tracer *t, int pid)
 
 	if (t->opts.growth)
 		return growth_add_pid(t, pid);	/* the new program's mappings */
+	if (at_livegrow__wait(t->live))
+		return -ENOMEM;
 	err = at_links__replan_pid(t->links, pid);
 
 	if (!err && t->uw)
@@ -294,6 +317,8 @@ int at_tracer__attach_global(struct at_tracer *t, int pid, bool quiet)
 {
 	if (t->opts.growth)
 		return 0;	/* every process's faults and calls are seen already */
+	if (at_livegrow__wait(t->live))
+		return -ENOMEM;
 	return at_links__attach_global(t->links, pid, quiet);
 }
 
@@ -503,6 +528,7 @@ void at_tracer__free(struct at_tracer *t)
 		bpf_link__destroy(t->growth_links[i]);
 	at_unwinder__free(t->uw);
 	at_unwind_pre__free(t->pre);
+	at_livegrow__free(t->live);
 	alloctop_bpf__destroy(t->skel);
 	at_elfcache__free(t->ec);
 	if (t->stats_fd >= 0)

@@ -11,7 +11,8 @@ struct at_unwind_pre;
 
 struct at_tracer_opts {
 	size_t sz;		/* sizeof(struct at_tracer_opts), for compatibility */
-	__u32 max_live;
+	__u32 max_live;		/* slots of the live-block table, grown to at most */
+	__u32 live_initial;	/* its slots at attach (0: max_live) */
 	__u32 max_stacks;
 	__u32 max_procs;
 	const char *lib;	/* force this allocator file */

@@ -429,10 +429,10 @@ static const struct opt_def opt_defs[] = {
 	{ .name = "max-live", .key = OPT_MAX_LIVE, .arg = "N", .set = set_whole, F(max_live),
 	  .lo = 16, .hi = 1L << 28, .err = MAX_ERR,
 	  .help = "slots for live blocks in the kernel (default 2097152); a\n"
-		  "table fuller than about 70% starts refusing some blocks" },
+		  "table, sized to the targets, grows up to N" },
 	{ .name = "max-stacks", .key = OPT_MAX_STACKS, .arg = "N", .set = set_whole, F(max_stacks),
 	  .lo = 16, .hi = 1L << 28, .err = MAX_ERR,
-	  .help = "distinct stacks and sites kept (default 131072)" },
+	  .help = "distinct stacks and sites kept (default 32768, 131072 in census)" },
 	{ .name = "max-procs", .key = OPT_MAX_PROCS, .arg = "N", .set = set_whole, F(max_procs),
 	  .lo = 16, .hi = 1L << 28, .err = MAX_ERR,
 	  .help = "processes tracked (default 1024)" },
@@ -533,7 +533,7 @@ int at_opts_parse(struct at_opts *o, int argc, char **argv)
 	o->min_age = 60;
 	o->top = 20;
 	o->max_live = 1 << 21;	/* slots: the table refuses blocks from ~70% full */
-	o->max_stacks = 1 << 17;
+	o->max_stacks = 0;	/* sized to the targets (app/sizing.h) */
 	o->max_procs = 1024;
 	o->stack_depth = AT_MAX_FRAMES;
 	o->unwind_rows = 1 << 21;
