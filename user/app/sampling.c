@@ -202,7 +202,10 @@ static double next_duty(struct at_sampler *s, double now)
 		cost_ns = don * 1e9;
 	if (cost_ns <= 0)
 		return fmin(1, 2 * s->d);
-	own = fmax(dcpu * 1e9 - cost_ns, 0) / period;	/* ns of own work per second */
+	/* ns of own work per second; at least a tenth of the CPU time: probes always on
+	 * (d = 1) leave no CPU time outside windows, and a model pricing them at all of it
+	 * would send the duty to its floor for seconds (phases then go unseen) */
+	own = fmax(dcpu * 1e9 - cost_ns, 0.1 * dcpu * 1e9) / period;
 	d = s->o.max_overhead / 100 * own / (cost_ns / s->on_in_period);
 	d = fmin(d, 2 * s->d);
 	return d < AT_MIN_DUTY ? AT_MIN_DUTY : d > 1 ? 1 : d;
