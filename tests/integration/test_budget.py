@@ -163,9 +163,9 @@ def test_phased_load_estimated_per_phase():
     Tolerance: 25% plus three standard errors of the allocations seen (1/sqrt(samples)
     each): the 20% of paced's test (the share of work seen comes from a few hundred timer
     samples in windows) and 5% for where about ten jittered windows fall in a phase of a
-    second or so (at least 3 a phase is checked below). One scale for the whole run put
-    phase 1 (met at the duty's start, 1 to 5%) low and the later ones high; each
-    interval's sightings are weighed by that interval's own duty."""
+    second or so (at least 3 a phase is checked below). One scale for the whole run
+    (the phases meet different duties) put sites 20 to 37% off; each interval's
+    sightings are weighed by that interval's own duty."""
     truth_file = "/tmp/alloctop-phased-%d.json" % os.getpid()
     rc, out, err = harness.run_cmd([harness.ALLOCTOP, "-v", "-b", "-o", "json", "-d", "0.25", "--top", "50",
                                     "--max-overhead", "5", "--", PHASED, "--rounds", "2000", "--allocs", "40",
