@@ -11,8 +11,9 @@
 # and stopped by its PID, every wait is bounded.
 #
 #   SERVER_RUNS=5          rounds (runs per row)
-#   SERVER_REDIS_N=10000   redis-benchmark -n (requests per test, 4 tests a run)
-#   SERVER_WRK_SECS=2      wrk -d
+#   SERVER_REDIS_N=150000  redis-benchmark -n (requests per test, 4 tests a run: each test
+#                          a phase of several seconds, many --max-overhead windows long)
+#   SERVER_WRK_SECS=6      wrk -d
 #   SERVER_SERVERS="redis nginx"
 #   SERVER_ROWS="exact mo5 mo1 growth census memleak"   traced rows to run
 #   SERVER_CENSUS_D=       the census's -d (default: 5 reports span 12x an untraced run)
@@ -25,8 +26,8 @@ cd "$(dirname "$0")/.."
 . bench/lib.sh
 
 RUNS=${SERVER_RUNS:-5}
-REDIS_N=${SERVER_REDIS_N:-10000}
-WRK_SECS=${SERVER_WRK_SECS:-2}
+REDIS_N=${SERVER_REDIS_N:-150000}
+WRK_SECS=${SERVER_WRK_SECS:-6}
 SERVERS=(${SERVER_SERVERS:-redis nginx})
 ROWS=(${SERVER_ROWS:-exact mo5 mo1 growth census memleak})
 OUT=${SERVER_OUT:-build/bench/server.md}
@@ -306,8 +307,11 @@ run_one() {
 }
 
 # --- setup -----------------------------------------------------------------------------
-"$AT" --help 2>&1 | grep -q -- '--growth' || SKIP[growth]="skipped: \`alloctop --help\` has no --growth"
-"$AT" --help 2>&1 | grep -q -- '--max-overhead' || SKIP[mo5]="skipped: no --max-overhead" SKIP[mo1]="skipped: no --max-overhead"
+# the help read whole first: grep -q stops reading at its match, and under pipefail the
+# writer's SIGPIPE then failed the test at random (mo5 and mo1 went skipped)
+AT_HELP=$("$AT" --help 2>&1)
+grep -q -- '--growth' <<<"$AT_HELP" || SKIP[growth]="skipped: \`alloctop --help\` has no --growth"
+grep -q -- '--max-overhead' <<<"$AT_HELP" || SKIP[mo5]="skipped: no --max-overhead" SKIP[mo1]="skipped: no --max-overhead"
 command -v memleak-bpfcc >/dev/null || SKIP[memleak]="not available: memleak-bpfcc is not installed (ALLOCTOP_BENCH_DEPS=1 installs bpfcc-tools)"
 KH=''
 if [[ -z ${SKIP[memleak]:-} && ! -e /lib/modules/$(uname -r)/build/include/linux/kconfig.h && ! -e /sys/kernel/kheaders.tar.xz ]]; then

@@ -131,7 +131,8 @@ def site_name(key):
 
 def pool(listfile, pid):
     """Sums over a mode's runs: requests, allocs, bytes, and per-site allocs and bytes."""
-    tot = {"runs": 0, "req": 0, "allocs": 0, "bytes": 0, "sites": {}, "estimated": False, "samples": None}
+    tot = {"runs": 0, "req": 0, "allocs": 0, "bytes": 0, "sites": {}, "estimated": False, "samples": None,
+           "alt": {}}
     for line in open(listfile):
         parts = line.split()
         if len(parts) != 2:
@@ -145,6 +146,14 @@ def pool(listfile, pid):
         tot["runs"] += 1
         tot["req"] += int(parts[1])
         tot["allocs"] += procs[0].get("allocs", 0)
+        # the same allocations under each estimator of the share of work seen (JSON
+        # estimate.shares): allocs x the share used / that estimator's share
+        est = procs[0].get("estimate") or {}
+        shares = est.get("shares") or {}
+        used = shares.get(est.get("share_from", "").replace("-", "_"))
+        for name, sh in shares.items():
+            if used and sh:
+                tot["alt"][name] = tot["alt"].get(name, 0) + procs[0].get("allocs", 0) * used / sh
         tot["bytes"] += procs[0].get("alloc_bytes", 0)
         tot["estimated"] |= bool(doc.get("estimated"))
         for h in doc.get("hotspots", []):
@@ -177,6 +186,9 @@ def cmd_estimate(pid, exact_list, mo_list, label):
     print(f"| measure | exact | {label} | difference |")
     print("|---|--:|--:|--:|")
     print(f"| allocations per request | {apr_e:.3f} | {apr_m:.3f} | {pct(apr_m, apr_e):+.1f}% |")
+    for name, v in sorted(mo["alt"].items()):
+        print(f"| allocations per request, share of work seen from {name.replace('_', ' ')} "
+              f"| {apr_e:.3f} | {per(mo, v):.3f} | {pct(per(mo, v), apr_e):+.1f}% |")
     print(f"| bytes per request, sites seen >= {MIN_SITE} times a run ({len(big)} sites) "
           f"| {bb_e:.1f} | {bb_m:.1f} | {pct(bb_m, bb_e):+.1f}% |")
     print(f"| bytes per request, all allocations | {per(ex, ex['bytes']):.1f} | {per(mo, mo['bytes']):.1f} "

@@ -54,6 +54,8 @@ static __always_inline int on_entry(struct pt_regs *ctx, __u64 ck, __u64 size, _
 	struct at_thread *t;
 	__u32 tgid, tid, f = AT_CK_FUNC(ck);
 
+	if (at_win_closing)
+		return 0;
 	t = at_thread_for(&tgid, &tid);
 	if (!t)
 		return 0;

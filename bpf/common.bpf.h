@@ -275,6 +275,10 @@ const volatile __u32 self_tgid __weak = 0;	/* never trace alloctop itself */
 /* Bumped by userspace each time --max-overhead re-attaches the allocation probes: a
  * call cut by the detach left its nesting behind, which is no missed return. */
 volatile __u32 at_epoch __weak = 0;
+/* --max-overhead: 1 from the moment a window's links are handed to be closed until the
+ * next window's attach, so that calls entering while the links go away (their
+ * breakpoints may stay in for a grace period) are not counted in a window. */
+volatile __u32 at_win_closing __weak = 0;
 /* --max-overhead: CLOCK_MONOTONIC ns when the current window began to attach (0: exact
  * mode, no windows). A block born before it crossed a gap with every probe off. */
 volatile __u64 at_win_start_ns __weak = 0;

@@ -149,3 +149,66 @@ def test_census_estimates_by_default():
     err = "\n".join(at.err.lines)
     if "exact counts" not in err or rep["estimated"] or rep["max_overhead"] is not None:
         fail("--exact census: %r, stderr:\n%s" % ({k: rep.get(k) for k in ("estimated", "max_overhead")}, err))
+
+
+PHASED = harness.ROOT / "build/work/phased"
+
+
+def test_phased_load_estimated_per_phase():
+    """A server whose load comes in phases (phased.c: site A, then site B, then A again,
+    each phase under its own caller so that it has a stack of its own): --max-overhead 5
+    estimates every phase's allocations and each site's total against the workload's
+    truth, and the event loop keeps reporting while windows close.
+
+    Tolerance: 25% plus three standard errors of the allocations seen (1/sqrt(samples)
+    each): the 20% of paced's test (the share of work seen comes from a few hundred timer
+    samples in windows) and 5% for where about ten jittered windows fall in a phase of a
+    second or so (at least 3 a phase is checked below). One scale for the whole run
+    (the phases meet different duties) put sites 20 to 37% off; each interval's
+    sightings are weighed by that interval's own duty."""
+    truth_file = "/tmp/alloctop-phased-%d.json" % os.getpid()
+    rc, out, err = harness.run_cmd([harness.ALLOCTOP, "-v", "-b", "-o", "json", "-d", "0.25", "--top", "50",
+                                    "--max-overhead", "5", "--", PHASED, "--rounds", "2000", "--allocs", "40",
+                                    "--truth", truth_file], 300)
+    if rc != 0:
+        fail("alloctop exited %d: %s" % (rc, err[-2000:]))
+    with open(truth_file) as f:
+        truth = json.load(f)
+    os.unlink(truth_file)
+    reps = [json.loads(l) for l in out.splitlines() if l.startswith("{")]
+    if not reps or not reps[-1].get("final") or not reps[-1]["estimated"]:
+        fail("no final estimated report: %r" % [{k: r.get(k) for k in ("final", "estimated")} for r in reps[-2:]])
+    rep = reps[-1]
+    phases, sites = {}, {}
+    for h in rep["hotspots"]:
+        names = [fr.get("symbol") for fr in h.get("frames", [])]
+        for key, into in [(n, phases) for n in truth["phases"]] + [(n, sites) for n in truth["sites"]]:
+            if key in names:
+                g = into.setdefault(key, {"allocs": 0, "samples": 0})
+                g["allocs"] += h["allocs"]
+                g["samples"] += h["samples"]
+    for key, want in list(truth["phases"].items()) + [(n, t["allocs"]) for n, t in truth["sites"].items()]:
+        g = phases.get(key) or sites.get(key)
+        if not g or not 0 < g["samples"] < g["allocs"]:
+            fail("%s: no estimate, or samples not below the scaled count: %r" % (key, g))
+        tol = 0.25 + 3 / math.sqrt(g["samples"])
+        if abs(g["allocs"] - want) > tol * want:
+            fail("%s: estimated %d allocations from %d seen, truth %d (tolerance %.0f%%)"
+                 % (key, g["allocs"], g["samples"], want, tol * 100))
+    # windows come in every phase: count -v's window lines between the workload's markers
+    # (both write the same stderr, in order)
+    per_phase = []
+    for line in err.splitlines():
+        if re.match(r"phase [AB]$", line):
+            per_phase.append(0)
+        elif "window on:" in line and per_phase:
+            per_phase[-1] += 1
+    if len(per_phase) != 3 or min(per_phase) < 3:
+        fail("windows per phase %r: want 3 phases with 3 windows or more each" % per_phase)
+    # closing a window's links waits out a grace period off the event loop: reports keep
+    # their interval (generous bound: 12 intervals, for a loaded machine)
+    gaps = [r["interval_s"] for r in reps[:-1]]
+    if len(reps) < 4 or max(gaps) > 12 * 0.25:
+        fail("reports: %d, longest interval %.2f s (want several, none over 3 s)" % (len(reps), max(gaps or [0])))
+    if "closing handed off" not in err:
+        fail("-v does not say the window links were handed off to be closed")

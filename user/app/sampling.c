@@ -12,8 +12,8 @@
 #include <unistd.h>
 
 #define AT_MIN_DUTY 0.001	/* a 5x-slowed target at 1% needs 0.25%: leave room below */
-#define AT_CYCLE_S 0.2		/* mean window + gap; each one jittered by +-50% */
-#define AT_MIN_ON_S 0.002	/* shortest window: the attach alone takes about 1 ms */
+#define AT_CYCLE_S 0.12		/* mean window + gap (60 to 180 ms), jittered by +-50% */
+#define AT_MIN_ON_S 0.001	/* shortest window proper, after the attach */
 #define AT_FIRST_ON_S 0.05	/* the first window, before anything was measured */
 
 /* A target's CPU time, split by whether the probes were on while it ran. */
@@ -30,7 +30,8 @@ struct at_sampler {
 	bool on;
 	double d;		/* duty for the windows to come */
 	double attach_s;	/* how long a window's attach takes (moving average) */
-	double started, on_since, on_total, period_start, on_in_period, cpu_mark;
+	double exposed_s;	/* how much of it the targets pay: from the first link in */
+	double started, on_since, on_total, period_start, on_in_period, cpu_mark, cpu_on_mark;
 	__u64 allocs_mark, frees_mark, rng;
 	struct at_hash cpu;	/* pid -> struct cpu_split */
 };
@@ -81,15 +82,18 @@ static void split_cpu(struct at_sampler *s)
 	}
 }
 
-static double targets_cpu(struct at_sampler *s)
+/* The targets' CPU time so far, and the part of it in windows. */
+static double targets_cpu(struct at_sampler *s, double *on)
 {
 	struct at_hash_ent *e;
 	double sum = 0;
 
+	*on = 0;
 	at_hash_for_each(&s->cpu, e) {
 		const struct cpu_split *c = e->val;
 
 		sum += c->on + c->off;
+		*on += c->on;
 	}
 	return sum;
 }
@@ -104,17 +108,19 @@ static void arm(struct at_sampler *s, double secs)
 }
 
 /* The next window and the gap after it: a jittered cycle whose share d is the probes'
- * exposure. The attach (milliseconds) is part of it: allocation entries come in last, so
- * its traps are paid but nothing is seen. The window proper is at least as long as the
- * attach, and at least AT_MIN_ON_S. */
+ * exposure. Most of an attach (a grace period before the first breakpoint goes in, see
+ * kernel/links.c) costs the targets nothing; from the first link in to the end (free
+ * side first, allocation entries last) counts in full. Short windows (down to
+ * AT_MIN_ON_S) keep the cycle short, so a phase of a few seconds holds many of them; the
+ * cycle stretches only where even that would exceed d. */
 static void lengths(struct at_sampler *s, double *on, double *off)
 {
 	double cycle = AT_CYCLE_S * jitter(s);
-	double least = s->attach_s + fmax(AT_MIN_ON_S, s->attach_s);
+	double least = s->exposed_s + AT_MIN_ON_S;
 
 	if (cycle * s->d < least)
 		cycle = least / s->d * jitter(s);
-	*on = fmax(cycle * s->d - s->attach_s, AT_MIN_ON_S);
+	*on = fmax(cycle * s->d - s->exposed_s, AT_MIN_ON_S);
 	*off = cycle - *on - s->attach_s;
 	if (*off < 0)
 		*off = 0;
@@ -127,8 +133,8 @@ static void window_off(struct at_sampler *s)
 	split_cpu(s);
 	at_ticks__window(at_tracer__ticks(s->o.tracer), false);
 	at_model_window_off(s->m, (__u64)now);	/* frees surely seen until here */
-	at_tracer__sample(s->o.tracer, false);
-	at_debug("window off: detached in %.2f ms", (now_ns() - now) / 1e6);
+	at_tracer__sample(s->o.tracer, false, NULL);
+	at_debug("window off: closing handed off in %.2f ms", (now_ns() - now) / 1e6);
 	s->on_total += now / 1e9 - s->on_since;
 	s->on_in_period += now / 1e9 - s->on_since;
 	s->on = false;
@@ -137,13 +143,15 @@ static void window_off(struct at_sampler *s)
 static void window_on(struct at_sampler *s)
 {
 	__u64 open = (__u64)now_ns(), on;
+	double exposed = 0;
 
 	/* blocks born from here on are this window's (bpf/alloc.bpf.c) */
 	at_ticks__window_start(at_tracer__ticks(s->o.tracer), open);
 	at_model_window_open(s->m, open);
-	at_tracer__sample(s->o.tracer, true);
+	at_tracer__sample(s->o.tracer, true, &exposed);
 	on = (__u64)now_ns();
 	s->attach_s = s->attach_s ? 0.8 * s->attach_s + 0.2 * (on - open) / 1e9 : (on - open) / 1e9;
+	s->exposed_s = s->exposed_s ? 0.8 * s->exposed_s + 0.2 * exposed : exposed;
 	/* the attach (milliseconds) counts as off: allocation entries come in last */
 	split_cpu(s);
 	at_ticks__window(at_tracer__ticks(s->o.tracer), true);
@@ -176,19 +184,28 @@ void at_sampler__switch(struct at_sampler *s)
  * work, and rises at most twofold an interval (a burst then meets a small duty). */
 static double next_duty(struct at_sampler *s, double now)
 {
-	double period = now - s->period_start, cpu = targets_cpu(s), dcpu = cpu - s->cpu_mark;
-	double a_ns, f_ns, cost_ns, own, d;
+	double cpu_on, period = now - s->period_start, cpu = targets_cpu(s, &cpu_on), dcpu = cpu - s->cpu_mark;
+	double don = cpu_on - s->cpu_on_mark, a_ns, f_ns, cost_ns, own, d;
 	__u64 allocs, frees;
 
 	s->cpu_mark = cpu;
+	s->cpu_on_mark = cpu_on;
 	if (period <= 0 || s->on_in_period <= 0)
 		return s->d;
 	at_model_raw_counts(s->m, &allocs, &frees);
 	at_model_call_costs(s->m, &a_ns, &f_ns);
 	cost_ns = (allocs - s->allocs_mark) * a_ns + (frees - s->frees_mark) * f_ns;
+	/* the probes cost at most the CPU time the targets spent in windows: a model that
+	 * prices them higher (redis: about 1.25x) would leave no own work, and the duty
+	 * would collapse to its floor */
+	if (don > 0 && cost_ns > don * 1e9)
+		cost_ns = don * 1e9;
 	if (cost_ns <= 0)
 		return fmin(1, 2 * s->d);
-	own = fmax(dcpu * 1e9 - cost_ns, 0) / period;	/* ns of own work per second */
+	/* ns of own work per second; at least a tenth of the CPU time: probes always on
+	 * (d = 1) leave no CPU time outside windows, and a model pricing them at all of it
+	 * would send the duty to its floor for seconds (phases then go unseen) */
+	own = fmax(dcpu * 1e9 - cost_ns, 0.1 * dcpu * 1e9) / period;
 	d = s->o.max_overhead / 100 * own / (cost_ns / s->on_in_period);
 	d = fmin(d, 2 * s->d);
 	return d < AT_MIN_DUTY ? AT_MIN_DUTY : d > 1 ? 1 : d;
@@ -260,6 +277,12 @@ double at_sampler__duty(const struct at_sampler *s, double now)
 
 	d = now > s->started ? on / (now - s->started) : 1;
 	return d > 1 ? 1 : d;
+}
+
+void at_sampler__times(const struct at_sampler *s, double now, double *on_s, double *total_s)
+{
+	*on_s = s->on_total + (s->on ? now - s->on_since : 0);
+	*total_s = now - s->started;
 }
 
 void at_sampler__free(struct at_sampler *s)

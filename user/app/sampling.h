@@ -26,6 +26,8 @@ int at_sampler__fd(const struct at_sampler *s);
 void at_sampler__switch(struct at_sampler *s);
 /* Share of the time since the start every probe was on (1 = always). */
 double at_sampler__duty(const struct at_sampler *s, double now);
+/* Seconds of windows and in all since the start (the duty's two terms). */
+void at_sampler__times(const struct at_sampler *s, double now, double *on_s, double *total_s);
 /* Before each report: each target's CPU time in and out of windows, to the model. */
 void at_sampler__flush(struct at_sampler *s);
 /* After each report: the feedback loop picks the next duty. */

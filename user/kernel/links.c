@@ -1,6 +1,7 @@
 /* Link sets: which uprobe links exist for which process or file, and their lifecycle
  * (plan, attach, re-plan after exec, sampling on/off, detach). */
 #include "kernel/links.h"
+#include "kernel/linkclose.h"
 #include "alloctop.skel.h"
 #include "lib/family.h"
 #include "lib/util.h"
@@ -9,7 +10,6 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
-#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,7 +43,10 @@ struct at_links {
 	struct at_target_links *sets;
 	size_t nr_sets;
 	bool off;			/* --max-overhead: between windows, nothing attached */
+	struct at_closer *closer;	/* window links being closed off the event loop */
+	double first_in;		/* when the window's first link went in (at_now_mono) */
 };
+
 
 struct at_links *at_links__new(const struct at_links_opts *opts)
 {
@@ -52,9 +55,9 @@ struct at_links *at_links__new(const struct at_links_opts *opts)
 	memcpy(&ls->opts, opts, opts->sz < sizeof(ls->opts) ? opts->sz : sizeof(ls->opts));
 	ls->skel = ls->opts.skel;
 	ls->ec = ls->opts.ec;
+	ls->closer = at_closer__new();
 	return ls;
 }
-
 
 /* The entry program of a probe, by the kind of its function; the attach cookie tells it
  * which function it is in and where the arguments are. */
@@ -79,7 +82,7 @@ static struct at_target_links *find_set(struct at_links *ls, int pid)
 	return NULL;
 }
 
-static int attach_multi(struct at_target_links *tl, struct bpf_program *prog, int pid, const char *path,
+static int attach_multi(struct at_links *ls, struct at_target_links *tl, struct bpf_program *prog, int pid, const char *path,
 			const unsigned long *offs, const __u64 *cookies, __u32 cnt, bool ret, bool windowed)
 {
 	int fd;
@@ -91,6 +94,8 @@ static int attach_multi(struct at_target_links *tl, struct bpf_program *prog, in
 	fd = at_uprobe_multi_link(bpf_program__fd(prog), path, offs, cookies, cnt, pid, ret);
 	if (fd < 0)
 		return fd;
+	if (windowed && !ls->first_in)
+		ls->first_in = at_now_mono();
 	if (windowed)
 		tl->win_fds[tl->nr_win++] = fd;
 	else
@@ -127,33 +132,10 @@ static struct at_target_links *new_links(struct at_links *ls, int pid, __u64 dev
 	return tl;
 }
 
-static void *close_fd(void *fd)
-{
-	close((int)(intptr_t)fd);
-	return NULL;
-}
-
-/* Releasing a uprobe link waits for an RCU grace period (~0.1 s here); closed from
- * parallel threads the waits overlap, so detaching takes about one grace period. */
-static void close_parallel(const int *fds, int n)
-{
-	pthread_t th[n > 0 ? n : 1];
-	bool started[n > 0 ? n : 1];
-
-	for (int i = 0; i < n; i++)
-		started[i] = !pthread_create(&th[i], NULL, close_fd, (void *)(intptr_t)fds[i]);
-	for (int i = 0; i < n; i++) {
-		if (started[i])
-			pthread_join(th[i], NULL);
-		else
-			close(fds[i]);
-	}
-}
-
 static void destroy_links(struct at_links *ls, struct at_target_links *tl)
 {
-	close_parallel(tl->fds, tl->nr);
-	close_parallel(tl->win_fds, tl->nr_win);
+	at_close_parallel(tl->fds, tl->nr);
+	at_close_parallel(tl->win_fds, tl->nr_win);
 	at_plan__fini(&tl->plan);
 	*tl = ls->sets[--ls->nr_sets];
 }
@@ -215,7 +197,7 @@ static int attach_file(struct at_links *ls, struct at_target_links *tl, const st
 				offs[cnt++] = p->entry_off;
 			}
 		}
-		err = attach_multi(tl, progs[k], bpf_pid, path, offs, cookies, cnt, rets[k], ls->opts.sampling);
+		err = attach_multi(ls, tl, progs[k], bpf_pid, path, offs, cookies, cnt, rets[k], ls->opts.sampling);
 		if (err && !quiet)
 			at_err("cannot probe %s in %s for process %d: %s%s", bpf_program__name(progs[k]),
 			       plan->files[file].path, plan->pid, strerror(-err),
@@ -258,7 +240,7 @@ static int attach_pid_file(struct at_links *ls, struct at_plan *plan, int f, boo
 	return attach_file(ls, tl, &tl->plan, f, plan->pid, quiet, AT_RANK_ALL);
 }
 
-/* Closes the links of every marked link set at once (see close_parallel). */
+/* Closes the links of every marked link set at once (see at_close_parallel). */
 static void destroy_marked(struct at_links *ls, const bool *drop)
 {
 	size_t n = 0, k = 0;
@@ -283,7 +265,7 @@ static void destroy_marked(struct at_links *ls, const bool *drop)
 		at_plan__fini(&tl->plan);
 	}
 	ls->nr_sets = k;
-	close_parallel(fds, (int)n);
+	at_close_parallel(fds, (int)n);
 	free(fds);
 }
 
@@ -429,7 +411,7 @@ int at_links__attach_global(struct at_links *ls, int pid, bool quiet)
  * removing the uprobe does: attaching a window's 6 uprobe_multi links (one process) or 12
  * (a census's libc) took 5 to 30 ms, closing them 40 to 310 ms of wall time, nearly all an
  * RCU grace period after the breakpoints are gone (closed in parallel: one period). */
-int at_links__sample(struct at_links *ls, bool on)
+int at_links__sample(struct at_links *ls, bool on, double *exposed_s)
 {
 	size_t n = 0;
 	int err = 0, *fds;
@@ -445,7 +427,11 @@ int at_links__sample(struct at_links *ls, bool on)
 
 		for (size_t i = 0; i < ls->nr_sets; i++)
 			had[i] = ls->sets[i].nr_win > 0;
-		for (int r = 0; r < AT_NR_RANKS; r++)
+		double t[AT_NR_RANKS + 1];
+
+		t[0] = at_now_mono();
+		ls->first_in = 0;
+		for (int r = 0; r < AT_NR_RANKS; t[++r] = at_now_mono())
 			for (size_t i = 0; i < ls->nr_sets; i++) {
 				struct at_target_links *tl = &ls->sets[i];
 
@@ -458,9 +444,19 @@ int at_links__sample(struct at_links *ls, bool on)
 					}
 			}
 		free(had);
+		ls->skel->bss->at_win_closing = 0;
+		/* the first link's registration waits for an RCU grace period (the uprobes'
+		 * dup_mmap_sem is a percpu rwsem) before any breakpoint goes in: the targets pay
+		 * only from the end of the free side's first link, about the time of the others */
+		if (exposed_s)
+			*exposed_s = ls->first_in > 0 ? at_now_mono() - ls->first_in : t[3] - t[0];
+		at_debug("window attach: free side %.2f ms (its first link %.2f), returns %.2f ms, allocation entries "
+			 "%.2f ms", (t[1] - t[0]) * 1e3, ls->first_in > 0 ? (ls->first_in - t[0]) * 1e3 : -1,
+			 (t[2] - t[1]) * 1e3, (t[3] - t[2]) * 1e3);
 		return err;
 	}
-	/* every link of every set at once: one grace period in all (see close_parallel);
+	ls->skel->bss->at_win_closing = 1;
+	/* every link of every set at once: one grace period in all (see at_close_parallel);
 	 * calls cut in the middle are what the epoch is for */
 	for (size_t i = 0; i < ls->nr_sets; i++)
 		n += ls->sets[i].nr_win;
@@ -471,7 +467,9 @@ int at_links__sample(struct at_links *ls, bool on)
 			fds[n++] = ls->sets[i].win_fds[k];
 		ls->sets[i].nr_win = 0;
 	}
-	close_parallel(fds, (int)n);
+	/* off the event loop: a window that comes before the grace period is over attaches
+	 * links of its own beside them (the old ones' breakpoints are gone by then) */
+	at_closer__close_async(ls->closer, fds, (int)n);
 	free(fds);
 	ls->skel->bss->at_epoch++;
 	return 0;
@@ -509,7 +507,7 @@ void at_links__free(struct at_links *ls)
 {
 	if (!ls)
 		return;
-	/* every link of every target at once, see close_parallel */
+	/* every link of every target at once, see at_close_parallel */
 	double t0 = at_now_mono();
 	size_t n = 0;
 	int *all;
@@ -525,7 +523,8 @@ void at_links__free(struct at_links *ls)
 			all[n++] = ls->sets[i].win_fds[k];
 		at_plan__fini(&ls->sets[i].plan);
 	}
-	close_parallel(all, (int)n);
+	at_close_parallel(all, (int)n);
+	at_closer__free(ls->closer, 5);
 	at_debug("detached %zu uprobe links in %.3f s", n, at_now_mono() - t0);
 	free(all);
 	free(ls->sets);

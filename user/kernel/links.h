@@ -33,8 +33,10 @@ int at_links__replan_pid(struct at_links *ls, int pid);
  * allocator text and alias slots. 0, -EAGAIN or -errno (quiet: no message). */
 int at_links__attach_global(struct at_links *ls, int pid, bool quiet);
 /* --max-overhead: attaches (on) or detaches (off) every probe of every set, per-PID and
- * file-wide: free side first on, all at once off. Sets added while off wait for on. */
-int at_links__sample(struct at_links *ls, bool on);
+ * file-wide: free side first on, all at once off (closed off the caller's thread). Sets
+ * added while off wait for on. exposed_s (on, may be NULL): how long probes have been in,
+ * from the first link's breakpoints to the end of the attach. */
+int at_links__sample(struct at_links *ls, bool on, double *exposed_s);
 size_t at_links__count(const struct at_links *ls);	/* uprobe links attached now */
 /* The probes on pid's functions (its own sets; for file probes, every probed file's):
  * their entry kinds and return probes, for the cost model. false if none. */

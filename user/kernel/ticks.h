@@ -10,14 +10,15 @@ struct alloctop_bpf;
 struct at_ticks_set;
 
 /* Two cpu-clock timers per CPU: one always on at 499 Hz (odd: no aliasing with 100 Hz or
- * 1 kHz periodic work), whose samples count between windows; one at 2 kHz, on in windows
- * only, whose samples count in windows (a few ms each: the slow one would put a few
- * samples there). A few us a sample here: under 0.5% of each CPU, 1% in windows. The
- * own share of each side's samples is applied to the process's CPU time there (its CPU
- * clock), so the timers' own interrupts weigh little; a 10 kHz timer in windows put the
- * share 10% high on tests/workloads/paced.c. */
+ * 1 kHz periodic work), whose samples count between windows; one at 10 kHz, on in windows
+ * only, whose samples count in windows (1 to 10 ms each). A few us a sample here: under
+ * 0.5% of each CPU, about 3% in windows. The own share of each side's samples is applied
+ * to the process's CPU time there (its CPU clock), so the timers' own interrupts weigh
+ * little. At 2 kHz redis under redis-benchmark (about 90% of its window time in the
+ * probes) left about 20 own samples in windows a run, too few to say its share (runs 1.5x
+ * to 2.5x high); 10 kHz gives 100 to 200. */
 #define AT_TICK_OFF_NS 2003000ULL
-#define AT_TICK_ON_NS 500000ULL
+#define AT_TICK_ON_NS 100000ULL
 
 /* pid's own time (ns, estimated from samples), own samples and all its samples, in and
  * out of windows; as struct at_ticks in bpf/ticks.bpf.c. */

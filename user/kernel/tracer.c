@@ -322,9 +322,9 @@ int at_tracer__attach_global(struct at_tracer *t, int pid, bool quiet)
 	return at_links__attach_global(t->links, pid, quiet);
 }
 
-int at_tracer__sample(struct at_tracer *t, bool on)
+int at_tracer__sample(struct at_tracer *t, bool on, double *exposed_s)
 {
-	return at_links__sample(t->links, on);
+	return at_links__sample(t->links, on, exposed_s);
 }
 
 struct at_ticks_set *at_tracer__ticks(const struct at_tracer *t)

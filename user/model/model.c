@@ -174,17 +174,22 @@ static void scale_estimates(struct at_model *m, struct at_snapshot *s, double du
 	struct at_site_view *v = site_buf(m, 1, m->tab.n);
 	size_t j = 0;
 
+	double di = at_model_window_interval_duty(m), k, dw;
+
 	memcpy(v, m->tab.v, m->tab.n * sizeof(*v));
 	for (size_t i = 0; i < s->nr_procs; i++) {
 		struct at_proc_view *p = &s->procs[i];
 
-		p->scale = 1 / at_model_window_share(m, p, duty);
+		k = 1 / at_model_window_share(m, p, duty);
+		dw = at_model_window_work_duty(m, p->pid, di);
 		while (j < m->tab.n && v[j].pid < p->pid)
 			j++;
 		for (; j < m->tab.n && v[j].pid == p->pid; j++) {
 			v[j].samples = v[j].s.allocs;
-			scale_site(&v[j].s, p->scale);
+			scale_site(&v[j].s, at_model_window_weight(m, p->pid, v[j].stack_id + 1, v[j].s.allocs, di,
+								   dw, k));
 		}
+		p->scale = at_model_window_weight(m, p->pid, 0, p->s.allocs, di, dw, k);
 		scale_proc(&p->s, p->scale);
 	}
 	s->sites = v;

@@ -44,6 +44,9 @@ struct at_model {
 	struct at_windows wins;		/* --max-overhead's windows (model_window.c) */
 	struct ring_buffer *gap_rb;	/* blocks followed across gaps */
 	struct at_hash win_procs;	/* pid -> CPU split and lifetime figures */
+	struct at_hash win_sites;	/* (pid, stack_id) -> struct at_win_weight */
+	double win_on_s, win_total_s;	/* windows' time and all time so far (the sampler's) */
+	double win_prev_on_s, win_prev_total_s;	/* as they stood at the last refresh */
 	__u64 gaps_lost;
 	struct at_hash peaks;		/* pid -> struct at_peak_info (model_peak.c) */
 	struct at_per_call *per_v;	/* --per, as read at the last refresh (model_percall.c) */

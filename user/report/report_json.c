@@ -160,13 +160,17 @@ static json_object *fragmentation(const struct at_heap_proc *hp)
  * their address (an interval, mean bounds), or not at all (open: censored). */
 static json_object *proc_estimate(const struct at_proc_view *p)
 {
-	json_object *o = json_object_new_object(), *l = json_object_new_object();
+	json_object *o = json_object_new_object(), *l = json_object_new_object(), *sh = json_object_new_object();
 	__u64 n = p->life.interval + p->life.reused;
 
 	ADD(o, "scale", json_object_new_double(p->scale));
 	ADD(o, "share_from", p->share_from ? jstr(p->share_from) : NULL);
 	ADD(o, "own_samples_in", ju64(p->share_samples[0]));
 	ADD(o, "own_samples_out", ju64(p->share_samples[1]));
+	ADD(sh, "samples", p->share_by_samples > 0 ? json_object_new_double(p->share_by_samples) : NULL);
+	ADD(sh, "cpu_time", p->share_by_cpu > 0 ? json_object_new_double(p->share_by_cpu) : NULL);
+	ADD(sh, "time", json_object_new_double(p->share_by_time));
+	ADD(o, "shares", sh);
 	ADD(l, "exact", ju64(p->life.exact));
 	ADD(l, "interval", ju64(p->life.interval));
 	ADD(l, "reused", ju64(p->life.reused));
