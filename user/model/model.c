@@ -172,11 +172,11 @@ static struct at_site_view *site_buf(struct at_model *m, int i, size_t n)
 static void scale_estimates(struct at_model *m, struct at_snapshot *s, double duty)
 {
 	struct at_site_view *v = site_buf(m, 1, m->tab.n);
+	double di = at_model_window_interval_duty(m), k, dw;
 	size_t j = 0;
 
-	double di = at_model_window_interval_duty(m), k, dw;
-
-	memcpy(v, m->tab.v, m->tab.n * sizeof(*v));
+	if (m->tab.n)	/* no site yet: the table has no array */
+		memcpy(v, m->tab.v, m->tab.n * sizeof(*v));
 	for (size_t i = 0; i < s->nr_procs; i++) {
 		struct at_proc_view *p = &s->procs[i];
 
