@@ -6,7 +6,9 @@
  * to get both sites right. Each phase runs under its own caller (run_phase_1, 2, 3), so
  * its allocations have a stack of their own. Prints "phase NAME" on stderr as each
  * begins, and its exact truth as one JSON line on stdout or to --truth FILE.
- * Args: [--rounds N (per phase, default 1000)] [--allocs K (a round, default 10)]. */
+ * Args: [--rounds N (per phase, default 1000)] [--allocs K (a round, default 10)]
+ * [--warmup W (rounds before phase A at site_warmup, under run_warmup, outside the
+ * truth: a server already running when the measured phases begin; default 0)]. */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +23,14 @@ static unsigned long n_a, n_b, frees, k;
 static unsigned long phase(const char *name, long rounds, int allocs, void *(*site)(void), unsigned long *n);
 
 NOIPA void *site_phase_a(void)
+{
+	void *p = malloc(48);
+
+	__asm__ volatile("" ::: "memory");
+	return p;
+}
+
+NOIPA void *site_warmup(void)
 {
 	void *p = malloc(48);
 
@@ -68,6 +78,11 @@ static unsigned long phase(const char *name, long rounds, int allocs, void *(*si
 }
 
 /* One caller per phase, so that each phase's allocations have a stack of their own. */
+NOIPA unsigned long run_warmup(long rounds, int allocs, unsigned long *n)
+{
+	return phase("W", rounds, allocs, site_warmup, n);
+}
+
 NOIPA unsigned long run_phase_1(long rounds, int allocs, unsigned long *n)
 {
 	return phase("A", rounds, allocs, site_phase_a, n);
@@ -88,7 +103,8 @@ int main(int argc, char **argv)
 	long rounds = 1000;
 	int allocs = 10;
 	const char *truth = NULL;
-	unsigned long sink = 0, n[3] = {};
+	unsigned long sink = 0, n[3] = {}, warm = 0;
+	long warmup = 0;
 	FILE *out = stdout;
 
 	for (int i = 1; i + 1 < argc; i++) {
@@ -98,7 +114,12 @@ int main(int argc, char **argv)
 			allocs = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--truth"))
 			truth = argv[++i];
+		else if (!strcmp(argv[i], "--warmup"))
+			warmup = atol(argv[++i]);
 	}
+	if (warmup)
+		sink += run_warmup(warmup, allocs, &warm);
+	frees = 0;	/* the truth covers the measured phases */
 	sink += run_phase_1(rounds, allocs, &n[0]);
 	sink += run_phase_2(rounds, allocs, &n[1]);
 	sink += run_phase_3(rounds, allocs, &n[2]);
