@@ -6,6 +6,7 @@
 #include "binary/procmaps.h"
 #include "model/glibcheap.h"
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -90,6 +91,36 @@ static void child(int fd)
 	_exit(0);
 }
 
+/* A main arena whose top lies 4 GiB below its brk heap, and one whose top chunk runs
+ * past every mapping (states a census met in processes not on glibc's malloc): the read
+ * says why, and no region is made of them. */
+static void corrupt_top(int pid, const struct at_glibc_layout *l, __u64 bias)
+{
+	__u64 top_at = bias + l->main_arena + l->ms_top.off, top, base, huge = 1ULL << 50;
+	struct at_gheap g;
+	char path[64], why[256] = "";
+	int mem;
+
+	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+	mem = open(path, O_RDWR | O_CLOEXEC);
+	CHECK(mem >= 0);
+	if (mem < 0)
+		return;
+	CHECK(pread(mem, &top, 8, (off_t)top_at) == 8);
+	CHECK(pread(mem, &base, 8, (off_t)(bias + l->mp + l->mp_sbrk_base.off)) == 8);
+	base -= 1ULL << 32;
+	CHECK(pwrite(mem, &base, 8, (off_t)top_at) == 8);
+	CHECK(at_gheap_read(pid, l, bias, &g, why, sizeof(why)) == -1);
+	CHECK(strstr(why, "not in its brk heap") != NULL);
+	CHECK_EQ_U(g.nr_regions, 0);
+	CHECK(pwrite(mem, &top, 8, (off_t)top_at) == 8);
+	CHECK(pwrite(mem, &huge, 8, (off_t)(top + l->mc_size.off)) == 8);	/* top's size */
+	CHECK(at_gheap_read(pid, l, bias, &g, why, sizeof(why)) == -1);
+	CHECK(strstr(why, "outside the mappings") != NULL);
+	CHECK_EQ_U(g.nr_regions, 0);
+	close(mem);
+}
+
 static void test_child_heap_matches_mallinfo2(void)
 {
 	struct at_glibc_layout l;
@@ -131,6 +162,7 @@ static void test_child_heap_matches_mallinfo2(void)
 	CHECK_EQ_U(g.mmapped_found, 1);
 	CHECK(g.mi.tcache_count > 0);	/* 48 B and 700 B bins hold 7 each, unless the parent's were full */
 	at_gheap_free(&g);
+	corrupt_top(pid, &l, bias);
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
 	close(p[0]);

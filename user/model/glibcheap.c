@@ -30,6 +30,7 @@ struct walk {
 	__u8 *buf;			/* BATCH pages */
 	__u64 last_miss;
 	const struct at_glibc_layout *l;
+	const struct at_maps *maps;	/* read before the arenas: every region must lie in it */
 	__u64 bias, tkey;
 	struct at_gheap *g;
 	__u64 *fast;			/* the arena's fastbin chunks, sorted */
@@ -102,13 +103,35 @@ static void push(struct at_span **a, size_t *n, size_t *cap, __u64 start, __u64 
 	(*a)[(*n)++] = (struct at_span){ start, end };
 }
 
-static void add_region(struct at_gheap *g, __u64 start, __u64 end)
+/* Whether [start, end) lies in mappings with no gap between them. */
+static bool mapped(const struct at_maps *m, __u64 start, __u64 end)
 {
+	const struct at_vma *v = at_maps_find(m, start);
+
+	if (!v || end <= start)
+		return false;
+	while (v->end < end) {
+		if (v + 1 >= m->v + m->n || v[1].start != v->end)
+			return false;
+		v++;
+	}
+	return true;
+}
+
+/* A region read from the allocator's state; one outside the maps (a state being
+ * changed, or not glibc's) is read again, never trusted. */
+static int add_region(struct walk *w, __u64 start, __u64 end)
+{
+	struct at_gheap *g = w->g;
+
+	if (!mapped(w->maps, start, end))
+		return inconsistent(w, "heap region outside the mappings", start);
 	if (g->nr_regions == g->cap_regions) {
 		g->cap_regions = g->cap_regions ? g->cap_regions * 2 : 16;
 		g->regions = at_xrealloc(g->regions, g->cap_regions, sizeof(*g->regions));
 	}
 	g->regions[g->nr_regions++] = (struct at_region){ .start = start, .end = end, .known = true };
+	return 0;
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -231,8 +254,7 @@ static int arena_heaps(struct walk *w, __u64 a, __u64 top)
 		start = h + l->hi_sizeof == a ? a + l->ms_size : h + l->hi_sizeof;
 		start = (start + ALIGN - 1) & ~(ALIGN - 1);
 		push(&w->g->meta, &w->g->nr_meta, &w->g->cap_meta, h, start);
-		add_region(w->g, h, h + size);
-		if ((err = walk_heap(w, start, h + size, top)))
+		if ((err = add_region(w, h, h + size)) || (err = walk_heap(w, start, h + size, top)))
 			return err;
 		h = prev;
 	}
@@ -243,14 +265,23 @@ static int arena_heaps(struct walk *w, __u64 a, __u64 top)
 static int main_heap(struct walk *w, __u64 top)
 {
 	__u64 base, hdr;
+	int err;
 
 	if (field(w, w->bias + w->l->mp, w->l->mp_sbrk_base, &base))
 		return inconsistent(w, "unreadable mp_", w->bias + w->l->mp);
 	if (!base)
 		return 0;	/* malloc never used the brk heap */
+	if (top < base) {
+		snprintf(w->why, w->why_len, "main arena's top 0x%llx is not in its brk heap (a main arena not on brk?)",
+			 (unsigned long long)top);
+		return -1;
+	}
 	if (peek(w, top + w->l->mc_size.off, &hdr, 8))
 		return inconsistent(w, "unreadable top", top);
-	add_region(w->g, base & ~(AT_PAGE_SIZE - 1), top + (hdr & ~SIZE_BITS));
+	if (top + (hdr & ~SIZE_BITS) < top)
+		return inconsistent(w, "top's size wraps", top);
+	if ((err = add_region(w, base & ~(AT_PAGE_SIZE - 1), top + (hdr & ~SIZE_BITS))))
+		return err;
 	w->g->mi.keepcost = hdr & ~SIZE_BITS;
 	return walk_heap(w, (base + ALIGN - 1) & ~(ALIGN - 1), top + (hdr & ~SIZE_BITS), top);
 }
@@ -320,7 +351,7 @@ static void mmapped(struct walk *w, const struct at_maps *m)
 			while (a < v->end && w->g->mmapped_found < w->g->mi.hblks) {
 				if ((total = mmapped_at(w, a, v->end))) {
 					push(&w->g->live, &w->g->nr_live, &w->g->cap_live, a, a + total);
-					add_region(w->g, a, a + total);
+					add_region(w, a, a + total);
 					w->g->mmapped_found++;
 					a += total;
 				} else if (pass) {
@@ -347,11 +378,10 @@ static int cmp_region(const void *a, const void *b)
 }
 
 /* Every arena from main_arena through next, then mp_'s mmapped totals. */
-static int read_all(struct walk *w, int pid)
+static int read_arenas(struct walk *w)
 {
 	const struct at_glibc_layout *l = w->l;
 	__u64 main = w->bias + l->main_arena, a = main, v;
-	struct at_maps m;
 	int err, n = 0;
 
 	if (peek(w, w->bias + l->tcache_key, &w->tkey, 8))
@@ -367,10 +397,26 @@ static int read_all(struct walk *w, int pid)
 	w->g->mi.hblks = (__u64)(int)v;	/* an int in glibc */
 	if (field(w, w->bias + l->mp, l->mp_mmapped_mem, &w->g->mi.hblkhd))
 		return inconsistent(w, "unreadable mp_", w->bias + l->mp);
-	if (at_maps__read(pid, &m) == 0) {
-		mmapped(w, &m);
-		at_maps__fini(&m);
+	mmapped(w, w->maps);
+	return 0;
+}
+
+/* The maps first (the regions are checked against them), then the allocator's state. */
+static int read_all(struct walk *w, int pid)
+{
+	struct at_maps m;
+	int err;
+
+	if ((err = at_maps__read(pid, &m))) {
+		snprintf(w->why, w->why_len, "cannot read /proc/%d/maps: %s", pid, strerror(-err));
+		return -1;
 	}
+	w->maps = &m;
+	err = read_arenas(w);
+	w->maps = NULL;
+	at_maps__fini(&m);
+	if (err)
+		return err;
 	if (w->g->nr_live)	/* qsort must not see NULL */
 		qsort(w->g->live, w->g->nr_live, sizeof(*w->g->live), cmp_span);
 	if (w->g->nr_meta)
