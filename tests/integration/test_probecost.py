@@ -14,7 +14,7 @@ from harness import fail
 NEEDS_ROOT = True
 
 COST_RE = re.compile(r"probe cost \((measured in [0-9]+ ms|cached in (\S+))\): entry ([0-9]+) ns, "
-                     r"entry_stepped ([0-9]+) ns, return ([0-9]+) ns")
+                     r"entry_stepped ([0-9]+) ns, return ([0-9]+) ns, a window timer sample ([0-9]+) ns")
 SITE_RE = re.compile(r"pid ([0-9]+): (\S+) at \S+, probe at \+[0-9]+ \((emulated|stepped)\)")
 ALIAS_RE = re.compile(r"pid ([0-9]+): (\S+) is an alias of (\S+)")
 ENTRY_ONLY = {"free", "munmap", "delete", "delete[]"}
@@ -58,33 +58,37 @@ def cost_line(err):
     m = COST_RE.search(err)
     if not m:
         fail("-v printed no probe cost line; stderr:\n%s" % err[-2000:])
-    return m.group(1).startswith("cached"), [int(m.group(i)) for i in (3, 4, 5)]
+    return m.group(1).startswith("cached"), [int(m.group(i)) for i in (3, 4, 5, 6)]
 
 
 def test_calibration_sane_and_cached():
     cache = cache_dir("probecost")
     err, rep = run_short(cache)
-    cached, (entry, stepped, ret) = cost_line(err)
+    cached, (entry, stepped, ret, sample) = cost_line(err)
     if cached:
         fail("first run in an empty cache directory says it read the cache:\n%s" % err[-1000:])
+    # a timer interrupt costs the thread it hits something: 0 means no perf event opened
+    if sample <= 0:
+        fail("a window timer sample measured at %d ns" % sample)
     if not (entry > 0 and ret > 0 and stepped > 0):
         fail("probe costs must be positive: entry %d, entry_stepped %d, return %d ns" % (entry, stepped, ret))
     # a single-step is a second trap: never much cheaper than an emulated entry
     if stepped < 0.8 * entry:
         fail("entry_stepped %d ns is below the emulated entry's %d ns" % (stepped, entry))
     jc = rep.get("probe_cost_ns")
-    if not isinstance(jc, dict) or sorted(jc) != ["entry", "entry_stepped", "return"]:
+    if not isinstance(jc, dict) or sorted(jc) != ["entry", "entry_stepped", "return", "window_timer_sample"]:
         fail("JSON probe_cost_ns is %r" % (jc,))
-    if [round(jc["entry"]), round(jc["entry_stepped"]), round(jc["return"])] != [entry, stepped, ret]:
-        fail("JSON probe_cost_ns %r disagrees with -v (%d, %d, %d)" % (jc, entry, stepped, ret))
+    if [round(jc[k]) for k in ("entry", "entry_stepped", "return", "window_timer_sample")] != [entry, stepped, ret,
+                                                                                          sample]:
+        fail("JSON probe_cost_ns %r disagrees with -v (%d, %d, %d, %d)" % (jc, entry, stepped, ret, sample))
     if not (cache / "probe-cost").exists():
         fail("nothing cached in %s" % cache)
 
     err2, rep2 = run_short(cache)
     cached2, vals2 = cost_line(err2)
-    if not cached2 or vals2 != [entry, stepped, ret]:
-        fail("second run: want the cached (%d, %d, %d), got %s %r" % (entry, stepped, ret,
-                                                                    "cached" if cached2 else "measured", vals2))
+    if not cached2 or vals2 != [entry, stepped, ret, sample]:
+        fail("second run: want the cached (%d, %d, %d, %d), got %s %r" % (entry, stepped, ret, sample,
+                                                                        "cached" if cached2 else "measured", vals2))
     if rep2["probe_cost_ns"] != jc:
         fail("second run's JSON probe_cost_ns %r, first %r" % (rep2["probe_cost_ns"], jc))
 

@@ -178,14 +178,21 @@ void at_sampler__switch(struct at_sampler *s)
 	}
 }
 
+void at_sampler__before_work(struct at_sampler *s)
+{
+	if (s->on && s->d < 1)
+		at_sampler__switch(s);
+}
+
 /* The feedback loop: while on, the probes cost (allocs x alloc cost + frees x free
- * cost) per second of window, the costs measured on this machine; the targets' own
+ * cost + the window timer's samples) per second of window, the costs measured on this
+ * machine; the targets' own
  * work is their CPU time less that. The next duty keeps the cost under PCT% of the own
  * work, and rises at most twofold an interval (a burst then meets a small duty). */
 static double next_duty(struct at_sampler *s, double now)
 {
 	double cpu_on, period = now - s->period_start, cpu = targets_cpu(s, &cpu_on), dcpu = cpu - s->cpu_mark;
-	double don = cpu_on - s->cpu_on_mark, a_ns, f_ns, cost_ns, own, d;
+	double don = cpu_on - s->cpu_on_mark, a_ns, f_ns, c_ns, cost_ns, fixed_ns, own, d;
 	__u64 allocs, frees;
 
 	s->cpu_mark = cpu;
@@ -195,6 +202,11 @@ static double next_duty(struct at_sampler *s, double now)
 	at_model_raw_counts(s->m, &allocs, &frees);
 	at_model_call_costs(s->m, &a_ns, &f_ns);
 	cost_ns = (allocs - s->allocs_mark) * a_ns + (frees - s->frees_mark) * f_ns;
+	/* the window timer's interrupts cost the targets too (kernel/probecost.c); the
+	 * always-on timer's are a fixed part of the budget, whatever the duty */
+	c_ns = at_model_probe_cost(s->m)->sample_ns;
+	cost_ns += don > 0 ? c_ns * don * 1e9 / AT_TICK_ON_NS : 0;
+	fixed_ns = c_ns * dcpu * 1e9 / AT_TICK_OFF_NS;
 	/* the probes cost at most the CPU time the targets spent in windows: a model that
 	 * prices them higher (redis: about 1.25x) would leave no own work, and the duty
 	 * would collapse to its floor */
@@ -206,7 +218,7 @@ static double next_duty(struct at_sampler *s, double now)
 	 * (d = 1) leave no CPU time outside windows, and a model pricing them at all of it
 	 * would send the duty to its floor for seconds (phases then go unseen) */
 	own = fmax(dcpu * 1e9 - cost_ns, 0.1 * dcpu * 1e9) / period;
-	d = s->o.max_overhead / 100 * own / (cost_ns / s->on_in_period);
+	d = (s->o.max_overhead / 100 * own - fixed_ns / period) / (cost_ns / s->on_in_period);
 	d = fmin(d, 2 * s->d);
 	return d < AT_MIN_DUTY ? AT_MIN_DUTY : d > 1 ? 1 : d;
 }
@@ -277,12 +289,6 @@ double at_sampler__duty(const struct at_sampler *s, double now)
 
 	d = now > s->started ? on / (now - s->started) : 1;
 	return d > 1 ? 1 : d;
-}
-
-void at_sampler__times(const struct at_sampler *s, double now, double *on_s, double *total_s)
-{
-	*on_s = s->on_total + (s->on ? now - s->on_since : 0);
-	*total_s = now - s->started;
 }
 
 void at_sampler__free(struct at_sampler *s)

@@ -24,10 +24,13 @@ struct at_sampler *at_sampler__new(const struct at_sampler_opts *opts);
 /* Readable when a window opens or closes: then call at_sampler__switch. */
 int at_sampler__fd(const struct at_sampler *s);
 void at_sampler__switch(struct at_sampler *s);
+/* Before work that keeps the event loop busy (a refresh: symbolizing, reading heaps,
+ * debug files): a window open now ends now, not when the loop is back, which may be
+ * hundreds of ms later (the targets would pay the probes all that time). */
+void at_sampler__before_work(struct at_sampler *s);
 /* Share of the time since the start every probe was on (1 = always). */
 double at_sampler__duty(const struct at_sampler *s, double now);
 /* Seconds of windows and in all since the start (the duty's two terms). */
-void at_sampler__times(const struct at_sampler *s, double now, double *on_s, double *total_s);
 /* Before each report: each target's CPU time in and out of windows, to the model. */
 void at_sampler__flush(struct at_sampler *s);
 /* After each report: the feedback loop picks the next duty. */

@@ -116,12 +116,9 @@ static int report(struct at_session *s, bool final)
 	at_tracer__unwind_refresh(s->tracer);
 	at_tracer__growth_refresh(s->tracer);
 	if (s->smp) {
+		at_sampler__before_work(s->smp);
 		at_sampler__flush(s->smp);
-		double on_s, total_s;
-
 		at_model_set_duty(s->model, at_sampler__duty(s->smp, now));
-		at_sampler__times(s->smp, now, &on_s, &total_s);
-		at_model_set_window_times(s->model, on_s, total_s);
 	}
 	at_model_needs(s->model)->heap = (s->ui && at_ui_wants_heap(s->ui)) || needs_heap(s->o);
 	/* folded stacks print once, at the end */

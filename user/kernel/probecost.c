@@ -5,6 +5,7 @@
  * cost is the median over rounds; time is the thread's CPU time, which counts the
  * kernel's work for the trap and not the time other tasks ran (the machine may be busy). */
 #include "kernel/probecost.h"
+#include "kernel/ticks.h"
 #include "calib.skel.h"
 #include "lib/util.h"
 #include "uprobe_multi.h"
@@ -12,11 +13,14 @@
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <linux/perf_event.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,6 +29,7 @@
 #define AT_CALIB_MIN_CALLS 16
 #define AT_CALIB_MAX_CALLS 4096
 #define AT_CALIB_TRIES 3		/* a noisy machine may need another go */
+#define AT_CALIB_SPIN_NS 1e7		/* each sampler round: 10 ms of spinning each way */
 
 /* push %rbp is emulated, mov %rdi,%rax single-stepped (probekind.c); the _bare twins
  * have the same bodies and are never probed. */
@@ -136,6 +141,52 @@ static void measure_rounds(struct at_probe_cost *c)
 	at_debug("probe cost: %d rounds of %d calls per function", AT_CALIB_ROUNDS, n);
 }
 
+static __attribute__((noipa)) unsigned long spin(unsigned long n)
+{
+	unsigned long x = 1;
+
+	for (unsigned long i = 0; i < n; i++)
+		x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+	return x;
+}
+
+/* What one sample of --max-overhead's window timer (a cpu-clock perf event of period
+ * AT_TICK_ON_NS) costs the thread it interrupts: a spin loop with the timer on this
+ * thread and without, interleaved. In a VM each timer interrupt exits to the host:
+ * about 12 us a sample here, 13% of a thread's time at 10 kHz; the window share and
+ * the budget must both count it. 0 if no perf event can be opened. */
+static void measure_sampler(struct at_probe_cost *c)
+{
+	struct perf_event_attr a = { .size = sizeof(a), .type = PERF_TYPE_SOFTWARE, .config = PERF_COUNT_SW_CPU_CLOCK,
+				     .sample_period = AT_TICK_ON_NS, .disabled = 1 };
+	int fd = (int)syscall(SYS_perf_event_open, &a, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
+	double v[AT_CALIB_ROUNDS], t0, off, on;
+	unsigned long n, sink = 0;
+
+	if (fd < 0) {
+		at_debug("probe cost: no cpu-clock timer for the sampler's cost: %s", strerror(errno));
+		return;
+	}
+	t0 = thread_ns();
+	sink += spin(100000);
+	n = (unsigned long)(AT_CALIB_SPIN_NS / ((thread_ns() - t0) / 100000 + 0.01));
+	for (int r = 0; r < AT_CALIB_ROUNDS; r++) {
+		t0 = thread_ns();
+		sink += spin(n);
+		off = thread_ns() - t0;
+		ioctl(fd, PERF_EVENT_IOC_ENABLE, 0);
+		t0 = thread_ns();
+		sink += spin(n);
+		on = thread_ns() - t0;
+		ioctl(fd, PERF_EVENT_IOC_DISABLE, 0);
+		v[r] = (on - off) / (on / AT_TICK_ON_NS);
+	}
+	close(fd);
+	c->sample_ns = median(v, AT_CALIB_ROUNDS);
+	if (c->sample_ns < 0 || sink == 42)
+		c->sample_ns = 0;
+}
+
 static void *close_links(void *arg)
 {
 	int *fds = arg;
@@ -188,6 +239,7 @@ static int attach_and_measure(struct calib_bpf *skel, struct at_probe_cost *c)
 	else
 		measure_rounds(c);
 	release_links(efd, rfd);
+	measure_sampler(c);
 	return err;
 }
 
@@ -247,8 +299,8 @@ static bool cache_read(const char *path, const char *key, struct at_probe_cost *
 	if (!f)
 		return false;
 	ok = fgets(line, sizeof(line), f) && sscanf(line, "key %4600[^\n]", k) == 1 && !strcmp(k, key) &&
-	     fscanf(f, "entry %lf\nentry_stepped %lf\nreturn %lf\n", &c->entry_ns, &c->stepped_ns,
-		    &c->return_ns) == 3 && c->entry_ns > 0 && c->stepped_ns > 0 && c->return_ns > 0;
+	     fscanf(f, "entry %lf\nentry_stepped %lf\nreturn %lf\nsample %lf\n", &c->entry_ns, &c->stepped_ns,
+		    &c->return_ns, &c->sample_ns) == 4 && c->entry_ns > 0 && c->stepped_ns > 0 && c->return_ns > 0;
 	fclose(f);
 	return ok;
 }
@@ -265,8 +317,8 @@ static void cache_write(const char *dir, const char *path, const char *key, cons
 		at_debug("probe cost: cannot cache it in %s: %s", dir, strerror(errno));
 		return;
 	}
-	fprintf(f, "key %s\nentry %.17g\nentry_stepped %.17g\nreturn %.17g\n", key, c->entry_ns, c->stepped_ns,
-		c->return_ns);
+	fprintf(f, "key %s\nentry %.17g\nentry_stepped %.17g\nreturn %.17g\nsample %.17g\n", key, c->entry_ns,
+		c->stepped_ns, c->return_ns, c->sample_ns);
 	if (fclose(f) || rename(tmp, path)) {
 		at_debug("probe cost: cannot cache it in %s: %s", dir, strerror(errno));
 		unlink(tmp);
@@ -284,8 +336,8 @@ int at_probe_cost_get(struct at_probe_cost *c)
 	memset(c, 0, sizeof(*c));
 	if (!(force && *force && strcmp(force, "0")) && cache_read(path, key, c)) {
 		c->cached = true;
-		at_debug("probe cost (cached in %s): entry %.0f ns, entry_stepped %.0f ns, return %.0f ns", path,
-			 c->entry_ns, c->stepped_ns, c->return_ns);
+		at_debug("probe cost (cached in %s): entry %.0f ns, entry_stepped %.0f ns, return %.0f ns, "
+			 "a window timer sample %.0f ns", path, c->entry_ns, c->stepped_ns, c->return_ns, c->sample_ns);
 		return 0;
 	}
 	for (int tries = 0; tries < AT_CALIB_TRIES; tries++)
@@ -304,8 +356,8 @@ int at_probe_cost_get(struct at_probe_cost *c)
 		c->return_ns = c->return_ns > 1 ? c->return_ns : 1;
 		return 0;	/* not cached: the next run measures again */
 	}
-	at_debug("probe cost (measured in %.0f ms): entry %.0f ns, entry_stepped %.0f ns, return %.0f ns",
-		 c->took_ms, c->entry_ns, c->stepped_ns, c->return_ns);
+	at_debug("probe cost (measured in %.0f ms): entry %.0f ns, entry_stepped %.0f ns, return %.0f ns, a window "
+		 "timer sample %.0f ns", c->took_ms, c->entry_ns, c->stepped_ns, c->return_ns, c->sample_ns);
 	cache_write(dir, path, key, c);
 	return 0;
 }

@@ -12,6 +12,7 @@ struct at_probe_cost {
 	double entry_ns;	/* an entry hit on an instruction the kernel emulates */
 	double stepped_ns;	/* an entry hit on one it single-steps out of line */
 	double return_ns;	/* a return probe at the same site, over its entry alone */
+	double sample_ns;	/* one sample of --max-overhead's window timer (kernel/ticks.h) */
 	bool cached;		/* read from the per-boot cache, not measured now */
 	double took_ms;		/* how long measuring took (0 when cached) */
 };

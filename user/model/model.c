@@ -172,7 +172,7 @@ static struct at_site_view *site_buf(struct at_model *m, int i, size_t n)
 static void scale_estimates(struct at_model *m, struct at_snapshot *s, double duty)
 {
 	struct at_site_view *v = site_buf(m, 1, m->tab.n);
-	double di = at_model_window_interval_duty(m), k, dw;
+	double k;
 	size_t j = 0;
 
 	if (m->tab.n)	/* no site yet: the table has no array */
@@ -181,15 +181,13 @@ static void scale_estimates(struct at_model *m, struct at_snapshot *s, double du
 		struct at_proc_view *p = &s->procs[i];
 
 		k = 1 / at_model_window_share(m, p, duty);
-		dw = at_model_window_work_duty(m, p->pid, di);
 		while (j < m->tab.n && v[j].pid < p->pid)
 			j++;
 		for (; j < m->tab.n && v[j].pid == p->pid; j++) {
 			v[j].samples = v[j].s.allocs;
-			scale_site(&v[j].s, at_model_window_weight(m, p->pid, v[j].stack_id + 1, v[j].s.allocs, di,
-								   dw, k));
+			scale_site(&v[j].s, at_model_window_weight(m, p->pid, v[j].stack_id + 1, v[j].s.allocs, k));
 		}
-		p->scale = at_model_window_weight(m, p->pid, 0, p->s.allocs, di, dw, k);
+		p->scale = at_model_window_weight(m, p->pid, 0, p->s.allocs, k);
 		scale_proc(&p->s, p->scale);
 	}
 	s->sites = v;

@@ -146,20 +146,6 @@ struct at_model_needs *at_model_needs(struct at_model *m);
 void at_model_set_min_age(struct at_model *m, double seconds);
 void at_model_set_start(struct at_model *m, double mono);	/* when tracing started */
 void at_model_set_duty(struct at_model *m, double duty);	/* share of time probed; 1 exact */
-/* --max-overhead: the windows' time and all time since the start, in seconds, so that
- * what each interval saw is weighed by that interval's own duty. */
-void at_model_set_window_times(struct at_model *m, double on_s, double total_s);
-/* pid's duty over the run weighed by its CPU time in each interval (duty_i: this
- * refresh's): what its share of work seen (k = 1 / it) is the share of, so that idle
- * intervals (where the duty climbs to 100%) do not count. */
-double at_model_window_work_duty(struct at_model *m, int pid, double duty_i);
-/* The effective scale of what (pid, key) saw: seen counts weighed by 1/ the duty of the
- * interval each was seen in, relative to duty_w (at_model_window_work_duty), times the
- * process's scale k. key 0 is the process; a site's is its stack_id + 1. */
-double at_model_window_weight(struct at_model *m, int pid, __u64 key, __u64 seen, double duty_i, double duty_w,
-			      double k);
-/* The duty of the interval that ends at this refresh (the last one's, if it was empty). */
-double at_model_window_interval_duty(struct at_model *m);
 /* --max-overhead (model_window.c): PCT (0: exact), its windows as they open (attaching
  * begins), are on (every probe in) and go off (detaching begins), in CLOCK_MONOTONIC
  * ns, and each target's CPU time in and out of windows (seconds). */

@@ -45,8 +45,6 @@ struct at_model {
 	struct ring_buffer *gap_rb;	/* blocks followed across gaps */
 	struct at_hash win_procs;	/* pid -> CPU split and lifetime figures */
 	struct at_hash win_sites;	/* (pid, stack_id) -> struct at_win_weight */
-	double win_on_s, win_total_s;	/* windows' time and all time so far (the sampler's) */
-	double win_prev_on_s, win_prev_total_s;	/* as they stood at the last refresh */
 	__u64 gaps_lost;
 	struct at_hash peaks;		/* pid -> struct at_peak_info (model_peak.c) */
 	struct at_per_call *per_v;	/* --per, as read at the last refresh (model_percall.c) */
@@ -81,6 +79,11 @@ double at_model_probe_ns_of(const struct at_model *m, int pid);	/* probe time so
 /* --max-overhead (model_window.c). */
 void at_model_window_refresh(struct at_model *m, struct at_snapshot *s);
 double at_model_window_share(struct at_model *m, struct at_proc_view *p, double duty);
+/* The effective scale of what (pid, key) saw: each block of intervals' sightings
+ * weighed by 1 / the share of work its windows saw (the open block's at k, the
+ * process's scale, until samples say its own). at_model_window_share must have run for
+ * pid at this refresh. key 0 is the process; a site's is its stack_id + 1. */
+double at_model_window_weight(struct at_model *m, int pid, __u64 key, __u64 seen, double k);
 void at_model_window__fini(struct at_model *m);
 void at_model_overhead__fini(struct at_model *m);
 /* Reads every process's peak, and the sites live at it when it moved (model_peak.c);

@@ -4,8 +4,11 @@
  * (the trap runs in its context), so it is part of the CPU time /proc/PID/stat reports:
  * share = probe / cpu, and a process whose work is CPU-bound takes cpu / (cpu - probe)
  * times as long. Calls the allocator makes to itself (realloc -> malloc) hit probes
- * without being counted, so this is a lower bound for such calls. */
+ * without being counted, so this is a lower bound for such calls. Under --max-overhead
+ * the timers that split its time in and out of windows add their samples of it, priced
+ * at calibration (a timer interrupt is microseconds in a VM). */
 #include "model/model_int.h"
+#include "kernel/ticks.h"
 #include "binary/procmaps.h"
 #include "lib/family.h"
 #include "lib/util.h"
@@ -137,6 +140,17 @@ static void forget_unseen(struct at_model *m)
 	}
 }
 
+/* What --max-overhead's timers have cost pid so far (ns): their samples of it, priced. */
+static double timer_ns(struct at_model *m, int pid)
+{
+	struct at_user_time u;
+
+	if (!m->max_overhead || !at_ticks__read(at_tracer__ticks(m->tracer), pid, &u))
+		return 0;
+	/* in windows both timers interrupt it, out of them the slow one */
+	return m->cost.sample_ns * ((double)u.on_all * (1 + (double)AT_TICK_ON_NS / AT_TICK_OFF_NS) + (double)u.off_all);
+}
+
 void at_model_overhead_update(struct at_model *m)
 {
 	double now = at_now_mono();
@@ -150,6 +164,7 @@ void at_model_overhead_update(struct at_model *m)
 		price(m, k, p->pid);
 		for (int f = 0; f < AT_NR_FUNCS && k->priced; f++)
 			pns += k->ns[f] * p->hits[f];
+		pns += timer_ns(m, p->pid);
 		if (cpu < 0 && k->exit_cpu_s > 0)
 			cpu = k->exit_cpu_s;
 		if (k->gen && k->gen + 1 >= m->ov_gen)

@@ -2,6 +2,7 @@
  * (the share of its work the probes saw), and the lifetimes of blocks followed across
  * the gaps between windows (bpf/alloc.bpf.c's gap events, bounded by model/censor.c). */
 #include "model/model_int.h"
+#include "kernel/probecost.h"
 #include "kernel/ticks.h"
 #include "lib/util.h"
 
@@ -12,21 +13,40 @@
 /* Below this much CPU time in and out of windows, the share of time is the better
  * guess of the share of work seen. */
 #define AT_MIN_CPU_S 0.02
-#define AT_MIN_TICKS 20		/* user-mode samples each side: below, the CPU split */
+#define AT_MIN_TICKS 20		/* own samples each side: below, the CPU split */
+#define AT_BLOCK_ERR 0.01	/* a block closes when its share's squared relative error is below */
 
-/* Horvitz-Thompson weighting: each interval's sightings count 1 / that interval's duty.
- * A phased load (redis-benchmark's SET, then GET, ...) meets a different duty in each
- * phase (the feedback follows each phase's cost), so one scale for the whole run would
- * weigh the phases by their duty instead of their work. */
+/* Horvitz-Thompson weighting: what was seen in each block of refresh intervals counts
+ * 1 / the share of work the windows saw in that block. A phased load (redis-benchmark's
+ * SET, then GET, ...) meets a different duty in each phase (the feedback follows each
+ * phase's cost), so one scale for the whole run would weigh the phases by their duty
+ * instead of their work. The share comes from the timer's own-work samples in and out
+ * of windows (bpf/ticks.bpf.c), less what the timer's own interrupts cost (measured at
+ * calibration: 13% of a thread's time at 10 kHz in this VM), not from the process's
+ * CPU clock, which moves in whole scheduler ticks (4 ms at HZ=250) and so cannot split
+ * windows of a few ms. A block closes once its share is known within about 10%; until
+ * then its sightings count at the run's rate. */
 struct at_win_weight {
 	__u64 seen;	/* allocations seen so far */
-	double w;	/* the same, each weighed by 1 / the duty of its interval */
+	__u64 pending;	/* of those, in the open block */
+	__u64 gen;	/* blocks of its process closed when it last counted */
+	double w;	/* the closed blocks' sightings, each weighed by 1 / its share */
+};
+
+/* Own time (ns) in and out of windows, from samples: the timer's interrupts removed. */
+struct own_time {
+	double on, off;
+	__u64 n_on, n_off;
 };
 
 struct win_proc {
 	double cpu_on, cpu_off;	/* seconds, from the sampler */
-	double cpu_mark;	/* cpu_on + cpu_off at the last refresh */
-	double duty_cpu, cpu;	/* sum of each interval's duty x its CPU time; that CPU time */
+	struct own_time mark;	/* as the open block began */
+	struct own_time cur;	/* at this refresh */
+	__u64 gen;		/* blocks closed */
+	bool closed_now;	/* one closed at this refresh */
+	double closed_share;	/* the last closed block's share */
+	double open_share;	/* the open block's, 0 while too few samples say it */
 	struct at_life_est life;
 };
 
@@ -116,22 +136,61 @@ void at_model_window_refresh(struct at_model *m, struct at_snapshot *s)
 	m->gaps_lost = m->fds.gaps_lost ? *m->fds.gaps_lost : 0;
 }
 
+/* The own time the samples in u stand for. In windows both timers interrupt the
+ * process (the slow one's samples are dropped there), out of them the slow one alone;
+ * each interrupt costs sample_ns of the process's time that is no work of its own. */
+static struct own_time own_time(const struct at_user_time *u, double sample_ns)
+{
+	double f_on = 1 - sample_ns / AT_TICK_ON_NS - sample_ns / AT_TICK_OFF_NS, f_off = 1 - sample_ns / AT_TICK_OFF_NS;
+
+	return (struct own_time){ .on = (double)u->on_ns * fmax(f_on, 0.05), .off = (double)u->off_ns * fmax(f_off, 0.05),
+				  .n_on = u->on_n, .n_off = u->off_n };
+}
+
+/* The share of work the windows saw between a and b, and the square of its relative
+ * error (binomial counts each side); 0 with too few samples in windows. */
+static double block_share(const struct own_time *a, const struct own_time *b, double *err2)
+{
+	__u64 n_on = b->n_on - a->n_on, n_off = b->n_off - a->n_off;
+	double on = b->on - a->on, off = b->off - a->off, s;
+
+	*err2 = 1;
+	if (n_on < AT_MIN_TICKS || on + off <= 0)
+		return 0;
+	s = on / (on + off);
+	*err2 = (1 - s) * (1 - s) * (1.0 / (double)n_on + (n_off ? 1.0 / (double)n_off : 0));
+	return s;
+}
+
+/* At each refresh, before its sites: closes pid's open block once its share is known. */
+static void window_block(struct win_proc *w, const struct own_time *t)
+{
+	double err2, s;
+
+	w->cur = *t;
+	s = block_share(&w->mark, t, &err2);
+	w->closed_now = s > 0 && err2 <= AT_BLOCK_ERR;
+	if (w->closed_now) {
+		w->closed_share = s;
+		w->gen++;
+		w->mark = *t;
+		s = 0;
+	}
+	w->open_share = s;
+}
+
 /* The share of pid's work the probes saw, at most the share of time (probes never make
  * a process do more work a second; one that waits for requests does as much in windows
  * as out, a busy one less). Allocations follow work, not time: a busy target runs
- * faster while unprobed. From samples: each side's CPU time (its clock) times its share
- * of own-work samples (kernel/ticks.h: what the probes cost is measured, not modelled);
+ * faster while unprobed. From samples: own time in windows over all of it (what the
+ * probes cost is measured, not modelled: samples in their paths are not own time);
  * with few samples, from its CPU time in and out of windows less the probes' modelled
  * cost; with little of that, the share of time. All three go to the reports. */
-static double share_by_samples(const struct win_proc *w, const struct at_user_time *u)
+static double share_by_samples(const struct own_time *t, const struct at_user_time *u)
 {
-	double on, off;
-
-	if (!w || u->on_all < AT_MIN_TICKS || u->off_all < AT_MIN_TICKS || !u->on_n || !u->off_n)
+	if (u->on_all < AT_MIN_TICKS || u->off_all < AT_MIN_TICKS || !u->on_n || !u->off_n)
 		return 0;
-	on = w->cpu_on * u->on_n / u->on_all;
-	off = w->cpu_off * u->off_n / u->off_all;
-	return on + off > 0 ? on / (on + off) : 0;
+	return t->on / (t->on + t->off);
 }
 
 static double share_by_cpu(struct at_model *m, const struct win_proc *w, int pid)
@@ -146,74 +205,55 @@ static double share_by_cpu(struct at_model *m, const struct win_proc *w, int pid
 
 double at_model_window_share(struct at_model *m, struct at_proc_view *p, double duty)
 {
-	const struct win_proc *w = at_hash_get(&m->win_procs, (__u64)p->pid, 0);
+	struct win_proc *w = win_proc(m, p->pid);
 	struct at_user_time u = {};
+	struct own_time t = {};
 
 	if (at_ticks__read(at_tracer__ticks(m->tracer), p->pid, &u)) {
 		at_debug("pid %d: own samples %llu of %llu in windows, %llu of %llu out; CPU %.1f ms in, %.1f ms out; "
 			 "duty %.4f", p->pid, (unsigned long long)u.on_n, (unsigned long long)u.on_all,
-			 (unsigned long long)u.off_n, (unsigned long long)u.off_all, w ? w->cpu_on * 1e3 : -1,
-			 w ? w->cpu_off * 1e3 : -1, duty);
+			 (unsigned long long)u.off_n, (unsigned long long)u.off_all, w->cpu_on * 1e3, w->cpu_off * 1e3,
+			 duty);
 		p->share_samples[0] = u.on_n;
 		p->share_samples[1] = u.off_n;
+		t = own_time(&u, m->cost.sample_ns);
+		window_block(w, &t);
 	}
-	p->share_by_samples = fmin(share_by_samples(w, &u), duty);
+	p->share_by_samples = fmin(share_by_samples(&t, &u), duty);
 	p->share_by_cpu = fmin(share_by_cpu(m, w, p->pid), duty);
 	p->share_by_time = duty;
 	p->share_from = p->share_by_samples > 0 ? "samples" : p->share_by_cpu > 0 ? "cpu-time" : "time";
 	return p->share_by_samples > 0 ? p->share_by_samples : p->share_by_cpu > 0 ? p->share_by_cpu : duty;
 }
 
-void at_model_set_window_times(struct at_model *m, double on_s, double total_s)
-{
-	m->win_on_s = on_s;
-	m->win_total_s = total_s;
-}
-
-double at_model_window_interval_duty(struct at_model *m)
-{
-	double dt = m->win_total_s - m->win_prev_total_s, d = m->duty;
-
-	if (dt > 0) {
-		d = (m->win_on_s - m->win_prev_on_s) / dt;
-		m->win_prev_on_s = m->win_on_s;
-		m->win_prev_total_s = m->win_total_s;
-	}
-	return d < 1e-4 ? 1e-4 : d > 1 ? 1 : d;
-}
-
-double at_model_window_work_duty(struct at_model *m, int pid, double duty_i)
-{
-	struct win_proc *w = win_proc(m, pid);
-	double dc = w->cpu_on + w->cpu_off - w->cpu_mark;
-
-	if (dc > 0) {
-		w->duty_cpu += duty_i * dc;
-		w->cpu += dc;
-		w->cpu_mark += dc;
-	}
-	return w->cpu > 0 ? w->duty_cpu / w->cpu : m->duty;
-}
-
-double at_model_window_weight(struct at_model *m, int pid, __u64 key, __u64 seen, double duty_i, double duty_w,
-			      double k)
+double at_model_window_weight(struct at_model *m, int pid, __u64 key, __u64 seen, double k)
 {
 	struct at_win_weight *x = at_hash_get(&m->win_sites, (__u64)pid, key);
+	struct win_proc *w = win_proc(m, pid);
+	double all, open;
 
-	if (!x) {
+	if (!x) {	/* what it saw by now is this refresh's, so in a block closed now */
 		x = at_xcalloc(1, sizeof(*x));
+		x->gen = w->gen - (w->closed_now ? 1 : 0);
 		at_hash_put(&m->win_sites, (__u64)pid, key, x);
 	}
-	/* an interval's duty is at least an eighth of the run's: sightings in an interval
-	 * whose windows were nearly all cut off (a window open across the refresh) would
-	 * otherwise weigh thousands of times their number */
-	duty_i = fmax(duty_i, duty_w / 8);
 	if (seen > x->seen) {
-		x->w += (double)(seen - x->seen) / duty_i;
+		x->pending += seen - x->seen;
 		x->seen = seen;
 	}
-	/* with one duty all along, w / seen = 1 / duty: k unchanged */
-	return x->seen && duty_w > 0 ? x->w / (double)x->seen * duty_w * k : k;
+	if (x->gen != w->gen) {
+		x->w += (double)x->pending / w->closed_share;
+		x->pending = 0;
+		x->gen = w->gen;
+	}
+	if (!x->seen || w->cur.on <= 0)
+		return k;
+	/* the open block at its own share once samples say it, else at the run's rate of
+	 * sightings per own time in windows (a block without windows, as when the duty
+	 * sits at its floor, holds work the probes never saw) */
+	all = (w->cur.on - w->mark.on) + (w->cur.off - w->mark.off);
+	open = w->open_share > 0 ? x->pending / w->open_share : (double)x->seen / w->cur.on * all;
+	return (x->w + open) / (double)x->seen;
 }
 
 void at_model_window__fini(struct at_model *m)

@@ -9,6 +9,7 @@ json_object *at_json_probe_cost(const struct at_probe_cost *c)
 	json_object_object_add(o, "entry", json_object_new_double(c->entry_ns));
 	json_object_object_add(o, "entry_stepped", json_object_new_double(c->stepped_ns));
 	json_object_object_add(o, "return", json_object_new_double(c->return_ns));
+	json_object_object_add(o, "window_timer_sample", json_object_new_double(c->sample_ns));
 	return o;
 }
 
