@@ -72,10 +72,40 @@ static void test_delete_keeps_others_reachable(void)
 	at_hash_clear(&h);
 }
 
+/* A process's entries go when it does; the table shrinks back and the rest stay. */
+static void test_free_k1_shrinks(void)
+{
+	struct at_hash h = { 0 };
+	size_t bad = 0, cap;
+
+	for (__u64 pid = 1; pid <= 3; pid++)
+		for (__u64 k = 0; k < (pid == 2 ? 5000 : 10); k++) {
+			__u64 *v = malloc(sizeof(*v));
+
+			*v = pid * 100000 + k;
+			at_hash_put(&h, pid, k, v);
+		}
+	cap = h.cap;
+	CHECK_EQ_U(at_hash_free_k1(&h, 2), 5000);
+	CHECK_EQ_U(at_hash_free_k1(&h, 7), 0);
+	CHECK_EQ_U(h.len, 20);
+	CHECK(h.cap < cap / 16);
+	for (__u64 pid = 1; pid <= 3; pid++)
+		for (__u64 k = 0; k < 10; k++) {
+			__u64 *v = at_hash_get(&h, pid, k);
+
+			if (pid == 2 ? v != NULL : !v || *v != pid * 100000 + k)
+				bad++;
+		}
+	CHECK_EQ_U(bad, 0);
+	at_hash_free_all(&h);
+}
+
 int main(void)
 {
 	RUN(test_put_get_replace);
 	RUN(test_many_keys_survive_growth);
 	RUN(test_delete_keeps_others_reachable);
+	RUN(test_free_k1_shrinks);
 	return UNIT_DONE();
 }

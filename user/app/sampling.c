@@ -63,7 +63,9 @@ static void split_cpu(struct at_sampler *s)
 			/* a launched command's CPU time as it exited, since the last switch */
 			if (c && c->ok && c->last >= 0 && (v = at_model_exit_cpu(s->m, t->pid)) > c->last)
 				*(s->on ? &c->on : &c->off) += v - c->last;
-			if (c)
+			if (c && t->gone)	/* reported: the model keeps its last split */
+				free(at_hash_del(&s->cpu, (__u64)t->pid, 0));
+			else if (c)
 				c->ok = false;
 			continue;
 		}

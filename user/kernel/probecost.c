@@ -141,12 +141,15 @@ static void measure_rounds(struct at_probe_cost *c)
 	at_debug("probe cost: %d rounds of %d calls per function", AT_CALIB_ROUNDS, n);
 }
 
-static __attribute__((noipa)) unsigned long spin(unsigned long n)
+/* The asm makes each call real work: a pure function's second call would be reused. */
+static __attribute__((noinline)) unsigned long spin(unsigned long n)
 {
 	unsigned long x = 1;
 
-	for (unsigned long i = 0; i < n; i++)
+	for (unsigned long i = 0; i < n; i++) {
 		x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+		__asm__ volatile("" : "+r"(x));
+	}
 	return x;
 }
 

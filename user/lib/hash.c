@@ -89,6 +89,32 @@ void *at_hash_del(struct at_hash *h, __u64 k1, __u64 k2)
 	return val;
 }
 
+size_t at_hash_free_k1(struct at_hash *h, __u64 k1)
+{
+	struct at_hash keep = { 0 };
+	size_t n = 0;
+
+	for (size_t i = 0; i < h->cap; i++) {
+		struct at_hash_ent *e = &h->slots[i];
+
+		if (!e->val)
+			continue;
+		if (e->k1 == k1) {
+			free(e->val);
+			n++;
+		} else {
+			at_hash_put(&keep, e->k1, e->k2, e->val);
+		}
+	}
+	if (n) {	/* rebuilt at its new size: a table that grew for churned keys shrinks */
+		free(h->slots);
+		*h = keep;
+	} else {
+		at_hash_clear(&keep);
+	}
+	return n;
+}
+
 void at_hash_clear(struct at_hash *h)
 {
 	free(h->slots);

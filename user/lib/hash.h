@@ -23,6 +23,9 @@ void *at_hash_del(struct at_hash *h, __u64 k1, __u64 k2);
 /* Two independent 64-bit hashes of a string, to key strings in the table (a collision
  * needs both to collide). */
 void at_hash_str(const char *s, __u64 *k1, __u64 *k2);
+/* Frees the values of every key whose first word is k1 (a process's entries, when it is
+ * gone) and removes them; returns how many. */
+size_t at_hash_free_k1(struct at_hash *h, __u64 k1);
 void at_hash_clear(struct at_hash *h);	/* frees the table, not the values */
 void at_hash_free_all(struct at_hash *h);	/* frees the values (malloc'd) and the table */
 

@@ -63,6 +63,7 @@ void at_model_drop_target(struct at_model *m, int pid)
 	if (!t)
 		return;
 	t->gone = true;
+	t->gone_gen = m->gen;
 	at_model_names_forget(m, pid);
 	/* a snapshot may still point at it: the memory stays until fini */
 	at_hash_del(&m->by_pid, pid, 0);
@@ -73,6 +74,7 @@ void at_model_forget_sites(struct at_model *m, const int *pids, int n)
 	at_sitetab_forget(&m->tab, pids, n);
 	at_model_peak_forget(m, pids, n);
 	at_model_history_forget(m, pids, n);
+	at_model_window_forget(m, pids, n);
 	if (m->cur.sites == m->tab.v)
 		m->cur.nr_sites = m->tab.n;	/* cur reads the table itself */
 }
@@ -237,6 +239,23 @@ static size_t keep_prev_sites(struct at_model *m, const struct at_site_view **ou
 	return m->cur.nr_sites;
 }
 
+/* Frees the targets gone two refreshes ago: neither snapshot can point at them (an
+ * agent's list would otherwise grow with every process that ever came and went). */
+static void drop_gone_targets(struct at_model *m)
+{
+	int n = 0;
+
+	for (int i = 0; i < m->nr_targets; i++) {
+		struct at_target *t = m->targets[i];
+
+		if (t->gone && t->gone_gen + 2 <= m->gen)
+			free(t);
+		else
+			m->targets[n++] = t;
+	}
+	m->nr_targets = n;
+}
+
 /* The heap pass over every live target (those without a block since attach too). */
 static void heap_pass(struct at_model *m)
 {
@@ -278,6 +297,7 @@ int at_model_refresh(struct at_model *m, bool final)
 	m->prev.nr_sites = np;
 	m->cur = s;
 	m->gen++;
+	drop_gone_targets(m);
 	at_model_overhead_update(m);
 	if (m->needs.peak)
 		at_model_peak_update(m, final);

@@ -20,6 +20,7 @@ struct at_target {
 	char comm[16];
 	bool exited;
 	bool gone;		/* exited and reported: no longer listed */
+	__u64 gone_gen;		/* the model's refreshes when it went (freed two later) */
 };
 
 /* What the probes cost one process (model_overhead.c). Its probe time in an interval is

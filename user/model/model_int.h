@@ -13,7 +13,7 @@ struct at_model {
 	struct at_tracer *tracer;
 	double start_mono;
 	struct at_hash by_pid;		/* pid -> struct at_target (stable; freed at fini) */
-	struct at_target **targets;	/* in order of arrival, gone ones included */
+	struct at_target **targets;	/* in order of arrival; gone ones until no snapshot has them */
 	int nr_targets, cap_targets;
 	struct at_snapshot cur, prev;	/* prev has sites only with needs.prev_sites */
 	struct at_sitetab tab;		/* the kernel's sites, read incrementally */
@@ -84,6 +84,7 @@ double at_model_window_share(struct at_model *m, struct at_proc_view *p, double 
  * process's scale, until samples say its own). at_model_window_share must have run for
  * pid at this refresh. key 0 is the process; a site's is its stack_id + 1. */
 double at_model_window_weight(struct at_model *m, int pid, __u64 key, __u64 seen, double k);
+void at_model_window_forget(struct at_model *m, const int *pids, int n);	/* gone processes */
 void at_model_window__fini(struct at_model *m);
 void at_model_overhead__fini(struct at_model *m);
 /* Reads every process's peak, and the sites live at it when it moved (model_peak.c);

@@ -180,17 +180,7 @@ void at_model_set_symbolizer(struct at_model *m, struct at_symbolizer *sym)
 /* Its pid may come back as another process. */
 void at_model_names_forget(struct at_model *m, int pid)
 {
-	struct at_hash keep = { 0 };
-	struct at_hash_ent *h;
-
-	at_hash_for_each(&m->names, h) {
-		if ((int)h->k1 == pid)
-			free(h->val);
-		else
-			at_hash_put(&keep, h->k1, h->k2, h->val);
-	}
-	at_hash_clear(&m->names);
-	m->names = keep;
+	at_hash_free_k1(&m->names, (__u64)pid);
 }
 
 void at_model_names__fini(struct at_model *m)

@@ -256,6 +256,14 @@ double at_model_window_weight(struct at_model *m, int pid, __u64 key, __u64 seen
 	return (x->w + open) / (double)x->seen;
 }
 
+void at_model_window_forget(struct at_model *m, const int *pids, int n)
+{
+	for (int i = 0; i < n; i++) {
+		free(at_hash_del(&m->win_procs, (__u64)pids[i], 0));
+		at_hash_free_k1(&m->win_sites, (__u64)pids[i]);
+	}
+}
+
 void at_model_window__fini(struct at_model *m)
 {
 	ring_buffer__free(m->gap_rb);
