@@ -1,19 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /* --max-overhead: how much of each traced process's own work fell in windows. A timer
- * (perf cpu-clock, every CPU) samples what runs. A sample of a process alloctop counts
- * is its own work unless it is the probes': in the kernel, a stack through the uprobe
- * trap and return paths (their text ranges from /proc/kallsyms, set by userspace); in
- * user mode, where a trap resumes (below). Own samples add their period (ns) to "on" or
- * "off" as the windows stand. The share of a process's allocations alloctop saw is then
- * on / (on + off), with no cost model. Without the kernel ranges (kallsyms hidden), only
- * user-mode samples count. */
+ * (perf cpu-clock, on the targets' threads or on every CPU) samples what runs. A sample
+ * of a process alloctop counts is its own work unless it is the probes': in the kernel,
+ * a stack through the uprobe trap and return paths (their text ranges from
+ * /proc/kallsyms, set by userspace); in user mode, where a trap resumes (below). Own
+ * samples count "on" or "off" as the windows stand (struct at_ticks); userspace weighs
+ * each side by its timer's period (model/model_window.c), with no cost model. Without
+ * the kernel ranges (kallsyms hidden), only user-mode samples count. */
 #include "common.bpf.h"
 
-struct at_ticks {
-	__u64 on_ns, off_ns;	/* own time estimated in and out of windows */
-	__u64 on_n, off_n;	/* own samples */
-	__u64 on_all, off_all;	/* every sample of the process */
-};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -51,7 +46,10 @@ static __always_inline bool at_in_probe_path(struct bpf_perf_event_data *ctx)
 
 /* A timer interrupt held off while a trap is handled fires as the thread resumes user
  * mode, where the probe hit: in the allocator's text or the uprobes page (single-step
- * slots, the return trampoline). Samples there do not count, in windows or out alike. */
+ * slots, the return trampoline). Samples there are not own work in windows; out of
+ * them (no probe in) they are, and their share of the samples there says how much of
+ * the process's own work is the allocator's (on_alloc, off_alloc: userspace puts it
+ * back into the windows' own time). */
 static __always_inline bool at_probe_skid(__u32 tgid, __u64 ip)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
@@ -68,15 +66,16 @@ SEC("perf_event")
 int user_tick(struct bpf_perf_event_data *ctx)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	__u64 period = ctx->sample_period;
+	__u64 period = ctx->sample_period;	/* which timer */
 	bool on = at_win_on, user = (ctx->regs.csx & 3) == 3;	/* csx: the context is read 8 bytes at a time */
 	struct at_ticks *v, z = {};
-	bool own;
+	bool own, in_alloc;
 
 	/* each state counts its own timer only: the slow one runs in windows too */
 	if (period != (on ? tick_on_ns : tick_off_ns) || !tgid || !bpf_map_lookup_elem(&procs, &tgid))
 		return 0;
-	own = user ? !at_probe_skid(tgid, ctx->regs.ip) : nr_probe_text && !at_in_probe_path(ctx);
+	in_alloc = user && at_probe_skid(tgid, ctx->regs.ip);
+	own = user ? !in_alloc : nr_probe_text && !at_in_probe_path(ctx);
 	v = bpf_map_lookup_elem(&user_ticks, &tgid);
 	if (!v) {
 		bpf_map_update_elem(&user_ticks, &tgid, &z, BPF_NOEXIST);
@@ -84,18 +83,16 @@ int user_tick(struct bpf_perf_event_data *ctx)
 		if (!v)
 			return 0;
 	}
+	if (in_alloc)
+		__sync_fetch_and_add(on ? &v->on_alloc : &v->off_alloc, 1);
 	if (on) {
 		__sync_fetch_and_add(&v->on_all, 1);
-		if (own) {
-			__sync_fetch_and_add(&v->on_ns, period);
+		if (own)
 			__sync_fetch_and_add(&v->on_n, 1);
-		}
 	} else {
 		__sync_fetch_and_add(&v->off_all, 1);
-		if (own) {
-			__sync_fetch_and_add(&v->off_ns, period);
+		if (own)
 			__sync_fetch_and_add(&v->off_n, 1);
-		}
 	}
 	return 0;
 }

@@ -57,6 +57,42 @@ def test_windows_switch_every_probe():
         harness.kill(w)
 
 
+def perf_fds(pid):
+    """perf events process pid holds now."""
+    n = 0
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            if os.readlink("/proc/%d/fd/%s" % (pid, fd)) == "anon_inode:[perf_event]":
+                n += 1
+        except OSError:
+            continue
+    return n
+
+
+def test_window_timers_on_the_targets_threads():
+    """With -p, --max-overhead's two timers sit on each of the target's threads (threads:
+    5), not on every CPU, so no other process is interrupted; a census keeps two per
+    CPU. The calibration's own timer is closed by then."""
+    w = harness.Workload("threads")
+    try:
+        w.wait_ready()
+        nthreads = len(os.listdir("/proc/%d/task" % w.pid))
+        at = harness.Alloctop(["-b", "-o", "json", "-d", "60", "--max-overhead", "5", "-p", w.pid])
+        at.wait_attached()
+        n = perf_fds(at.proc.pid)
+        at.expect_ok(at.stop())
+        if nthreads != 5 or n != 2 * nthreads:
+            fail("%d perf events for a target of %d threads: want 2 a thread" % (n, nthreads))
+    finally:
+        harness.kill(w.proc)
+    at = harness.Alloctop(["-b", "-o", "json", "-d", "60", "--comm", "no-such-comm"])
+    at.wait_attached()
+    n = perf_fds(at.proc.pid)
+    at.expect_ok(at.stop())
+    if n != 2 * os.cpu_count():
+        fail("a census holds %d perf events: want 2 a CPU (%d CPUs)" % (n, os.cpu_count()))
+
+
 def _paced_run(extra, rounds=1500):
     """alloctop [extra] -- paced: (final report, the workload's truth)."""
     truth_file = "/tmp/alloctop-paced-%d.json" % os.getpid()

@@ -113,7 +113,7 @@ static int report(struct at_session *s, bool final)
 	int err;
 
 	at_targets__update(s->targets);
-	at_tracer__unwind_refresh(s->tracer);
+	at_tracer__refresh(s->tracer);
 	at_tracer__growth_refresh(s->tracer);
 	if (s->smp) {
 		at_sampler__before_work(s->smp);

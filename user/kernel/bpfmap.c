@@ -113,3 +113,57 @@ int at_map_read_all(int fd, size_t ksz, size_t vsz, void **keys, void **vals, si
 	*n = a.n;
 	return 0;
 }
+
+struct pid_keys {
+	const int *set;		/* sorted */
+	int n;
+	size_t ksz, nk, cap;
+	char *keys;		/* the matching keys */
+};
+
+static int collect_pid_keys(void *ctx, const void *keys, const void *vals, size_t n)
+{
+	struct pid_keys *pk = ctx;
+
+	(void)vals;
+	for (size_t i = 0; i < n; i++) {
+		const char *k = (const char *)keys + i * pk->ksz;
+		int pid = *(const __u32 *)k;
+
+		if (!bsearch(&pid, pk->set, pk->n, sizeof(int), at_int_cmp))
+			continue;
+		if (pk->nk == pk->cap) {
+			pk->cap = pk->cap ? pk->cap * 2 : 1024;
+			pk->keys = at_xrealloc(pk->keys, pk->cap, pk->ksz);
+		}
+		memcpy(pk->keys + pk->nk++ * pk->ksz, k, pk->ksz);
+	}
+	return 0;
+}
+
+/* Deletes every key of map fd whose leading u32 (the pid) is in the sorted set: one
+ * batched read that keeps only those keys, then batched deletes. (Walking get_next_key
+ * and deleting as it goes restarts the walk after each delete: minutes for a million
+ * blocks.) */
+void at_map_delete_pids(int fd, size_t ksz, size_t vsz, const int *set, int n)
+{
+	struct pid_keys pk = { .set = set, .n = n, .ksz = ksz };
+
+	if (at_map_read_chunks(fd, ksz, vsz, 4096, collect_pid_keys, &pk)) {
+		free(pk.keys);
+		return;
+	}
+	for (size_t done = 0; done < pk.nk;) {
+		__u32 count = pk.nk - done > 4096 ? 4096 : (__u32)(pk.nk - done);
+		LIBBPF_OPTS(bpf_map_batch_opts, bo);
+
+		if (bpf_map_delete_batch(fd, pk.keys + done * ksz, &count, &bo) && !count) {
+			/* no batch support: one by one */
+			for (; done < pk.nk; done++)
+				bpf_map_delete_elem(fd, pk.keys + done * ksz);
+			break;
+		}
+		done += count ? count : 1;
+	}
+	free(pk.keys);
+}

@@ -18,4 +18,7 @@ int at_map_read_chunks(int fd, size_t ksz, size_t vsz, size_t chunk, at_map_chun
  * them). 0 or -errno. */
 int at_map_read_all(int fd, size_t ksz, size_t vsz, void **keys, void **vals, size_t *n);
 
+/* Deletes every key of map fd whose leading u32 (a pid) is in the sorted set of n. */
+void at_map_delete_pids(int fd, size_t ksz, size_t vsz, const int *set, int n);
+
 #endif

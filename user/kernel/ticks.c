@@ -1,11 +1,14 @@
 #include "kernel/ticks.h"
 #include "alloctop.skel.h"
+#include "lib/hash.h"
 #include "lib/util.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <dirent.h>
 #include <errno.h>
 #include <linux/perf_event.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,35 +16,51 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-struct at_ticks_set {
-	struct alloctop_bpf *skel;
-	struct bpf_link **links;	/* per CPU: the slow timer, the fast one */
-	int *fast_fds;			/* the fast timers, on in windows only */
-	int nr, nr_fast;
+/* One cpu-clock timer running user_tick: on a CPU (tid < 0), or on one thread. */
+struct timer {
+	struct bpf_link *link;	/* owns fd */
+	int fd, pid, tid;
+	bool fast;		/* on in windows only */
 };
 
-/* A cpu-clock timer of period ns on cpu running user_tick; 0, or -1 after an error. */
-static int add_timer(struct at_ticks_set *t, int cpu, __u64 period, bool fast)
+struct at_ticks_set {
+	struct alloctop_bpf *skel;
+	struct timer *v;
+	int n, cap;
+	bool per_task;		/* timers on the targets' threads, not on every CPU */
+	bool on;		/* a window is on */
+	struct at_hash tids;	/* per_task: tid -> its pid + 1, timers open */
+};
+
+/* A timer of period ns on cpu (tid < 0) or thread tid running user_tick; 0, or -1 after
+ * an error (a thread gone meanwhile is no error). */
+static int add_timer(struct at_ticks_set *t, int pid, int tid, int cpu, __u64 period, bool fast)
 {
 	struct perf_event_attr a = { .size = sizeof(a), .type = PERF_TYPE_SOFTWARE, .config = PERF_COUNT_SW_CPU_CLOCK,
-				     .sample_period = period };
-	int fd = (int)syscall(SYS_perf_event_open, &a, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+				     .sample_period = period, .disabled = fast && !t->on };
+	int fd = (int)syscall(SYS_perf_event_open, &a, tid, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+	struct bpf_link *l;
 
 	if (fd < 0) {
-		if (errno == ENODEV)	/* a possible CPU that is not online */
+		if (errno == ENODEV || (tid >= 0 && errno == ESRCH))	/* a CPU offline, a thread gone */
 			return 0;
-		at_err("cannot open a cpu-clock timer on CPU %d for --max-overhead: %s", cpu, strerror(errno));
+		if (tid >= 0)
+			at_err("cannot open a cpu-clock timer on thread %d for --max-overhead: %s", tid, strerror(errno));
+		else
+			at_err("cannot open a cpu-clock timer on CPU %d for --max-overhead: %s", cpu, strerror(errno));
 		return -1;
 	}
-	t->links[t->nr] = bpf_program__attach_perf_event(t->skel->progs.user_tick, fd);
-	if (!t->links[t->nr]) {
-		at_err("cannot attach the --max-overhead sampler on CPU %d: %s", cpu, strerror(errno));
+	l = bpf_program__attach_perf_event(t->skel->progs.user_tick, fd);
+	if (!l) {
+		at_err("cannot attach the --max-overhead sampler: %s", strerror(errno));
 		close(fd);
 		return -1;
 	}
-	t->nr++;	/* the link owns fd */
-	if (fast)
-		t->fast_fds[t->nr_fast++] = fd;
+	if (t->n == t->cap) {
+		t->cap = t->cap ? 2 * t->cap : 16;
+		t->v = at_xrealloc(t->v, t->cap, sizeof(*t->v));
+	}
+	t->v[t->n++] = (struct timer){ .link = l, .fd = fd, .pid = pid, .tid = tid, .fast = fast };
 	return 0;
 }
 
@@ -89,24 +108,101 @@ int at_ticks__prepare(struct alloctop_bpf *skel)
 	return (int)open;
 }
 
-struct at_ticks_set *at_ticks__new(struct alloctop_bpf *skel)
+struct at_ticks_set *at_ticks__new(struct alloctop_bpf *skel, bool per_task)
 {
 	int ncpu = libbpf_num_possible_cpus();
-	struct at_ticks_set *t;
+	struct at_ticks_set *t = at_xcalloc(1, sizeof(*t));
 
-	if (ncpu < 1)
-		ncpu = 1;
-	t = at_xcalloc(1, sizeof(*t));
 	t->skel = skel;
-	t->links = at_xcalloc(2 * (size_t)ncpu, sizeof(*t->links));
-	t->fast_fds = at_xcalloc((size_t)ncpu, sizeof(*t->fast_fds));
-	for (int cpu = 0; cpu < ncpu; cpu++)
-		if (add_timer(t, cpu, AT_TICK_OFF_NS, false) || add_timer(t, cpu, AT_TICK_ON_NS, true)) {
+	t->per_task = per_task;
+	t->on = true;	/* attach put every probe in */
+	skel->bss->at_win_on = true;
+	for (int cpu = 0; !per_task && cpu < (ncpu < 1 ? 1 : ncpu); cpu++)
+		if (add_timer(t, -1, -1, cpu, AT_TICK_OFF_NS, false) || add_timer(t, -1, -1, cpu, AT_TICK_ON_NS, true)) {
 			at_ticks__free(t);
 			return NULL;
 		}
-	at_ticks__window(t, true);	/* attach put every probe in */
 	return t;
+}
+
+/* Closes the timers for which gone(timer) holds. */
+static void drop_timers(struct at_ticks_set *t, bool (*gone)(const struct timer *, const void *), const void *arg)
+{
+	int n = 0;
+
+	for (int i = 0; i < t->n; i++) {
+		if (gone(&t->v[i], arg)) {
+			at_hash_del(&t->tids, (__u64)t->v[i].tid, 0);
+			bpf_link__destroy(t->v[i].link);
+		} else {
+			t->v[n++] = t->v[i];
+		}
+	}
+	t->n = n;
+}
+
+/* Timers on each thread of pid that has none yet. */
+static int add_threads(struct at_ticks_set *t, int pid)
+{
+	char path[64];
+	struct dirent *d;
+	DIR *dir;
+	int err = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	if (!(dir = opendir(path)))
+		return 0;	/* gone: nothing to time */
+	while (!err && (d = readdir(dir))) {
+		int tid = atoi(d->d_name);
+
+		if (tid <= 0 || at_hash_get(&t->tids, (__u64)tid, 0))
+			continue;
+		at_hash_put(&t->tids, (__u64)tid, 0, (void *)(uintptr_t)(pid + 1));
+		err = add_timer(t, pid, tid, -1, AT_TICK_OFF_NS, false) || add_timer(t, pid, tid, -1, AT_TICK_ON_NS, true);
+	}
+	closedir(dir);
+	return err ? -1 : 0;
+}
+
+int at_ticks__add_pid(struct at_ticks_set *t, int pid)
+{
+	return t && t->per_task ? add_threads(t, pid) : 0;
+}
+
+static bool thread_gone(const struct timer *tm, const void *arg)
+{
+	char path[64];
+
+	(void)arg;
+	snprintf(path, sizeof(path), "/proc/%d/task/%d", tm->pid, tm->tid);
+	return access(path, F_OK) != 0;
+}
+
+void at_ticks__refresh(struct at_ticks_set *t)
+{
+	int *pids, n = 0;
+
+	if (!t || !t->per_task)
+		return;
+	drop_timers(t, thread_gone, NULL);
+	pids = at_xcalloc(t->n ? (size_t)t->n : 1, sizeof(*pids));
+	for (int i = 0; i < t->n; i++)	/* each pid once: its slow timers */
+		if (!t->v[i].fast && (n == 0 || pids[n - 1] != t->v[i].pid))
+			pids[n++] = t->v[i].pid;
+	for (int i = 0; i < n; i++)
+		add_threads(t, pids[i]);	/* threads born since; a failure is said and skipped */
+	free(pids);
+}
+
+static bool of_pid(const struct timer *tm, const void *arg)
+{
+	return tm->pid == *(const int *)arg;
+}
+
+void at_ticks__forget(struct at_ticks_set *t, int pid)
+{
+	if (t && t->per_task)
+		drop_timers(t, of_pid, &pid);
 }
 
 void at_ticks__window(struct at_ticks_set *t, bool on)
@@ -115,8 +211,10 @@ void at_ticks__window(struct at_ticks_set *t, bool on)
 		return;
 	/* the flag first both ways: a fast sample outside a window is dropped */
 	t->skel->bss->at_win_on = on;
-	for (int i = 0; i < t->nr_fast; i++)
-		ioctl(t->fast_fds[i], on ? PERF_EVENT_IOC_ENABLE : PERF_EVENT_IOC_DISABLE, 0);
+	t->on = on;
+	for (int i = 0; i < t->n; i++)
+		if (t->v[i].fast)
+			ioctl(t->v[i].fd, on ? PERF_EVENT_IOC_ENABLE : PERF_EVENT_IOC_DISABLE, 0);
 }
 
 void at_ticks__window_start(struct at_ticks_set *t, __u64 ns)
@@ -125,7 +223,7 @@ void at_ticks__window_start(struct at_ticks_set *t, __u64 ns)
 		t->skel->bss->at_win_start_ns = ns;
 }
 
-bool at_ticks__read(const struct at_ticks_set *t, int pid, struct at_user_time *u)
+bool at_ticks__read(const struct at_ticks_set *t, int pid, struct at_ticks *u)
 {
 	__u32 k = (__u32)pid;
 
@@ -136,9 +234,9 @@ void at_ticks__free(struct at_ticks_set *t)
 {
 	if (!t)
 		return;
-	for (int i = 0; i < t->nr; i++)
-		bpf_link__destroy(t->links[i]);	/* closes the perf event too */
-	free(t->links);
-	free(t->fast_fds);
+	for (int i = 0; i < t->n; i++)
+		bpf_link__destroy(t->v[i].link);	/* closes the perf event too */
+	free(t->v);
+	at_hash_clear(&t->tids);
 	free(t);
 }

@@ -228,7 +228,7 @@ struct at_tracer *at_tracer__new(const struct at_tracer_opts *opts)
 		goto fail;
 	if (opts->growth && at_growth_attach(t->skel, t->growth_links, AT_GROWTH_LINKS))
 		goto fail;
-	if (opts->sampling && !(t->ticks = at_ticks__new(t->skel)))
+	if (opts->sampling && !(t->ticks = at_ticks__new(t->skel, !opts->global)))
 		goto fail;
 	/* Kernel BPF statistics time every program run (two clock reads each, ~0.1x of
 	 * the uprobe floor on a KVM guest): only on request. Not fatal if refused. */
@@ -287,6 +287,8 @@ int at_tracer__attach_pid(struct at_tracer *t, int pid)
 		return -ENOMEM;
 	err = at_links__attach_pid(t->links, pid);
 	if (!err && t->per && (err = at_percall__attach_pid(t->per, pid)))
+		at_links__detach_pid(t->links, pid);
+	if (!err && (err = at_ticks__add_pid(t->ticks, pid)))
 		at_links__detach_pid(t->links, pid);
 	if (!err && t->uw)
 		at_unwinder__add_pid(t->uw, pid);	/* until it has, stacks use frame pointers */
@@ -412,60 +414,6 @@ int at_tracer__drop_old_images(struct at_tracer *t, const int *pids, const struc
 	return err;
 }
 
-struct pid_keys {
-	const int *set;		/* sorted */
-	int n;
-	size_t ksz, nk, cap;
-	char *keys;		/* the matching keys */
-};
-
-static int collect_pid_keys(void *ctx, const void *keys, const void *vals, size_t n)
-{
-	struct pid_keys *pk = ctx;
-
-	(void)vals;
-	for (size_t i = 0; i < n; i++) {
-		const char *k = (const char *)keys + i * pk->ksz;
-		int pid = *(const __u32 *)k;
-
-		if (!bsearch(&pid, pk->set, pk->n, sizeof(int), at_int_cmp))
-			continue;
-		if (pk->nk == pk->cap) {
-			pk->cap = pk->cap ? pk->cap * 2 : 1024;
-			pk->keys = at_xrealloc(pk->keys, pk->cap, pk->ksz);
-		}
-		memcpy(pk->keys + pk->nk++ * pk->ksz, k, pk->ksz);
-	}
-	return 0;
-}
-
-/* Deletes every key of map fd whose leading u32 (the pid) is in the sorted set: one
- * batched read that keeps only those keys, then batched deletes. (Walking get_next_key
- * and deleting as it goes restarts the walk after each delete: minutes for a million
- * blocks.) */
-static void delete_pids(int fd, size_t ksz, size_t vsz, const int *set, int n)
-{
-	struct pid_keys pk = { .set = set, .n = n, .ksz = ksz };
-
-	if (at_map_read_chunks(fd, ksz, vsz, 4096, collect_pid_keys, &pk)) {
-		free(pk.keys);
-		return;
-	}
-	for (size_t done = 0; done < pk.nk;) {
-		__u32 count = pk.nk - done > 4096 ? 4096 : (__u32)(pk.nk - done);
-		LIBBPF_OPTS(bpf_map_batch_opts, bo);
-
-		if (bpf_map_delete_batch(fd, pk.keys + done * ksz, &count, &bo) && !count) {
-			/* no batch support: one by one */
-			for (; done < pk.nk; done++)
-				bpf_map_delete_elem(fd, pk.keys + done * ksz);
-			break;
-		}
-		done += count ? count : 1;
-	}
-	free(pk.keys);
-}
-
 void at_tracer__forget(struct at_tracer *t, const int *pids, int n, bool counters)
 {
 	int *set;
@@ -476,11 +424,13 @@ void at_tracer__forget(struct at_tracer *t, const int *pids, int n, bool counter
 	memcpy(set, pids, n * sizeof(int));
 	qsort(set, n, sizeof(int), at_int_cmp);
 	at_live_forget(bpf_map__fd(t->skel->maps.live), set, n);
-	delete_pids(bpf_map__fd(t->skel->maps.mappings), sizeof(struct at_block_key), sizeof(struct at_mapping),
+	for (int i = 0; i < n; i++)
+		at_ticks__forget(t->ticks, set[i]);
+	at_map_delete_pids(bpf_map__fd(t->skel->maps.mappings), sizeof(struct at_block_key), sizeof(struct at_mapping),
 		    set, n);
-	delete_pids(bpf_map__fd(t->skel->maps.alias_got), sizeof(struct at_block_key), sizeof(__u32), set, n);
+	at_map_delete_pids(bpf_map__fd(t->skel->maps.alias_got), sizeof(struct at_block_key), sizeof(__u32), set, n);
 	if (counters) {
-		delete_pids(bpf_map__fd(t->skel->maps.sites), sizeof(struct at_site_key),
+		at_map_delete_pids(bpf_map__fd(t->skel->maps.sites), sizeof(struct at_site_key),
 			    sizeof(struct at_site_stats) * possible_cpus(), set, n);
 		for (int i = 0; i < n; i++) {
 			__u32 k = set[i];
@@ -495,7 +445,7 @@ void at_tracer__forget(struct at_tracer *t, const int *pids, int n, bool counter
 			bpf_map__delete_elem(t->skel->maps.growth_procs, &k, sizeof(k), 0);
 		}
 		if (t->opts.growth)
-			delete_pids(bpf_map__fd(t->skel->maps.growth_sites), sizeof(struct at_site_key),
+			at_map_delete_pids(bpf_map__fd(t->skel->maps.growth_sites), sizeof(struct at_site_key),
 				    sizeof(struct at_growth_site), set, n);
 	}
 	free(set);
@@ -555,10 +505,11 @@ void at_tracer__map_fds(const struct at_tracer *t, struct at_map_fds *fds)
 	fds->growth_sites = t->opts.growth ? bpf_map__fd(t->skel->maps.growth_sites) : -1;
 }
 
-void at_tracer__unwind_refresh(struct at_tracer *t)
+void at_tracer__refresh(struct at_tracer *t)
 {
 	if (t->uw)
 		at_unwinder__refresh(t->uw);
+	at_ticks__refresh(t->ticks);	/* the targets' threads change too */
 }
 
 void at_tracer__growth_refresh(struct at_tracer *t)

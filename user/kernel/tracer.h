@@ -75,12 +75,13 @@ int at_tracer__drain_exited(struct at_tracer *t, int *pids, struct at_exit_rec *
  * counters also their per-process and per-site counters. One pass over each map. */
 void at_tracer__forget(struct at_tracer *t, const int *pids, int n, bool counters);
 void at_tracer__free(struct at_tracer *t);
-/* Unwinding: re-reads the mappings of processes whose stacks left every known one, and
- * lists the modules seen with where their stacks come from (0 modules with --unwind fp). */
-void at_tracer__unwind_refresh(struct at_tracer *t);
+/* At each report. Unwinding: re-reads the mappings of processes whose stacks left every
+ * known one. --max-overhead: window timers on the targets' threads born since. */
+void at_tracer__refresh(struct at_tracer *t);
 /* --growth: the processes' break and mappings as of now, for the next report. */
 void at_tracer__growth_refresh(struct at_tracer *t);
 struct at_unwind_info;
+/* The modules seen, with where their stacks come from (0 modules with --unwind fp). */
 size_t at_tracer__unwind_modules(const struct at_tracer *t, const struct at_unwind_info **mods);
 
 /* The probes on pid's functions (its own plan; for file probes, every probed file's):

@@ -143,7 +143,7 @@ static void forget_unseen(struct at_model *m)
 /* What --max-overhead's timers have cost pid so far (ns): their samples of it, priced. */
 static double timer_ns(struct at_model *m, int pid)
 {
-	struct at_user_time u;
+	struct at_ticks u;
 
 	if (!m->max_overhead || !at_ticks__read(at_tracer__ticks(m->tracer), pid, &u))
 		return 0;

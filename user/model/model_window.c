@@ -136,15 +136,21 @@ void at_model_window_refresh(struct at_model *m, struct at_snapshot *s)
 	m->gaps_lost = m->fds.gaps_lost ? *m->fds.gaps_lost : 0;
 }
 
-/* The own time the samples in u stand for. In windows both timers interrupt the
+/* The own time the samples in u stand for. Out of windows every sample that is not the
+ * probes' is own work, the allocator's included; in windows samples in the allocator's
+ * text are not counted (a trap resumes there), so what is counted there is put back by
+ * the allocator's share of own work outside (capped: a process that does nothing but
+ * allocate leaves too little else to go on). In windows both timers interrupt the
  * process (the slow one's samples are dropped there), out of them the slow one alone;
- * each interrupt costs sample_ns of the process's time that is no work of its own. */
-static struct own_time own_time(const struct at_user_time *u, double sample_ns)
+ * each interrupt costs sample_ns of its time that is no work of its own. */
+static struct own_time own_time(const struct at_ticks *u, double sample_ns)
 {
 	double f_on = 1 - sample_ns / AT_TICK_ON_NS - sample_ns / AT_TICK_OFF_NS, f_off = 1 - sample_ns / AT_TICK_OFF_NS;
+	__u64 off = u->off_n + u->off_alloc;
+	double alloc = off ? fmin((double)u->off_alloc / (double)off, 0.9) : 0;
 
-	return (struct own_time){ .on = (double)u->on_ns * fmax(f_on, 0.05), .off = (double)u->off_ns * fmax(f_off, 0.05),
-				  .n_on = u->on_n, .n_off = u->off_n };
+	return (struct own_time){ .on = (double)u->on_n * AT_TICK_ON_NS / (1 - alloc) * fmax(f_on, 0.05),
+				  .off = (double)off * AT_TICK_OFF_NS * fmax(f_off, 0.05), .n_on = u->on_n, .n_off = off };
 }
 
 /* The share of work the windows saw between a and b, and the square of its relative
@@ -186,9 +192,9 @@ static void window_block(struct win_proc *w, const struct own_time *t)
  * probes cost is measured, not modelled: samples in their paths are not own time);
  * with few samples, from its CPU time in and out of windows less the probes' modelled
  * cost; with little of that, the share of time. All three go to the reports. */
-static double share_by_samples(const struct own_time *t, const struct at_user_time *u)
+static double share_by_samples(const struct own_time *t, const struct at_ticks *u)
 {
-	if (u->on_all < AT_MIN_TICKS || u->off_all < AT_MIN_TICKS || !u->on_n || !u->off_n)
+	if (u->on_all < AT_MIN_TICKS || u->off_all < AT_MIN_TICKS || !u->on_n || !t->n_off)
 		return 0;
 	return t->on / (t->on + t->off);
 }
@@ -206,7 +212,7 @@ static double share_by_cpu(struct at_model *m, const struct win_proc *w, int pid
 double at_model_window_share(struct at_model *m, struct at_proc_view *p, double duty)
 {
 	struct win_proc *w = win_proc(m, p->pid);
-	struct at_user_time u = {};
+	struct at_ticks u = {};
 	struct own_time t = {};
 
 	if (at_ticks__read(at_tracer__ticks(m->tracer), p->pid, &u)) {
@@ -215,7 +221,7 @@ double at_model_window_share(struct at_model *m, struct at_proc_view *p, double 
 			 (unsigned long long)u.off_n, (unsigned long long)u.off_all, w->cpu_on * 1e3, w->cpu_off * 1e3,
 			 duty);
 		p->share_samples[0] = u.on_n;
-		p->share_samples[1] = u.off_n;
+		p->share_samples[1] = u.off_n + u.off_alloc;
 		t = own_time(&u, m->cost.sample_ns);
 		window_block(w, &t);
 	}
