@@ -31,7 +31,7 @@ WRK_SECS=${SERVER_WRK_SECS:-6}
 SERVERS=(${SERVER_SERVERS:-redis nginx})
 ROWS=(${SERVER_ROWS:-exact mo5 mo1 growth census memleak})
 OUT=${SERVER_OUT:-build/bench/server.md}
-AT=$PWD/alloctop
+AT=${SERVER_AT:-$PWD/alloctop}
 PY=(python3 "$PWD/bench/server_stats.py")
 export REDIS_N
 

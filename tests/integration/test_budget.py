@@ -193,20 +193,19 @@ PHASED = harness.ROOT / "build/work/phased"
 def test_phased_load_estimated_per_phase():
     """A server whose load comes in phases (phased.c: site A, then site B, then A again,
     each phase under its own caller so that it has a stack of its own): --max-overhead 5
-    estimates every phase's allocations and each site's total against the workload's
+    estimates every phase's allocations, each site's total lands near the workload's
     truth, and the event loop keeps reporting while windows close.
 
-    Tolerance: 25% plus three standard errors of the allocations seen (1/sqrt(samples)
-    each): the 20% of paced's test (the share of work seen comes from a few hundred timer
-    samples in windows) and 5% for where about ten jittered windows fall in a phase of a
-    second or so (at least 3 a phase is checked below). One scale for the whole run
-    (the phases meet different duties) put sites 20 to 37% off; each interval's
-    sightings are weighed by that interval's own duty.
+    Tolerance for a site: 40% plus three standard errors of the allocations seen
+    (1/sqrt(samples) each): wide, but an estimate weighed by a stretch of windows seen at
+    the wrong duty came out at a quarter of the truth. Each block of intervals counts 1 /
+    its own share of work seen (the phases meet different duties), at the level of the
+    run's share from the CPU clock's split (model/model_window.c): over 16 runs on main
+    the sites came within 1.02 to 1.37 of the truth, single phases within 0.91 to 1.49
+    (a block may span a phase boundary), so phases are checked for an estimate only.
 
     The measured phases start after a warm-up phase at a site of its own (as a server
-    already running when alloctop attaches): the first intervals after the attach, while
-    the duty settles, can misjudge the share of work seen (README, Limits); a phase A
-    right at the start once came out at a third of its truth under test-asan."""
+    already running when alloctop attaches)."""
     truth_file = "/tmp/alloctop-phased-%d.json" % os.getpid()
     rc, out, err = harness.run_cmd([harness.ALLOCTOP, "-v", "-b", "-o", "json", "-d", "0.25", "--top", "50",
                                     "--max-overhead", "5", "--", PHASED, "--warmup", "1000", "--rounds", "2000", "--allocs", "40",
@@ -228,15 +227,17 @@ def test_phased_load_estimated_per_phase():
                 g = into.setdefault(key, {"allocs": 0, "samples": 0})
                 g["allocs"] += h["allocs"]
                 g["samples"] += h["samples"]
-    # Every phase and site has an estimate drawn from fewer events than it claims. How
-    # close it comes is NOT checked here: on this workload the estimate misses by 30% and
-    # more in some runs (phase A's first run once saw no window under test-asan), a known
-    # failure of --max-overhead left open in issue 16; paced's test checks the accuracy
-    # of a steady load.
+    # every phase and site has an estimate drawn from fewer events than it claims
     for key in list(truth["phases"]) + list(truth["sites"]):
         g = phases.get(key) or sites.get(key)
         if not g or not 0 < g["samples"] < g["allocs"]:
             fail("%s: no estimate, or samples not below the scaled count: %r" % (key, g))
+    for key, t in truth["sites"].items():
+        g, want = sites[key], t["allocs"] if isinstance(t, dict) else t
+        tol = 0.40 + 3 / math.sqrt(g["samples"])
+        if abs(g["allocs"] - want) > tol * want:
+            fail("%s: estimated %d allocations from %d seen, truth %d (tolerance %.0f%%)"
+                 % (key, g["allocs"], g["samples"], want, tol * 100))
     # windows come in every phase: count -v's window lines between the workload's markers
     # (both write the same stderr, in order)
     per_phase = []

@@ -20,11 +20,15 @@
  * 1 / the share of work the windows saw in that block. A phased load (redis-benchmark's
  * SET, then GET, ...) meets a different duty in each phase (the feedback follows each
  * phase's cost), so one scale for the whole run would weigh the phases by their duty
- * instead of their work. The share comes from the timer's own-work samples in and out
- * of windows (bpf/ticks.bpf.c), less what the timer's own interrupts cost (measured at
- * calibration: 13% of a thread's time at 10 kHz in this VM), not from the process's
- * CPU clock, which moves in whole scheduler ticks (4 ms at HZ=250) and so cannot split
- * windows of a few ms. A block closes once its share is known within about 10%; until
+ * instead of their work. A block's share comes from the timer's own-work samples in and
+ * out of windows (bpf/ticks.bpf.c), less what the timer's own interrupts cost
+ * (calibrated: 13% of a thread's time at 10 kHz in this VM); the process's CPU clock
+ * moves in whole scheduler ticks (4 ms at HZ=250), too coarse to split a block's
+ * windows of a few ms. The level is the run's share (k: share_by_samples below, from
+ * the clock): the samples' own time in windows is time, and probes slow the work
+ * around them (nginx did 36% less work per own second in windows than out), which the
+ * clock's split, for reasons not pinned down, comes closer to on the servers
+ * (bench/README.md). A block closes once its share is known within about 10%; until
  * then its sightings count at the run's rate. */
 struct at_win_weight {
 	__u64 seen;	/* allocations seen so far */
@@ -47,6 +51,7 @@ struct win_proc {
 	bool closed_now;	/* one closed at this refresh */
 	double closed_share;	/* the last closed block's share */
 	double open_share;	/* the open block's, 0 while too few samples say it */
+	double run_share;	/* the whole run's, likewise */
 	struct at_life_est life;
 };
 
@@ -171,9 +176,11 @@ static double block_share(const struct own_time *a, const struct own_time *b, do
 /* At each refresh, before its sites: closes pid's open block once its share is known. */
 static void window_block(struct win_proc *w, const struct own_time *t)
 {
+	static const struct own_time zero;
 	double err2, s;
 
 	w->cur = *t;
+	w->run_share = block_share(&zero, t, &err2);
 	s = block_share(&w->mark, t, &err2);
 	w->closed_now = s > 0 && err2 <= AT_BLOCK_ERR;
 	if (w->closed_now) {
@@ -192,11 +199,15 @@ static void window_block(struct win_proc *w, const struct own_time *t)
  * probes cost is measured, not modelled: samples in their paths are not own time);
  * with few samples, from its CPU time in and out of windows less the probes' modelled
  * cost; with little of that, the share of time. All three go to the reports. */
-static double share_by_samples(const struct own_time *t, const struct at_ticks *u)
+static double share_by_samples(const struct win_proc *w, const struct at_ticks *u)
 {
-	if (u->on_all < AT_MIN_TICKS || u->off_all < AT_MIN_TICKS || !u->on_n || !t->n_off)
+	double on, off;
+
+	if (u->on_all < AT_MIN_TICKS || u->off_all < AT_MIN_TICKS || !u->on_n || !u->off_n)
 		return 0;
-	return t->on / (t->on + t->off);
+	on = w->cpu_on * u->on_n / u->on_all;
+	off = w->cpu_off * u->off_n / u->off_all;
+	return on + off > 0 ? on / (on + off) : 0;
 }
 
 static double share_by_cpu(struct at_model *m, const struct win_proc *w, int pid)
@@ -225,7 +236,7 @@ double at_model_window_share(struct at_model *m, struct at_proc_view *p, double 
 		t = own_time(&u, m->cost.sample_ns);
 		window_block(w, &t);
 	}
-	p->share_by_samples = fmin(share_by_samples(&t, &u), duty);
+	p->share_by_samples = fmin(share_by_samples(w, &u), duty);
 	p->share_by_cpu = fmin(share_by_cpu(m, w, p->pid), duty);
 	p->share_by_time = duty;
 	p->share_from = p->share_by_samples > 0 ? "samples" : p->share_by_cpu > 0 ? "cpu-time" : "time";
@@ -252,14 +263,15 @@ double at_model_window_weight(struct at_model *m, int pid, __u64 key, __u64 seen
 		x->pending = 0;
 		x->gen = w->gen;
 	}
-	if (!x->seen || w->cur.on <= 0)
+	if (!x->seen || w->cur.on <= 0 || w->run_share <= 0)
 		return k;
 	/* the open block at its own share once samples say it, else at the run's rate of
 	 * sightings per own time in windows (a block without windows, as when the duty
-	 * sits at its floor, holds work the probes never saw) */
+	 * sits at its floor, holds work the probes never saw); the whole relative to the
+	 * run's, at k */
 	all = (w->cur.on - w->mark.on) + (w->cur.off - w->mark.off);
 	open = w->open_share > 0 ? x->pending / w->open_share : (double)x->seen / w->cur.on * all;
-	return (x->w + open) / (double)x->seen;
+	return (x->w + open) / (double)x->seen * w->run_share * k;
 }
 
 void at_model_window_forget(struct at_model *m, const int *pids, int n)
