@@ -132,7 +132,8 @@ static void drop_timers(struct at_ticks_set *t, bool (*gone)(const struct timer 
 
 	for (int i = 0; i < t->n; i++) {
 		if (gone(&t->v[i], arg)) {
-			at_hash_del(&t->tids, (__u64)t->v[i].tid, 0);
+			if (!t->v[i].fast)	/* a thread's two timers go together */
+				at_hash_del(&t->tids, (__u64)t->v[i].tid, 0);
 			bpf_link__destroy(t->v[i].link);
 		} else {
 			t->v[n++] = t->v[i];
@@ -169,29 +170,37 @@ int at_ticks__add_pid(struct at_ticks_set *t, int pid)
 	return t && t->per_task ? add_threads(t, pid) : 0;
 }
 
-static bool thread_gone(const struct timer *tm, const void *arg)
+static bool in_set(const struct timer *tm, const void *arg)
 {
-	char path[64];
-
-	(void)arg;
-	snprintf(path, sizeof(path), "/proc/%d/task/%d", tm->pid, tm->tid);
-	return access(path, F_OK) != 0;
+	return at_hash_get(arg, (__u64)tm->tid, 0) != NULL;
 }
 
+/* One pass over the threads (their slow timers): the gone ones lose both timers, and
+ * each process is rescanned once for threads born since. */
 void at_ticks__refresh(struct at_ticks_set *t)
 {
-	int *pids, n = 0;
+	struct at_hash gone = { 0 }, pids = { 0 };
+	struct at_hash_ent *e;
+	char path[64];
 
 	if (!t || !t->per_task)
 		return;
-	drop_timers(t, thread_gone, NULL);
-	pids = at_xcalloc(t->n ? (size_t)t->n : 1, sizeof(*pids));
-	for (int i = 0; i < t->n; i++)	/* each pid once: its slow timers */
-		if (!t->v[i].fast && (n == 0 || pids[n - 1] != t->v[i].pid))
-			pids[n++] = t->v[i].pid;
-	for (int i = 0; i < n; i++)
-		add_threads(t, pids[i]);	/* threads born since; a failure is said and skipped */
-	free(pids);
+	for (int i = 0; i < t->n; i++) {
+		const struct timer *tm = &t->v[i];
+
+		if (tm->fast)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%d", tm->pid, tm->tid);
+		if (access(path, F_OK))
+			at_hash_put(&gone, (__u64)tm->tid, 0, (void *)1);
+		at_hash_put(&pids, (__u64)tm->pid, 0, (void *)1);
+	}
+	if (gone.len)
+		drop_timers(t, in_set, &gone);
+	at_hash_for_each(&pids, e)
+		add_threads(t, (int)e->k1);	/* a failure is said and skipped */
+	at_hash_clear(&gone);
+	at_hash_clear(&pids);
 }
 
 static bool of_pid(const struct timer *tm, const void *arg)
