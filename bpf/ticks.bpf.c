@@ -46,10 +46,9 @@ static __always_inline bool at_in_probe_path(struct bpf_perf_event_data *ctx)
 
 /* A timer interrupt held off while a trap is handled fires as the thread resumes user
  * mode, where the probe hit: in the allocator's text or the uprobes page (single-step
- * slots, the return trampoline). Samples there are not own work in windows; out of
- * them (no probe in) they are, and their share of the samples there says how much of
- * the process's own work is the allocator's (on_alloc, off_alloc: userspace puts it
- * back into the windows' own time). */
+ * slots, the return trampoline). Samples there are not own work in windows, and are
+ * left out of windows too: the share in windows is then of the same work both sides
+ * (the allocator's excluded). */
 static __always_inline bool at_probe_skid(__u32 tgid, __u64 ip)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
@@ -69,13 +68,12 @@ int user_tick(struct bpf_perf_event_data *ctx)
 	__u64 period = ctx->sample_period;	/* which timer */
 	bool on = at_win_on, user = (ctx->regs.csx & 3) == 3;	/* csx: the context is read 8 bytes at a time */
 	struct at_ticks *v, z = {};
-	bool own, in_alloc;
+	bool own;
 
 	/* each state counts its own timer only: the slow one runs in windows too */
 	if (period != (on ? tick_on_ns : tick_off_ns) || !tgid || !bpf_map_lookup_elem(&procs, &tgid))
 		return 0;
-	in_alloc = user && at_probe_skid(tgid, ctx->regs.ip);
-	own = user ? !in_alloc : nr_probe_text && !at_in_probe_path(ctx);
+	own = user ? !at_probe_skid(tgid, ctx->regs.ip) : nr_probe_text && !at_in_probe_path(ctx);
 	v = bpf_map_lookup_elem(&user_ticks, &tgid);
 	if (!v) {
 		bpf_map_update_elem(&user_ticks, &tgid, &z, BPF_NOEXIST);
@@ -83,8 +81,6 @@ int user_tick(struct bpf_perf_event_data *ctx)
 		if (!v)
 			return 0;
 	}
-	if (in_alloc)
-		__sync_fetch_and_add(on ? &v->on_alloc : &v->off_alloc, 1);
 	if (on) {
 		__sync_fetch_and_add(&v->on_all, 1);
 		if (own)

@@ -272,13 +272,13 @@ _Static_assert(sizeof(struct at_gap_event) == 40, "at_gap_event layout");
 
 /* --max-overhead: a traced process's timer samples in and out of windows
  * (bpf/ticks.bpf.c), map user_ticks. Own samples are neither the probes' kernel paths
- * nor, in windows, the allocator's text (where a trap resumes). */
+ * nor the allocator's text (where a trap resumes in windows; left out of windows too, so
+ * that both sides measure the same work). */
 struct at_ticks {
 	__u64 on_n, off_n;	/* own samples */
 	__u64 on_all, off_all;	/* every sample of the process */
-	__u64 on_alloc, off_alloc;	/* user-mode samples in the allocator's text */
 };
-_Static_assert(sizeof(struct at_ticks) == 48, "at_ticks layout");
+_Static_assert(sizeof(struct at_ticks) == 32, "at_ticks layout");
 
 /* Application mapping, keyed by (pid, address) like blocks. */
 struct at_mapping {

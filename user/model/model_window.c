@@ -141,21 +141,18 @@ void at_model_window_refresh(struct at_model *m, struct at_snapshot *s)
 	m->gaps_lost = m->fds.gaps_lost ? *m->fds.gaps_lost : 0;
 }
 
-/* The own time the samples in u stand for. Out of windows every sample that is not the
- * probes' is own work, the allocator's included; in windows samples in the allocator's
- * text are not counted (a trap resumes there), so what is counted there is put back by
- * the allocator's share of own work outside (capped: a process that does nothing but
- * allocate leaves too little else to go on). In windows both timers interrupt the
- * process (the slow one's samples are dropped there), out of them the slow one alone;
- * each interrupt costs sample_ns of its time that is no work of its own. */
+/* The own time the samples in u stand for: the process's work outside the allocator's
+ * text, on both sides (in windows a trap resumes there). In windows both timers
+ * interrupt the process (the slow one's samples are dropped there), out of them the
+ * slow one alone; each interrupt costs sample_ns of its time that is no work of its
+ * own. */
 static struct own_time own_time(const struct at_ticks *u, double sample_ns)
 {
 	double f_on = 1 - sample_ns / AT_TICK_ON_NS - sample_ns / AT_TICK_OFF_NS, f_off = 1 - sample_ns / AT_TICK_OFF_NS;
-	__u64 off = u->off_n + u->off_alloc;
-	double alloc = off ? fmin((double)u->off_alloc / (double)off, 0.9) : 0;
 
-	return (struct own_time){ .on = (double)u->on_n * AT_TICK_ON_NS / (1 - alloc) * fmax(f_on, 0.05),
-				  .off = (double)off * AT_TICK_OFF_NS * fmax(f_off, 0.05), .n_on = u->on_n, .n_off = off };
+	return (struct own_time){ .on = (double)u->on_n * AT_TICK_ON_NS * fmax(f_on, 0.05),
+				  .off = (double)u->off_n * AT_TICK_OFF_NS * fmax(f_off, 0.05), .n_on = u->on_n,
+				  .n_off = u->off_n };
 }
 
 /* The share of work the windows saw between a and b, and the square of its relative
@@ -232,7 +229,7 @@ double at_model_window_share(struct at_model *m, struct at_proc_view *p, double 
 			 (unsigned long long)u.off_n, (unsigned long long)u.off_all, w->cpu_on * 1e3, w->cpu_off * 1e3,
 			 duty);
 		p->share_samples[0] = u.on_n;
-		p->share_samples[1] = u.off_n + u.off_alloc;
+		p->share_samples[1] = u.off_n;
 		t = own_time(&u, m->cost.sample_ns);
 		window_block(w, &t);
 	}
