@@ -198,14 +198,17 @@ struct at_site_read {
 	struct at_site_key key;
 	__u64 found;		/* 0: no such site */
 	struct at_site_counts c;
+	__u32 lifetime[AT_LT_BUCKETS];	/* summed too when at_read_args.lives */
 };
-_Static_assert(sizeof(struct at_site_read) == 16 + 8 * 8, "at_site_read layout");
+_Static_assert(sizeof(struct at_site_read) == 16 + 8 * 8 + 4 * AT_LT_BUCKETS, "at_site_read layout");
 
 #define AT_READ_BATCH 4096	/* sites per run of the reader */
 
 struct at_read_args {		/* the reader's context (BPF_PROG_TEST_RUN ctx_in) */
 	__u32 n;		/* requests filled in */
+	__u32 lives;		/* 1: the lifetime histograms too */
 };
+_Static_assert(sizeof(struct at_read_args) == 8, "at_read_args layout");
 
 /* A stack, keyed by the hash of its frames. */
 #define AT_STACK_TRUNCATED 1	/* at_stack.flags: more frames beyond --stack-depth */

@@ -28,14 +28,20 @@ struct {
 
 const volatile __u32 nr_cpus = 1;
 
-static void add(struct at_site_read *r, const struct at_site_stats *s)
+static void add(struct at_site_read *r, const struct at_site_stats *s, __u32 lives)
 {
 	r->found = 1;
 	at_site_counts_add(&r->c, &s->c);
+	if (!lives)
+		return;
+#pragma unroll
+	for (int b = 0; b < AT_LT_BUCKETS; b++)
+		r->lifetime[b] += s->lifetime[b];
 }
 
 static long read_one(__u32 i, void *ctx)
 {
+	const struct at_read_args *args = ctx;
 	struct at_site_read *r = bpf_map_lookup_elem(&reqs, &i);
 	const struct at_site_stats *s;
 	struct at_site_key k;
@@ -48,16 +54,16 @@ static long read_one(__u32 i, void *ctx)
 	if (!s)
 		return 0;	/* no such site */
 	for (__u32 c = 0; c < AT_READ_MAX_CPUS && c < nr_cpus; c++)
-		add(r, &s[c]);
+		add(r, &s[c], args->lives);
 	return 0;
 }
 
 SEC("syscall")
 int read_sites(struct at_read_args *args)
 {
-	__u32 n = args->n;
+	struct at_read_args a = *args;
 
-	bpf_loop(n < AT_READ_BATCH ? n : AT_READ_BATCH, read_one, NULL, 0);
+	bpf_loop(a.n < AT_READ_BATCH ? a.n : AT_READ_BATCH, read_one, &a, 0);
 	return 0;
 }
 

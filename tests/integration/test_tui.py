@@ -321,6 +321,53 @@ def check_stack(pane):
     pane.press("Escape", lambda s: "SITE" in s and "chain_outer" not in s)
 
 
+def lifetime_count(s):
+    """The sum of the COUNT column of the lifetime histogram on the screen, or None."""
+    lines = s.splitlines()
+    head = next((k for k, l in enumerate(lines) if l.startswith(" LIFETIME") and "COUNT" in l), None)
+    if head is None:
+        return None
+    total = 0
+    for l in lines[head + 1:]:
+        field = l[18:29].strip()   # ui_detail.c: an 18-column label, then an 11-column count
+        if not field.isdigit():
+            break
+        total += int(field)
+    return total
+
+
+def open_site(pane, site, what):
+    """Enter on a site's row, the table sorted by allocations, most first."""
+    order = ["site_alpha", "site_beta", "site_gamma"]
+    pane.wait_for(sorted_as("sort: ALLOCS desc", order), 30)
+    pane.keys("Home")
+    for _ in range(order.index(site)):
+        pane.keys("j")
+    pane.press("Enter", what, 60)
+
+
+def check_site_lifetimes(pane):
+    """A site's lifetimes, kept by the model at each refresh (never read while drawing):
+    all of site_alpha's freed blocks in its histogram, and a median."""
+    frees = EXPECTED["site_alpha"][1]
+    pane.keys("r")   # check_counts_and_sorting left ALLOCS asc
+    open_site(pane, "site_alpha", lambda s: re.search(r"Site site_alpha\b", s) and "frees %d " % frees in s
+              and not re.search(r"median lifetime -", s))
+    pane.press("3", lambda s: "Lifetimes of the blocks this site allocated" in s and lifetime_count(s) == frees, 60)
+    pane.press("Escape", lambda s: "Request sizes" in s)
+    pane.press("1", lambda s: "SITE" in s and "Request sizes" not in s)
+
+
+def check_reset_lifetimes(pane):
+    """z: the baseline's lifetimes are the model's at that refresh, so nothing is freed
+    since (the workload is idle)."""
+    open_site(pane, "site_alpha", lambda s: re.search(r"Site site_alpha\b", s))
+    pane.press("3", lambda s: "Lifetimes of the blocks this site allocated" in s and lifetime_count(s), 60)
+    pane.press("z", lambda s: "Lifetimes of the blocks this site allocated" in s and
+               "no block was freed in this window" in s, 60)
+    pane.press("Escape", lambda s: "Request sizes" in s)
+
+
 def sizes_shown(s):
     """The histogram view with the lifetimes and the three request-size buckets: 48 B,
     64 B and 4 KiB requests, as many as the workload made."""
@@ -381,8 +428,10 @@ def scenario(cols, rows, env=""):
         wl.go()
         check_counts_and_sorting(pane)
         check_stack(pane)
+        check_site_lifetimes(pane)
         check_views(pane, wl)
         screen = pane.screen(escapes=True)
+        check_reset_lifetimes(pane)
         quit_and_check(pane, wl)
         return screen
     finally:

@@ -94,6 +94,7 @@ static void set_needs(struct at_model *m, const struct at_opts *o)
 	n->prev_sites = o->output == AT_OUT_TUI;	/* the dashboard's rates */
 	n->all_sites = o->output == AT_OUT_TUI || o->output == AT_OUT_PPROF || o->pprof_out || at_export_wanted(o) ||
 			o->record;	/* a recording holds every site */
+	n->lives = o->output == AT_OUT_TUI;	/* any row's MEDLIFE, the baseline's at z */
 	n->top = o->output == AT_OUT_TEXT || o->output == AT_OUT_JSON ? (size_t)o->top : 0;
 	n->sort = o->sort;
 	n->growth = o->growth;

@@ -35,9 +35,9 @@ int at_sitereader__open(struct at_sitereader *r, int sites_fd, int ncpus)
 	return err;
 }
 
-int at_sitereader_run(struct at_sitereader *r, size_t n)
+int at_sitereader_run(struct at_sitereader *r, size_t n, bool lives)
 {
-	struct at_read_args args = { .n = (__u32)n };
+	struct at_read_args args = { .n = (__u32)n, .lives = lives };
 	LIBBPF_OPTS(bpf_test_run_opts, o, .ctx_in = &args, .ctx_size_in = sizeof(args));
 
 	if (bpf_prog_test_run_opts(bpf_program__fd(r->skel->progs.read_sites), &o))

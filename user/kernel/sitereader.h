@@ -5,6 +5,7 @@
 #ifndef AT_SITEREADER_H
 #define AT_SITEREADER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include "alloctop.h"
 
@@ -17,8 +18,9 @@ struct at_sitereader {
 
 /* 0, or -errno when the kernel cannot run it (the caller reads site by site). */
 int at_sitereader__open(struct at_sitereader *r, int sites_fd, int ncpus);
-/* Fills in reqs[0..n) (n <= AT_READ_BATCH) from their keys. 0 or -errno. */
-int at_sitereader_run(struct at_sitereader *r, size_t n);
+/* Fills in reqs[0..n) (n <= AT_READ_BATCH) from their keys, with their lifetimes if
+ * lives. 0 or -errno. */
+int at_sitereader_run(struct at_sitereader *r, size_t n, bool lives);
 void at_sitereader__close(struct at_sitereader *r);
 
 #endif

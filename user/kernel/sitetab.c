@@ -75,6 +75,7 @@ void at_sitetab__fini(struct at_sitetab *t)
 	free(t->dwords);
 	free(t->by_slot);
 	free(t->val);
+	free(t->lives);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -83,6 +84,32 @@ static void sum_counts(struct at_site_counts *d, const struct at_site_stats *per
 	memset(d, 0, sizeof(*d));
 	for (int c = 0; c < ncpus; c++)
 		at_site_counts_add(d, &percpu[c].c);
+}
+
+/* The site's lifetimes as read now (want_lives): from one CPU copy each, or already
+ * summed (percpu NULL). */
+static void keep_life(struct at_sitetab *t, int pid, __u64 stack_id, const struct at_site_stats *percpu,
+		      const __u32 *summed)
+{
+	struct at_site_life *l;
+
+	if (!t->want_lives)
+		return;
+	if (t->nr_lives == t->cap_lives) {
+		t->cap_lives = t->cap_lives ? t->cap_lives * 2 : 256;
+		t->lives = at_xrealloc(t->lives, t->cap_lives, sizeof(*t->lives));
+	}
+	l = &t->lives[t->nr_lives++];
+	l->pid = pid;
+	l->stack_id = stack_id;
+	if (summed) {
+		memcpy(l->lt, summed, sizeof(l->lt));
+		return;
+	}
+	memset(l->lt, 0, sizeof(l->lt));
+	for (int c = 0; c < t->ncpus; c++)
+		for (int b = 0; b < AT_LT_BUCKETS; b++)
+			l->lt[b] += percpu[c].lifetime[b];
 }
 
 /* A process's reserved unknown site stays empty unless a map filled up: not listed. */
@@ -136,11 +163,15 @@ static int add_whole(void *ctx, const void *keys, const void *vals, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		struct at_site_counts c;
 
-		sum_counts(&c, (const struct at_site_stats *)vals + i * t->ncpus, t->ncpus);
-		if (empty(&c))
+		const struct at_site_stats *v = (const struct at_site_stats *)vals + i * t->ncpus;
+
+		sum_counts(&c, v, t->ncpus);
+		if (empty(&c)) {
 			push_idle(t, &k[i]);
-		else
+		} else {
 			push_view(t, &k[i], &c);
+			keep_life(t, (int)k[i].pid, k[i].stack_id, v, NULL);
+		}
 	}
 	t->reads += n;
 	return 0;
@@ -173,6 +204,7 @@ static int read_one(struct at_sitetab *t, int pid, __u64 stack_id, struct at_sit
 	if (bpf_map_lookup_elem(t->fds.sites, &k, t->val))
 		return errno == ENOENT ? 0 : -errno;
 	sum_counts(c, t->val, t->ncpus);
+	keep_life(t, pid, stack_id, t->val, NULL);
 	return 1;
 }
 
@@ -253,7 +285,7 @@ static int reread_batch(struct at_sitetab *t, size_t from, size_t n)
 
 		r[i].key = (struct at_site_key){ .pid = (__u32)v->pid, .stack_id = v->stack_id };
 	}
-	if ((err = at_sitereader_run(&t->reader, n)))
+	if ((err = at_sitereader_run(&t->reader, n, t->want_lives)))
 		return err;
 	for (size_t i = 0; i < n; i++) {
 		struct at_site_view *v = &t->v[t->pick[from + i]];
@@ -264,6 +296,7 @@ static int reread_batch(struct at_sitetab *t, size_t from, size_t n)
 			continue;
 		}
 		v->s = r[i].c;
+		keep_life(t, v->pid, v->stack_id, NULL, r[i].lifetime);
 	}
 	t->reads += n;
 	return gone;
@@ -375,12 +408,19 @@ static int read_idle_and_news(struct at_sitetab *t)
 	return err;
 }
 
+void at_sitetab_want_lives(struct at_sitetab *t, bool on)
+{
+	if (on && !t->want_lives)
+		t->synced = false;	/* the sites not marked since have none kept yet */
+	t->want_lives = on;
+}
+
 int at_sitetab_refresh(struct at_sitetab *t)
 {
 	size_t npick;
 	int err;
 
-	t->nr_news = 0;
+	t->nr_news = t->nr_lives = 0;
 	ring_buffer__consume(t->rb);
 	take_dirty(t);
 	if (!t->synced || *t->fds.site_news_lost != t->lost_seen)

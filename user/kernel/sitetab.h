@@ -22,6 +22,13 @@ struct at_site_view {
 	__u64 samples;		/* --max-overhead: allocations seen, before scaling */
 };
 
+/* A site's lifetime histogram as a refresh read it, summed over CPUs. */
+struct at_site_life {
+	int pid;
+	__u64 stack_id;
+	__u32 lt[AT_LT_BUCKETS];
+};
+
 struct at_sitetab {
 	struct at_map_fds fds;
 	int ncpus;
@@ -46,6 +53,9 @@ struct at_sitetab {
 	struct at_site_stats *val;	/* one site's per-CPU values */
 	struct at_sitereader reader;	/* many sites a syscall, when the kernel can */
 	int reader_state;		/* 0 not tried yet, 1 open, -1 unavailable */
+	bool want_lives;		/* read every site's lifetimes with its counters */
+	struct at_site_life *lives;	/* ... those of the sites the last refresh read */
+	size_t nr_lives, cap_lives;
 	size_t reads;			/* sites the last refresh read */
 	bool whole;			/* ... by reading the whole map */
 };
@@ -53,6 +63,9 @@ struct at_sitetab {
 /* 0 or -errno (the dirty map cannot be mapped, no ring buffer). */
 int at_sitetab__init(struct at_sitetab *t, const struct at_map_fds *fds, int ncpus);
 void at_sitetab__fini(struct at_sitetab *t);
+/* Whether each refresh keeps the lifetimes of the sites it reads (t->lives); turned
+ * on, the next refresh reads the whole map. */
+void at_sitetab_want_lives(struct at_sitetab *t, bool on);
 /* Brings t->v up to date. 0 or -errno. */
 int at_sitetab_refresh(struct at_sitetab *t);
 /* Drops the sites of these processes, whose kernel entries were deleted (pids sorted). */

@@ -65,6 +65,7 @@ void at_model_drop_target(struct at_model *m, int pid)
 	t->gone = true;
 	t->gone_gen = m->gen;
 	at_model_names_forget(m, pid);
+	at_model_lives_forget(m, pid);
 	/* a snapshot may still point at it: the memory stays until fini */
 	at_hash_del(&m->by_pid, pid, 0);
 }
@@ -240,7 +241,8 @@ static size_t keep_prev_sites(struct at_model *m, const struct at_site_view **ou
 }
 
 /* Frees the targets gone two refreshes ago: neither snapshot can point at them (an
- * agent's list would otherwise grow with every process that ever came and went). */
+ * agent's list would otherwise grow with every process that ever came and went; the
+ * outputs copy what they keep, like the dashboard's rows and baseline). */
 static void drop_gone_targets(struct at_model *m)
 {
 	int n = 0;
@@ -277,6 +279,7 @@ int at_model_refresh(struct at_model *m, bool final)
 	size_t np = keep_prev_sites(m, &psites);
 	int err;
 
+	at_sitetab_want_lives(&m->tab, m->needs.lives);
 	if ((err = read_procs(m, &s)) || (err = at_sitetab_refresh(&m->tab))) {
 		free(s.procs);
 		return err;
@@ -297,12 +300,14 @@ int at_model_refresh(struct at_model *m, bool final)
 	m->prev.nr_sites = np;
 	m->cur = s;
 	m->gen++;
+	at_model_take_lives(m);
 	drop_gone_targets(m);
 	at_model_overhead_update(m);
 	if (m->needs.peak)
 		at_model_peak_update(m, final);
 	at_model_history_update(m);
 	at_model_trim_caches(m);
+	at_model_trim_lives(m);
 	at_model_resolve(m);
 	if (m->needs.nr_per)	/* its sites are symbolized as it looks for the functions */
 		at_model_percall_update(m);

@@ -79,6 +79,7 @@ struct at_model_needs {
 	 * every site (dashboard, folded stacks, pprof), else the top `top` by `sort` and as
 	 * many leak suspects (text, JSON). */
 	bool all_sites;
+	bool lives;			/* every site's lifetimes (the dashboard) */
 	size_t top;
 	enum at_sort sort;
 	bool growth;			/* --growth: read its counters of the processes and those sites */
@@ -219,17 +220,15 @@ const struct at_site_view **at_model_top_sites(const struct at_model *m, enum at
 const struct at_site_view **at_model_leak_suspects(const struct at_model *m, size_t max, size_t *n);
 __u64 at_site_sort_value(const struct at_model *m, const struct at_site_view *s, enum at_sort key);
 /* A site's lifetime histogram (freed blocks, log2 ns buckets) as of cur, scaled like
- * its counters. The refresh reads those of the sites needs names and of every site
- * asked for since the previous refresh (the rows a dashboard drew); another site's is
- * read from the kernel when first asked for (a row first drawn between refreshes): only
- * the sites shown cost a read. false if the site is gone. */
-bool at_model_site_life(struct at_model *m, int pid, __u64 stack_id, __u32 lt[AT_LT_BUCKETS]);
-/* ... as of prev, when known: the site was read at the previous refresh too, or freed
- * nothing since prev. */
-bool at_model_site_life_prev(struct at_model *m, int pid, __u64 stack_id, __u32 lt[AT_LT_BUCKETS]);
-/* Every site's lifetimes in one read of the whole map (a baseline): fn per site. */
-int at_model_all_lifetimes(struct at_model *m, void (*fn)(void *ctx, int pid, __u64 stack_id, const __u32 *lt),
-			   void *ctx);
+ * its counters; kept by the refresh (model_lives.c): every site's with needs.lives,
+ * else those of the sites needs names. false if not kept. */
+bool at_model_site_life(const struct at_model *m, int pid, __u64 stack_id, __u32 lt[AT_LT_BUCKETS]);
+/* ... as of prev (needs.lives), when known: the site was kept at prev too, is new
+ * since, or freed nothing since. */
+bool at_model_site_life_prev(const struct at_model *m, int pid, __u64 stack_id, __u32 lt[AT_LT_BUCKETS]);
+/* Every kept site's lifetimes as of cur, unscaled (a baseline): fn per site. */
+void at_model_each_life(const struct at_model *m, void (*fn)(void *ctx, int pid, __u64 stack_id, const __u32 *lt),
+			void *ctx);
 /* The cost model (model_overhead.c): what one probe hit costs here, set once by the
  * session; each refresh then sets every process's .ov. */
 void at_model_set_probe_cost(struct at_model *m, const struct at_probe_cost *c);

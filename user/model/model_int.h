@@ -55,10 +55,14 @@ struct at_model {
 
 /* The stack cache (model_query.c): NULL for the unknown stack or if gone. */
 const struct at_stack *at_model_stack(struct at_model *m, __u64 stack_id);
-/* Bounds the stack and lifetime caches (the refresh calls it). */
+/* Bounds the stack cache (the refresh calls it). */
 void at_model_trim_caches(struct at_model *m);
-/* Reads again the lifetimes asked for since the previous refresh (model_query.c). */
-void at_model_reread_lives(struct at_model *m);
+/* Lifetimes (model_lives.c): the sites the refresh read (needs.lives); one site's
+ * now, if not kept already; bounds the store; a process gone. */
+void at_model_take_lives(struct at_model *m);
+void at_model_fetch_life(struct at_model *m, int pid, __u64 stack_id);
+void at_model_trim_lives(struct at_model *m);
+void at_model_lives_forget(struct at_model *m, int pid);
 /* At the end of a refresh: symbolizes the sites needs names, reads their lifetimes and
  * growth counters (model_names.c). */
 void at_model_resolve(struct at_model *m);

@@ -124,13 +124,12 @@ static void want_top(struct at_model *m)
 	size_t n = m->needs.top, nl;
 	const struct at_site_view **top = at_model_top_sites(m, m->needs.sort, 0, &n);
 	const struct at_site_view **sus = at_model_leak_suspects(m, m->needs.top, &nl);
-	__u32 lt[AT_LT_BUCKETS];
 
 	for (size_t i = 0; i < n + nl; i++) {
 		const struct at_site_view *s = i < n ? top[i] : sus[i - n];
 
 		at_model_want(m, s->pid, s->stack_id);
-		at_model_site_life(m, s->pid, s->stack_id, lt);
+		at_model_fetch_life(m, s->pid, s->stack_id);
 	}
 	if (m->needs.growth) {
 		at_model_growth_read(m, top, n);
@@ -142,7 +141,6 @@ static void want_top(struct at_model *m)
 
 void at_model_resolve(struct at_model *m)
 {
-	at_model_reread_lives(m);
 	if (m->needs.growth) {
 		at_hash_free_all(&m->gprocs);
 		at_hash_free_all(&m->gsites);

@@ -1,7 +1,5 @@
-/* Questions to the model between refreshes: best sites, leak suspects, stacks and
- * lifetimes (read from the kernel only for the sites asked about). */
+/* Questions to the model between refreshes: best sites, leak suspects, stacks. */
 #include "model/model_int.h"
-#include "kernel/bpfmap.h"
 #include "lib/topn.h"
 #include "lib/util.h"
 
@@ -11,38 +9,11 @@
 #include <string.h>
 
 #define AT_STACK_CACHE 4096	/* stacks kept; past that the cache starts over */
-#define AT_LIFE_CACHE 4096	/* lifetime reads kept past their refresh */
-
-/* A site's lifetimes as read after refresh `gen - 1` (0 = never), and the read before. */
-struct life_ent {
-	__u64 gen, prev_gen;
-	__u32 cur[AT_LT_BUCKETS], prev[AT_LT_BUCKETS];
-};
-
-/* Lifetime reads of the last interval stay (the dashboard's windows need them). */
-static void trim_lives(struct at_model *m)
-{
-	struct at_hash keep = { 0 };
-	struct at_hash_ent *e;
-
-	at_hash_for_each(&m->lives, e) {
-		struct life_ent *l = e->val;
-
-		if (l->gen == m->gen)
-			at_hash_put(&keep, e->k1, e->k2, l);
-		else
-			free(l);
-	}
-	at_hash_clear(&m->lives);
-	m->lives = keep;
-}
 
 void at_model_trim_caches(struct at_model *m)
 {
 	if (m->stacks.len > AT_STACK_CACHE)
 		at_hash_free_all(&m->stacks);
-	if (m->lives.len > AT_LIFE_CACHE)
-		trim_lives(m);
 }
 
 const struct at_stack *at_model_stack(struct at_model *m, __u64 stack_id)
@@ -129,120 +100,6 @@ const struct at_site_view **at_model_leak_suspects(const struct at_model *m, siz
 			v[(*n)++] = s;
 	}
 	return v;
-}
-
-static double pid_scale(const struct at_model *m, int pid)
-{
-	const struct at_proc_view *p = at_snapshot_proc(&m->cur, pid);
-
-	return p ? p->scale : 1;
-}
-
-static void scaled(__u32 *out, const __u32 *lt, double k)
-{
-	for (int b = 0; b < AT_LT_BUCKETS; b++)
-		out[b] = k == 1 ? lt[b] : (__u32)llround(lt[b] * k);
-}
-
-/* The site's entry, read from the kernel once after each refresh; the read made after
- * the previous refresh becomes its prev. */
-static struct life_ent *life_read(struct at_model *m, int pid, __u64 stack_id)
-{
-	struct life_ent *e = at_hash_get(&m->lives, pid, stack_id);
-	__u32 lt[AT_LT_BUCKETS];
-
-	if (e && e->gen == m->gen + 1)
-		return e;
-	if (!at_sitetab_lifetimes(&m->tab, pid, stack_id, lt))
-		return NULL;
-	if (!e) {
-		e = at_xcalloc(1, sizeof(*e));
-		at_hash_put(&m->lives, pid, stack_id, e);
-	}
-	if (e->gen == m->gen) {
-		memcpy(e->prev, e->cur, sizeof(e->prev));
-		e->prev_gen = e->gen;
-	}
-	memcpy(e->cur, lt, sizeof(lt));
-	e->gen = m->gen + 1;
-	return e;
-}
-
-/* The lifetimes asked for since the previous refresh (the rows a dashboard drew) are
- * read again now, at the refresh, as the next draw will ask for them again. */
-void at_model_reread_lives(struct at_model *m)
-{
-	struct at_hash_ent *e;
-
-	at_hash_for_each(&m->lives, e) {
-		const struct life_ent *l = e->val;
-
-		if (l->gen == m->gen)
-			life_read(m, (int)e->k1, e->k2);	/* updates the entry in place */
-	}
-}
-
-bool at_model_site_life(struct at_model *m, int pid, __u64 stack_id, __u32 lt[AT_LT_BUCKETS])
-{
-	const struct life_ent *e = life_read(m, pid, stack_id);
-
-	if (!e)
-		return false;
-	scaled(lt, e->cur, pid_scale(m, pid));
-	return true;
-}
-
-bool at_model_site_life_prev(struct at_model *m, int pid, __u64 stack_id, __u32 lt[AT_LT_BUCKETS])
-{
-	const struct at_site_view *c = at_snapshot_site(&m->cur, pid, stack_id);
-	const struct at_site_view *p = at_snapshot_site(&m->prev, pid, stack_id);
-	const struct life_ent *e;
-
-	if (!c)
-		return false;
-	if (!p) {
-		memset(lt, 0, AT_LT_BUCKETS * sizeof(*lt));	/* new since prev */
-		return true;
-	}
-	if (p->s.frees == c->s.frees)
-		return at_model_site_life(m, pid, stack_id, lt);	/* nothing freed since */
-	e = life_read(m, pid, stack_id);
-	if (!e || e->prev_gen != m->gen)
-		return false;
-	scaled(lt, e->prev, pid_scale(m, pid));
-	return true;
-}
-
-struct all_lives {
-	int ncpus;
-	void (*fn)(void *ctx, int pid, __u64 stack_id, const __u32 *lt);
-	void *ctx;
-};
-
-static int sum_lives(void *ctx, const void *keys, const void *vals, size_t n)
-{
-	const struct all_lives *a = ctx;
-	const struct at_site_key *k = keys;
-	const struct at_site_stats *v = vals;
-
-	for (size_t i = 0; i < n; i++) {
-		__u32 lt[AT_LT_BUCKETS] = { 0 };
-
-		for (int c = 0; c < a->ncpus; c++)
-			for (int b = 0; b < AT_LT_BUCKETS; b++)
-				lt[b] += v[i * a->ncpus + c].lifetime[b];
-		a->fn(a->ctx, k[i].pid, k[i].stack_id, lt);
-	}
-	return 0;
-}
-
-int at_model_all_lifetimes(struct at_model *m, void (*fn)(void *ctx, int pid, __u64 stack_id, const __u32 *lt),
-			   void *ctx)
-{
-	struct all_lives a = { m->ncpus, fn, ctx };
-
-	return at_map_read_chunks(m->fds.sites, sizeof(struct at_site_key), m->ncpus * sizeof(struct at_site_stats),
-				  1024, sum_lives, &a);
 }
 
 const struct at_site_view *at_snapshot_site(const struct at_snapshot *s, int pid, __u64 stack_id)

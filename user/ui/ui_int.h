@@ -56,7 +56,8 @@ struct ui_table {
 struct ui_row {
 	int pid;
 	__u64 stack_id;
-	const struct at_target *target;
+	char comm[16];			/* copied: a row outlives nothing in the model */
+	bool known, exited;		/* a process in the target list; exited since */
 	double v[UK_NR];		/* numeric value of each column; UK_LIFE < 0: none */
 	double tie;			/* bytes since the baseline: orders equal rows */
 	bool resolved;

@@ -65,6 +65,16 @@ static double site_value(struct at_ui *ui, const struct site_win *x, enum ui_key
 	}
 }
 
+/* What a row shows of its process, copied: the model frees gone targets. */
+static void ui_row_target(struct ui_row *r, const struct at_target *t)
+{
+	if (!t)
+		return;
+	r->known = true;
+	r->exited = t->exited;
+	snprintf(r->comm, sizeof(r->comm), "%s", t->comm);
+}
+
 static void site_row(struct at_ui *ui, size_t i, struct ui_row *r)
 {
 	const struct at_site_view *cv = &at_model_cur(ui->m)->sites[i];
@@ -74,7 +84,7 @@ static void site_row(struct at_ui *ui, size_t i, struct ui_row *r)
 	memset(r, 0, sizeof(*r));
 	r->pid = cv->pid;
 	r->stack_id = cv->stack_id;
-	r->target = at_model_target(ui->m, cv->pid);
+	ui_row_target(r, at_model_target(ui->m, cv->pid));
 	for (int k = 0; k < tb->nr_keys; k++)
 		if (!ui_cols[tb->keys[k]].text)
 			r->v[tb->keys[k]] = site_value(ui, &x, tb->keys[k]);
@@ -90,7 +100,7 @@ static void proc_row(const struct at_ui *ui, const struct at_proc_view *cv, stru
 
 	memset(r, 0, sizeof(*r));
 	r->pid = cv->pid;
-	r->target = cv->target;
+	ui_row_target(r, cv->target);
 	r->resolved = true;
 	r->v[UK_PID] = cv->pid;
 	r->v[UK_ALLOCS] = ui_window_value(ui, c->allocs, p ? p->allocs : 0, b ? b->allocs : 0);
@@ -133,7 +143,7 @@ void ui_row_resolve(struct at_ui *ui, struct ui_row *r)
 static const char *row_text(const struct ui_row *r, enum ui_key k)
 {
 	switch (k) {
-	case UK_COMM: return r->target ? r->target->comm : "";
+	case UK_COMM: return r->comm;
 	case UK_SITE: return r->sym ? r->sym : r->module ? ui_basename(r->module) : "[unknown]";
 	case UK_MODULE: return ui_basename(r->module);
 	default: return "";

@@ -359,8 +359,7 @@ static const char *cell(struct at_ui *ui, struct ui_row *r, enum ui_key k, int w
 
 	switch (k) {
 	case UK_PID: snprintf(buf, sz, "%d", r->pid); break;
-	case UK_COMM: snprintf(buf, sz, "%s%s", r->target ? r->target->comm : "-",
-			       r->target && r->target->exited ? " (exited)" : ""); break;
+	case UK_COMM: snprintf(buf, sz, "%s%s", r->known ? r->comm : "-", r->exited ? " (exited)" : ""); break;
 	case UK_SITE:
 		ui_row_resolve(ui, r);
 		if (r->sym)
@@ -401,7 +400,7 @@ static void draw_row(struct at_ui *ui, struct ui_row *r, const struct layout *L,
 
 	if (sel)
 		ui_fill(y, attr);
-	if (r->target && r->target->exited && !sel)
+	if (r->exited && !sel)
 		attr |= ui_attr(ui, UA_DIM);
 	for (int i = 0; i < L->n; i++) {
 		const char *s;

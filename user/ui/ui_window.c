@@ -169,8 +169,7 @@ static void keep_life(void *ctx, int pid, __u64 stack_id, const __u32 *lt)
 	free(at_hash_put(&ui->base_life, pid, stack_id, copy));
 }
 
-/* z: from now on, counters are shown relative to the current snapshot. Lifetimes stay
- * in the kernel otherwise: every site's are read once, now. */
+/* z: from now on, counters and lifetimes are shown relative to the current snapshot. */
 void ui_base_set(struct at_ui *ui)
 {
 	const struct at_snapshot *c = at_model_cur(ui->m);
@@ -180,9 +179,11 @@ void ui_base_set(struct at_ui *ui)
 	ui->base.procs = at_xcalloc(c->nr_procs ? c->nr_procs : 1, sizeof(*c->procs));
 	ui->base_sites = at_xcalloc(c->nr_sites ? c->nr_sites : 1, sizeof(*c->sites));
 	memcpy(ui->base.procs, c->procs, c->nr_procs * sizeof(*c->procs));
+	for (size_t i = 0; i < c->nr_procs; i++)
+		ui->base.procs[i].target = NULL;	/* the model frees gone targets: only counts are kept */
 	memcpy(ui->base_sites, c->sites, c->nr_sites * sizeof(*c->sites));
 	ui->base.sites = ui->base_sites;
-	at_model_all_lifetimes(ui->m, keep_life, ui);
+	at_model_each_life(ui->m, keep_life, ui);
 	ui->base_mono = c->mono;
 }
 
