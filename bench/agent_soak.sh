@@ -9,12 +9,18 @@
 #                            as on a fleet machine)
 #   AGENT_SOAK_SAMPLE=30     seconds between samples; alloctop's -d is 15 (the agent's default)
 #   AGENT_SOAK_WARMUP=120    samples before this time are warm-up, not judged
+#   AGENT_SOAK_CONTROL=10    untraced bench-live copies (comm "ctlwork"), the budget's control
 #
 # The agent runs as a census restricted with --comm live (build/bench/live) (other processes of the
 # machine stay untraced). Every sample scrapes /metrics (counting the processes listed)
 # and prints alloctop's RSS; bench-cpumon measures its CPU over the whole run. At the end:
 # a markdown table, and whether RSS stayed flat after warm-up (growth under max(4 MB,
-# 10 %) between the first and the last judged sample). Exit status 0 if flat.
+# 10 %) between the first and the last judged sample). The budget (bench/soak_budget.py):
+# each process's CPU time (/proc/PID/schedstat) between samples, traced against the
+# untraced control copies, and the probes' CPU that alloctop itself reports
+# (alloctop_probe_cpu_seconds_total) against the traced processes' CPU; held when the
+# traced processes' excess over the control is within the census's default budget (1%)
+# plus two standard errors. Exit status 0 if flat and held.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,6 +29,8 @@ PROCS=${AGENT_SOAK_PROCS:-100}
 CHURN=${AGENT_SOAK_CHURN:-10}
 SAMPLE=${AGENT_SOAK_SAMPLE:-30}
 WARMUP=${AGENT_SOAK_WARMUP:-120}
+CONTROL=${AGENT_SOAK_CONTROL:-10}
+BUDGET=1	# percent: a census's default --max-overhead
 OUT=${BENCH_OUT:-build/bench/results.md}
 PY=${PYTHON:-python3}
 
@@ -32,12 +40,12 @@ PY=${PYTHON:-python3}
 
 tmp=$(mktemp -d)
 at='' mon='' rcv=''
-declare -A wl=()
+declare -A wl=() ctl=()
 cleanup() {
 	[[ -n $at ]] && kill -KILL "$at" 2>/dev/null
 	[[ -n $mon ]] && kill -KILL "$mon" 2>/dev/null
 	[[ -n $rcv ]] && kill -KILL "$rcv" 2>/dev/null
-	for p in "${!wl[@]}"; do kill -KILL "$p" 2>/dev/null; done
+	for p in "${!wl[@]}" "${!ctl[@]}"; do kill -KILL "$p" 2>/dev/null; done
 	wait 2>/dev/null	# reaped quietly (no "Killed" lines)
 	rm -rf "$tmp"
 }
@@ -46,6 +54,18 @@ trap cleanup EXIT
 start_one() {	# a bench-live that runs until killed (stdin never closes: sleep holds it)
 	sleep 100000 | build/bench/live -b 2000 -k 200 -r 20 >/dev/null 2>&1 &
 	wl[$!]=1
+}
+
+start_control() {	# the same program under a name the census leaves out (--comm live)
+	sleep 100000 | "$tmp/ctlwork" -b 2000 -k 200 -r 20 >/dev/null 2>&1 &
+	ctl[$!]=1
+}
+
+# "t class pid ns" for every workload process now (class T traced, C control)
+cpu_sample() {
+	local p
+	for p in "${!wl[@]}"; do echo "$1 T $p $(cut -d' ' -f1 /proc/"$p"/schedstat 2>/dev/null)"; done
+	for p in "${!ctl[@]}"; do echo "$1 C $p $(cut -d' ' -f1 /proc/"$p"/schedstat 2>/dev/null)"; done
 }
 
 free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -72,7 +92,9 @@ http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
 EOF
 rcv=$!
 
+cp build/bench/live "$tmp/ctlwork"
 for _ in $(seq "$PROCS"); do start_one; done
+for _ in $(seq "$CONTROL"); do start_control; done
 lport=$(free_port)
 ./alloctop --agent --comm live --listen "127.0.0.1:$lport" --push-parca "http://127.0.0.1:$rport" \
 	>"$tmp/at.out" 2>"$tmp/at.err" &
@@ -100,7 +122,12 @@ while :; do
 		last_churn=$now
 	fi
 	rss=$(awk '/^VmRSS:/{print $2}' /proc/"$at"/status)
-	procs=$(curl -s "http://127.0.0.1:$lport/metrics" | awk '/^alloctop_processes /{print $2}')
+	curl -s "http://127.0.0.1:$lport/metrics" >"$tmp/metrics"
+	cpu_sample "$t" >>"$tmp/cpu.log"
+	# "t pid seconds": the probes' CPU by alloctop's own cost model
+	sed -n 's/^alloctop_probe_cpu_seconds_total{.*pid="\([0-9]*\)".*} \(.*\)$/\1 \2/p' "$tmp/metrics" |
+		awk -v t="$t" '{print t, $1, $2}' >>"$tmp/probe.log"
+	procs=$(awk '/^alloctop_processes /{print $2}' "$tmp/metrics")
 	pushes=$(tail -n 1 "$tmp/rcv.out" | awk '{print $2}')
 	printf '%8d %10s %10s %10s\n' "$t" "$rss" "${procs:-?}" "${pushes:-0}" >&2
 	((t >= WARMUP)) && samples+=("$rss")
@@ -124,6 +151,8 @@ if ((${#samples[@]} >= 2)); then
 	else flat="yes: ${first} -> ${last} kB (tolerance ${tol})"; fi
 fi
 ((rc == 0)) || verdict=1
+budget=$("$PY" bench/soak_budget.py "$tmp/cpu.log" "$tmp/probe.log" "$WARMUP" "$BUDGET")
+[[ $budget == *"**yes**"* ]] || verdict=1
 mkdir -p "$(dirname "$OUT")"
 {
 	echo
@@ -132,5 +161,13 @@ mkdir -p "$(dirname "$OUT")"
 	echo "| CPU (% of one core) | peak RSS (kB) | RSS flat after ${WARMUP}s | log lines | exit |"
 	echo "|---|---|---|---|---|"
 	echo "| ${cpu:-?} | ${hwm:-?} | $flat | $logs | $rc |"
+	echo
+	echo "The budget after ${WARMUP}s (CPU a second of a workload process, mean over processes,"
+	echo "+- one standard error; alloctop's figure: its cost model's probe time over the traced"
+	echo "processes' CPU):"
+	echo
+	echo "| traced (ms/s) | $CONTROL untraced (ms/s) | traced / untraced | alloctop's figure | within ${BUDGET}% + 2 SE |"
+	echo "|---|---|---|---|---|"
+	echo "| $budget |"
 } | tee -a "$OUT"
 exit $verdict
