@@ -95,6 +95,9 @@ bg() {
 	STARTED+=("$BG")
 }
 
+# cpu_ns PID: CPU time of all the process's threads now (schedstat, ns), empty if gone
+cpu_ns() { [[ -n ${1:-} ]] && cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {if (NR) print s}'; }
+
 # --- statistics ------------------------------------------------------------------------
 fmt_rps() { awk -v v="$1" 'BEGIN {if (v == "-" || v == "") print "-"; else printf "%\047.0f", v}'; }
 
@@ -257,12 +260,12 @@ probe_sites() {
 site_bytes() { [[ -n ${SITES[$1]:-} ]] && "${PY[@]}" textbyte "$SRV_PID" ${SITES[$1]} 2>/dev/null; }
 
 # --- one run: sets RUN_RES to its rps (empty if it failed or was left out) ---------------------------------------------------------------------------
-declare -A RPS=() RATIO=() FAILS=() NFAIL=() USECS=() SITE=() SITES=() STOPS=() ESTLIST=()
+declare -A RPS=() RATIO=() CPUREQ=() CRATIO=() ATCPU=() FAILS=() NFAIL=() USECS=() SITE=() SITES=() STOPS=() ESTLIST=()
 DISCARDED=()
-LAST_U=''	# the untraced rps just before, for the paired ratio
+LAST_U='' LAST_UC=''	# the untraced rps and server CPU a request just before, for the paired ratios
 
 run_one() {
-	local srv=$1 mode=$2 r=$3 out=$tmp/$1-$2-$3 b0='' b1='' t0 how
+	local srv=$1 mode=$2 r=$3 out=$tmp/$1-$2-$3 b0='' b1='' t0 how s0 s1 a0 a1 cr=''
 	RUN_RES=''
 	start_tracer "$mode" "$srv" "$out.tr" || {
 		FAILS[$srv $mode]=$TR_ERR
@@ -271,8 +274,13 @@ run_one() {
 		return 1
 	}
 	[[ $mode == untraced ]] && b0=$(site_bytes "$srv")
-	t0=$EPOCHREALTIME
+	t0=$EPOCHREALTIME s0=$(cpu_ns "$SRV_PID") a0=$(cpu_ns "$TR_PID")
 	load "$srv" "$out.load"
+	s1=$(cpu_ns "$SRV_PID") a1=$(cpu_ns "$TR_PID")
+	# the server's CPU a request (us, the probes' time included: what a budget bounds) and
+	# the tracer's own CPU (% of one core over the load: it competes for the same cores)
+	[[ -n $s0 && -n $s1 && -n $LOAD_REQ ]] && cr=$(awk -v a="$s0" -v b="$s1" -v n="$LOAD_REQ" 'BEGIN {printf "%.4f", (b - a) / 1e3 / n}')
+	[[ -n $a0 && -n $a1 ]] && ATCPU[$srv $mode]+="$(awk -v a="$a0" -v b="$a1" -v t0="$t0" -v t1="$EPOCHREALTIME" 'BEGIN {printf "%.2f", (b - a) / 1e7 / (t1 - t0)}') "
 	[[ $mode == untraced ]] && b1=$(site_bytes "$srv")
 	[[ $mode == untraced ]] && USECS[$srv]+="$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN {print b - a}') "
 	if [[ -n $TR_PID ]]; then
@@ -287,6 +295,7 @@ run_one() {
 	fi
 	kill -0 "$SRV_PID" 2>/dev/null || { log "$srv died during the $mode run"; exit 1; }
 	if [[ -z $LOAD_RPS ]]; then
+		[[ $mode == untraced ]] && LAST_UC=''
 		FAILS[$srv $mode]=$LOAD_ERR
 		NFAIL[$srv $mode]=$((${NFAIL[$srv $mode]:-0} + 1))
 		log "$srv $mode: $LOAD_ERR"
@@ -298,10 +307,12 @@ run_one() {
 		return 1
 	fi
 	RPS[$srv $mode]+="$LOAD_RPS "
+	[[ -n $cr ]] && CPUREQ[$srv $mode]+="$cr "
 	if [[ $mode == untraced ]]; then
-		LAST_U=$LOAD_RPS
+		LAST_U=$LOAD_RPS LAST_UC=$cr
 	elif [[ -n $LAST_U ]]; then
 		RATIO[$srv $mode]+="$(awk -v a="$LOAD_RPS" -v b="$LAST_U" 'BEGIN {printf "%.4f", a / b}') "
+		[[ -n $cr && -n $LAST_UC ]] && CRATIO[$srv $mode]+="$(awk -v a="$cr" -v b="$LAST_UC" 'BEGIN {printf "%.4f", a / b}') "
 	fi
 	RUN_RES=$LOAD_RPS
 }
@@ -414,6 +425,27 @@ report() {
 	for m in untraced "${ROWS[@]}"; do
 		local row="| ${LABEL[$m]} |"
 		for srv in "${SERVERS[@]}"; do row+=" $(cells "$srv" "$m") |"; done
+		echo "$row"
+	done
+	echo
+	echo "The server's CPU time a request (all its threads, from /proc/PID/task/*/schedstat; the"
+	echo "probes' time is charged to it: this is what \`--max-overhead\` bounds), median of the runs,"
+	echo "and ×: median over the rounds of traced / the untraced run just before it; the tracer's own"
+	echo "CPU over the load, median % of one core (on 2 cores it competes with the server and the"
+	echo "load generator, so it lowers throughput without costing the server's CPU):"
+	echo
+	hdr='| run |' sep='|---|'
+	for srv in "${SERVERS[@]}"; do hdr+=" $srv CPU/req (us) | × | tracer CPU |"; sep+='--:|--:|--:|'; done
+	echo "$hdr"
+	echo "$sep"
+	for m in untraced "${ROWS[@]}"; do
+		local row="| ${LABEL[$m]} |"
+		for srv in "${SERVERS[@]}"; do
+			if [[ $m == census && $srv != redis || -z ${CPUREQ[$srv $m]:-} ]]; then row+=" — | — | — |"; continue; fi
+			row+=" $(med "${CPUREQ[$srv $m]}" '%.2f') |"
+			if [[ $m == untraced ]]; then row+=" 1.00x |"; else row+=" $(med "${CRATIO[$srv $m]:-}" '%.3f')x |"; fi
+			row+=" ${ATCPU[$srv $m]:+$(med "${ATCPU[$srv $m]}" '%.1f')%} |"
+		done
 		echo "$row"
 	done
 	echo
