@@ -51,13 +51,18 @@ cleanup() {
 }
 trap cleanup EXIT
 
-start_one() {	# a bench-live that runs until killed (stdin never closes: sleep holds it)
-	sleep 100000 | build/bench/live -b 2000 -k 200 -r 20 >/dev/null 2>&1 &
+# bench-live runs until its stdin ends: a FIFO opened read-write never ends (each holds
+# a writer), and no helper process is left behind (a `sleep | live` pipeline left its
+# sleep running after live was killed)
+mkfifo "$tmp/hold"
+exec 3<>"$tmp/hold"
+start_one() {	# a bench-live that runs until killed
+	build/bench/live -b 2000 -k 200 -r 20 <&3 >/dev/null 2>&1 &
 	wl[$!]=1
 }
 
 start_control() {	# the same program under a name the census leaves out (--comm live)
-	sleep 100000 | "$tmp/ctlwork" -b 2000 -k 200 -r 20 >/dev/null 2>&1 &
+	"$tmp/ctlwork" -b 2000 -k 200 -r 20 <&3 >/dev/null 2>&1 &
 	ctl[$!]=1
 }
 
