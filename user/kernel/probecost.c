@@ -286,13 +286,6 @@ static void cache_key(char *key, size_t sz)
 		 (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
 }
 
-static const char *cache_dir(void)
-{
-	const char *d = getenv("ALLOCTOP_CACHE_DIR");
-
-	return d && *d ? d : "/run/alloctop";
-}
-
 static bool cache_read(const char *path, const char *key, struct at_probe_cost *c)
 {
 	char line[4608], k[4608];
@@ -330,7 +323,7 @@ static void cache_write(const char *dir, const char *path, const char *key, cons
 
 int at_probe_cost_get(struct at_probe_cost *c)
 {
-	const char *dir = cache_dir(), *force = getenv("ALLOCTOP_RECALIBRATE");
+	const char *dir = at_cache_dir(), *force = getenv("ALLOCTOP_RECALIBRATE");
 	char key[4400], path[4200];
 	int err;
 

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -66,6 +67,9 @@ static int add_timer(struct at_ticks_set *t, int pid, int tid, int cpu, __u64 pe
 
 /* The kernel's uprobe paths: a sample whose kernel stack goes through them is the
  * probes' time, not the process's own work. */
+/* bpf/ticks.bpf.c's room for their ranges */
+#define PROBE_TEXT AT_ARRAY_SIZE(((struct alloctop_bpf *)0)->rodata->probe_lo)
+
 static const char *const probe_funcs[] = {
 	"asm_exc_int3", "exc_int3", "asm_exc_debug", "exc_debug", "exc_debug_user", "uprobe_notify_resume",
 	"uprobe_notify_resume.cold", "uprobe_handle_trampoline", "uprobe_handle_trampoline.cold",
@@ -73,7 +77,10 @@ static const char *const probe_funcs[] = {
 	"uprobe_post_sstep_notifier",
 };
 
-int at_ticks__prepare(struct alloctop_bpf *skel)
+/* The functions' [lo, hi) from /proc/kallsyms (45 ms of the kernel's time to list it
+ * here): the core kernel's symbols come sorted by address, a function ends where the
+ * next symbol starts. Those whose end was found come first; returns how many. */
+static __u32 ranges_from_kallsyms(__u64 *lo, __u64 *hi)
 {
 	FILE *f = fopen("/proc/kallsyms", "re");
 	char line[512], name[256];
@@ -81,31 +88,90 @@ int at_ticks__prepare(struct alloctop_bpf *skel)
 	__u32 n = 0, open = 0;	/* ranges whose end is the next symbol's start */
 	char type;
 
-	_Static_assert(AT_ARRAY_SIZE(probe_funcs) <= AT_ARRAY_SIZE(skel->rodata->probe_lo), "probe_lo");
-	skel->rodata->tick_on_ns = AT_TICK_ON_NS;
-	skel->rodata->tick_off_ns = AT_TICK_OFF_NS;
-	if (!f)
-		return 0;
-	/* the core kernel's symbols come sorted by address: a function ends where the
-	 * next symbol starts */
-	while (fgets(line, sizeof(line), f) && sscanf(line, "%llx %c %255s", &a, &type, name) == 3) {
+	while (f && fgets(line, sizeof(line), f) && sscanf(line, "%llx %c %255s", &a, &type, name) == 3) {
 		if (!a)
 			break;	/* addresses hidden (kptr_restrict): no ranges */
-		for (; open < n; open++)
-			if (a > skel->rodata->probe_lo[open])
-				skel->rodata->probe_hi[open] = a;
-			else
-				break;
+		for (; open < n && a > lo[open]; open++)
+			hi[open] = a;
 		if (strchr(line, '['))
 			break;	/* modules: past the core kernel */
-		for (size_t i = 0; i < AT_ARRAY_SIZE(probe_funcs) && n < AT_ARRAY_SIZE(skel->rodata->probe_lo); i++)
+		for (size_t i = 0; i < AT_ARRAY_SIZE(probe_funcs) && n < PROBE_TEXT; i++)
 			if (!strcmp(name, probe_funcs[i]))
-				skel->rodata->probe_lo[n++] = a;
+				lo[n++] = a;
+	}
+	if (f)
+		fclose(f);
+	return open;
+}
+
+/* The ranges hold for one boot: cached beside the probe costs, keyed by the boot. */
+static void ranges_key(char *key, size_t sz)
+{
+	char boot[64] = "", rel[128] = "";
+
+	at_read_small("/proc/sys/kernel/random/boot_id", boot, sizeof(boot));
+	at_read_small("/proc/sys/kernel/osrelease", rel, sizeof(rel));
+	snprintf(key, sz, "%s %s %zu", boot, rel, AT_ARRAY_SIZE(probe_funcs));
+}
+
+static bool ranges_cached(const char *path, const char *key, __u64 *lo, __u64 *hi, __u32 *n)
+{
+	char line[512], want[300];
+	FILE *f = fopen(path, "re");
+	unsigned long long a, b;
+	bool ok;
+
+	if (!f)
+		return false;
+	snprintf(want, sizeof(want), "key %s\n", key);
+	ok = fgets(line, sizeof(line), f) && !strcmp(line, want);
+	for (*n = 0; ok && *n < PROBE_TEXT && fscanf(f, "%llx %llx\n", &a, &b) == 2; (*n)++) {
+		lo[*n] = a;
+		hi[*n] = b;
 	}
 	fclose(f);
-	skel->rodata->nr_probe_text = open;	/* those whose end was found */
-	at_debug("--max-overhead: %u kernel functions of the uprobe paths", open);
-	return (int)open;
+	return ok;
+}
+
+static void ranges_save(const char *path, const char *key, const __u64 *lo, const __u64 *hi, __u32 n)
+{
+	char tmp[4200];
+	FILE *f;
+
+	mkdir(at_cache_dir(), 0755);
+	snprintf(tmp, sizeof(tmp), "%s.%d", path, getpid());
+	if (!(f = fopen(tmp, "we")))
+		return;	/* not cached: the next start lists them again */
+	fprintf(f, "key %s\n", key);
+	for (__u32 i = 0; i < n; i++)
+		fprintf(f, "%llx %llx\n", (unsigned long long)lo[i], (unsigned long long)hi[i]);
+	if (fclose(f) || rename(tmp, path))
+		unlink(tmp);
+}
+
+int at_ticks__prepare(struct alloctop_bpf *skel)
+{
+	__u64 lo[PROBE_TEXT] = { 0 }, hi[PROBE_TEXT] = { 0 };
+	char key[256], path[4096];
+	__u32 n;
+
+	_Static_assert(AT_ARRAY_SIZE(probe_funcs) <= PROBE_TEXT, "probe_lo");
+	skel->rodata->tick_on_ns = AT_TICK_ON_NS;
+	skel->rodata->tick_off_ns = AT_TICK_OFF_NS;
+	ranges_key(key, sizeof(key));
+	snprintf(path, sizeof(path), "%s/probe-text", at_cache_dir());
+	if (!ranges_cached(path, key, lo, hi, &n)) {
+		n = ranges_from_kallsyms(lo, hi);
+		if (n)
+			ranges_save(path, key, lo, hi, n);
+	}
+	for (__u32 i = 0; i < n; i++) {
+		skel->rodata->probe_lo[i] = lo[i];
+		skel->rodata->probe_hi[i] = hi[i];
+	}
+	skel->rodata->nr_probe_text = n;
+	at_debug("--max-overhead: %u kernel functions of the uprobe paths", n);
+	return (int)n;
 }
 
 struct at_ticks_set *at_ticks__new(struct alloctop_bpf *skel, bool per_task)

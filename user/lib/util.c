@@ -99,3 +99,10 @@ int at_int_cmp(const void *a, const void *b)
 {
 	return (*(const int *)a > *(const int *)b) - (*(const int *)a < *(const int *)b);
 }
+
+const char *at_cache_dir(void)
+{
+	const char *d = getenv("ALLOCTOP_CACHE_DIR");
+
+	return d && *d ? d : "/run/alloctop";
+}

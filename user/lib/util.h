@@ -23,6 +23,8 @@ double at_now_real(void);	/* seconds since the epoch */
 
 /* Reads a small file (e.g. under /proc) into buf, NUL-terminated, newline stripped. */
 int at_read_small(const char *path, char *buf, size_t sz);
+/* Where alloctop keeps what holds for one boot (ALLOCTOP_CACHE_DIR, else /run/alloctop). */
+const char *at_cache_dir(void);
 
 void *at_xcalloc(size_t n, size_t sz);
 void *at_xrealloc(void *p, size_t n, size_t sz);
