@@ -1,4 +1,5 @@
 #include "binary/elf.h"
+#include "lib/hash.h"
 #include "lib/util.h"
 
 #include <fcntl.h>
@@ -30,6 +31,7 @@ struct at_elf {
 	size_t build_id_len;
 	char *debuglink;
 	__u32 debuglink_crc;
+	struct at_hash memo;	/* at_elf_memo_*: what callers derived from the bytes */
 };
 
 static int cmp_addr(const void *a, const void *b)
@@ -262,6 +264,7 @@ void at_elf__close(struct at_elf *e)
 	free(e->by_name);
 	free(e->names);
 	free(e->debuglink);
+	at_hash_clear(&e->memo);
 	free(e);
 }
 
@@ -431,4 +434,15 @@ void *at_elf_image(const struct at_elf *e, size_t *size)
 {
 	*size = e->image_sz;
 	return e->image;
+}
+
+__u64 at_elf_memo_get(const struct at_elf *e, __u64 k1, __u64 k2)
+{
+	return (__u64)(uintptr_t)at_hash_get(&e->memo, k1, k2);
+}
+
+void at_elf_memo_put(const struct at_elf *e, __u64 k1, __u64 k2, __u64 v)
+{
+	/* a cache: what e is does not change */
+	at_hash_put((struct at_hash *)&e->memo, k1, k2, (void *)(uintptr_t)v);
 }

@@ -39,6 +39,10 @@ int at_elf_map_bias(const struct at_elf *e, __u64 pgoff, __u64 len, __u64 start,
 
 /* Bytes of the file at a link-time address, for instruction decoding; NULL if outside. */
 const unsigned char *at_elf_code(const struct at_elf *e, __u64 vaddr, size_t *avail);
+/* What a caller derived from the file's bytes, kept as long as e (by the file cache, for
+ * every process mapping it): one nonzero word under two words of key; 0 when none. */
+__u64 at_elf_memo_get(const struct at_elf *e, __u64 k1, __u64 k2);
+void at_elf_memo_put(const struct at_elf *e, __u64 k1, __u64 k2, __u64 v);
 /* Calls fn for each GOT slot (JUMP_SLOT / GLOB_DAT relocation) bound to a symbol:
  * its name and the slot's link-time address. */
 typedef void (*at_reloc_fn)(void *ctx, const char *name, __u64 slot);

@@ -102,6 +102,22 @@ static enum at_hit_kind site_kind(const struct at_elf *e, __u64 vaddr)
 	return code ? at_probe_kind(code, avail < 16 ? avail : 16) : AT_HIT_STEPPED;
 }
 
+/* Where in s to probe for f, and how a hit there is handled: disassembled once a file
+ * (a census plans every process mapping the same libc). */
+static __u64 probe_site(const struct at_elf *e, const struct at_sym *s, enum at_func f, enum at_hit_kind *kind)
+{
+	__u64 v = at_elf_memo_get(e, s->addr, f), site;
+
+	if (v) {
+		*kind = (enum at_hit_kind)(v >> 32);
+		return (__u32)v - 1;
+	}
+	site = at_probe_site(e, s, f);
+	*kind = site_kind(e, s->addr + site);
+	at_elf_memo_put(e, s->addr, f, (site + 1) | (__u64)*kind << 32);
+	return site;
+}
+
 /* Another name for the code probe q is on: calls through its GOT slots count as f. */
 static void add_alias(struct at_plan *plan, int q, enum at_func f, const char *sym)
 {
@@ -143,8 +159,7 @@ static void add_syms(struct at_plan *plan, int file, const struct at_elf *e, con
 		p->has_ret = at_entry_of(f)->kind == AT_KIND_ALLOC || at_entry_of(f)->kind == AT_KIND_RESIZE ||
 			     f == AT_MMAP;
 		/* the return probe shares the site: rsp is unchanged there */
-		p->entry_off = p->ret_off = off + at_probe_site(e, s, f);
-		p->entry_kind = site_kind(e, s->addr + (p->entry_off - off));
+		p->entry_off = p->ret_off = off + probe_site(e, s, f, &p->entry_kind);
 		if ((q = probe_at(plan, p)) >= 0) {
 			add_alias(plan, q, f, name);
 			continue;
