@@ -336,18 +336,18 @@ $(O)/alloctop: $(O)/user/app/main.o $(O)/liballoctop.a
 	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
 FUZZ_SECONDS ?= 25
-FUZZ_SRC := user/binary/elf.c user/lib/util.c user/probe/probesite.c user/probe/probekind.c
+FUZZ_SRC := user/binary/elf.c user/lib/util.c user/lib/hash.c user/probe/probesite.c user/probe/probekind.c
 # sanitizer checks to leave out (e.g. FUZZ_NOSAN=-fno-sanitize=nonnull-attribute to get
 # past a known report); none by default
 FUZZ_NOSAN ?=
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined $(FUZZ_NOSAN) \
               -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude -iquote user
-$(O)/fuzz/fuzz_elf: tests/fuzz/fuzz_elf.c tests/fuzz/fuzz_elf.h $(FUZZ_SRC) user/binary/elf.h user/lib/util.h user/probe/probesite.h user/probe/probekind.h
+$(O)/fuzz/fuzz_elf: tests/fuzz/fuzz_elf.c tests/fuzz/fuzz_elf.h $(FUZZ_SRC) user/binary/elf.h user/lib/util.h user/lib/hash.h user/probe/probesite.h user/probe/probekind.h
 	@mkdir -p $(@D)
 	$(CLANG) $(FUZZ_FLAGS) tests/fuzz/fuzz_elf.c $(FUZZ_SRC) -lcapstone -lelf -lz -o $@
 
 # the unwind-table compiler (user/binary/cfi.c, libdw)
-FUZZ_CFI_SRC := user/binary/cfi.c user/binary/cfi_scan.c user/binary/elf.c user/lib/util.c
+FUZZ_CFI_SRC := user/binary/cfi.c user/binary/cfi_scan.c user/binary/elf.c user/lib/util.c user/lib/hash.c
 $(O)/fuzz/fuzz_cfi: tests/fuzz/fuzz_cfi.c tests/fuzz/fuzz_cfi.h $(FUZZ_CFI_SRC) user/binary/cfi.h user/binary/cfi_int.h user/binary/elf.h user/lib/util.h include/alloctop.h
 	@mkdir -p $(@D)
 	$(CLANG) $(FUZZ_FLAGS) tests/fuzz/fuzz_cfi.c $(FUZZ_CFI_SRC) -ldw -lelf -lz -o $@
