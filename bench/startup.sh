@@ -77,18 +77,28 @@ def target(code):
 
 try:
     small = target("")
-    # many small malloc'd blocks: a heap of about large_mb MB
-    large = target("keep = [bytes(100) for _ in range(%d)]" % (large_mb * 1024 * 1024 // 140))
+    large = None
+
+    def large_heap():
+        # many small malloc'd blocks: a heap of about large_mb MB
+        global large
+        large = large or target("keep = [bytes(100) for _ in range(%d)]" % (large_mb * 1024 * 1024 // 140))
+        return large
+
+    # a census sizes its maps by every process's anonymous memory: measured before the
+    # large heap exists and while it runs
     cases = [
-        ("-p small process", ["-p", str(small.pid)]),
-        ("-p %d MB heap" % large_mb, ["-p", str(large.pid)]),
-        ("launched command", ["--", "sleep", "3"]),
-        ("census", []),
+        ("census", lambda: []),
+        ("-p small process", lambda: ["-p", str(small.pid)]),
+        ("-p %d MB heap" % large_mb, lambda: ["-p", str(large_heap().pid)]),
+        ("launched command", lambda: ["--", "sleep", "3"]),
+        ("census, the %d MB heap running" % large_mb, lambda: (large_heap(), [])[1]),
     ]
     one(["-p", str(small.pid)])   # the boot's calibration, if not cached yet
     print("| case | start to attached (ms, median of %d) | kernel memory (MB, median) |" % reps)
     print("|---|---|---|")
-    for name, args in cases:
+    for name, argf in cases:
+        args = argf()
         runs = [one(args) for _ in range(reps)]
         ms = [r[0] for r in runs if r[0] is not None]
         mem = [r[1] for r in runs if r[1] is not None]

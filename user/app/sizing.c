@@ -1,7 +1,10 @@
 #include "app/sizing.h"
 #include "app/targets.h"
 
+#include <ctype.h>
+#include <dirent.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #define LARGE_KB	(256ULL << 10)
 
@@ -33,16 +36,33 @@ __u32 at_live_start_for(__u64 rss_anon_kb, __u32 max_live)
 	return slots < max_live ? (__u32)slots : max_live;
 }
 
+/* A census's targets are every process: their anonymous memory now, summed. */
+static __u64 all_anon_kb(void)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	__u64 kb = 0;
+
+	while (d && (e = readdir(d)))
+		if (isdigit((unsigned char)e->d_name[0]))
+			kb += rss_anon_kb(atoi(e->d_name));
+	if (d)
+		closedir(d);
+	return kb;
+}
+
 void at_size_for_targets(const struct at_opts *o, struct at_tracer_opts *t)
 {
 	enum at_mode m = at_mode_of(o);
-	__u64 kb = 0;
-	bool large = m == AT_MODE_CENSUS || m == AT_MODE_FOLLOW;
+	__u64 kb = m == AT_MODE_CENSUS ? all_anon_kb() : 0;
+	/* a launched tree's size is unknown at the start */
+	bool large = m == AT_MODE_FOLLOW;
 
 	for (int i = 0; i < o->nr_pids && m == AT_MODE_PIDS; i++)
 		kb += rss_anon_kb(o->pids[i]);
-	t->live_initial = large ? (AT_LIVE_START_CENSUS < o->max_live ? AT_LIVE_START_CENSUS : o->max_live)
-				: at_live_start_for(kb, o->max_live);
+	t->live_initial = large || m == AT_MODE_CENSUS ? (AT_LIVE_START_CENSUS < o->max_live ? AT_LIVE_START_CENSUS
+									   : o->max_live)
+						      : at_live_start_for(kb, o->max_live);
 	if (!o->max_stacks)
 		t->max_stacks = large || kb >= LARGE_KB ? AT_STACKS_LARGE : AT_STACKS_SMALL;
 }

@@ -10,7 +10,7 @@
 #define AT_LIVE_START_MIN	(1U << 16)	/* slots: a launched command, a small -p target */
 #define AT_LIVE_START_CENSUS	(1U << 18)	/* slots: every process's allocations */
 #define AT_STACKS_SMALL		(1U << 15)	/* one program (-p, a command) */
-#define AT_STACKS_LARGE		(1U << 17)	/* census, or a -p target of 256 MB anonymous memory */
+#define AT_STACKS_LARGE		(1U << 17)	/* targets of 256 MB anonymous memory (a census: all processes'), --follow */
 
 /* Sets t->live_initial, and t->max_stacks unless --max-stacks gave it. */
 void at_size_for_targets(const struct at_opts *o, struct at_tracer_opts *t);
