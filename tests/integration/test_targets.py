@@ -3,6 +3,7 @@ own libc and loader, jemalloc / tcmalloc / mimalloc, C++ new/delete, processes t
 start and exit under a census."""
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -178,7 +179,8 @@ def test_chroot_with_its_own_libc_under_census():
 
 
 def test_census_sees_new_processes_and_forgets_exited_ones():
-    at = harness.Alloctop(["-b", "-o", "json", "-d", "0.3", "--top", "100000", "--comm", "basic", "--exact"])
+    # -v: the forgetting says how many stacks it deleted from the kernel's map
+    at = harness.Alloctop(["-v", "-b", "-o", "json", "-d", "0.3", "--top", "100000", "--comm", "basic", "--exact"])
     try:
         at.wait_attached()
         truth_file = tempfile.mktemp(prefix="alloctop-truth-")
@@ -190,12 +192,15 @@ def test_census_sees_new_processes_and_forgets_exited_ones():
         # it exited: seen once as exited, then gone from the listing
         end = time.time() + 60
         seen_exited = gone_after = False
+        stacks = 0
         while time.time() < end and not gone_after:
             time.sleep(0.3)
             for rep in at.reports():
                 procs = [p for p in rep["processes"] if p["comm"] == "basic"]
                 if procs and procs[0]["exited"]:
                     seen_exited = procs[0]
+                    # its call stacks (the unknown site has none): no other process uses them
+                    stacks = sum(1 for st in rep["hotspots"] if st["pid"] == procs[0]["pid"] and st["frames"])
                 elif seen_exited and not procs:
                     gone_after = True
         if not seen_exited:
@@ -205,6 +210,12 @@ def test_census_sees_new_processes_and_forgets_exited_ones():
         for k in ("allocs", "frees", "alloc_bytes", "free_bytes", "live_allocs", "live_bytes"):
             if seen_exited[k] != truth[k]:
                 fail("census, new process: %s = %d, expected %d" % (k, seen_exited[k], truth[k]))
+        # its stacks left the kernel's map with it (an agent's churn would fill the map)
+        i = at.err.wait_for(lambda l: re.search(r"forgot \d+ process\(es\): [1-9]\d* stacks deleted", l), 30,
+                            "the exited process's stacks deleted")
+        freed = int(re.search(r"(\d+) stacks deleted", at.err.lines[i]).group(1))
+        if stacks == 0 or freed != stacks:
+            fail("census: %d stacks deleted as the process went, it used %d" % (freed, stacks))
         at.expect_ok(at.stop())
     finally:
         harness.kill(at.proc)

@@ -1,5 +1,6 @@
 #include "kernel/sitetab.h"
 #include "kernel/bpfmap.h"
+#include "lib/hash.h"
 #include "lib/util.h"
 
 #include <bpf/bpf.h>
@@ -443,22 +444,65 @@ static bool in_set(int pid, const int *pids, int n)
 	return bsearch(&pid, pids, n, sizeof(int), at_int_cmp) != NULL;
 }
 
+/* The stacks only the forgotten processes' sites used are deleted from map "stacks" (the
+ * BPF side never deletes: an agent's churn of processes would fill it). A stack that a
+ * listed, idle or announced site uses stays. A thread that found a stack in the map just
+ * before (programs remember the ids they found) and whose site is not announced yet may
+ * lose it: that site's stack then shows as not available. */
+static void forget_stacks(struct at_sitetab *t, const __u64 *gone, size_t ng)
+{
+	struct at_hash keep = { 0 };
+	size_t n = 0;
+
+	for (size_t i = 0; i < t->n; i++)
+		at_hash_put(&keep, t->v[i].stack_id, 0, (void *)1);
+	for (size_t i = 0; i < t->nr_idle; i++)
+		at_hash_put(&keep, t->idle[i].stack_id, 0, (void *)1);
+	for (size_t i = 0; i < t->nr_news; i++)
+		at_hash_put(&keep, t->news[i].stack_id, 0, (void *)1);
+	for (size_t i = 0; i < ng; i++) {
+		if (!gone[i] || at_hash_get(&keep, gone[i], 0))
+			continue;
+		at_hash_put(&keep, gone[i], 0, (void *)1);	/* once */
+		n += !bpf_map_delete_elem(t->fds.stacks, &gone[i]);
+	}
+	at_hash_clear(&keep);
+	t->stacks_freed += n;
+}
+
+static void keep_gone(__u64 **gone, size_t *ng, size_t *cap, __u64 stack_id)
+{
+	if (*ng == *cap) {
+		*cap = *cap ? 2 * *cap : 64;
+		*gone = at_xrealloc(*gone, *cap, sizeof(**gone));
+	}
+	(*gone)[(*ng)++] = stack_id;
+}
+
 void at_sitetab_forget(struct at_sitetab *t, const int *pids, int n)
 {
-	size_t kept = 0;
+	size_t kept = 0, ng = 0, cap = 0;
+	__u64 *gone = NULL;
 
 	if (n <= 0)
 		return;
 	for (size_t i = 0; i < t->n; i++)
 		if (!in_set(t->v[i].pid, pids, n))
 			t->v[kept++] = t->v[i];
+		else
+			keep_gone(&gone, &ng, &cap, t->v[i].stack_id);
 	t->n = kept;
 	t->slots_stale = true;
 	kept = 0;
 	for (size_t i = 0; i < t->nr_idle; i++)
 		if (!in_set((int)t->idle[i].pid, pids, n))
 			t->idle[kept++] = t->idle[i];
+		else
+			keep_gone(&gone, &ng, &cap, t->idle[i].stack_id);
 	t->nr_idle = kept;
+	if (ng)
+		forget_stacks(t, gone, ng);
+	free(gone);
 }
 
 bool at_sitetab_lifetimes(struct at_sitetab *t, int pid, __u64 stack_id, __u32 lt[AT_LT_BUCKETS])

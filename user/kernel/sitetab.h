@@ -57,6 +57,7 @@ struct at_sitetab {
 	struct at_site_life *lives;	/* ... those of the sites the last refresh read */
 	size_t nr_lives, cap_lives;
 	size_t reads;			/* sites the last refresh read */
+	size_t stacks_freed;		/* stacks deleted as their processes went (at_sitetab_forget) */
 	bool whole;			/* ... by reading the whole map */
 };
 
@@ -68,7 +69,8 @@ void at_sitetab__fini(struct at_sitetab *t);
 void at_sitetab_want_lives(struct at_sitetab *t, bool on);
 /* Brings t->v up to date. 0 or -errno. */
 int at_sitetab_refresh(struct at_sitetab *t);
-/* Drops the sites of these processes, whose kernel entries were deleted (pids sorted). */
+/* Drops the sites of these processes, whose kernel entries were deleted (pids sorted),
+ * and the stacks no other site uses. */
 void at_sitetab_forget(struct at_sitetab *t, const int *pids, int n);
 /* One site's lifetime histogram from the kernel, summed over CPUs (u32 like the BPF
  * side's counters, wrapping alike); false if the site is not in the map. */

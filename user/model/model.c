@@ -72,7 +72,10 @@ void at_model_drop_target(struct at_model *m, int pid)
 
 void at_model_forget_sites(struct at_model *m, const int *pids, int n)
 {
+	size_t freed = m->tab.stacks_freed;
+
 	at_sitetab_forget(&m->tab, pids, n);
+	at_debug("forgot %d process(es): %zu stacks deleted", n, m->tab.stacks_freed - freed);
 	at_model_peak_forget(m, pids, n);
 	at_model_history_forget(m, pids, n);
 	at_model_window_forget(m, pids, n);
