@@ -156,6 +156,9 @@ if ((${#samples[@]} >= 2)); then
 	else flat="yes: ${first} -> ${last} kB (tolerance ${tol})"; fi
 fi
 ((rc == 0)) || verdict=1
+# stacks the kernel's map had no room for (its processes come and go): must stay 0
+full=$(awk -F' ' '/^alloctop_dropped_events_total\{reason="stack_map_full"\}/ {print $2}' "$tmp/metrics")
+[[ ${full:-0} == 0 ]] || verdict=1
 budget=$("$PY" bench/soak_budget.py "$tmp/cpu.log" "$tmp/probe.log" "$WARMUP" "$BUDGET")
 [[ $budget == *"**yes**"* ]] || verdict=1
 mkdir -p "$(dirname "$OUT")"
@@ -163,9 +166,9 @@ mkdir -p "$(dirname "$OUT")"
 	echo
 	echo "### Agent soak (alloctop --agent, census of $PROCS bench-live, ${SECS}s, churn $CHURN/min, -d 15, --listen + --push-parca)"
 	echo
-	echo "| CPU (% of one core) | peak RSS (kB) | RSS flat after ${WARMUP}s | log lines | exit |"
-	echo "|---|---|---|---|---|"
-	echo "| ${cpu:-?} | ${hwm:-?} | $flat | $logs | $rc |"
+	echo "| CPU (% of one core) | peak RSS (kB) | RSS flat after ${WARMUP}s | log lines | stack map full (drops) | exit |"
+	echo "|---|---|---|---|---|---|"
+	echo "| ${cpu:-?} | ${hwm:-?} | $flat | $logs | ${full:-?} | $rc |"
 	echo
 	echo "The budget after ${WARMUP}s (CPU a second of a workload process, mean over processes,"
 	echo "+- one standard error; alloctop's figure: its cost model's probe time over the traced"
