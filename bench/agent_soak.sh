@@ -121,6 +121,7 @@ while :; do
 		for p in "${!wl[@]}"; do
 			((i++ >= CHURN)) && break
 			kill -KILL "$p" 2>/dev/null
+			wait "$p" 2>/dev/null	# reaped quietly
 			unset "wl[$p]"
 			start_one
 		done
