@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #define PG 4096ULL
@@ -450,8 +451,16 @@ int at_gheap_read(int pid, const struct at_glibc_layout *l, __u64 bias, struct a
 		snprintf(why, why_len, "cannot read %s: %s", path, strerror(errno));
 		return -1;
 	}
+	/* mapped, not malloc'd (the tags say which pages hold data): after the first free of
+	 * one, glibc raises its mmap threshold and the next process's 8 MiB came from the
+	 * heap, cleared and given back every pass (the agent's RSS crept) */
+	w.pages = mmap(NULL, SLOTS * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (w.pages == MAP_FAILED) {
+		snprintf(why, why_len, "cannot map %llu KiB to read the heap: %s", SLOTS * PG / 1024, strerror(errno));
+		close(w.mem);
+		return -1;
+	}
 	w.buf = at_xcalloc(BATCH, PG);
-	w.pages = at_xcalloc(SLOTS, PG);
 	w.tag = at_xcalloc(SLOTS, sizeof(*w.tag));
 	for (int t = 0; t < TRIES; t++) {
 		memset(w.tag, 0, SLOTS * sizeof(*w.tag));	/* each try reads afresh */
@@ -466,7 +475,7 @@ int at_gheap_read(int pid, const struct at_glibc_layout *l, __u64 bias, struct a
 		snprintf(why + strlen(why), why_len - strlen(why), " (heap changing: %d reads)", TRIES);
 	free(w.fast);
 	free(w.tag);
-	free(w.pages);
+	munmap(w.pages, SLOTS * PG);
 	free(w.buf);
 	close(w.mem);
 	return err ? -1 : 0;
