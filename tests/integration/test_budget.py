@@ -93,11 +93,11 @@ def test_window_timers_on_the_targets_threads():
         fail("a census holds %d perf events: want 2 a CPU (%d CPUs)" % (n, os.cpu_count()))
 
 
-def _paced_run(extra, rounds=1500):
-    """alloctop [extra] -- paced: (final report, the workload's truth)."""
+def _paced_run(extra, rounds=1500, paced_args=()):
+    """alloctop [extra] -- paced [paced_args]: (final report, the workload's truth)."""
     truth_file = "/tmp/alloctop-paced-%d.json" % os.getpid()
     rc, out, err = harness.run_cmd([harness.ALLOCTOP, "-b", "-o", "json", "-d", "0.25", "--top", "50", *extra,
-                                    "--", PACED, "--rounds", str(rounds), "--truth", truth_file], 300)
+                                    "--", PACED, "--rounds", str(rounds), *paced_args, "--truth", truth_file], 300)
     if rc != 0:
         fail("alloctop %s exited %d: %s" % (" ".join(extra), rc, err[-2000:]))
     reps = [json.loads(l) for l in out.splitlines() if l.startswith("{")]
@@ -160,6 +160,33 @@ def test_estimates_flagged_and_scaled():
     # blocks live 20 rounds (tens of ms), windows last a few: many cross a gap
     if life["interval"] + life["reused"] == 0 or life["interval_lo_ns_mean"] > life["interval_hi_ns_mean"]:
         fail("no block followed across windows, or bounds out of order: %r" % life)
+
+
+def test_estimates_from_reads():
+    """A server's reads follow its requests whatever the probes cost it: paced --io 8 (8
+    reads of /dev/zero a round of work) is estimated from the share of its read calls
+    made in windows, with no slowdown to correct, so its sites land within 10% of the
+    truth plus three standard errors of the allocations seen; the JSON says so and gives
+    the counts in and out of windows."""
+    rep, truth = _paced_run(["--max-overhead", "5"], paced_args=("--io", "8"))
+    p = [p for p in rep["processes"] if p["comm"] == "paced"][0]
+    est = p["estimate"]
+    if est["share_from"] != "reads" or not est["reads_in"] or not est["shares"].get("reads"):
+        fail("paced --io 8's share of work seen: %r" % est)
+    # the reads in and out of windows sum to the workload's own (1500 rounds x 8), plus
+    # its loader's and less the few after the last report
+    n = est["reads_in"] + est["reads_out"]
+    if not 0.9 * 1500 * 8 <= n <= 1500 * 8 + 100:
+        fail("read calls in and out of windows: %d, the workload made %d" % (n, 1500 * 8))
+    got = _sites(rep)
+    for name, t in truth["sites"].items():
+        h = got.get(name)
+        if not h or not 0 < h["samples"] < h["allocs"]:
+            fail("%s: no estimate, or samples not below the scaled count: %r" % (name, h))
+        tol = 0.10 + 3 / math.sqrt(h["samples"])
+        if abs(h["allocs"] - t["allocs"]) > tol * t["allocs"]:
+            fail("%s: estimated %d allocs from %d samples, truth %d (tolerance %.0f%%)"
+                 % (name, h["allocs"], h["samples"], t["allocs"], tol * 100))
 
 
 def _census(extra):

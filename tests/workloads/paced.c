@@ -3,12 +3,16 @@
  * at site_paced_big) into a ring of 400 slots, the slot's old block freed first: blocks
  * live 20 rounds, so many cross the gaps between windows. Allocations follow CPU work,
  * as a server's follow requests. Prints its exact truth as one JSON line on stdout, or
- * to --truth FILE (launch mode shares alloctop's stdout). Args: [--rounds N]. */
+ * to --truth FILE (launch mode shares alloctop's stdout). --io N makes it a server: each
+ * round also reads a byte from /dev/zero N times, system calls that follow its work as
+ * a server's reads follow its requests. Args: [--rounds N] [--io N]. */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <time.h>
+#include <unistd.h>
 
 #define NOIPA __attribute__((noipa))
 #define SLOTS 400
@@ -44,7 +48,9 @@ NOIPA unsigned long spin(unsigned long n)
 
 int main(int argc, char **argv)
 {
-	long rounds = 2500;
+	long rounds = 2500, io = 0;
+	int zero_fd = open("/dev/zero", O_RDONLY | O_CLOEXEC);
+	char byte;
 	const char *truth = NULL;
 	unsigned long k = 0, sink = 0;
 	FILE *out = stdout;
@@ -52,11 +58,16 @@ int main(int argc, char **argv)
 	for (int i = 1; i + 1 < argc; i++) {
 		if (!strcmp(argv[i], "--rounds"))
 			rounds = atol(argv[++i]);
+		else if (!strcmp(argv[i], "--io"))
+			io = atol(argv[++i]);
 		else if (!strcmp(argv[i], "--truth"))
 			truth = argv[++i];
 	}
 	for (long r = 0; r < rounds; r++) {
 		sink += spin(1000000);
+		for (long j = 0; j < io; j++)
+			if (read(zero_fd, &byte, 1) != 1)
+				return 1;
 		for (int j = 0; j < 20; j++, k++) {
 			void **slot = &ring[k % SLOTS];
 

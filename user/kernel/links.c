@@ -444,7 +444,6 @@ int at_links__sample(struct at_links *ls, bool on, double *exposed_s)
 					}
 			}
 		free(had);
-		ls->skel->bss->at_win_closing = 0;
 		/* the first link's registration waits for an RCU grace period (the uprobes'
 		 * dup_mmap_sem is a percpu rwsem) before any breakpoint goes in: the targets pay
 		 * only from the end of the free side's first link, about the time of the others */
@@ -455,7 +454,7 @@ int at_links__sample(struct at_links *ls, bool on, double *exposed_s)
 			 (t[2] - t[1]) * 1e3, (t[3] - t[2]) * 1e3);
 		return err;
 	}
-	ls->skel->bss->at_win_closing = 1;
+	at_links__gate(ls, false);
 	/* every link of every set at once: one grace period in all (see at_close_parallel);
 	 * calls cut in the middle are what the epoch is for */
 	for (size_t i = 0; i < ls->nr_sets; i++)
@@ -473,6 +472,11 @@ int at_links__sample(struct at_links *ls, bool on, double *exposed_s)
 	free(fds);
 	ls->skel->bss->at_epoch++;
 	return 0;
+}
+
+void at_links__gate(struct at_links *ls, bool open)
+{
+	ls->skel->bss->at_win_closing = !open;
 }
 
 size_t at_links__count(const struct at_links *ls)

@@ -37,6 +37,9 @@ int at_links__attach_global(struct at_links *ls, int pid, bool quiet);
  * added while off wait for on. exposed_s (on, may be NULL): how long probes have been in,
  * from the first link's breakpoints to the end of the attach. */
 int at_links__sample(struct at_links *ls, bool on, double *exposed_s);
+/* --max-overhead: whether probes count what they see (closed from a detach until opened
+ * after the next attach: calls entering while links go away count in no window). */
+void at_links__gate(struct at_links *ls, bool open);
 size_t at_links__count(const struct at_links *ls);	/* uprobe links attached now */
 /* The probes on pid's functions (its own sets; for file probes, every probed file's):
  * their entry kinds and return probes, for the cost model. false if none. */

@@ -329,6 +329,11 @@ int at_tracer__sample(struct at_tracer *t, bool on, double *exposed_s)
 	return at_links__sample(t->links, on, exposed_s);
 }
 
+void at_tracer__gate(struct at_tracer *t, bool open)
+{
+	at_links__gate(t->links, open);
+}
+
 struct at_ticks_set *at_tracer__ticks(const struct at_tracer *t)
 {
 	return t->ticks;

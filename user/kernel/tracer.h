@@ -59,6 +59,7 @@ int at_tracer__drop_old_images(struct at_tracer *t, const int *pids, const struc
 int at_tracer__attach_global(struct at_tracer *t, int pid, bool quiet);
 /* --max-overhead: attaches (on) or detaches (off) every uprobe, per-PID and file-wide. */
 int at_tracer__sample(struct at_tracer *t, bool on, double *exposed_s);
+void at_tracer__gate(struct at_tracer *t, bool open);	/* see at_links__gate */
 size_t at_tracer__nr_links(const struct at_tracer *t);	/* uprobe links attached now */
 /* --max-overhead's own-work sampler (kernel/ticks.h); NULL in exact mode. */
 struct at_ticks_set *at_tracer__ticks(const struct at_tracer *t);

@@ -53,11 +53,12 @@ struct at_proc_view {
 	__u64 hits[AT_NR_FUNCS];	/* calls the probes saw, before any scaling */
 	struct at_overhead ov;		/* what its probes cost it */
 	struct at_life_est life;	/* --max-overhead only */
-	const char *share_from;		/* what set scale: "samples", "cpu-time", "time" */
+	const char *share_from;		/* what set scale: "reads", "samples", "cpu-time", "time" */
 	__u64 share_samples[2];		/* own-work samples in windows, out of them */
+	__u64 share_reads[2];		/* read system calls in windows, out of them */
 	/* each estimator's share of work seen (0: not enough to say), the one used aside:
-	 * own-work samples, CPU time less the modelled probe cost, time */
-	double share_by_samples, share_by_cpu, share_by_time;
+	 * read calls, own-work samples, CPU time less the modelled probe cost, time */
+	double share_by_reads, share_by_samples, share_by_cpu, share_by_time;
 };
 
 struct at_snapshot {
@@ -150,13 +151,19 @@ void at_model_set_start(struct at_model *m, double mono);	/* when tracing starte
 void at_model_set_duty(struct at_model *m, double duty);	/* share of time probed; 1 exact */
 /* --max-overhead (model_window.c): PCT (0: exact), its windows as they open (attaching
  * begins), are on (every probe in) and go off (detaching begins), in CLOCK_MONOTONIC
- * ns, and each target's CPU time in and out of windows (seconds). */
+ * ns, and each target's CPU time (seconds) and read system calls (/proc/PID/io's syscr;
+ * reads_known false where unreadable) in and out of windows. */
 void at_model_set_max_overhead(struct at_model *m, double pct);
 double at_model_max_overhead(const struct at_model *m);
 void at_model_window_open(struct at_model *m, __u64 ns);
 void at_model_window_on(struct at_model *m, __u64 ns);
 void at_model_window_off(struct at_model *m, __u64 ns);
-void at_model_set_cpu_split(struct at_model *m, int pid, double on_s, double off_s);
+struct at_work_split {
+	double cpu_on, cpu_off;
+	__u64 reads_on, reads_off;
+	bool reads_known;
+};
+void at_model_set_work_split(struct at_model *m, int pid, const struct at_work_split *w);
 /* What the outputs read. */
 const struct at_snapshot *at_model_cur(const struct at_model *m);
 const struct at_snapshot *at_model_prev(const struct at_model *m);	/* sites only with needs.prev_sites */

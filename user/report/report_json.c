@@ -167,6 +167,9 @@ static json_object *proc_estimate(const struct at_proc_view *p)
 	ADD(o, "share_from", p->share_from ? jstr(p->share_from) : NULL);
 	ADD(o, "own_samples_in", ju64(p->share_samples[0]));
 	ADD(o, "own_samples_out", ju64(p->share_samples[1]));
+	ADD(o, "reads_in", ju64(p->share_reads[0]));
+	ADD(o, "reads_out", ju64(p->share_reads[1]));
+	ADD(sh, "reads", p->share_by_reads > 0 ? json_object_new_double(p->share_by_reads) : NULL);
 	ADD(sh, "samples", p->share_by_samples > 0 ? json_object_new_double(p->share_by_samples) : NULL);
 	ADD(sh, "cpu_time", p->share_by_cpu > 0 ? json_object_new_double(p->share_by_cpu) : NULL);
 	ADD(sh, "time", json_object_new_double(p->share_by_time));
