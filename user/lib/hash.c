@@ -89,9 +89,9 @@ void *at_hash_del(struct at_hash *h, __u64 k1, __u64 k2)
 	return val;
 }
 
-size_t at_hash_free_k1(struct at_hash *h, __u64 k1)
+size_t at_hash_keep_if(struct at_hash *h, bool (*keep)(const struct at_hash_ent *e, void *ctx), void *ctx)
 {
-	struct at_hash keep = { 0 };
+	struct at_hash kept = { 0 };
 	size_t n = 0;
 
 	for (size_t i = 0; i < h->cap; i++) {
@@ -99,20 +99,30 @@ size_t at_hash_free_k1(struct at_hash *h, __u64 k1)
 
 		if (!e->val)
 			continue;
-		if (e->k1 == k1) {
+		if (keep(e, ctx)) {
+			at_hash_put(&kept, e->k1, e->k2, e->val);
+		} else {
 			free(e->val);
 			n++;
-		} else {
-			at_hash_put(&keep, e->k1, e->k2, e->val);
 		}
 	}
 	if (n) {	/* rebuilt at its new size: a table that grew for churned keys shrinks */
 		free(h->slots);
-		*h = keep;
+		*h = kept;
 	} else {
-		at_hash_clear(&keep);
+		at_hash_clear(&kept);
 	}
 	return n;
+}
+
+static bool other_k1(const struct at_hash_ent *e, void *k1)
+{
+	return e->k1 != *(const __u64 *)k1;
+}
+
+size_t at_hash_free_k1(struct at_hash *h, __u64 k1)
+{
+	return at_hash_keep_if(h, other_k1, &k1);
 }
 
 void at_hash_clear(struct at_hash *h)

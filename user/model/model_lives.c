@@ -53,24 +53,16 @@ void at_model_fetch_life(struct at_model *m, int pid, __u64 stack_id)
 		put_life(m, pid, stack_id, lt);
 }
 
+static bool read_now(const struct at_hash_ent *e, void *m)
+{
+	return ((const struct life_ent *)e->val)->gen == ((const struct at_model *)m)->gen;
+}
+
 /* Without needs.lives, only this refresh's reads stay once there are many. */
 void at_model_trim_lives(struct at_model *m)
 {
-	struct at_hash keep = { 0 };
-	struct at_hash_ent *e;
-
-	if (m->needs.lives || m->lives.len <= AT_LIFE_CACHE)
-		return;
-	at_hash_for_each(&m->lives, e) {
-		struct life_ent *l = e->val;
-
-		if (l->gen == m->gen)
-			at_hash_put(&keep, e->k1, e->k2, l);
-		else
-			free(l);
-	}
-	at_hash_clear(&m->lives);
-	m->lives = keep;
+	if (!m->needs.lives && m->lives.len > AT_LIFE_CACHE)
+		at_hash_keep_if(&m->lives, read_now, m);
 }
 
 void at_model_lives_forget(struct at_model *m, int pid)

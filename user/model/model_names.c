@@ -100,22 +100,15 @@ static void want_peaks(struct at_model *m)
 	}
 }
 
+static bool asked_now(const struct at_hash_ent *e, void *m)
+{
+	return ((const struct names_ent *)e->val)->gen == ((const struct at_model *)m)->gen;
+}
+
 /* Stacks not asked for by this refresh go. */
 static void sweep(struct at_model *m)
 {
-	struct at_hash keep = { 0 };
-	struct at_hash_ent *h;
-
-	at_hash_for_each(&m->names, h) {
-		struct names_ent *e = h->val;
-
-		if (e->gen == m->gen)
-			at_hash_put(&keep, h->k1, h->k2, e);
-		else
-			free(e);
-	}
-	at_hash_clear(&m->names);
-	m->names = keep;
+	at_hash_keep_if(&m->names, asked_now, m);
 }
 
 /* The top sites and the leak suspects (text, JSON): their lifetimes are read now too. */
