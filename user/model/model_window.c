@@ -206,8 +206,8 @@ static void window_block(struct win_proc *w, const struct own_time t[2], enum wo
  * writes: redis writes its replies in a batch before it sleeps, apart from the
  * allocations, and a window holds a few hundred microseconds of its work (a handful
  * of requests, slowed tenfold), so reads and writes read its allocations per request
- * 31 to 54% high where reads alone came within 1% (SET, three runs). Otherwise from samples: own time in
- * windows over all of it (what the probes cost is measured, not modelled: samples in
+ * 31 to 54% high (four runs of SET) where reads alone came within 1%. Otherwise from
+ * samples: own time in windows over all of it (what the probes cost is measured, not modelled: samples in
  * their paths are not own time), though probes slow the work around them too; with
  * few samples, from its CPU time in and out of windows less the probes' modelled cost;
  * with little of that, the share of time. All go to the reports. */
