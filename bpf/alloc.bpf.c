@@ -6,6 +6,7 @@
  * thread counts; calls the allocator makes to itself (realloc(NULL, n) -> malloc,
  * memalign -> malloc, mi_free_size -> mi_free, ...) are nested and ignored. */
 #include "common.bpf.h"
+#include "stacks.bpf.h"
 #include "live.bpf.h"
 
 static __always_inline __s32 at_s32(const __u8 *b)

@@ -12,6 +12,7 @@
  * Each event carries the user stack at the instruction that faulted (or the system
  * call), unwound as at the allocation probes (bpf/unwind.bpf.c). */
 #include "common.bpf.h"
+#include "stacks.bpf.h"
 
 #define AT_PAGE_SIZE 4096ULL
 #define AT_MAP_ANON 0x20

@@ -183,7 +183,7 @@ static __always_inline void drop_slot(struct at_live_bucket *bk, __u32 i)
 		at_add(&p->live_allocs, -1);
 		at_add(&p->live_bytes, -(__s64)size);
 	}
-	s = at_site_mine(bpf_map_lookup_elem(&sites, &sk));
+	s = at_site_mine(at_site_lookup(&sk));
 	if (s) {
 		struct at_peak *pk = at_peak_before(key.pid, s);
 

@@ -9,6 +9,9 @@ static __always_inline long at_site_add(const struct at_site_key *k, const void 
 {
 	long err = bpf_map_update_elem(&sites, k, zero, BPF_NOEXIST);
 
+	if (err == -AT_E2BIG && at_more_room)	/* full, not there already */
+		err = bpf_map_update_elem(&sites_more, k, zero, BPF_NOEXIST);
+
 	if (!err && bpf_ringbuf_output(&site_news, (void *)k, sizeof(*k), BPF_RB_NO_WAKEUP))
 		__sync_fetch_and_add(&at_site_news_lost, 1);
 	return err;
@@ -22,7 +25,7 @@ __noinline int at_site_new(__u32 tgid, __u64 stack_id)
 
 	if (!zero)
 		return 0;
-	if (!at_site_add(&k, zero) || bpf_map_lookup_elem(&sites, &k))
+	if (!at_site_add(&k, zero) || at_site_lookup(&k))
 		return 0;
 	at_drop(AT_DROP_STACKS_FULL);
 	/* keep the numbers whole: account under this process's unknown site */
@@ -35,12 +38,12 @@ __noinline int at_site_new(__u32 tgid, __u64 stack_id)
  * unknown site (k's stack_id becomes 0). */
 static __always_inline struct at_site_stats *at_site_get(struct at_site_key *k)
 {
-	void *v = bpf_map_lookup_elem(&sites, k);
+	void *v = at_site_lookup(k);
 
 	if (!v) {
 		if (at_site_new(k->pid, k->stack_id))
 			k->stack_id = 0;	/* full: the unknown site keeps the numbers whole */
-		v = bpf_map_lookup_elem(&sites, k);
+		v = at_site_lookup(k);
 	}
 	return at_site_mine(v);
 }

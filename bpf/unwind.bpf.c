@@ -7,6 +7,7 @@
  * verified once per program, not once per path through its caller: the searches'
  * loops inlined made the entry program the slowest part of alloctop's start. */
 #include "common.bpf.h"
+#include "stacks.bpf.h"
 
 #define AT_MAP_SEARCH 9		/* log2(AT_UNWIND_MAPS) + 1 */
 #define AT_ROW_SEARCH 25	/* enough for 16M rows in one module */

@@ -18,6 +18,17 @@ struct {
 	__uint(value_size, sizeof(struct at_site_stats));
 } sites SEC(".maps");
 
+/* the sites that found "sites" full (bpf/common.bpf.h), when more_room */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1);
+	__uint(key_size, sizeof(struct at_site_key));
+	__uint(value_size, sizeof(struct at_site_stats));
+} sites_more SEC(".maps");
+
+const volatile bool more_room = false;
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(map_flags, BPF_F_MMAPABLE);
@@ -51,6 +62,8 @@ static long read_one(__u32 i, void *ctx)
 	k = r->key;
 	__builtin_memset(&r->found, 0, sizeof(*r) - sizeof(r->key));
 	s = bpf_map_lookup_elem(&sites, &k);
+	if (!s && more_room)
+		s = bpf_map_lookup_elem(&sites_more, &k);
 	if (!s)
 		return 0;	/* no such site */
 	for (__u32 c = 0; c < AT_READ_MAX_CPUS && c < nr_cpus; c++)

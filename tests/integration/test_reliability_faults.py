@@ -255,6 +255,40 @@ def test_live_map_full():
             harness.kill(at.proc)
 
 
+def test_stack_maps_grow():
+    """With no --max-stacks, the stack and site maps grow past what alloctop
+    preallocates for a small process (32768): 2^16 distinct stacks, 2 allocations each,
+    all counted whole and under their own stacks (no stack_map_full drop, so no
+    unknown site: the busiest site holds exactly 2)."""
+    k = 2
+    w, at = rl.RelWorkload("stacks", ["tree", "16", str(k)]), None
+    try:
+        w.wait_ready()
+        at = harness.Alloctop(_json_args([w.pid], 0.5, ["--top", "3", "-v"]))
+        at.wait_attached()
+        line = w.ask("go", "done", timeout=240)
+        allocs, nbytes = int(line.split()[1]), int(line.split()[2])
+        at.expect_ok(at.stop())
+        rep = at.final_report()
+        p = rl.proc_entry(rep, w.pid)
+        problems = []
+        for key, want in (("allocs", allocs), ("alloc_bytes", nbytes), ("frees", allocs), ("live_allocs", 0)):
+            if p[key] != want:
+                problems.append("%s %s, want %s" % (key, p[key], want))
+        for d in ("stack_map_full", "stack_failed", "stack_truncated"):
+            if rep["drops"][d]:
+                problems.append("drops.%s %d" % (d, rep["drops"][d]))
+        hs = [h for h in rep["hotspots"] if h["pid"] == w.pid]
+        if not hs or hs[0]["allocs"] != k:
+            problems.append("busiest site %r allocations, want %d (each stack its own site)"
+                            % (hs[0]["allocs"] if hs else None, k))
+        if problems:
+            fail("65536 stacks (drops %s):\n    %s" % (rep["drops"], "\n    ".join(problems)))
+        w.finish()
+    finally:
+        harness.kill(w.proc)
+
+
 def test_stack_map_full():
     """--max-stacks 16 with 200 distinct stacks: the overflow is counted
     (drops.stack_map_full) and every allocation is still in the process totals and

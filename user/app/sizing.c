@@ -63,6 +63,9 @@ void at_size_for_targets(const struct at_opts *o, struct at_tracer_opts *t)
 	t->live_initial = large || m == AT_MODE_CENSUS ? (AT_LIVE_START_CENSUS < o->max_live ? AT_LIVE_START_CENSUS
 									   : o->max_live)
 						      : at_live_start_for(kb, o->max_live);
-	if (!o->max_stacks)
+	/* --max-stacks is a cap; without it the maps grow past their preallocated size */
+	if (!o->max_stacks) {
 		t->max_stacks = large || kb >= LARGE_KB ? AT_STACKS_LARGE : AT_STACKS_SMALL;
+		t->max_stacks_more = AT_STACKS_MORE * t->max_stacks;
+	}
 }

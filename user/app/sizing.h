@@ -11,8 +11,11 @@
 #define AT_LIVE_START_CENSUS	(1U << 18)	/* slots: every process's allocations */
 #define AT_STACKS_SMALL		(1U << 15)	/* one program (-p, a command) */
 #define AT_STACKS_LARGE		(1U << 17)	/* targets of 256 MB anonymous memory (a census: all processes'), --follow */
+#define AT_STACKS_MORE		4	/* times as many past them, allocated as used (the kernel
+					 * memory follows the targets; 16 bytes a slot of buckets up front) */
 
-/* Sets t->live_initial, and t->max_stacks unless --max-stacks gave it. */
+/* Sets t->live_initial, and t->max_stacks and t->max_stacks_more unless --max-stacks
+ * gave a cap. */
 void at_size_for_targets(const struct at_opts *o, struct at_tracer_opts *t);
 /* Slots for live blocks at attach for -p targets holding rss_anon_kb of anonymous
  * memory: one a 512 bytes, within [AT_LIVE_START_MIN, max_live]. */

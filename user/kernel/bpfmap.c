@@ -167,3 +167,12 @@ void at_map_delete_pids(int fd, size_t ksz, size_t vsz, const int *set, int n)
 	}
 	free(pk.keys);
 }
+
+int at_map_lookup_either(int fd, int more_fd, const void *k, void *v)
+{
+	if (!bpf_map_lookup_elem(fd, k, v))
+		return 0;
+	if (errno != ENOENT || more_fd < 0)
+		return -errno;
+	return bpf_map_lookup_elem(more_fd, k, v) ? -errno : 0;
+}

@@ -13,6 +13,9 @@ typedef int (*at_map_chunk_fn)(void *ctx, const void *keys, const void *vals, si
  * big map costs little memory. vsz is the value size as the syscall returns it (ncpus
  * copies for per-CPU maps). 0, -errno, or what fn returned. */
 int at_map_read_chunks(int fd, size_t ksz, size_t vsz, size_t chunk, at_map_chunk_fn fn, void *ctx);
+/* A key's value in map fd or, failing that, in its overflow more_fd (-1: none); 0 or
+ * -errno (-ENOENT in neither). */
+int at_map_lookup_either(int fd, int more_fd, const void *k, void *v);
 
 /* Reads every entry of hash map fd into new arrays *keys and *vals (the caller frees
  * them). 0 or -errno. */

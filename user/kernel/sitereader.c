@@ -10,7 +10,7 @@
 
 #define REQS_BYTES (AT_READ_BATCH * sizeof(struct at_site_read))
 
-int at_sitereader__open(struct at_sitereader *r, int sites_fd, int ncpus)
+int at_sitereader__open(struct at_sitereader *r, int sites_fd, int more_fd, int ncpus)
 {
 	int err;
 
@@ -19,7 +19,10 @@ int at_sitereader__open(struct at_sitereader *r, int sites_fd, int ncpus)
 	if (!r->skel)
 		return -errno;
 	r->skel->rodata->nr_cpus = (__u32)ncpus;
+	r->skel->rodata->more_room = more_fd >= 0;
 	err = bpf_map__reuse_fd(r->skel->maps.sites, sites_fd);
+	if (!err && more_fd >= 0)
+		err = bpf_map__reuse_fd(r->skel->maps.sites_more, more_fd);
 	if (!err)
 		err = sites_read_bpf__load(r->skel);
 	if (!err) {

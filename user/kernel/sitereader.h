@@ -17,7 +17,7 @@ struct at_sitereader {
 };
 
 /* 0, or -errno when the kernel cannot run it (the caller reads site by site). */
-int at_sitereader__open(struct at_sitereader *r, int sites_fd, int ncpus);
+int at_sitereader__open(struct at_sitereader *r, int sites_fd, int more_fd, int ncpus);	/* more_fd: -1 if none */
 /* Fills in reqs[0..n) (n <= AT_READ_BATCH) from their keys, with their lifetimes if
  * lives. 0 or -errno. */
 int at_sitereader_run(struct at_sitereader *r, size_t n, bool lives);

@@ -188,6 +188,9 @@ static int read_whole(struct at_sitetab *t)
 	t->nr_news = t->n = t->nr_idle = t->reads = 0;
 	err = at_map_read_chunks(t->fds.sites, sizeof(struct at_site_key), t->ncpus * sizeof(struct at_site_stats),
 				 1024, add_whole, t);
+	if (!err && t->fds.sites_more >= 0)
+		err = at_map_read_chunks(t->fds.sites_more, sizeof(struct at_site_key),
+					 t->ncpus * sizeof(struct at_site_stats), 1024, add_whole, t);
 	if (!err && t->n)	/* t->v is NULL while the map is empty */
 		qsort(t->v, t->n, sizeof(*t->v), at_site_cmp);
 	t->synced = !err;
@@ -200,10 +203,12 @@ static int read_whole(struct at_sitetab *t)
 static int read_one(struct at_sitetab *t, int pid, __u64 stack_id, struct at_site_counts *c)
 {
 	struct at_site_key k = { .pid = pid, .stack_id = stack_id };
+	int err;
 
 	t->reads++;
-	if (bpf_map_lookup_elem(t->fds.sites, &k, t->val))
-		return errno == ENOENT ? 0 : -errno;
+	err = at_map_lookup_either(t->fds.sites, t->fds.sites_more, &k, t->val);
+	if (err)
+		return err == -ENOENT ? 0 : err;
 	sum_counts(c, t->val, t->ncpus);
 	keep_life(t, pid, stack_id, t->val, NULL);
 	return 1;
@@ -271,7 +276,7 @@ static size_t pick_dirty(struct at_sitetab *t)
 static bool reader_ready(struct at_sitetab *t)
 {
 	if (!t->reader_state)
-		t->reader_state = at_sitereader__open(&t->reader, t->fds.sites, t->ncpus) ? -1 : 1;
+		t->reader_state = at_sitereader__open(&t->reader, t->fds.sites, t->fds.sites_more, t->ncpus) ? -1 : 1;
 	return t->reader_state > 0;
 }
 
@@ -464,7 +469,8 @@ static void forget_stacks(struct at_sitetab *t, const __u64 *gone, size_t ng)
 		if (!gone[i] || at_hash_get(&keep, gone[i], 0))
 			continue;
 		at_hash_put(&keep, gone[i], 0, (void *)1);	/* once */
-		n += !bpf_map_delete_elem(t->fds.stacks, &gone[i]);
+		n += !bpf_map_delete_elem(t->fds.stacks, &gone[i]) ||
+		     (t->fds.stacks_more >= 0 && !bpf_map_delete_elem(t->fds.stacks_more, &gone[i]));
 	}
 	at_hash_clear(&keep);
 	t->stacks_freed += n;
@@ -510,7 +516,7 @@ bool at_sitetab_lifetimes(struct at_sitetab *t, int pid, __u64 stack_id, __u32 l
 	struct at_site_key k = { .pid = pid, .stack_id = stack_id };
 
 	memset(lt, 0, AT_LT_BUCKETS * sizeof(*lt));
-	if (bpf_map_lookup_elem(t->fds.sites, &k, t->val))
+	if (at_map_lookup_either(t->fds.sites, t->fds.sites_more, &k, t->val))
 		return false;
 	for (int c = 0; c < t->ncpus; c++)
 		for (int b = 0; b < AT_LT_BUCKETS; b++)

@@ -103,6 +103,10 @@ static void size_maps(struct alloctop_bpf *skel, const struct at_tracer_opts *op
 	skel->rodata->site_cpus = ncpus;
 	bpf_map__set_value_size(skel->maps.sites, ncpus * sizeof(struct at_site_stats));
 	bpf_map__set_value_size(skel->maps.zero_site, ncpus * sizeof(struct at_site_stats));
+	skel->rodata->at_more_room = opts->max_stacks_more > 0;
+	bpf_map__set_max_entries(skel->maps.stacks_more, opts->max_stacks_more ? opts->max_stacks_more : 1);
+	bpf_map__set_max_entries(skel->maps.sites_more, opts->max_stacks_more ? opts->max_stacks_more : 1);
+	bpf_map__set_value_size(skel->maps.sites_more, ncpus * sizeof(struct at_site_stats));
 	if (!opts->growth && !opts->global)	/* the followed set is read by --follow and --growth */
 		bpf_map__set_max_entries(skel->maps.followed, 16);
 	bpf_map__set_max_entries(skel->maps.procs, opts->max_procs);
@@ -116,7 +120,8 @@ static void size_maps(struct alloctop_bpf *skel, const struct at_tracer_opts *op
 	skel->rodata->at_site_slot_mask = slots - 1;
 	/* Every map stays preallocated: without it (BPF_F_NO_PREALLOC) an insert can fail
 	 * when the kernel's per-CPU element cache runs dry in a burst (64 processes
-	 * starting together lost entries), and a lost entry is a wrong count. */
+	 * starting together lost entries), and a lost entry is a wrong count. Only the
+	 * stacks and sites past them are not (stacks_more, sites_more). */
 }
 
 /* What the programs filter on, fixed at load time. */
@@ -361,7 +366,9 @@ void at_tracer__seed_proc(struct at_tracer *t, int pid)
 	bpf_map_update_elem(bpf_map__fd(t->skel->maps.procs), &k, zero, BPF_NOEXIST);
 	free(zero);
 	zero = at_xcalloc(n, sizeof(struct at_site_stats));
-	bpf_map_update_elem(bpf_map__fd(t->skel->maps.sites), &sk, zero, BPF_NOEXIST);
+	if (bpf_map_update_elem(bpf_map__fd(t->skel->maps.sites), &sk, zero, BPF_NOEXIST) && errno == E2BIG &&
+	    t->opts.max_stacks_more)
+		bpf_map_update_elem(bpf_map__fd(t->skel->maps.sites_more), &sk, zero, BPF_NOEXIST);
 	free(zero);
 }
 
@@ -437,6 +444,9 @@ void at_tracer__forget(struct at_tracer *t, const int *pids, int n, bool counter
 	if (counters) {
 		at_map_delete_pids(bpf_map__fd(t->skel->maps.sites), sizeof(struct at_site_key),
 			    sizeof(struct at_site_stats) * possible_cpus(), set, n);
+		if (t->opts.max_stacks_more)
+			at_map_delete_pids(bpf_map__fd(t->skel->maps.sites_more), sizeof(struct at_site_key),
+				    sizeof(struct at_site_stats) * possible_cpus(), set, n);
 		for (int i = 0; i < n; i++) {
 			__u32 k = set[i];
 
@@ -498,6 +508,8 @@ void at_tracer__map_fds(const struct at_tracer *t, struct at_map_fds *fds)
 	fds->peaks = bpf_map__fd(t->skel->maps.peaks);
 	fds->per_calls = bpf_map__fd(t->skel->maps.per_calls);
 	fds->stacks = bpf_map__fd(t->skel->maps.stacks);
+	fds->sites_more = t->opts.max_stacks_more ? bpf_map__fd(t->skel->maps.sites_more) : -1;
+	fds->stacks_more = t->opts.max_stacks_more ? bpf_map__fd(t->skel->maps.stacks_more) : -1;
 	fds->live = bpf_map__fd(t->skel->maps.live);
 	fds->drops = bpf_map__fd(t->skel->maps.drops);
 	fds->site_dirty = bpf_map__fd(t->skel->maps.site_dirty);

@@ -13,7 +13,8 @@ struct at_tracer_opts {
 	size_t sz;		/* sizeof(struct at_tracer_opts), for compatibility */
 	__u32 max_live;		/* slots of the live-block table, grown to at most */
 	__u32 live_initial;	/* its slots at attach (0: max_live) */
-	__u32 max_stacks;
+	__u32 max_stacks;	/* preallocated */
+	__u32 max_stacks_more;	/* room past them, allocated as used (0: none, a hard cap) */
 	__u32 max_procs;
 	const char *lib;	/* force this allocator file */
 	bool global;		/* probe whole files (census, --follow) instead of PIDs */
@@ -92,6 +93,7 @@ bool at_tracer__func_probes(const struct at_tracer *t, int pid, struct at_func_p
 /* Map fds for the model's reader. */
 struct at_map_fds {
 	int procs, sites, stacks, live, drops;
+	int sites_more, stacks_more;	/* their overflow (bpf/common.bpf.h), -1 if none */
 	int peaks;			/* per-process peaks (struct at_peak) */
 	int per_calls;			/* --per's counters (struct at_per_stats) */
 	int site_dirty, site_news;	/* changed sites (see at_site_slot), new sites' keys */

@@ -1,6 +1,7 @@
 /* Per-process peaks of live bytes and the sites live at them (struct at_peak in
  * alloctop.h says how the kernel keeps them without a copy at each new peak). */
 #include "model/model_int.h"
+#include "kernel/bpfmap.h"
 #include "lib/util.h"
 
 #include <bpf/bpf.h>
@@ -24,7 +25,7 @@ static bool site_at_peak(struct at_model *m, int pid, __u64 stack_id, __u64 epoc
 	struct at_site_key k = { .pid = pid, .stack_id = stack_id };
 	const struct at_site_stats *v = m->peak_val;
 
-	if (bpf_map_lookup_elem(m->fds.sites, &k, m->peak_val))
+	if (at_map_lookup_either(m->fds.sites, m->fds.sites_more, &k, m->peak_val))
 		return false;
 	memset(out, 0, sizeof(*out));
 	out->stack_id = stack_id;

@@ -1,5 +1,6 @@
 /* Questions to the model between refreshes: best sites, leak suspects, stacks. */
 #include "model/model_int.h"
+#include "kernel/bpfmap.h"
 #include "lib/topn.h"
 #include "lib/util.h"
 
@@ -28,7 +29,7 @@ const struct at_stack *at_model_stack(struct at_model *m, __u64 stack_id)
 	if (m->stacks.len >= 2 * AT_STACK_CACHE)
 		at_hash_free_all(&m->stacks);	/* every site of a big profile: do not keep them all */
 	st = at_xcalloc(1, sizeof(*st));
-	if (bpf_map_lookup_elem(m->fds.stacks, &stack_id, st) || st->nr > AT_MAX_FRAMES) {
+	if (at_map_lookup_either(m->fds.stacks, m->fds.stacks_more, &stack_id, st) || st->nr > AT_MAX_FRAMES) {
 		free(st);
 		return NULL;
 	}
