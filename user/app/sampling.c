@@ -28,6 +28,7 @@ struct cpu_split {
 	__u64 io_last, io_on, io_off;
 	bool io_seen;		/* io_last is set */
 	bool io_pre;		/* read before the gate moved */
+	bool ran;		/* its CPU clock moved since the switch before: it may have read */
 };
 
 static void cpu_split_free(void *v)
@@ -72,6 +73,7 @@ static struct cpu_split *cpu_split_new(int pid)
 
 	c->ok = !clock_getcpuclockid(pid, &c->clk);
 	c->last = -1;
+	c->ran = true;
 	snprintf(path, sizeof(path), "/proc/%d/io", pid);
 	c->io_fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (c->io_fd >= 0 && read_io(c->io_fd, &c->io_last))
@@ -134,6 +136,7 @@ static void split_cpu(struct at_sampler *s)
 		v = ts.tv_sec + ts.tv_nsec / 1e9;
 		if (c->last >= 0 && v >= c->last)
 			*(s->on ? &c->on : &c->off) += v - c->last;
+		c->ran = c->last < 0 || v != c->last;
 		c->last = v;
 	}
 }
@@ -196,7 +199,8 @@ static void gate(struct at_sampler *s, bool on)
 	at_hash_for_each(&s->cpu, e) {
 		struct cpu_split *c = e->val;
 
-		c->io_pre = c->io_fd >= 0 && read_io(c->io_fd, &n);
+		/* a process that did not run made no call: a census's idle ones cost nothing */
+		c->io_pre = c->ran && c->io_fd >= 0 && read_io(c->io_fd, &n);
 		if (c->io_pre)
 			charge_io(c, n, !on);
 	}
