@@ -178,6 +178,30 @@ def test_chroot_with_its_own_libc_under_census():
         shutil.rmtree(root, ignore_errors=True)
 
 
+def test_census_forgets_processes_that_never_allocated():
+    """A process found by a census that never allocates while traced (a sleep started
+    before it) has no counters, so the kernel side reports no exit for it: the census
+    sees it gone from /proc and forgets it (-v), as it does exits it is told of, so that
+    a long census does not keep every short-lived process."""
+    name = "at_idle_%d" % (os.getpid() % 100000)     # a name no other process has
+    prog = os.path.join(tempfile.mkdtemp(prefix="alloctop-idle-"), name)
+    shutil.copy("/bin/sleep", prog)
+    w = harness.spawn([prog, "60"])
+    at = harness.Alloctop(["-v", "-b", "-o", "json", "-d", "0.2", "--comm", name, "--exact"])
+    try:
+        at.wait_attached()
+        time.sleep(0.6)     # a few scans with the sleep listed
+        if any(re.search(r"forgot \d+ process", l) for l in at.err.lines):
+            fail("forgot a process before any exited:\n%s" % "\n".join(at.err.lines[-20:]))
+        harness.kill(w)
+        at.err.wait_for(lambda l: re.search(r"forgot 1 process\(es\)", l), 30, "the sleep forgotten after it exited")
+        at.expect_ok(at.stop())
+    finally:
+        harness.kill(w)
+        harness.kill(at.proc)
+        shutil.rmtree(os.path.dirname(prog), ignore_errors=True)
+
+
 def test_census_sees_new_processes_and_forgets_exited_ones():
     # -v: the forgetting says how many stacks it deleted from the kernel's map
     at = harness.Alloctop(["-v", "-b", "-o", "json", "-d", "0.3", "--top", "100000", "--comm", "basic", "--exact"])

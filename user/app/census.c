@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -11,17 +12,36 @@ static int try_pid(struct at_census *c, struct at_tracer *t, struct at_model *m,
 {
 	int err;
 
-	if (pid == getpid() || at_hash_get(&c->seen, pid, 0))
+	if (pid == getpid())
 		return 0;
+	if (at_hash_get(&c->seen, pid, 0)) {
+		at_hash_put(&c->seen, pid, 0, (void *)(uintptr_t)c->scans);
+		return 0;
+	}
 	err = at_tracer__attach_global(t, pid, true);
 	/* no allocator mapped yet (a process still loading): try again next time */
 	if (err == -EAGAIN)
 		return 0;
-	at_hash_put(&c->seen, pid, 0, (void *)1);
+	at_hash_put(&c->seen, pid, 0, (void *)(uintptr_t)c->scans);
 	if (err)
 		return 0;
 	at_model_add_target(m, pid);
 	return 1;
+}
+
+/* Pids tried before that this scan did not find: gone. */
+static void collect_vanished(struct at_census *c)
+{
+	struct at_hash_ent *e;
+
+	c->nr_vanished = 0;
+	at_hash_for_each(&c->seen, e)
+		if ((uintptr_t)e->val != c->scans) {
+			c->vanished = at_xrealloc(c->vanished, (size_t)c->nr_vanished + 1, sizeof(int));
+			c->vanished[c->nr_vanished++] = (int)e->k1;
+		}
+	for (int i = 0; i < c->nr_vanished; i++)
+		at_hash_del(&c->seen, (__u64)c->vanished[i], 0);
 }
 
 int at_census_scan(struct at_census *c, struct at_tracer *t, struct at_model *m)
@@ -40,10 +60,12 @@ int at_census_scan(struct at_census *c, struct at_tracer *t, struct at_model *m)
 	dir = opendir("/proc");
 	if (!dir)
 		return 0;
+	c->scans++;
 	while ((d = readdir(dir)))
 		if (isdigit((unsigned char)d->d_name[0]))
 			n += try_pid(c, t, m, atoi(d->d_name));
 	closedir(dir);
+	collect_vanished(c);
 	return n;
 }
 
@@ -54,5 +76,8 @@ void at_census_forget(struct at_census *c, int pid)
 
 void at_census__fini(struct at_census *c)
 {
+	free(c->vanished);
+	c->vanished = NULL;
+	c->nr_vanished = 0;
 	at_hash_clear(&c->seen);
 }

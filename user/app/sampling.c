@@ -24,11 +24,13 @@ struct cpu_split {
 	clockid_t clk;
 	bool ok;
 	double last, on, off;
-	int io_fd;		/* /proc/PID/io, -1 if unreadable */
+	int io_fd;		/* /proc/PID/io, -1 if unreadable or gone */
+	bool io_known;		/* it was readable: the counts stand after it is gone */
 	__u64 io_last, io_on, io_off;
 	bool io_seen;		/* io_last is set */
 	bool io_pre;		/* read before the gate moved */
 	bool ran;		/* its CPU clock moved since the switch before: it may have read */
+	__u64 pass;		/* the sampler's pass that last found it listed */
 };
 
 static void cpu_split_free(void *v)
@@ -41,14 +43,19 @@ static void cpu_split_free(void *v)
 }
 
 /* syscr of /proc/PID/io (read, pread, readv, sendfile: not recv), read through an open
- * descriptor: false if gone. */
-static bool read_io(int fd, __u64 *n)
+ * descriptor, closed once the process is gone (a census is not told of every exit): false
+ * then. */
+static bool read_io(struct cpu_split *c, __u64 *n)
 {
 	char buf[512], *r;
-	ssize_t len = pread(fd, buf, sizeof(buf) - 1, 0);
+	ssize_t len = c->io_fd >= 0 ? pread(c->io_fd, buf, sizeof(buf) - 1, 0) : -1;
 
-	if (len <= 0)
+	if (len <= 0) {
+		if (c->io_fd >= 0)
+			close(c->io_fd);
+		c->io_fd = -1;
 		return false;
+	}
 	buf[len] = 0;
 	r = strstr(buf, "syscr:");
 	if (!r)
@@ -76,8 +83,7 @@ static struct cpu_split *cpu_split_new(int pid)
 	c->ran = true;
 	snprintf(path, sizeof(path), "/proc/%d/io", pid);
 	c->io_fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (c->io_fd >= 0 && read_io(c->io_fd, &c->io_last))
-		c->io_seen = true;
+	c->io_known = c->io_seen = read_io(c, &c->io_last);
 	return c;
 }
 
@@ -91,6 +97,7 @@ struct at_sampler {
 	double exposed_s;	/* how much of it the targets pay: from the first link in */
 	double started, on_since, on_total, period_start, on_in_period, cpu_mark, cpu_on_mark;
 	__u64 allocs_mark, frees_mark, rng;
+	__u64 pass;		/* split_cpu's passes over the targets */
 	struct at_hash cpu;	/* pid -> struct cpu_split */
 };
 
@@ -108,9 +115,28 @@ static double jitter(struct at_sampler *s)
 	return 0.5 + (double)(s->rng >> 11) / (double)(1ULL << 53);
 }
 
+/* Targets the model no longer lists (gone between two switches, as a census forgets
+ * them): their splits go, and their /proc/PID/io with them. */
+static void drop_unlisted(struct at_sampler *s)
+{
+	struct at_hash_ent *e;
+	int *gone = NULL;
+	size_t n = 0;
+
+	at_hash_for_each(&s->cpu, e)
+		if (((const struct cpu_split *)e->val)->pass != s->pass) {
+			gone = at_xrealloc(gone, n + 1, sizeof(*gone));
+			gone[n++] = (int)e->k1;
+		}
+	for (size_t i = 0; i < n; i++)
+		cpu_split_free(at_hash_del(&s->cpu, (__u64)gone[i], 0));
+	free(gone);
+}
+
 /* Charges each live target's CPU time since the last switch to the state that ends. */
 static void split_cpu(struct at_sampler *s)
 {
+	s->pass++;
 	for (int i = 0; i < at_model_nr_targets(s->m); i++) {
 		const struct at_target *t = at_model_target_at(s->m, i);
 		struct cpu_split *c = at_hash_get(&s->cpu, (__u64)t->pid, 0);
@@ -121,16 +147,19 @@ static void split_cpu(struct at_sampler *s)
 			/* a launched command's CPU time as it exited, since the last switch */
 			if (c && c->ok && c->last >= 0 && (v = at_model_exit_cpu(s->m, t->pid)) > c->last)
 				*(s->on ? &c->on : &c->off) += v - c->last;
-			if (c && t->gone)	/* reported: the model keeps its last split */
+			if (c && t->gone) {	/* reported: the model keeps its last split */
 				cpu_split_free(at_hash_del(&s->cpu, (__u64)t->pid, 0));
-			else if (c)
+			} else if (c) {
 				c->ok = false;
+				c->pass = s->pass;
+			}
 			continue;
 		}
 		if (!c) {
 			c = cpu_split_new(t->pid);
 			at_hash_put(&s->cpu, (__u64)t->pid, 0, c);
 		}
+		c->pass = s->pass;
 		if (!c->ok || clock_gettime(c->clk, &ts))
 			continue;
 		v = ts.tv_sec + ts.tv_nsec / 1e9;
@@ -139,6 +168,7 @@ static void split_cpu(struct at_sampler *s)
 		c->ran = c->last < 0 || v != c->last;
 		c->last = v;
 	}
+	drop_unlisted(s);
 }
 
 /* The targets' CPU time so far, and the part of it in windows. */
@@ -200,7 +230,7 @@ static void gate(struct at_sampler *s, bool on)
 		struct cpu_split *c = e->val;
 
 		/* a process that did not run made no call: a census's idle ones cost nothing */
-		c->io_pre = c->ran && c->io_fd >= 0 && read_io(c->io_fd, &n);
+		c->io_pre = c->ran && read_io(c, &n);
 		if (c->io_pre)
 			charge_io(c, n, !on);
 	}
@@ -209,7 +239,7 @@ static void gate(struct at_sampler *s, bool on)
 		struct cpu_split *c = e->val;
 		__u64 before = c->io_last;
 
-		if (!c->io_pre || !read_io(c->io_fd, &n) || n < before)
+		if (!c->io_pre || !read_io(c, &n) || n < before)
 			continue;
 		c->io_on += (n - before) / 2;
 		c->io_off += n - before - (n - before) / 2;
@@ -325,10 +355,10 @@ void at_sampler__flush(struct at_sampler *s)
 		struct cpu_split *c = e->val;
 		__u64 n;
 
-		if (c->io_fd >= 0 && read_io(c->io_fd, &n))
+		if (read_io(c, &n))
 			charge_io(c, n, s->on);
 		struct at_work_split w = { .cpu_on = c->on, .cpu_off = c->off, .reads_on = c->io_on,
-					   .reads_off = c->io_off, .reads_known = c->io_fd >= 0 };
+					   .reads_off = c->io_off, .reads_known = c->io_known };
 
 		at_model_set_work_split(s->m, (int)e->k1, &w);
 	}

@@ -4,6 +4,7 @@
 #include "unwind/unwind_pre.h"
 #include "lib/util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -238,6 +239,23 @@ static void handle_execs(struct at_targets *ts)
 
 /* Exits the kernel saw: mark them; free their kernel state. Census drops them from the
  * listing after this report; -p and launch keep their final numbers. */
+/* Census targets gone without an exit report (they never allocated in a window): ended
+ * like the others, so that a long census does not keep every short-lived process. */
+static void vanished(struct at_targets *ts)
+{
+	for (int i = 0; ts->mode == AT_MODE_CENSUS && i < ts->census.nr_vanished; i++) {
+		int pid = ts->census.vanished[i];
+		struct at_target *t = at_model_target(ts->model, pid);
+
+		if (!t || t->exited)
+			continue;
+		t->exited = true;
+		ts->dropped = at_xrealloc(ts->dropped, ts->nr_dropped + 1, sizeof(int));
+		ts->dropped[ts->nr_dropped++] = pid;
+	}
+	ts->census.nr_vanished = 0;
+}
+
 static void handle_exits(struct at_targets *ts)
 {
 	static struct at_exit_rec info[AT_MAX_EXITS];
@@ -256,6 +274,7 @@ static void handle_exits(struct at_targets *ts)
 		}
 	}
 	at_tracer__forget(ts->tracer, pids, n, false);
+	vanished(ts);
 }
 
 static void pidfd_exited(struct at_targets *ts, int i)
@@ -292,11 +311,64 @@ enum at_mode at_mode_of(const struct at_opts *o)
 	return o->nr_pids ? AT_MODE_PIDS : AT_MODE_CENSUS;
 }
 
+/* Whether a census traces pid: not alloctop, not excluded, of --comm's name if given. */
+static bool census_wants(const struct at_opts *o, int pid)
+{
+	char path[64], comm[32] = "";
+	FILE *f;
+
+	if (pid == getpid())
+		return false;
+	for (int i = 0; i < o->nr_exclude; i++)
+		if (o->exclude[i] == pid)
+			return false;
+	if (!o->comm)
+		return true;
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	if (!(f = fopen(path, "r")))
+		return false;
+	if (fgets(comm, sizeof(comm), f))
+		comm[strcspn(comm, "\n")] = 0;
+	fclose(f);
+	return !strcmp(comm, o->comm);
+}
+
+/* The processes a census finds at its start (kernel threads map no file: the compiler
+ * skips them). */
+static int census_pids(const struct at_opts *o, int **out)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	int n = 0, cap = 0, *v = NULL;
+
+	while (d && (e = readdir(d))) {
+		int pid = atoi(e->d_name);
+
+		if (pid <= 0 || !census_wants(o, pid))
+			continue;
+		if (n == cap)
+			v = at_xrealloc(v, (size_t)(cap = cap ? 2 * cap : 256), sizeof(*v));
+		v[n++] = pid;
+	}
+	if (d)
+		closedir(d);
+	*out = v;
+	return n;
+}
+
 struct at_unwind_pre *at_targets__compile_ahead(const struct at_opts *o)
 {
-	if (o->unwind_fp || at_mode_of(o) != AT_MODE_PIDS)
+	struct at_unwind_pre *pre;
+	int *pids, n;
+
+	if (o->unwind_fp || (at_mode_of(o) != AT_MODE_PIDS && at_mode_of(o) != AT_MODE_CENSUS))
 		return NULL;
-	return at_unwind_pre__new(o->pids, o->nr_pids);
+	if (at_mode_of(o) == AT_MODE_PIDS)
+		return at_unwind_pre__new(o->pids, o->nr_pids);
+	n = census_pids(o, &pids);
+	pre = at_unwind_pre__new(pids, n);
+	free(pids);
+	return pre;
 }
 
 struct at_targets *at_targets__new(const struct at_targets_opts *opts)
