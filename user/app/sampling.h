@@ -15,6 +15,8 @@ struct at_sampler_opts {
 	struct at_model *model;	/* its targets' CPU time and raw counts set the duty */
 	double max_overhead;	/* percent of the targets' CPU time */
 	double interval;	/* seconds between reports */
+	bool many;		/* targets by the hundred (a census, --follow): only those that read
+				 * often have their reads counted at each switch */
 };
 
 struct at_sampler;

@@ -348,7 +348,8 @@ int at_session_run(const struct at_opts *o)
 		at_model_set_start(s.model, s.last_report);
 		if (o->max_overhead) {
 			struct at_sampler_opts so = { .sz = sizeof(so), .tracer = s.tracer, .model = s.model,
-						      .max_overhead = o->max_overhead, .interval = o->interval };
+						      .max_overhead = o->max_overhead, .interval = o->interval,
+						      .many = at_mode_file_probes(at_mode_of(o)) };
 
 			s.smp = at_sampler__new(&so);
 		}

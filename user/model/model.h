@@ -158,6 +158,7 @@ double at_model_max_overhead(const struct at_model *m);
 void at_model_window_open(struct at_model *m, __u64 ns);
 void at_model_window_on(struct at_model *m, __u64 ns);
 void at_model_window_off(struct at_model *m, __u64 ns);
+#define AT_READS_PER_CPU_S 1000	/* a process reading this often a CPU second is a server */
 struct at_work_split {
 	double cpu_on, cpu_off;
 	__u64 reads_on, reads_off;

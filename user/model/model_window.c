@@ -15,7 +15,6 @@
 #define AT_MIN_CPU_S 0.02
 #define AT_MIN_TICKS 20		/* own samples each side: below, the CPU split */
 #define AT_MIN_READS 100	/* read calls in windows before they say the share (10%) */
-#define AT_READS_PER_CPU_S 1000	/* and at least this many a CPU second (a server) */
 #define AT_BLOCK_ERR 0.01	/* a block closes when its share's squared relative error is below */
 
 /* Horvitz-Thompson weighting: what was seen in each block of refresh intervals counts
