@@ -4,7 +4,6 @@
 #include "unwind/unwind_pre.h"
 #include "lib/util.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -311,64 +310,13 @@ enum at_mode at_mode_of(const struct at_opts *o)
 	return o->nr_pids ? AT_MODE_PIDS : AT_MODE_CENSUS;
 }
 
-/* Whether a census traces pid: not alloctop, not excluded, of --comm's name if given. */
-static bool census_wants(const struct at_opts *o, int pid)
-{
-	char path[64], comm[32] = "";
-	FILE *f;
-
-	if (pid == getpid())
-		return false;
-	for (int i = 0; i < o->nr_exclude; i++)
-		if (o->exclude[i] == pid)
-			return false;
-	if (!o->comm)
-		return true;
-	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
-	if (!(f = fopen(path, "r")))
-		return false;
-	if (fgets(comm, sizeof(comm), f))
-		comm[strcspn(comm, "\n")] = 0;
-	fclose(f);
-	return !strcmp(comm, o->comm);
-}
-
-/* The processes a census finds at its start (kernel threads map no file: the compiler
- * skips them). */
-static int census_pids(const struct at_opts *o, int **out)
-{
-	DIR *d = opendir("/proc");
-	struct dirent *e;
-	int n = 0, cap = 0, *v = NULL;
-
-	while (d && (e = readdir(d))) {
-		int pid = atoi(e->d_name);
-
-		if (pid <= 0 || !census_wants(o, pid))
-			continue;
-		if (n == cap)
-			v = at_xrealloc(v, (size_t)(cap = cap ? 2 * cap : 256), sizeof(*v));
-		v[n++] = pid;
-	}
-	if (d)
-		closedir(d);
-	*out = v;
-	return n;
-}
-
 struct at_unwind_pre *at_targets__compile_ahead(const struct at_opts *o)
 {
-	struct at_unwind_pre *pre;
-	int *pids, n;
-
-	if (o->unwind_fp || (at_mode_of(o) != AT_MODE_PIDS && at_mode_of(o) != AT_MODE_CENSUS))
+	/* not a census: compiling every process's files took longer than the load (the
+	 * census's start 210 ms with it, 162 without, bench/startup.sh) */
+	if (o->unwind_fp || at_mode_of(o) != AT_MODE_PIDS)
 		return NULL;
-	if (at_mode_of(o) == AT_MODE_PIDS)
-		return at_unwind_pre__new(o->pids, o->nr_pids);
-	n = census_pids(o, &pids);
-	pre = at_unwind_pre__new(pids, n);
-	free(pids);
-	return pre;
+	return at_unwind_pre__new(o->pids, o->nr_pids);
 }
 
 struct at_targets *at_targets__new(const struct at_targets_opts *opts)
