@@ -27,21 +27,42 @@ const volatile __u64 probe_lo[AT_PROBE_TEXT] = {};	/* [lo, hi): a function's tex
 const volatile __u64 probe_hi[AT_PROBE_TEXT] = {};
 const volatile __u32 nr_probe_text = 0;
 
+struct at_kstack {
+	__u64 ips[AT_KSTACK];
+	long n;
+	bool hit;
+};
+
+static long at_probe_frame(__u32 i, void *ctx)
+{
+	struct at_kstack *k = ctx;
+	__u64 ip;
+
+	if (i >= AT_KSTACK || i >= k->n)
+		return 1;
+	ip = k->ips[i];
+	for (__u32 j = 0; j < AT_PROBE_TEXT && j < nr_probe_text; j++)
+		if (ip >= probe_lo[j] && ip < probe_hi[j]) {
+			k->hit = true;
+			return 1;
+		}
+	return 0;
+}
+
 /* A kernel-mode sample in the probes' own kernel paths (trap entry, handlers, programs,
- * the return syscall). */
+ * the return syscall). The frames are walked with bpf_loop: the verifier checks the
+ * callback once instead of every pair of the two nested loops (39 ms of a census's
+ * start). */
 static __always_inline bool at_in_probe_path(struct bpf_perf_event_data *ctx)
 {
-	__u64 ips[AT_KSTACK];
-	long n = bpf_get_stack(ctx, ips, sizeof(ips), 0);
+	struct at_kstack k = {};
 
-	if (n <= 0)
+	k.n = bpf_get_stack(ctx, k.ips, sizeof(k.ips), 0);
+	if (k.n <= 0)
 		return false;
-	n /= 8;
-	for (int i = 0; i < AT_KSTACK && i < n; i++)
-		for (__u32 j = 0; j < AT_PROBE_TEXT && j < nr_probe_text; j++)
-			if (ips[i] >= probe_lo[j] && ips[i] < probe_hi[j])
-				return true;
-	return false;
+	k.n /= 8;
+	bpf_loop(AT_KSTACK, at_probe_frame, &k, 0);
+	return k.hit;
 }
 
 /* A timer interrupt held off while a trap is handled fires as the thread resumes user
