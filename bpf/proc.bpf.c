@@ -194,10 +194,20 @@ static __always_inline void drop_slot(struct at_live_bucket *bk, __u32 i)
 	}
 }
 
+static long drop_way(__u32 i, void *ctx)
+{
+	struct at_live_bucket *bk = *(struct at_live_bucket **)ctx;
+
+	if (i < AT_LIVE_WAYS)
+		drop_slot(bk, i);
+	return 0;
+}
+
+/* The ways by bpf_loop: the verifier checks drop_slot once, not once a way (8 ms of
+ * every start). */
 static long drop_bucket(struct bpf_map *map, __u32 *idx, struct at_live_bucket *bk, void *ctx)
 {
-	for (__u32 i = 0; i < AT_LIVE_WAYS; i++)
-		drop_slot(bk, i);
+	bpf_loop(AT_LIVE_WAYS, drop_way, &bk, 0);
 	return 0;
 }
 
