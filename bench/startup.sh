@@ -99,7 +99,12 @@ try:
     print("|---|---|---|")
     for name, argf in cases:
         args = argf()
-        runs = [one(args) for _ in range(reps)]
+        runs = []
+        for _ in range(reps):
+            # the previous run's maps are freed by a kernel workqueue after its exit:
+            # each start is timed on a quiet machine, as a user's would be
+            time.sleep(float(os.environ.get("BENCH_SETTLE_S", "1")))
+            runs.append(one(args))
         ms = [r[0] for r in runs if r[0] is not None]
         mem = [r[1] for r in runs if r[1] is not None]
         if not ms:
