@@ -4,28 +4,14 @@
  * syscall each (2 to 4 us in a VM, most of alloctop's refresh). Not attached anywhere;
  * its own object, so the tracer's programs are untouched. The site map is the
  * tracer's (userspace hands its fd in): a plain hash whose values hold nr_cpus
- * struct at_site_stats, one per CPU (bpf/common.bpf.h). */
+ * struct at_site_stats, one per CPU (bpf/sitemaps.bpf.h). */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include "alloctop.h"
 
 #define AT_READ_MAX_CPUS 1024
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1);
-	__uint(key_size, sizeof(struct at_site_key));
-	__uint(value_size, sizeof(struct at_site_stats));
-} sites SEC(".maps");
-
-/* the sites that found "sites" full (bpf/common.bpf.h), when more_room */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, 1);
-	__uint(key_size, sizeof(struct at_site_key));
-	__uint(value_size, sizeof(struct at_site_stats));
-} sites_more SEC(".maps");
+#include "../sitemaps.bpf.h"
 
 const volatile bool more_room = false;
 
