@@ -118,8 +118,9 @@ static double jitter(struct at_sampler *s)
 	return 0.5 + (double)(s->rng >> 11) / (double)(1ULL << 53);
 }
 
-/* Targets the model no longer lists (gone between two switches, as a census forgets
- * them): their splits go, and their /proc/PID/io with them. */
+/* Targets this pass did not mark (gone and reported, or no longer listed, as a census
+ * forgets them): their splits go, and their /proc/PID/io with them; the model keeps
+ * their last split. */
 static void drop_unlisted(struct at_sampler *s)
 {
 	struct at_hash_ent *e;
@@ -150,9 +151,7 @@ static void split_cpu(struct at_sampler *s)
 			/* a launched command's CPU time as it exited, since the last switch */
 			if (c && c->ok && c->last >= 0 && (v = at_model_exit_cpu(s->m, t->pid)) > c->last)
 				*(s->on ? &c->on : &c->off) += v - c->last;
-			if (c && t->gone) {	/* reported: the model keeps its last split */
-				cpu_split_free(at_hash_del(&s->cpu, (__u64)t->pid, 0));
-			} else if (c) {
+			if (c && !t->gone) {	/* a gone one is reported: drop_unlisted frees its split */
 				c->ok = false;
 				c->pass = s->pass;
 			}
