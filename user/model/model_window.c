@@ -52,6 +52,7 @@ struct win_proc {
 	enum work_src src;	/* what the blocks' shares are counted in */
 	struct own_time mark[2];	/* as the open block began, in either unit (enum work_src) */
 	struct own_time cur;	/* at this refresh */
+	struct own_time samples;	/* the samples' own time when last read */
 	__u64 gen;		/* blocks closed */
 	bool closed_now;	/* one closed at this refresh */
 	double closed_share;	/* the last closed block's share */
@@ -271,10 +272,9 @@ double at_model_window_share(struct at_model *m, struct at_proc_view *p, double 
 	p->share_by_cpu = fmin(share_by_cpu(m, w, p->pid), duty);
 	p->share_by_time = duty;
 	t[SRC_READS] = reads_time(w);
-	if (ticks)
-		t[SRC_SAMPLES] = own_time(&u, m->cost.sample_ns);
-	else	/* unchanged: blocks go on in what the samples last said */
-		t[SRC_SAMPLES] = w->src == SRC_SAMPLES ? w->cur : w->mark[SRC_SAMPLES];
+	if (ticks)	/* else unchanged: blocks go on in what the samples last said */
+		w->samples = own_time(&u, m->cost.sample_ns);
+	t[SRC_SAMPLES] = w->samples;
 	if (p->share_by_reads > 0) {
 		window_block(w, t, SRC_READS);
 		p->share_from = "reads";
