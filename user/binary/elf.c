@@ -31,7 +31,8 @@ struct at_elf {
 	size_t build_id_len;
 	char *debuglink;
 	__u32 debuglink_crc;
-	struct at_hash memo;	/* at_elf_memo_*: what callers derived from the bytes */
+	struct at_hash *memo;	/* at_elf_memo_*: what callers derived from the bytes (a cache:
+				 * filled through a const at_elf, which it does not change) */
 };
 
 static int cmp_addr(const void *a, const void *b)
@@ -221,6 +222,7 @@ struct at_elf *at_elf__open(int fd, const char *label)
 		return NULL;
 	elf_version(EV_CURRENT);
 	e = at_xcalloc(1, sizeof(*e));
+	e->memo = at_xcalloc(1, sizeof(*e->memo));
 	e->label = at_xstrdup(label ? label : "?");
 	e->image_sz = st.st_size;
 	e->image = mmap(NULL, e->image_sz, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0); /* private: libelf may touch it */
@@ -264,7 +266,8 @@ void at_elf__close(struct at_elf *e)
 	free(e->by_name);
 	free(e->names);
 	free(e->debuglink);
-	at_hash_clear(&e->memo);
+	at_hash_clear(e->memo);
+	free(e->memo);
 	free(e);
 }
 
@@ -438,11 +441,10 @@ void *at_elf_image(const struct at_elf *e, size_t *size)
 
 __u64 at_elf_memo_get(const struct at_elf *e, __u64 k1, __u64 k2)
 {
-	return (__u64)(uintptr_t)at_hash_get(&e->memo, k1, k2);
+	return (__u64)(uintptr_t)at_hash_get(e->memo, k1, k2);
 }
 
 void at_elf_memo_put(const struct at_elf *e, __u64 k1, __u64 k2, __u64 v)
 {
-	/* a cache: what e is does not change */
-	at_hash_put((struct at_hash *)&e->memo, k1, k2, (void *)(uintptr_t)v);
+	at_hash_put(e->memo, k1, k2, (void *)(uintptr_t)v);
 }
