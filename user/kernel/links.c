@@ -2,6 +2,7 @@
  * (plan, attach, re-plan after exec, sampling on/off, detach). */
 #include "kernel/links.h"
 #include "kernel/linkclose.h"
+#include "kernel/livegrow.h"
 #include "alloctop.skel.h"
 #include "lib/family.h"
 #include "lib/util.h"
@@ -157,6 +158,10 @@ static int attach_file(struct at_links *ls, struct at_target_links *tl, const st
 	int nprogs = 0, err = 0;
 	char path[64];
 
+	/* the live-block table's first tier goes in on its own thread (an RCU grace period,
+	 * ~15 ms here) while the caller plans: only a probe needs it */
+	if (ls->opts.live && at_livegrow__wait(ls->opts.live))
+		return -ENOMEM;
 	/* the kernel resolves the probed inode through our fd: no path race */
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", plan->files[file].fd);
 	/* the distinct programs this file needs, return probes first: a call entering in

@@ -16,9 +16,11 @@ struct at_links_opts {
 	struct at_elfcache *ec;
 	const char *lib;		/* force this allocator file */
 	bool sampling;			/* --max-overhead: every link comes and goes in windows */
+	struct at_livegrow *live;	/* the live-block table, waited for before the first link */
 };
 
 struct at_links;
+struct at_livegrow;
 
 struct at_links *at_links__new(const struct at_links_opts *opts);
 bool at_links__has_pid(struct at_links *ls, int pid);

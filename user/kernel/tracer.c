@@ -247,7 +247,7 @@ struct at_tracer *at_tracer__new(const struct at_tracer_opts *opts)
 		goto fail;
 	{
 		struct at_links_opts lo = { .sz = sizeof(lo), .skel = t->skel, .ec = t->ec, .lib = opts->lib,
-					    .sampling = opts->sampling };
+					    .sampling = opts->sampling, .live = t->live };
 
 		t->links = at_links__new(&lo);
 	}
@@ -288,8 +288,6 @@ int at_tracer__attach_pid(struct at_tracer *t, int pid)
 		return growth_add_pid(t, pid);
 	if (at_links__has_pid(t->links, pid))
 		return 0;
-	if (at_livegrow__wait(t->live))
-		return -ENOMEM;
 	err = at_links__attach_pid(t->links, pid);
 	if (!err && t->per && (err = at_percall__attach_pid(t->per, pid)))
 		at_links__detach_pid(t->links, pid);
@@ -306,8 +304,6 @@ int at_tracer__replan_pid(struct at_tracer *t, int pid)
 
 	if (t->opts.growth)
 		return growth_add_pid(t, pid);	/* the new program's mappings */
-	if (at_livegrow__wait(t->live))
-		return -ENOMEM;
 	err = at_links__replan_pid(t->links, pid);
 
 	if (!err && t->uw)
@@ -324,8 +320,6 @@ int at_tracer__attach_global(struct at_tracer *t, int pid, bool quiet)
 {
 	if (t->opts.growth)
 		return 0;	/* every process's faults and calls are seen already */
-	if (at_livegrow__wait(t->live))
-		return -ENOMEM;
 	return at_links__attach_global(t->links, pid, quiet);
 }
 
