@@ -7,7 +7,8 @@
 # defaults. The probe-cost calibration is cached per boot (/run/alloctop): the first
 # run of a boot pays it, the median does not.
 #
-#   BENCH_REPS=5   BENCH_LARGE_MB=256 (the large heap's size)
+#   BENCH_REPS=5   BENCH_LARGE_MB=256 (the large heap's size)   BENCH_SETTLE_S=1 (a pause
+#   before each start: the last run's maps are freed after its exit)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
