@@ -9,10 +9,11 @@
 
 #define AT_LIVE_START_MIN	(1U << 16)	/* slots: a launched command, a small -p target */
 #define AT_LIVE_START_CENSUS	(1U << 18)	/* slots: every process's allocations */
-#define AT_STACKS_SMALL		(1U << 15)	/* one program (-p, a command) */
+#define AT_STACKS_SMALL		(1U << 15)	/* preallocated; and one program's (-p, a command) */
 #define AT_STACKS_LARGE		(1U << 17)	/* targets of 256 MB anonymous memory (a census: all processes'), --follow */
-#define AT_STACKS_MORE		4	/* times as many past them, allocated as used (the kernel
-					 * memory follows the targets; 16 bytes a slot of buckets up front) */
+#define AT_STACKS_MORE		4	/* times a size past the preallocated ones, allocated as
+					 * used (the kernel memory follows the targets; 16 bytes a
+					 * slot of buckets up front) */
 
 /* Sets t->live_initial, and t->max_stacks and t->max_stacks_more unless --max-stacks
  * gave a cap. */

@@ -432,7 +432,9 @@ static const struct opt_def opt_defs[] = {
 		  "table, sized to the targets, grows up to N" },
 	{ .name = "max-stacks", .key = OPT_MAX_STACKS, .arg = "N", .set = set_whole, F(max_stacks),
 	  .lo = 16, .hi = 1L << 28, .err = MAX_ERR,
-	  .help = "distinct stacks and sites kept (default 32768, 131072 in census)" },
+	  .help = "distinct stacks and sites kept, a cap (default: 32768\n"
+		  "preallocated, up to 4x 32768 more as they come, 4x 131072\n"
+		  "for a census, --follow or large targets)" },
 	{ .name = "max-procs", .key = OPT_MAX_PROCS, .arg = "N", .set = set_whole, F(max_procs),
 	  .lo = 16, .hi = 1L << 28, .err = MAX_ERR,
 	  .help = "processes tracked (default 1024)" },
