@@ -92,8 +92,10 @@ static int possible_cpus(void)
 
 static void size_maps(struct alloctop_bpf *skel, const struct at_tracer_opts *opts)
 {
-	/* two dirty slots a site: few sites share one, so few clean ones are reread */
-	__u32 slots = pow2_at_least(2ULL * (opts->max_stacks + opts->max_procs));
+	/* two dirty slots a site, for the preallocated sites and the first quarter of the
+	 * room past them (a large target's room is all past them): few sites share one, so
+	 * few clean ones are reread */
+	__u32 slots = pow2_at_least(2ULL * (opts->max_stacks + opts->max_stacks_more / 4 + opts->max_procs));
 	int ncpus = possible_cpus();
 
 	bpf_map__set_max_entries(skel->maps.stacks, opts->max_stacks);
