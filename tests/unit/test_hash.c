@@ -101,11 +101,47 @@ static void test_free_k1_shrinks(void)
 	at_hash_free_all(&h);
 }
 
+/* Values that are not pointers (a census's scan numbers): drop() sees each key removed,
+ * nothing is freed, the others stay with their values. */
+static bool even_val(const struct at_hash_ent *e, void *ctx)
+{
+	(void)ctx;
+	return (uintptr_t)e->val % 2 == 0;
+}
+
+static void count_drop(const struct at_hash_ent *e, void *ctx)
+{
+	__u64 *sum = ctx;
+
+	*sum += e->k1;
+}
+
+static void test_drop_if_hands_each_removed_key(void)
+{
+	struct at_hash h = { 0 };
+	__u64 sum = 0, want = 0;
+	size_t bad = 0;
+
+	for (__u64 k = 1; k <= 1000; k++) {
+		at_hash_put(&h, k, 0, (void *)(uintptr_t)k);
+		want += k % 2 ? k : 0;
+	}
+	CHECK_EQ_U(at_hash_drop_if(&h, even_val, count_drop, &sum), 500);
+	CHECK_EQ_U(sum, want);
+	CHECK_EQ_U(h.len, 500);
+	for (__u64 k = 1; k <= 1000; k++)
+		if ((uintptr_t)at_hash_get(&h, k, 0) != (k % 2 ? 0 : k))
+			bad++;
+	CHECK_EQ_U(bad, 0);
+	at_hash_clear(&h);
+}
+
 int main(void)
 {
 	RUN(test_put_get_replace);
 	RUN(test_many_keys_survive_growth);
 	RUN(test_delete_keeps_others_reachable);
 	RUN(test_free_k1_shrinks);
+	RUN(test_drop_if_hands_each_removed_key);
 	return UNIT_DONE();
 }

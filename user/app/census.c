@@ -29,19 +29,24 @@ static int try_pid(struct at_census *c, struct at_tracer *t, struct at_model *m,
 	return 1;
 }
 
+static bool found_now(const struct at_hash_ent *e, void *c)
+{
+	return (uintptr_t)e->val == ((const struct at_census *)c)->scans;
+}
+
+static void add_vanished(const struct at_hash_ent *e, void *ctx)
+{
+	struct at_census *c = ctx;
+
+	c->vanished = at_xrealloc(c->vanished, (size_t)c->nr_vanished + 1, sizeof(int));
+	c->vanished[c->nr_vanished++] = (int)e->k1;
+}
+
 /* Pids tried before that this scan did not find: gone. */
 static void collect_vanished(struct at_census *c)
 {
-	struct at_hash_ent *e;
-
 	c->nr_vanished = 0;
-	at_hash_for_each(&c->seen, e)
-		if ((uintptr_t)e->val != c->scans) {
-			c->vanished = at_xrealloc(c->vanished, (size_t)c->nr_vanished + 1, sizeof(int));
-			c->vanished[c->nr_vanished++] = (int)e->k1;
-		}
-	for (int i = 0; i < c->nr_vanished; i++)
-		at_hash_del(&c->seen, (__u64)c->vanished[i], 0);
+	at_hash_drop_if(&c->seen, found_now, add_vanished, c);
 }
 
 int at_census_scan(struct at_census *c, struct at_tracer *t, struct at_model *m)

@@ -118,23 +118,23 @@ static double jitter(struct at_sampler *s)
 	return 0.5 + (double)(s->rng >> 11) / (double)(1ULL << 53);
 }
 
+static bool marked_now(const struct at_hash_ent *e, void *s)
+{
+	return ((const struct cpu_split *)e->val)->pass == ((const struct at_sampler *)s)->pass;
+}
+
+static void split_free(const struct at_hash_ent *e, void *ctx)
+{
+	(void)ctx;
+	cpu_split_free(e->val);
+}
+
 /* Targets this pass did not mark (gone and reported, or no longer listed, as a census
  * forgets them): their splits go, and their /proc/PID/io with them; the model keeps
  * their last split. */
 static void drop_unlisted(struct at_sampler *s)
 {
-	struct at_hash_ent *e;
-	int *gone = NULL;
-	size_t n = 0;
-
-	at_hash_for_each(&s->cpu, e)
-		if (((const struct cpu_split *)e->val)->pass != s->pass) {
-			gone = at_xrealloc(gone, n + 1, sizeof(*gone));
-			gone[n++] = (int)e->k1;
-		}
-	for (size_t i = 0; i < n; i++)
-		cpu_split_free(at_hash_del(&s->cpu, (__u64)gone[i], 0));
-	free(gone);
+	at_hash_drop_if(&s->cpu, marked_now, split_free, s);
 }
 
 /* Charges each live target's CPU time since the last switch to the state that ends. */

@@ -89,7 +89,8 @@ void *at_hash_del(struct at_hash *h, __u64 k1, __u64 k2)
 	return val;
 }
 
-size_t at_hash_keep_if(struct at_hash *h, bool (*keep)(const struct at_hash_ent *e, void *ctx), void *ctx)
+size_t at_hash_drop_if(struct at_hash *h, bool (*keep)(const struct at_hash_ent *e, void *ctx),
+		       void (*drop)(const struct at_hash_ent *e, void *ctx), void *ctx)
 {
 	struct at_hash kept = { 0 };
 	size_t n = 0;
@@ -102,7 +103,7 @@ size_t at_hash_keep_if(struct at_hash *h, bool (*keep)(const struct at_hash_ent 
 		if (keep(e, ctx)) {
 			at_hash_put(&kept, e->k1, e->k2, e->val);
 		} else {
-			free(e->val);
+			drop(e, ctx);
 			n++;
 		}
 	}
@@ -113,6 +114,17 @@ size_t at_hash_keep_if(struct at_hash *h, bool (*keep)(const struct at_hash_ent 
 		at_hash_clear(&kept);
 	}
 	return n;
+}
+
+static void free_val(const struct at_hash_ent *e, void *ctx)
+{
+	(void)ctx;
+	free(e->val);
+}
+
+size_t at_hash_keep_if(struct at_hash *h, bool (*keep)(const struct at_hash_ent *e, void *ctx), void *ctx)
+{
+	return at_hash_drop_if(h, keep, free_val, ctx);
 }
 
 static bool other_k1(const struct at_hash_ent *e, void *k1)

@@ -27,8 +27,11 @@ void at_hash_str(const char *s, __u64 *k1, __u64 *k2);
 /* Frees the values of every key whose first word is k1 (a process's entries, when it is
  * gone) and removes them; returns how many. */
 size_t at_hash_free_k1(struct at_hash *h, __u64 k1);
-/* Frees the values of the keys keep() turns down and removes them (the table rebuilt at
- * its new size); returns how many. */
+/* Removes the keys keep() turns down, each handed to drop() first (to release its value,
+ * which need not be malloc'd), the table rebuilt at its new size; returns how many. */
+size_t at_hash_drop_if(struct at_hash *h, bool (*keep)(const struct at_hash_ent *e, void *ctx),
+		       void (*drop)(const struct at_hash_ent *e, void *ctx), void *ctx);
+/* at_hash_drop_if with the values malloc'd: frees those it removes. */
 size_t at_hash_keep_if(struct at_hash *h, bool (*keep)(const struct at_hash_ent *e, void *ctx), void *ctx);
 void at_hash_clear(struct at_hash *h);	/* frees the table, not the values */
 void at_hash_free_all(struct at_hash *h);	/* frees the values (malloc'd) and the table */
