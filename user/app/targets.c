@@ -236,8 +236,6 @@ static void handle_execs(struct at_targets *ts)
 	replan_execs(ts);
 }
 
-/* Exits the kernel saw: mark them; free their kernel state. Census drops them from the
- * listing after this report; -p and launch keep their final numbers. */
 /* Census targets gone without an exit report (they never allocated in a window): ended
  * like the others, so that a long census does not keep every short-lived process. */
 static void vanished(struct at_targets *ts)
@@ -255,6 +253,8 @@ static void vanished(struct at_targets *ts)
 	ts->census.nr_vanished = 0;
 }
 
+/* Exits the kernel saw: mark them; free their kernel state. Census drops them from the
+ * listing after this report; -p and launch keep their final numbers. */
 static void handle_exits(struct at_targets *ts)
 {
 	static struct at_exit_rec info[AT_MAX_EXITS];
