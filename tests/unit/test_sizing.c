@@ -15,11 +15,18 @@ static struct at_tracer_opts sized(const struct at_opts *o)
 	return t;
 }
 
+/* A launched command, followed or not, capped or not. */
+static struct at_tracer_opts launched(bool follow, __u32 max_stacks)
+{
+	static char *argv[] = { "true", NULL };
+	struct at_opts o = { .cmd = argv, .follow = follow, .max_live = 1U << 21, .max_stacks = max_stacks };
+
+	return sized(&o);
+}
+
 static void test_launch_is_small(void)
 {
-	char *argv[] = { "true", NULL };
-	struct at_opts o = { .cmd = argv, .max_live = 1U << 21 };
-	struct at_tracer_opts t = sized(&o);
+	struct at_tracer_opts t = launched(false, 0);
 
 	CHECK_EQ_U(t.max_stacks, AT_STACKS_SMALL);
 	CHECK_EQ_U(t.max_stacks_more, AT_STACKS_MORE * AT_STACKS_SMALL);
@@ -28,9 +35,7 @@ static void test_launch_is_small(void)
 
 static void test_follow_is_large_but_preallocates_small(void)
 {
-	char *argv[] = { "true", NULL };
-	struct at_opts o = { .cmd = argv, .follow = true, .max_live = 1U << 21 };
-	struct at_tracer_opts t = sized(&o);
+	struct at_tracer_opts t = launched(true, 0);
 
 	CHECK_EQ_U(t.max_stacks, AT_STACKS_SMALL);
 	CHECK_EQ_U(t.max_stacks_more, AT_STACKS_MORE * AT_STACKS_LARGE);
@@ -39,9 +44,7 @@ static void test_follow_is_large_but_preallocates_small(void)
 
 static void test_max_stacks_is_a_cap(void)
 {
-	char *argv[] = { "true", NULL };
-	struct at_opts o = { .cmd = argv, .follow = true, .max_live = 1U << 21, .max_stacks = 4096 };
-	struct at_tracer_opts t = sized(&o);
+	struct at_tracer_opts t = launched(true, 4096);
 
 	CHECK_EQ_U(t.max_stacks, 4096);
 	CHECK_EQ_U(t.max_stacks_more, 0);	/* no room past it */
