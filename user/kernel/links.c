@@ -46,6 +46,7 @@ struct at_links {
 	bool off;			/* --max-overhead: between windows, nothing attached */
 	struct at_closer *closer;	/* window links being closed off the event loop */
 	double first_in;		/* when the window's first link went in (at_now_mono) */
+	bool live_ready;		/* the live-block table's first tier is in */
 };
 
 
@@ -160,8 +161,9 @@ static int attach_file(struct at_links *ls, struct at_target_links *tl, const st
 
 	/* the live-block table's first tier goes in on its own thread (an RCU grace period,
 	 * ~15 ms here) while the caller plans: only a probe needs it */
-	if (ls->opts.live && at_livegrow__wait(ls->opts.live))
+	if (!ls->live_ready && ls->opts.live && at_livegrow__wait(ls->opts.live))
 		return -ENOMEM;
+	ls->live_ready = true;	/* once: every window's attach comes through here */
 	/* the kernel resolves the probed inode through our fd: no path race */
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", plan->files[file].fd);
 	/* the distinct programs this file needs, return probes first: a call entering in
